@@ -1,0 +1,42 @@
+# Two commands matter: `make demo` and `make test`. Everything else is for benchmarks and upkeep.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv test test-fast demo system-deps bench bench-callback bench-fanout bench-ledger clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,bench]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+test: $(STAMP) system-deps
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider -m "not e2e and not browser"
+
+demo: $(STAMP)
+	$(PY) -m bot demo
+
+bench: bench-callback bench-fanout bench-ledger
+
+bench-callback: $(STAMP)
+	@bash scripts/system-deps.sh wrk
+	$(PY) -m bench.callback
+
+bench-fanout: $(STAMP)
+	$(PY) -m bench.fanout
+
+bench-ledger: $(STAMP)
+	$(PY) -m bench.ledger
+
+clean:
+	rm -rf $(VENV) var build *.egg-info test-output

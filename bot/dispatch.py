@@ -1,0 +1,166 @@
+"""From a parsed message to the reply XML: retry dedup across processes, the time budget, errors.
+
+The first delivery of a message claims its dedup key in Redis and runs the handler; concurrent or
+later retries (WeChat tries 3 times) wait for that run's stored reply instead of running again.
+A handler that misses the budget keeps running; WeChat gets "success" now and the member gets the
+reply as a customer-service message when it is ready.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from typing import Protocol
+
+import orjson
+from redis.asyncio import Redis
+
+from loyalty_core import keys
+from loyalty_core.errors import DomainError
+
+from .context import Ctx
+from .inbound import Inbound
+from .replies import SUCCESS, Message, Text, as_messages, passive_xml
+from .router import Match, Router
+from .templating import Templates
+
+log = logging.getLogger("bot.dispatch")
+
+DEDUP_TTL_SECONDS = 300
+DEFAULT_BUDGET = 4.5
+# Events that come from the platform, or that manage membership themselves.
+NO_IMPLICIT_JOIN = frozenset({"subscribe", "unsubscribe", "templatesendjobfinish", "masssendjobfinish"})
+
+
+class CustomSender(Protocol):
+    async def send_custom(self, openid: str, payload: dict) -> None: ...
+
+
+class Dispatcher:
+    def __init__(self, router: Router, services, templates: Templates, redis: Redis,
+                 sender: CustomSender | None, budget: float = DEFAULT_BUDGET):
+        self.router = router
+        self.services = services
+        self.templates = templates
+        self.redis = redis
+        self.sender = sender
+        self.budget = budget
+        self.background: set[asyncio.Task] = set()
+
+    async def respond(self, message: Inbound, started: float | None = None) -> str:
+        """The plaintext reply XML for this delivery, or "success"."""
+        deadline = (started or time.monotonic()) + self.budget
+        key = keys.callback_dedup(message.delivery_key)
+        if not await self.redis.set(key, b'{"s":"pending"}', nx=True, ex=DEDUP_TTL_SECONDS):
+            return await self._reply_of_first_delivery(key, deadline)
+        run = asyncio.create_task(self._run(message))
+        try:
+            messages = await asyncio.wait_for(asyncio.shield(run), timeout=max(0.0, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            await self.redis.set(key, b'{"s":"deferred"}', xx=True, keepttl=True)
+            self._track(self._deliver_late(message, run))
+            log.warning("handler over budget, reply deferred to customer service: type=%s", message.msg_type)
+            return SUCCESS
+        xml = self._passive(message, messages)
+        await self.redis.set(key, orjson.dumps({"s": "done", "r": xml}), xx=True, keepttl=True)
+        if len(messages) > 1:
+            self._track(self._send_custom(message.openid, messages[1:]))
+        return xml
+
+    async def _reply_of_first_delivery(self, key: str, deadline: float) -> str:
+        pause = 0.01
+        while True:
+            raw = await self.redis.get(key)
+            state = orjson.loads(raw) if raw else {"s": "gone"}
+            if state["s"] == "done":
+                return state["r"]
+            if state["s"] != "pending" or time.monotonic() + pause > deadline:
+                return SUCCESS
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 0.1)
+
+    async def _run(self, message: Inbound) -> list[Message]:
+        ctx = Ctx(message=message, services=self.services, templates=self.templates,
+                  now=self.services.clock.now())
+        try:
+            await self._identify(ctx)
+            return as_messages(await self._dispatch(ctx))
+        except DomainError as error:
+            return [self._domain_error_reply(ctx, error)]
+        except Exception:
+            correlation = uuid.uuid4().hex[:12]
+            log.exception("handler failed: correlation=%s type=%s event=%s member=%s",
+                          correlation, message.msg_type, message.event, ctx.member_id)
+            return [ctx.render("error.txt", correlation=correlation)]
+
+    async def _identify(self, ctx: Ctx) -> None:
+        members = self.services.members
+        ctx.member_id = await members.member_id_for_openid(ctx.openid)
+        if ctx.member_id is None and ctx.message.event not in NO_IMPLICIT_JOIN:
+            joined = await members.follow(ctx.openid, ctx.message.delivery_key, via="message")
+            ctx.member_id = joined.member_id
+
+    async def _dispatch(self, ctx: Ctx):
+        message = ctx.message
+        if message.is_event:
+            match = self.router.match_event(message.event, message.event_key)
+        elif message.msg_type == "text":
+            match = self.router.match_text(message.content)
+        else:
+            match = None
+        match = match or Match(self.router.fallback_handler)
+        ctx.args = match.args
+        reply = await match.handler(ctx)
+        scene = self.router.match_scene(message.scene) if message.scene else None
+        if scene is not None:
+            ctx.args = scene.args
+            reply = _combine(reply, await scene.handler(ctx))
+        return reply
+
+    def _domain_error_reply(self, ctx: Ctx, error: DomainError) -> Text:
+        name = f"errors/{error.code}.txt"
+        if self.templates.exists(name):
+            return ctx.render(name, **error.params)
+        return ctx.render("errors/generic.txt", message=error.text)
+
+    def _passive(self, message: Inbound, messages: list[Message]) -> str:
+        if not messages:
+            return SUCCESS
+        return passive_xml(messages[0], to_user=message.openid, from_user=message.to_user,
+                           create_time=int(time.time()))
+
+    async def _deliver_late(self, message: Inbound, run: asyncio.Task) -> None:
+        messages = await run
+        await self._send_custom(message.openid, messages)
+
+    async def _send_custom(self, openid: str, messages: list[Message]) -> None:
+        if self.sender is None:
+            log.error("no WeChat API client configured: %d customer-service message(s) dropped", len(messages))
+            return
+        for item in messages:
+            try:
+                await self.sender.send_custom(openid, item.custom_payload())
+            except Exception as exc:  # noqa: BLE001 - a failed push must not kill the loop
+                log.warning("customer-service message failed: %s", type(exc).__name__)
+
+    def _track(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for deferred replies and follow-up messages (at shutdown and in tests)."""
+        if self.background:
+            await asyncio.wait(list(self.background), timeout=timeout)
+
+
+def _combine(first, second):
+    if second is None:
+        return first
+    if first is None:
+        return second
+    a, b = as_messages(first), as_messages(second)
+    if isinstance(a[0], Text) and isinstance(b[0], Text):
+        return [Text(a[0].content + "\n\n" + b[0].content), *a[1:], *b[1:]]
+    return [*a, *b]

@@ -1,0 +1,132 @@
+"""One frozen Settings object, read from the environment and validated at start."""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+DEFAULT_API_BASE = "https://api.weixin.qq.com"
+DEMO_TOKEN = "dev-token"
+DEMO_APPID = "wxd0000000000demo"
+DEMO_APPSECRET = "demo-app-secret"
+DEMO_POS_SECRET = "demo-pos-secret"
+# A fixed key for local demos only; `serve` refuses to start with it unless in demo mode.
+DEMO_PII_KEY = base64.b64encode(b"demo-pii-key-not-for-production!").decode()
+
+
+class SettingsError(ValueError):
+    """Raised with one line per bad environment value."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid settings:\n  " + "\n  ".join(problems))
+
+
+@dataclass(frozen=True)
+class Settings:
+    wechat_token: str = DEMO_TOKEN
+    wechat_appid: str = DEMO_APPID
+    wechat_appsecret: str = DEMO_APPSECRET
+    wechat_aes_key: str | None = None
+    wechat_api_base: str = DEFAULT_API_BASE
+    redis_url: str | None = None
+    pos_api_secret: str | None = None
+    pii_key: str = DEMO_PII_KEY
+    program_file: Path | None = None
+    bot_port: int = 8080
+    sandbox_port: int = 8081
+    sms_provider: str = "log"
+    data_dir: Path = Path("var")
+    demo: bool = False
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def safe_mode(self) -> bool:
+        return self.wechat_aes_key is not None
+
+    @property
+    def pii_key_bytes(self) -> bytes:
+        return base64.b64decode(self.pii_key)
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False) -> "Settings":
+        env = os.environ if env is None else env
+        problems: list[str] = []
+        get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
+
+        aes_key = get("WECHAT_AES_KEY")
+        if aes_key is not None and not _is_aes_key(aes_key):
+            problems.append("WECHAT_AES_KEY must be 43 characters of base64 (the EncodingAESKey), "
+                            f"got {len(aes_key)} characters")
+        api_base = get("WECHAT_API_BASE") or DEFAULT_API_BASE
+        if not api_base.startswith(("http://", "https://")):
+            problems.append("WECHAT_API_BASE must be an http(s) URL")
+        redis_url = get("REDIS_URL")
+        if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        pos_secret = get("POS_API_SECRET")
+        if pos_secret is None and not demo:
+            problems.append("POS_API_SECRET is required (the HMAC secret the tills sign with)")
+        pii_key = get("PII_KEY")
+        if pii_key is None and not demo:
+            problems.append("PII_KEY is required: base64 of 32 random bytes "
+                            "(encrypts phones and birthdays at rest)")
+        elif pii_key is not None and not _is_32_bytes_base64(pii_key):
+            problems.append("PII_KEY must be base64 of exactly 32 bytes")
+        program_file = get("PROGRAM_FILE")
+        if program_file is not None and not Path(program_file).is_file():
+            problems.append(f"PROGRAM_FILE {program_file!r} is not a readable file")
+        sms = get("SMS_PROVIDER") or ("sandbox" if demo else "log")
+        if sms not in ("log", "sandbox"):
+            problems.append("SMS_PROVIDER must be 'log' or 'sandbox'")
+        ports = {name: _port(get(name), default, name, problems)
+                 for name, default in (("BOT_PORT", 8080), ("SANDBOX_PORT", 8081))}
+        token = get("WECHAT_TOKEN") or (DEMO_TOKEN if demo else None)
+        if token is None:
+            problems.append("WECHAT_TOKEN is required (the callback token set in the WeChat admin)")
+        appid = get("WECHAT_APPID") or (DEMO_APPID if demo else None)
+        secret = get("WECHAT_APPSECRET") or (DEMO_APPSECRET if demo else None)
+        if appid is None or secret is None:
+            problems.append("WECHAT_APPID and WECHAT_APPSECRET are required")
+        if problems:
+            raise SettingsError(problems)
+        return cls(
+            wechat_token=token, wechat_appid=appid, wechat_appsecret=secret,
+            wechat_aes_key=aes_key, wechat_api_base=api_base.rstrip("/"),
+            redis_url=redis_url, pos_api_secret=pos_secret or (DEMO_POS_SECRET if demo else None),
+            pii_key=pii_key or DEMO_PII_KEY,
+            program_file=Path(program_file) if program_file else None,
+            bot_port=ports["BOT_PORT"], sandbox_port=ports["SANDBOX_PORT"],
+            sms_provider=sms, data_dir=Path(get("DATA_DIR") or "var"), demo=demo,
+        )
+
+
+def _is_aes_key(value: str) -> bool:
+    if len(value) != 43:
+        return False
+    try:
+        return len(base64.b64decode(value + "=", validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _is_32_bytes_base64(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
+
+
+def _port(raw: str | None, default: int, name: str, problems: list[str]) -> int:
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        problems.append(f"{name} must be a port number between 1 and 65535, got {raw!r}")
+        return default
+    return int(raw)

@@ -1,0 +1,166 @@
+"""Member identity: follow/unfollow, and binding a phone number with a verification code."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from . import errors
+from .clock import Clock
+from .phone import mask_phone, normalise_phone
+from .pii import Pii
+
+
+@dataclass(frozen=True)
+class Member:
+    member_id: str
+    openid: str
+    subscribed: bool
+    joined_at: datetime
+    nickname: str = ""
+    phone_hash: str | None = None
+
+    @property
+    def phone_bound(self) -> bool:
+        return self.phone_hash is not None
+
+
+@dataclass(frozen=True)
+class FollowResult:
+    member_id: str
+    is_new: bool       # the member record was created by this follow: a first-ever follower
+    restored: bool     # an unfollowed member came back
+
+
+@dataclass(frozen=True)
+class CodeSent:
+    masked_phone: str
+    valid_minutes: int
+
+
+@dataclass(frozen=True)
+class PhoneBound:
+    masked_phone: str
+    replaced: bool
+
+
+@dataclass(frozen=True)
+class PhoneRules:
+    code_validity: timedelta = timedelta(minutes=10)
+    code_cooldown: timedelta = timedelta(minutes=1)
+    max_tries: int = 5
+
+
+class SmsSender(Protocol):
+    async def send_code(self, phone: str, code: str, *, valid_minutes: int) -> None:
+        """Deliver a verification code; raises on failure."""
+
+
+class MemberStore(Protocol):
+    async def member_id_for_openid(self, openid: str) -> str | None: ...
+    async def member_id_for_phone(self, phone_hash: str) -> str | None: ...
+    async def get(self, member_id: str) -> Member | None: ...
+    async def phone_enc(self, member_id: str) -> str | None: ...
+    async def follow(self, openid: str, now: datetime, op_key: str, via: str) -> FollowResult: ...
+    async def unfollow(self, member_id: str, now: datetime, op_key: str) -> bool: ...
+    async def start_phone_challenge(self, member_id: str, phone_enc: str, phone_hash: str, code_hash: str,
+                                    now: datetime, rules: PhoneRules) -> dict: ...
+    async def check_phone_code(self, member_id: str, code_hash: str, now: datetime, rules: PhoneRules) -> dict: ...
+    async def cancel_phone_challenge(self, member_id: str) -> None: ...
+    async def claim_phone(self, member_id: str, phone_hash: str) -> str: ...
+    async def bind_phone(self, member_id: str, phone_hash: str, phone_enc: str, now: datetime) -> str: ...
+    async def release_phone(self, member_id: str, phone_hash: str) -> None: ...
+
+
+class MemberService:
+    def __init__(self, store: MemberStore, pii: Pii, sms: SmsSender, clock: Clock,
+                 rules: PhoneRules = PhoneRules()):
+        self._store = store
+        self._pii = pii
+        self._sms = sms
+        self._clock = clock
+        self.rules = rules
+
+    async def follow(self, openid: str, delivery_key: str, *, via: str = "follow") -> FollowResult:
+        return await self._store.follow(openid, self._clock.now(), op_key=f"follow:{delivery_key}", via=via)
+
+    async def unfollow(self, openid: str, delivery_key: str) -> bool:
+        member_id = await self._store.member_id_for_openid(openid)
+        if member_id is None:
+            return False
+        return await self._store.unfollow(member_id, self._clock.now(), op_key=f"unfollow:{delivery_key}")
+
+    async def member_id_for_openid(self, openid: str) -> str | None:
+        return await self._store.member_id_for_openid(openid)
+
+    async def get(self, member_id: str) -> Member:
+        member = await self._store.get(member_id)
+        if member is None:
+            raise errors.UnknownMember()
+        return member
+
+    async def member_id_for_phone(self, raw_phone: str) -> str | None:
+        phone = normalise_phone(raw_phone)
+        return await self._store.member_id_for_phone(self.phone_hash(phone))
+
+    async def phone_of(self, member_id: str) -> str | None:
+        """The member's phone in clear text, for showing it to that member only."""
+        sealed = await self._store.phone_enc(member_id)
+        return None if sealed is None else self._pii.decrypt(sealed, context="phone")
+
+    def phone_hash(self, phone: str) -> str:
+        return self._pii.lookup_hash(phone, context="phone")
+
+    async def request_phone_code(self, member_id: str, raw_phone: str) -> CodeSent:
+        phone = normalise_phone(raw_phone)
+        phone_hash = self.phone_hash(phone)
+        owner = await self._store.member_id_for_phone(phone_hash)
+        if owner == member_id:
+            raise errors.PhoneAlreadyBound()
+        if owner is not None:
+            raise errors.PhoneTaken()
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        started = await self._store.start_phone_challenge(
+            member_id, self._pii.encrypt(phone, context="phone"), phone_hash,
+            self._code_hash(member_id, code), self._clock.now(), self.rules)
+        if not started["ok"]:
+            seconds = -(-started["retry_in_ms"] // 1000)
+            raise errors.CodeCooldown(seconds=seconds)
+        minutes = int(self.rules.code_validity.total_seconds() // 60)
+        try:
+            await self._sms.send_code(phone, code, valid_minutes=minutes)
+        except Exception:
+            await self._store.cancel_phone_challenge(member_id)
+            raise
+        return CodeSent(masked_phone=mask_phone(phone), valid_minutes=minutes)
+
+    async def verify_phone(self, member_id: str, code: str) -> PhoneBound:
+        checked = await self._store.check_phone_code(
+            member_id, self._code_hash(member_id, code.strip()), self._clock.now(), self.rules)
+        if not checked["ok"]:
+            raise _CODE_ERRORS[checked["error"]](tries_left=checked.get("tries_left"))
+        phone_hash, phone_enc = checked["phone_hash"], checked["phone_enc"]
+        owner = await self._store.claim_phone(member_id, phone_hash)
+        if owner != member_id:
+            await self._store.cancel_phone_challenge(member_id)
+            raise errors.PhoneTaken()
+        previous = await self._store.bind_phone(member_id, phone_hash, phone_enc, self._clock.now())
+        if previous and previous != phone_hash:
+            await self._store.release_phone(member_id, previous)
+        phone = self._pii.decrypt(phone_enc, context="phone")
+        return PhoneBound(masked_phone=mask_phone(phone), replaced=bool(previous) and previous != phone_hash)
+
+    def _code_hash(self, member_id: str, code: str) -> str:
+        key = self._pii.lookup_hash(member_id, context="phone-code-salt").encode()
+        return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+
+_CODE_ERRORS = {
+    "no_pending_code": errors.NoPendingCode,
+    "code_expired": errors.CodeExpired,
+    "wrong_code": errors.WrongCode,
+    "too_many_tries": errors.TooManyTries,
+}

@@ -1,0 +1,123 @@
+"""Members in Redis: a profile hash per member, an openid index and a keyed-hash phone index."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from .. import keys
+from ..clock import epoch_ms
+from ..members import FollowResult, Member, PhoneRules
+from .outbox import Outbox
+from .scripts import Scripts
+
+FIRST_MEMBER_NUMBER = 100_000
+OP_TTL_SECONDS = 7 * 86400
+
+
+class RedisMemberStore:
+    def __init__(self, redis: Redis, scripts: Scripts, outbox: Outbox, cache_size: int = 100_000):
+        self._redis = redis
+        self._scripts = scripts
+        self._outbox = outbox
+        # openid -> member_id never changes once written, so a process may keep it.
+        self._openid_cache: OrderedDict[str, str] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def member_id_for_openid(self, openid: str) -> str | None:
+        cached = self._openid_cache.get(openid)
+        if cached is not None:
+            return cached
+        member_id = await self._redis.get(keys.openid_index(openid))
+        if member_id is not None:
+            self._remember(openid, member_id)
+        return member_id
+
+    def _remember(self, openid: str, member_id: str) -> None:
+        self._openid_cache[openid] = member_id
+        if len(self._openid_cache) > self._cache_size:
+            self._openid_cache.popitem(last=False)
+
+    async def member_id_for_phone(self, phone_hash: str) -> str | None:
+        return await self._redis.get(keys.phone_index(phone_hash))
+
+    async def get(self, member_id: str) -> Member | None:
+        raw = await self._redis.hgetall(keys.member_profile(member_id))
+        if not raw:
+            return None
+        return Member(
+            member_id=member_id, openid=raw["openid"], subscribed=raw.get("status") == "subscribed",
+            joined_at=datetime.fromisoformat(raw["joined_at"]), nickname=raw.get("nickname", ""),
+            phone_hash=raw.get("phone_hash") or None,
+        )
+
+    async def phone_enc(self, member_id: str) -> str | None:
+        return await self._redis.hget(keys.member_profile(member_id), "phone_enc")
+
+    async def follow(self, openid: str, now: datetime, op_key: str, via: str) -> FollowResult:
+        member_id = await self._member_id_or_claim(openid)
+        await self._outbox.mark(member_id, now)
+        result = await self._scripts.run(
+            "member_follow",
+            [keys.member_profile(member_id), keys.member_op(member_id, op_key), keys.member_outbox(member_id)],
+            [member_id, openid, now.isoformat(), f"{op_key}", OP_TTL_SECONDS, via],
+        )
+        await self._outbox.relay(member_id)
+        return FollowResult(member_id=member_id, is_new=result["is_new"], restored=result["restored"])
+
+    async def _member_id_or_claim(self, openid: str) -> str:
+        existing = await self.member_id_for_openid(openid)
+        if existing is not None:
+            return existing
+        candidate = str(FIRST_MEMBER_NUMBER + await self._redis.incr(keys.MEMBER_SEQ))
+        if await self._redis.set(keys.openid_index(openid), candidate, nx=True):
+            member_id = candidate
+        else:  # another process claimed this openid first; its number wins
+            member_id = await self._redis.get(keys.openid_index(openid))
+        self._remember(openid, member_id)
+        return member_id
+
+    async def unfollow(self, member_id: str, now: datetime, op_key: str) -> bool:
+        await self._outbox.mark(member_id, now)
+        result = await self._scripts.run(
+            "member_unfollow",
+            [keys.member_profile(member_id), keys.member_op(member_id, op_key), keys.member_outbox(member_id)],
+            [member_id, now.isoformat(), op_key, OP_TTL_SECONDS],
+        )
+        await self._outbox.relay(member_id)
+        return bool(result.get("changed"))
+
+    async def start_phone_challenge(self, member_id: str, phone_enc: str, phone_hash: str, code_hash: str,
+                                    now: datetime, rules: PhoneRules) -> dict:
+        return await self._scripts.run(
+            "phone_challenge", [keys.phone_challenge(member_id)],
+            [phone_enc, phone_hash, code_hash, epoch_ms(now),
+             int(rules.code_validity.total_seconds() * 1000), int(rules.code_cooldown.total_seconds() * 1000)],
+        )
+
+    async def check_phone_code(self, member_id: str, code_hash: str, now: datetime, rules: PhoneRules) -> dict:
+        return await self._scripts.run(
+            "phone_verify", [keys.phone_challenge(member_id)], [code_hash, epoch_ms(now), rules.max_tries])
+
+    async def cancel_phone_challenge(self, member_id: str) -> None:
+        await self._redis.delete(keys.phone_challenge(member_id))
+
+    async def claim_phone(self, member_id: str, phone_hash: str) -> str:
+        """Point the phone index at this member unless another member holds it; returns the holder."""
+        if await self._redis.set(keys.phone_index(phone_hash), member_id, nx=True):
+            return member_id
+        return await self._redis.get(keys.phone_index(phone_hash))
+
+    async def bind_phone(self, member_id: str, phone_hash: str, phone_enc: str, now: datetime) -> str:
+        await self._outbox.mark(member_id, now)
+        result = await self._scripts.run(
+            "phone_bind",
+            [keys.member_profile(member_id), keys.phone_challenge(member_id), keys.member_outbox(member_id)],
+            [member_id, phone_hash, phone_enc, now.isoformat(), f"phone_bound:{member_id}:{phone_hash[:16]}"],
+        )
+        await self._outbox.relay(member_id)
+        return result["previous_hash"]
+
+    async def release_phone(self, member_id: str, phone_hash: str) -> None:
+        await self._scripts.run("index_release", [keys.phone_index(phone_hash)], [member_id])

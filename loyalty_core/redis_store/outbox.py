@@ -1,0 +1,64 @@
+"""Relays domain events from each member's outbox hash to the global stream the push side reads.
+
+A member script writes its events into ``{m:<id>}:outbox`` in the same atomic step as the state
+change (one slot). The service then copies them to ``outbox:events`` and deletes them. A member is
+marked dirty *before* its script runs, so events of a process that died in between are found by
+`sweep()`. Delivery to the stream is at least once; consumers deduplicate by ``event_id``.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+from redis.asyncio import Redis
+
+from .. import keys
+from ..clock import epoch_ms
+from .scripts import Scripts
+
+STREAM_MAXLEN = 1_000_000
+
+
+class Outbox:
+    def __init__(self, redis: Redis, scripts: Scripts):
+        self._redis = redis
+        self._scripts = scripts
+
+    def mark_dirty(self, pipe, member_id: str, now: datetime) -> None:
+        """Queue the dirty mark on a pipeline the caller sends before the member's script."""
+        pipe.zadd(keys.OUTBOX_DIRTY, {member_id: epoch_ms(now)})
+
+    async def mark(self, member_id: str, now: datetime) -> None:
+        await self._redis.zadd(keys.OUTBOX_DIRTY, {member_id: epoch_ms(now)})
+
+    async def relay(self, member_id: str) -> int:
+        """Copy the member's pending events to the stream; returns how many were relayed."""
+        pending = await self._redis.hgetall(keys.member_outbox(member_id))
+        if not pending:
+            return 0
+        ordered = sorted(pending.items(), key=lambda item: orjson.loads(item[1]).get("occurred_at", ""))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event_id, body in ordered:
+                event = orjson.loads(body)
+                pipe.xadd(keys.OUTBOX_STREAM, {"event_id": event_id, "type": event["type"], "event": body},
+                          maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.hdel(keys.member_outbox(member_id), *pending.keys())
+            await pipe.execute()
+        return len(pending)
+
+    async def sweep(self, now: datetime, older_than_ms: int = 10_000, batch: int = 500) -> int:
+        """Relay what crashed processes left behind and clear old dirty marks. Returns events relayed."""
+        cutoff = epoch_ms(now) - older_than_ms
+        members = await self._redis.zrangebyscore(keys.OUTBOX_DIRTY, "-inf", cutoff, start=0, num=batch)
+        relayed = 0
+        for member_id in members:
+            relayed += await self.relay(member_id)
+            # Unmark only if no newer operation marked the member meanwhile.
+            await self._scripts.run("outbox_unmark", [keys.OUTBOX_DIRTY], [member_id, cutoff])
+        return relayed
+
+    async def read(self, count: int = 100, after: str = "0-0") -> list[dict]:
+        """Events in the stream after a stream id (for tests and the push side)."""
+        entries = await self._redis.xrange(keys.OUTBOX_STREAM, min=f"({after}" if after != "0-0" else "-",
+                                           count=count)
+        return [orjson.loads(fields["event"]) | {"stream_id": sid} for sid, fields in entries]

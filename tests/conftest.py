@@ -1,0 +1,89 @@
+"""Shared test fixtures: a real Redis (flushed per test), a manual clock, and a loopback-only network."""
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from hypothesis import HealthCheck, settings
+
+from bot.embedded_redis import EmbeddedRedis, is_reachable
+from loyalty_core.clock import ManualClock
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+settings.load_profile("default")
+
+
+# -- network guard: tests may reach this machine only -------------------------------------------
+def _is_local(address) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0]
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self, address):
+    if not _is_local(address):
+        raise ConnectionRefusedError(f"tests may only reach 127.0.0.1, not {address!r}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    if not _is_local(address):
+        raise ConnectionRefusedError(f"tests may only reach 127.0.0.1, not {address!r}")
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect
+socket.socket.connect_ex = _guarded_connect_ex
+
+
+# -- Redis -------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    if is_reachable(url):
+        os.environ["REDIS_URL"] = url
+        yield url
+        return
+    if os.environ.get("REDIS_URL"):
+        pytest.exit(f"REDIS_URL={url} is not reachable", returncode=3)
+    with tempfile.TemporaryDirectory(prefix="test-redis-") as data_dir:
+        with EmbeddedRedis(Path(data_dir), appendonly=False) as server:
+            os.environ["REDIS_URL"] = server.url
+            yield server.url
+
+
+@pytest.fixture
+async def redis(redis_url):
+    client = aioredis.from_url(redis_url, decode_responses=True)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def output_dir(request) -> Path:
+    """A folder under test-output/ for screenshots and other artefacts of one test."""
+    path = Path("test-output") / request.node.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
