@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from loyalty_core.errors import NotAMember
 from loyalty_core.members import FollowResult
 
 from .inbound import Inbound
 from .replies import Text
+from .router import Command
 from .templating import Templates
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class Ctx:
     args: str = ""                      # the text after the keyword, or the scene value
     member_id: str | None = None
     follow: FollowResult | None = None  # set by the subscribe handler for scene handlers that follow it
+    commands: Sequence[Command] = ()    # what the help text lists
 
     @property
     def openid(self) -> str:

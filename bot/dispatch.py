@@ -29,6 +29,8 @@ log = logging.getLogger("bot.dispatch")
 
 DEDUP_TTL_SECONDS = 300
 DEFAULT_BUDGET = 4.5
+# Message types WeChat documents for official accounts; anything else is answered "success" untouched.
+KNOWN_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link", "event"})
 # Events that come from the platform, or that manage membership themselves.
 NO_IMPLICIT_JOIN = frozenset({"subscribe", "unsubscribe", "templatesendjobfinish", "masssendjobfinish"})
 
@@ -50,6 +52,9 @@ class Dispatcher:
 
     async def respond(self, message: Inbound, started: float | None = None) -> str:
         """The plaintext reply XML for this delivery, or "success"."""
+        if message.msg_type not in KNOWN_TYPES:
+            log.info("ignored a message of unknown type %r", message.msg_type[:20])
+            return SUCCESS
         deadline = (started or time.monotonic()) + self.budget
         key = keys.callback_dedup(message.delivery_key)
         if not await self.redis.set(key, b'{"s":"pending"}', nx=True, ex=DEDUP_TTL_SECONDS):
@@ -82,7 +87,7 @@ class Dispatcher:
 
     async def _run(self, message: Inbound) -> list[Message]:
         ctx = Ctx(message=message, services=self.services, templates=self.templates,
-                  now=self.services.clock.now())
+                  now=self.services.clock.now(), commands=self.router.commands)
         try:
             await self._identify(ctx)
             return as_messages(await self._dispatch(ctx))
@@ -109,9 +114,12 @@ class Dispatcher:
             match = self.router.match_text(message.content)
         else:
             match = None
-        match = match or Match(self.router.fallback_handler)
-        ctx.args = match.args
-        reply = await match.handler(ctx)
+        if match is None and not message.is_event:  # unknown text, pictures, voice…: offer help
+            match = Match(self.router.fallback_handler)
+        reply = None
+        if match is not None:
+            ctx.args = match.args
+            reply = await match.handler(ctx)
         scene = self.router.match_scene(message.scene) if message.scene else None
         if scene is not None:
             ctx.args = scene.args

@@ -83,13 +83,11 @@ class EmbeddedRedis:
     def stop(self, timeout: float = 10.0) -> None:
         if self._process is None or self._process.poll() is not None:
             return
-        with contextlib.suppress(redis.RedisError):
-            client = redis.Redis(port=self.port, socket_connect_timeout=0.5)
-            client.shutdown()  # with AOF on, Redis fsyncs the file before exiting
+        self._process.terminate()  # Redis treats SIGTERM as SHUTDOWN: the AOF is fsynced first
         try:
             self._process.wait(timeout)
         except subprocess.TimeoutExpired:
-            self._process.terminate()
+            self._process.kill()
             self._process.wait(timeout)
         finally:
             if self._process.stderr:

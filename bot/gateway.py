@@ -12,6 +12,7 @@ import uuid
 from aiohttp import web
 
 from .dispatch import Dispatcher
+from .metrics import CALLBACKS, HANDLER_SECONDS
 from .inbound import Inbound, MalformedMessage, parse_fields
 from .replies import SUCCESS, Text, passive_xml
 from .wechat_crypto import CallbackRejected, SafeModeCrypto, check_signature
@@ -61,6 +62,8 @@ class WeChatGateway:
         except MalformedMessage as bad:
             return self._rejected(CallbackRejected(f"malformed message: {bad}", 400))
         reply = await self._reply_to(message, started)
+        CALLBACKS.labels("success" if reply == SUCCESS else "reply").inc()
+        HANDLER_SECONDS.observe(time.monotonic() - started)
         if reply == SUCCESS or not safe_mode:
             return web.Response(text=reply, content_type="application/xml" if reply != SUCCESS else "text/plain")
         return web.Response(text=self.crypto.encrypt(reply, str(int(self._wall_clock())), nonce),
@@ -101,5 +104,6 @@ class WeChatGateway:
         return bytes(body)
 
     def _rejected(self, rejected: CallbackRejected) -> web.Response:
+        CALLBACKS.labels(f"rejected_{rejected.status}").inc()
         log.warning("callback rejected (%s): %s", rejected.status, rejected.reason)
         return web.Response(status=rejected.status, text=rejected.reason)

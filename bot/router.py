@@ -29,6 +29,13 @@ def normalise_text(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Command:
+    """A line of the help text: what to type, and what it does."""
+    example: str
+    summary: str
+
+
+@dataclass(frozen=True)
 class Match:
     handler: Handler
     args: str = ""
@@ -42,10 +49,14 @@ class Router:
         self.events: dict[str, Handler] = {}
         self.scenes: dict[str, Handler] = {}
         self.fallback_handler: Handler | None = None
+        self.commands: list[Command] = []
         self._by_length: list[str] = []
 
     # -- claiming -------------------------------------------------------------------------------
-    def text(self, *keywords: str):
+    def text(self, *keywords: str, help: str | None = None, example: str | None = None):
+        """Claim keywords (the first is the Chinese one shown in help, the rest are aliases)."""
+        if help:
+            self.commands.append(Command(example or keywords[0], help))
         return self._claimer(self.keywords, [normalise_text(k) for k in keywords], "keyword")
 
     def menu(self, *keys: str):
@@ -88,17 +99,21 @@ class Router:
                 self._claim(mine, name, handler, kind)
         if other.fallback_handler is not None:
             self.fallback(other.fallback_handler)
+        self.commands.extend(other.commands)
         return self
 
     # -- resolving ------------------------------------------------------------------------------
     def match_text(self, text: str) -> Match | None:
-        normal = normalise_text(text)
-        head, _, rest = normal.partition(" ")
+        """Longest keyword at the start of the text; the rest (original case) is the argument."""
+        spaced = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+        folded = spaced.casefold()
+        original = spaced if len(spaced) == len(folded) else folded
+        head = folded.partition(" ")[0]
         if head in self.keywords:
-            return Match(self.keywords[head], rest)
+            return Match(self.keywords[head], original[len(head):].strip())
         for keyword in self._by_length:  # "绑定13800138000", "明细2": keyword glued to its argument
-            if normal.startswith(keyword) and not _splits_a_word(keyword, normal):
-                return Match(self.keywords[keyword], normal[len(keyword):].strip())
+            if folded.startswith(keyword) and not _splits_a_word(keyword, folded):
+                return Match(self.keywords[keyword], original[len(keyword):].strip())
         return None
 
     def match_event(self, event: str, event_key: str) -> Match | None:

@@ -87,3 +87,4 @@ def output_dir(request) -> Path:
     path = Path("test-output") / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+from tests.fixtures_bot import *  # noqa: E402,F401,F403

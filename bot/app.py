@@ -1,0 +1,90 @@
+"""create_app(settings) -> the web process: /wechat, /healthz, /metrics and the till API."""
+from __future__ import annotations
+
+import logging
+
+import aiohttp
+import redis.asyncio as aioredis
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from loyalty_core.clock import Clock, SystemClock
+from loyalty_core.members import SmsSender
+
+from .dispatch import DEFAULT_BUDGET, Dispatcher
+from .gateway import WeChatGateway
+from .handlers import build_router
+from .router import Router
+from .services import Services, build_services
+from .settings import Settings
+from .sms import LogSmsSender, SandboxSmsSender
+from .templating import Templates
+from .wechat_api import WeChatApi
+from .wechat_crypto import SafeModeCrypto
+
+log = logging.getLogger("bot.app")
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+GATEWAY = web.AppKey("gateway", WeChatGateway)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None, router: Router | None = None,
+               sms: SmsSender | None = None, budget: float = DEFAULT_BUDGET) -> web.Application:
+    if not settings.redis_url:
+        raise ValueError("create_app needs settings.redis_url (the CLI starts an embedded Redis when unset)")
+    app = web.Application()
+    app[SETTINGS] = settings
+
+    async def resources(app: web.Application):
+        redis = aioredis.from_url(settings.redis_url, decode_responses=True, max_connections=512)
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10),
+                                        connector=aiohttp.TCPConnector(limit=512))
+        wechat = WeChatApi(session, redis, settings.wechat_appid, settings.wechat_appsecret,
+                           settings.wechat_api_base)
+        services = build_services(redis, clock or SystemClock(), settings.pii_key_bytes,
+                                  sms or _sms_sender(settings, session), wechat=wechat)
+        dispatcher = Dispatcher(router or build_router(), services, Templates(), redis, sender=wechat,
+                                budget=budget)
+        crypto = (SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+                  if settings.safe_mode else None)
+        app[SERVICES], app[DISPATCHER] = services, dispatcher
+        app[GATEWAY] = WeChatGateway(settings.wechat_token, dispatcher, crypto)
+        yield
+        await dispatcher.drain()
+        await session.close()
+        await redis.aclose()
+
+    app.cleanup_ctx.append(resources)
+    app.router.add_get("/wechat", wechat_verify)
+    app.router.add_post("/wechat", wechat_receive)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app
+
+
+def _sms_sender(settings: Settings, session: aiohttp.ClientSession) -> SmsSender:
+    if settings.sms_provider == "sandbox":
+        return SandboxSmsSender(session, settings.wechat_api_base)
+    return LogSmsSender()
+
+
+async def wechat_verify(request: web.Request) -> web.Response:
+    return await request.app[GATEWAY].verify(request)
+
+
+async def wechat_receive(request: web.Request) -> web.Response:
+    return await request.app[GATEWAY].receive(request)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        await request.app[SERVICES].redis.ping()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -1,0 +1,14 @@
+"""Chat features, one module each; included into the root router in this order."""
+from __future__ import annotations
+
+from ..router import Router
+from . import help, membership, phone
+
+FEATURES = (membership, phone, help)
+
+
+def build_router() -> Router:
+    root = Router("root")
+    for feature in FEATURES:
+        root.include(feature.router)
+    return root

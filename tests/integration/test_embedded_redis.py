@@ -1,0 +1,30 @@
+"""The embedded redis-server the CLI starts when REDIS_URL is unset keeps its data between runs."""
+import redis
+
+from bot.embedded_redis import EmbeddedRedis, find_redis_server
+
+
+def test_a_second_start_finds_the_data_still_there(tmp_path):
+    with EmbeddedRedis(tmp_path / "redis") as first:
+        redis.Redis.from_url(first.url).set("greeting", "你好")
+    assert (tmp_path / "redis" / "appendonlydir").is_dir()
+    with EmbeddedRedis(tmp_path / "redis") as second:
+        assert redis.Redis.from_url(second.url, decode_responses=True).get("greeting") == "你好"
+
+
+def test_the_server_stops_on_exit(tmp_path):
+    with EmbeddedRedis(tmp_path / "redis", appendonly=False) as server:
+        client = redis.Redis.from_url(server.url, socket_connect_timeout=0.2)
+        assert client.ping()
+    try:
+        client.ping()
+        stopped = False
+    except redis.ConnectionError:
+        stopped = True
+    finally:
+        client.close()
+    assert stopped
+
+
+def test_redis_server_is_found():
+    assert find_redis_server().endswith("redis-server")
