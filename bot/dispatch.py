@@ -14,7 +14,6 @@ import uuid
 from typing import Protocol
 
 import orjson
-from redis.asyncio import Redis
 
 from loyalty_core import keys
 from loyalty_core.errors import DomainError
@@ -28,6 +27,7 @@ from .templating import Templates
 log = logging.getLogger("bot.dispatch")
 
 DEDUP_TTL_SECONDS = 300
+PENDING, DEFERRED = b'{"s":"pending"}', b'{"s":"deferred"}'
 DEFAULT_BUDGET = 4.5
 # Message types WeChat documents for official accounts; anything else is answered "success" untouched.
 KNOWN_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link", "event"})
@@ -40,12 +40,12 @@ class CustomSender(Protocol):
 
 
 class Dispatcher:
-    def __init__(self, router: Router, services, templates: Templates, redis: Redis,
-                 sender: CustomSender | None, budget: float = DEFAULT_BUDGET):
+    def __init__(self, router: Router, services, templates: Templates, sender: CustomSender | None,
+                 budget: float = DEFAULT_BUDGET):
         self.router = router
         self.services = services
         self.templates = templates
-        self.redis = redis
+        self.batcher = services.batcher
         self.sender = sender
         self.budget = budget
         self.background: set[asyncio.Task] = set()
@@ -57,18 +57,18 @@ class Dispatcher:
             return SUCCESS
         deadline = (started or time.monotonic()) + self.budget
         key = keys.callback_dedup(message.delivery_key)
-        if not await self.redis.set(key, b'{"s":"pending"}', nx=True, ex=DEDUP_TTL_SECONDS):
+        if not await self.batcher.call("SET", key, PENDING, "NX", "EX", DEDUP_TTL_SECONDS):
             return await self._reply_of_first_delivery(key, deadline)
         run = asyncio.create_task(self._run(message))
         try:
             messages = await asyncio.wait_for(asyncio.shield(run), timeout=max(0.0, deadline - time.monotonic()))
         except asyncio.TimeoutError:
-            await self.redis.set(key, b'{"s":"deferred"}', xx=True, keepttl=True)
+            await self.batcher.call("SET", key, DEFERRED, "XX", "KEEPTTL")
             self._track(self._deliver_late(message, run))
             log.warning("handler over budget, reply deferred to customer service: type=%s", message.msg_type)
             return SUCCESS
         xml = self._passive(message, messages)
-        await self.redis.set(key, orjson.dumps({"s": "done", "r": xml}), xx=True, keepttl=True)
+        await self.batcher.call("SET", key, orjson.dumps({"s": "done", "r": xml}), "XX", "KEEPTTL")
         if len(messages) > 1:
             self._track(self._send_custom(message.openid, messages[1:]))
         return xml
@@ -76,7 +76,7 @@ class Dispatcher:
     async def _reply_of_first_delivery(self, key: str, deadline: float) -> str:
         pause = 0.01
         while True:
-            raw = await self.redis.get(key)
+            raw = await self.batcher.call("GET", key)
             state = orjson.loads(raw) if raw else {"s": "gone"}
             if state["s"] == "done":
                 return state["r"]

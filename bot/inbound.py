@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
@@ -12,8 +13,10 @@ class MalformedMessage(ValueError):
     """The body is not a WeChat message we can read; the reason is safe to log."""
 
 
-def parse_fields(body: bytes) -> dict[str, str]:
-    """`<xml><A>x</A>…</xml>` -> {"A": "x", …}; nested elements become "Parent.Child" entries."""
+def parse_fields(body: bytes) -> dict[str, Any]:
+    """`<xml><A>x</A>…</xml>` -> {"A": "x", …}. A nested element becomes a dict of its leaves
+    (`ScanCodeInfo`), or a list of such dicts when it holds repeated groups
+    (`SubscribeMsgPopupEvent` with one `List` per template)."""
     if not body or not body.strip():
         raise MalformedMessage("empty body")
     try:
@@ -24,14 +27,24 @@ def parse_fields(body: bytes) -> dict[str, str]:
         raise MalformedMessage(f"not well-formed XML: {exc}") from None
     if root.tag != "xml":
         raise MalformedMessage(f"unexpected root element <{root.tag[:20]}>")
-    fields: dict[str, str] = {}
+    fields: dict[str, Any] = {}
     for child in root:
-        if len(child):
-            for grandchild in child:
-                fields[f"{child.tag}.{grandchild.tag}"] = (grandchild.text or "").strip()
-        else:
+        if not len(child):
             fields[child.tag] = child.text or ""
+        elif any(len(grandchild) for grandchild in child):
+            fields[child.tag] = [_leaves(group) for group in child if len(group)]
+        else:
+            fields[child.tag] = _leaves(child)
     return fields
+
+
+def _leaves(element) -> dict[str, str]:
+    return {leaf.tag: (leaf.text or "").strip() for leaf in element if not len(leaf)}
+
+
+def _text(fields: dict[str, Any], name: str) -> str:
+    value = fields.get(name, "")
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +57,12 @@ class Inbound:
     content: str = ""
     event: str = ""            # lower case: subscribe, unsubscribe, scan, click, view, …
     event_key: str = ""
-    fields: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    fields: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
-    def from_fields(cls, fields: dict[str, str]) -> "Inbound":
-        missing = [name for name in ("ToUserName", "FromUserName", "CreateTime", "MsgType") if not fields.get(name)]
+    def from_fields(cls, fields: dict[str, Any]) -> "Inbound":
+        required = ("ToUserName", "FromUserName", "CreateTime", "MsgType")
+        missing = [name for name in required if not isinstance(fields.get(name), str) or not fields[name]]
         if missing:
             raise MalformedMessage(f"missing {', '.join(missing)}")
         try:
@@ -57,9 +71,9 @@ class Inbound:
             raise MalformedMessage("CreateTime is not a number") from None
         return cls(
             to_user=fields["ToUserName"], openid=fields["FromUserName"], create_time=create_time,
-            msg_type=fields["MsgType"].strip().lower(), msg_id=fields.get("MsgId", "").strip(),
-            content=fields.get("Content", ""), event=fields.get("Event", "").strip().lower(),
-            event_key=fields.get("EventKey", "").strip(), fields=fields,
+            msg_type=fields["MsgType"].strip().lower(), msg_id=_text(fields, "MsgId").strip(),
+            content=_text(fields, "Content"), event=_text(fields, "Event").strip().lower(),
+            event_key=_text(fields, "EventKey").strip(), fields=fields,
         )
 
     @property
@@ -71,7 +85,17 @@ class Inbound:
         """What identifies one delivery across WeChat's retries."""
         if self.msg_id:
             return f"msg:{self.msg_id}"
+        job_id = _text(self.fields, "MsgID")  # mass and template job reports spell it this way
+        if job_id:
+            return f"job:{self.event}:{job_id}"
         return f"evt:{self.openid}:{self.create_time}:{self.event}"
+
+    def groups(self, name: str) -> list[dict[str, str]]:
+        """Repeated nested groups, e.g. groups("SubscribeMsgPopupEvent") -> one dict per template."""
+        value = self.fields.get(name)
+        if isinstance(value, dict):
+            return [value]
+        return value if isinstance(value, list) else []
 
     @property
     def scene(self) -> str:

@@ -1,12 +1,16 @@
-"""Loads the Lua scripts in loyalty_core/lua once per client and runs them with JSON results."""
+"""Runs the Lua scripts in loyalty_core/lua by SHA (loaded on first use) and decodes their JSON results."""
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any, Sequence
 
 import orjson
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from .batching import Batcher
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 
@@ -21,16 +25,23 @@ def script_source(name: str) -> str:
     return prelude + "\n" + (LUA_DIR / f"{name}.lua").read_text()
 
 
+@cache
+def script_sha(name: str) -> str:
+    return hashlib.sha1(script_source(name).encode()).hexdigest()
+
+
 class Scripts:
-    def __init__(self, redis: Redis):
+    def __init__(self, redis: Redis, batcher: Batcher | None = None):
         self._redis = redis
-        self._registered: dict[str, Any] = {}
+        self._batcher = batcher or Batcher(redis)
 
     async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
-        script = self._registered.get(name)
-        if script is None:
-            script = self._registered[name] = self._redis.register_script(script_source(name))
-        raw = await script(keys=list(keys), args=[_arg(a) for a in args])
+        command = ("EVALSHA", script_sha(name), len(keys), *keys, *(_arg(a) for a in args))
+        try:
+            raw = await self._batcher.call(*command)
+        except NoScriptError:  # first use on this server (or after SCRIPT FLUSH / a restart)
+            await self._redis.script_load(script_source(name))
+            raw = await self._batcher.call(*command)
         try:
             result = orjson.loads(raw)
         except (orjson.JSONDecodeError, TypeError) as exc:

@@ -56,3 +56,37 @@ def test_missing_required_fields():
         Inbound.from_fields({"ToUserName": "gh", "CreateTime": "1", "MsgType": "text"})
     with pytest.raises(MalformedMessage, match="CreateTime"):
         Inbound.from_fields({"ToUserName": "gh", "FromUserName": "o", "CreateTime": "x", "MsgType": "text"})
+
+
+POPUP = (b"<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>17</CreateTime>"
+         b"<MsgType>event</MsgType><Event>subscribe_msg_popup_event</Event><SubscribeMsgPopupEvent>"
+         b"<List><TemplateId>T1</TemplateId><SubscribeStatusString>accept</SubscribeStatusString>"
+         b"<PopupScene>2</PopupScene></List><List><TemplateId>T2</TemplateId>"
+         b"<SubscribeStatusString>reject</SubscribeStatusString><PopupScene>2</PopupScene></List>"
+         b"</SubscribeMsgPopupEvent></xml>")
+
+
+def test_repeated_nested_groups_are_kept():
+    message = Inbound.from_fields(parse_fields(POPUP))
+    assert [(g["TemplateId"], g["SubscribeStatusString"]) for g in message.groups("SubscribeMsgPopupEvent")] == [
+        ("T1", "accept"), ("T2", "reject")]
+
+
+def test_a_single_nested_group_is_a_dict_of_leaves():
+    fields = parse_fields(b"<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>"
+                          b"<MsgType>event</MsgType><Event>scancode_push</Event><ScanCodeInfo><ScanType>qrcode"
+                          b"</ScanType><ScanResult>abc</ScanResult></ScanCodeInfo></xml>")
+    assert fields["ScanCodeInfo"] == {"ScanType": "qrcode", "ScanResult": "abc"}
+
+
+def test_job_reports_are_deduplicated_by_their_job_id():
+    fields = parse_fields(b"<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName><CreateTime>1</CreateTime>"
+                          b"<MsgType>event</MsgType><Event>MASSSENDJOBFINISH</Event><MsgID>1000001625</MsgID>"
+                          b"<Status>send success</Status><TotalCount>3</TotalCount></xml>")
+    assert Inbound.from_fields(fields).delivery_key == "job:masssendjobfinish:1000001625"
+
+
+def test_a_nested_element_where_text_is_required_is_malformed():
+    with pytest.raises(MalformedMessage, match="MsgType"):
+        Inbound.from_fields(parse_fields(b"<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName>"
+                                         b"<CreateTime>1</CreateTime><MsgType><a>b</a></MsgType></xml>"))
