@@ -67,13 +67,14 @@ class ReplyRejected(ValueError):
 @dataclass
 class CallbackOutcome:
     outcome: str                      # replied | no_reply | failed | no_bot
+    msg_id: str = ""
     attempts: int = 0
     reply: dict | None = None         # the message the member saw, e.g. {"msgtype": "text", "text": {…}}
     error: str = ""
     tries: list[dict] = field(default_factory=list)
 
     def view(self) -> dict:
-        return {"outcome": self.outcome, "attempts": self.attempts, "reply": self.reply,
+        return {"outcome": self.outcome, "msg_id": self.msg_id, "attempts": self.attempts, "reply": self.reply,
                 "error": self.error, "tries": self.tries}
 
 
@@ -92,6 +93,7 @@ class CallbackSender:
             outcome = CallbackOutcome("no_bot")
         else:
             outcome = await self._deliver(url, to_xml(fields), str(fields["FromUserName"]), record)
+        outcome.msg_id = str(record["msg_id"])
         record.update(outcome.view())
         if member is not None:
             if outcome.reply is not None:

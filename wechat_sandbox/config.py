@@ -1,6 +1,8 @@
 """The sandbox's configuration: one frozen dataclass, read from the environment by `from_env`."""
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from dataclasses import dataclass, field
 from typing import Mapping
@@ -61,12 +63,22 @@ class SandboxConfig:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "SandboxConfig":
         env = os.environ if env is None else env
         get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
+        aes_key = get("WECHAT_AES_KEY")
+        if aes_key is not None and not is_aes_key(aes_key):
+            raise ValueError("WECHAT_AES_KEY must be the 43-character EncodingAESKey (base64 of 32 bytes)")
         return cls(
             appid=get("WECHAT_APPID") or DEFAULT_APPID,
             appsecret=get("WECHAT_APPSECRET") or DEFAULT_APPSECRET,
             token=get("WECHAT_TOKEN") or DEFAULT_TOKEN,
-            aes_key=get("WECHAT_AES_KEY"),
+            aes_key=aes_key,
             bot_callback_url=get("BOT_CALLBACK_URL") or DEFAULT_CALLBACK_URL,
             host=get("SANDBOX_HOST") or "127.0.0.1",
             port=int(get("SANDBOX_PORT") or 8081),
         )
+
+
+def is_aes_key(value: str) -> bool:
+    try:
+        return len(value) == 43 and len(base64.b64decode(value + "=", validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False

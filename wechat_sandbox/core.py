@@ -50,19 +50,22 @@ class Sandbox:
         self.faults = Faults(self.config.seed)
         self.templates = dict(self.config.templates)
         self.subscribe_templates = dict(self.config.subscribe_templates)
+        self.daily_limits = dict(self.config.daily_limits)
 
     def now(self) -> float:
         return self.clock.now()
 
     # -- API bookkeeping ---------------------------------------------------------------------------
-    def authorise(self, access_token: str | None, endpoint: str, fault: Fault | None) -> None:
+    def authorise(self, access_token: str | None, endpoint: str, fault: Fault | None) -> int:
+        """The token's serial number (1 for the first token issued, …), or raises the platform's errcode."""
         serial = self.account.tokens.check(access_token, self.now())
         if fault is not None and self.faults.storms(fault, serial):
             raise ApiError(40001)
         self.count_daily_call(endpoint)
+        return serial
 
     def count_daily_call(self, endpoint: str) -> None:
-        limit = self.config.daily_limits.get(endpoint)
+        limit = self.daily_limits.get(endpoint)
         if limit is None or not self.settings.quotas:
             return
         key = (endpoint, self.clock.day())
@@ -70,13 +73,25 @@ class Sandbox:
             raise ApiError(45009)
         self.account.daily_calls[key] += 1
 
+    @contextlib.contextmanager
+    def in_flight(self, endpoint: str):
+        """Counts the calls being answered, to show how many a client had in flight at its peak."""
+        account = self.account
+        account.in_flight[endpoint] += 1
+        account.peak_in_flight[endpoint] = max(account.peak_in_flight[endpoint], account.in_flight[endpoint])
+        try:
+            yield
+        finally:
+            account.in_flight[endpoint] -= 1
+
     def record_call(self, endpoint: str, errcode: int | None, errmsg: str, started: float, *,
-                    openid: str = "", detail: dict | None = None) -> None:
+                    openid: str = "", detail: dict | None = None, token_serial: int = 0) -> None:
         account = self.account
         account.call_counts[(endpoint, errcode if errcode is not None else -999)] += 1
         account.calls.append({
             "seq": account.ids.seq(), "at": self.now(), "endpoint": endpoint,
             "errcode": errcode, "errmsg": errmsg, "openid": openid, "detail": detail or {},
+            "token_serial": token_serial,
             "ms": round((time.monotonic() - started) * 1000, 1),
         })
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 ERRMSG = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
+    40002: "invalid grant_type",
     40003: "invalid openid",
     40004: "invalid media type",
     40005: "invalid file type",
@@ -32,6 +33,7 @@ ERRMSG = {
     40130: "invalid openid list size, at least two openid",
     41001: "access_token missing",
     41002: "appid missing",
+    41005: "media data missing",
     42001: "access_token expired",
     43004: "require subscribe",
     43101: "user refuse to accept the msg",

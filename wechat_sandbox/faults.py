@@ -1,4 +1,5 @@
-"""Faults injected into API endpoints at run time: latency, "system busy", 40001 storms, dropped connections."""
+"""Faults injected into API endpoints at run time: latency, "system busy", 40001 storms, dropped connections,
+gateway errors (HTTP 503) and any errcode."""
 from __future__ import annotations
 
 import random
@@ -15,6 +16,9 @@ class Fault:
     drop_rate: float = 0.0       # share of calls whose connection is closed without an answer
     drop_next: int = 0           # the next N calls are dropped
     token_storm: int = 0         # the next N calls made with a token issued before the storm answer 40001
+    http_error_next: int = 0     # the next N calls answer HTTP 503 with an HTML page (a gateway in trouble)
+    errcode: int = 0             # with errcode_next: the next N calls answer this errcode
+    errcode_next: int = 0
     storm_before_serial: int = 0
 
     @classmethod
@@ -59,6 +63,12 @@ class Faults:
 
     def busy(self, fault: Fault) -> bool:
         return self._spend(fault, "busy_next") or (fault.busy_rate > 0 and self._random.random() < fault.busy_rate)
+
+    def http_error(self, fault: Fault) -> bool:
+        return self._spend(fault, "http_error_next")
+
+    def forced_errcode(self, fault: Fault) -> int:
+        return fault.errcode if fault.errcode and self._spend(fault, "errcode_next") else 0
 
     @staticmethod
     def storms(fault: Fault, token_serial: int) -> bool:

@@ -189,6 +189,8 @@ class Account:
         self.calls: deque[dict] = deque(maxlen=history_limit)
         self.call_counts: Counter[tuple[str, int]] = Counter()  # (endpoint, errcode) -> count
         self.callbacks: deque[dict] = deque(maxlen=history_limit)
+        self.in_flight: Counter[str] = Counter()
+        self.peak_in_flight: Counter[str] = Counter()
 
     def member(self, openid: str) -> Member:
         member = self.members.get(openid or "")
