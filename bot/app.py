@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from loyalty_core.clock import Clock, SystemClock
 from loyalty_core.members import SmsSender
+from loyalty_core.program import load_program
 
 from .dispatch import DEFAULT_BUDGET, Dispatcher
 from .gateway import WeChatGateway
@@ -34,6 +35,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
                sms: SmsSender | None = None, budget: float = DEFAULT_BUDGET) -> web.Application:
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url (the CLI starts an embedded Redis when unset)")
+    program = load_program(settings.program_file)   # a bad program file stops the start, naming the key
     app = web.Application()
     app[SETTINGS] = settings
 
@@ -44,9 +46,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
         wechat = WeChatApi(session, redis, settings.wechat_appid, settings.wechat_appsecret,
                            settings.wechat_api_base)
         services = build_services(redis, clock or SystemClock(), settings.pii_key_bytes,
-                                  sms or _sms_sender(settings, session), wechat=wechat)
-        dispatcher = Dispatcher(router or build_router(), services, Templates(), redis, sender=wechat,
-                                budget=budget)
+                                  sms or _sms_sender(settings, session), wechat=wechat, program=program)
+        dispatcher = Dispatcher(router or build_router(), services, Templates(), sender=wechat, budget=budget)
         crypto = (SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
                   if settings.safe_mode else None)
         app[SERVICES], app[DISPATCHER] = services, dispatcher
@@ -57,6 +58,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
         await redis.aclose()
 
     app.cleanup_ctx.append(resources)
+    from .api import setup_api  # here, not at the top: the API modules import SERVICES from this module
+    setup_api(app, settings.pos_api_secret)
     app.router.add_get("/wechat", wechat_verify)
     app.router.add_post("/wechat", wechat_receive)
     app.router.add_get("/healthz", healthz)

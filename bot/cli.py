@@ -11,6 +11,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from .api.till_client import add_till_arguments, run_till
 from .embedded_redis import EmbeddedRedis
 from .settings import Settings, SettingsError
 
@@ -23,7 +24,10 @@ def main(argv: list[str] | None = None) -> None:
     serve = commands.add_parser("serve", help="run the web process (/wechat, /api/v1, /healthz, /metrics)")
     serve.add_argument("--host", default="127.0.0.1")
     commands.add_parser("demo", help="run Redis, the WeChat sandbox and the bot together, with demo data")
+    add_till_arguments(commands.add_parser("till", help="post a signed purchase or refund to the running bot"))
     args = parser.parse_args(argv)
+    if args.command == "till":
+        sys.exit(run_till(args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env(demo=args.command == "demo")
@@ -76,5 +80,9 @@ async def serve_forever(settings: Settings, host: str, stop: asyncio.Event) -> N
 async def start_site(app: web.Application, host: str, port: int) -> web.AppRunner:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError:
+        await runner.cleanup()
+        raise
     return runner

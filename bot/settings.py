@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -41,7 +41,6 @@ class Settings:
     sms_provider: str = "log"
     data_dir: Path = Path("var")
     demo: bool = False
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def safe_mode(self) -> bool:

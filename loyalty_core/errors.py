@@ -58,3 +58,41 @@ class WrongCode(DomainError):
 
 class TooManyTries(DomainError):
     code, http_status, message = "too_many_tries", 429, "too many wrong codes"
+
+
+# --- points ledger, tiers, till -----------------------------------------------------------------
+class InsufficientPoints(DomainError):
+    code, http_status, message = "insufficient_points", 409, "not enough points"
+
+
+class InvalidRequest(DomainError):
+    """A till request that is not well-formed: bad JSON, a missing or mistyped field."""
+    code, message = "invalid_request", "the request is not well-formed"
+
+
+class InvalidAmount(DomainError):
+    code, message = "invalid_amount", "the amount must be a positive CNY amount with at most 2 decimals"
+
+
+class InvalidTime(DomainError):
+    code, message = "invalid_time", "occurred_at is not an acceptable time"
+
+
+class UnknownTransaction(DomainError):
+    code, http_status, message = "unknown_txn", 404, "no such purchase transaction"
+
+
+class TransactionConflict(DomainError):
+    code, http_status, message = "txn_conflict", 409, "this txn_id was already used for a different purchase"
+
+
+class RefundConflict(DomainError):
+    code, http_status, message = "refund_conflict", 409, "this refund_id was already used for a different refund"
+
+
+class RefundExceedsPurchase(DomainError):
+    code, http_status, message = "refund_exceeds_purchase", 409, "refunds would exceed the purchase amount"
+
+
+class InvalidMemberCode(DomainError):
+    code, http_status, message = "invalid_member_code", 404, "the member code is unknown, used or expired"

@@ -62,6 +62,67 @@ def member_outbox(member_id: str) -> str:       # hash event_id -> event JSON, w
     return f"{member_tag(member_id)}:outbox"
 
 
+# --- what the platform reports about delivery channels ------------------------------------------
+def member_consents(member_id: str) -> str:     # hash template_id -> subscribe-message sends left (one per consent)
+    return f"{member_tag(member_id)}:consents"
+
+
+def push_job(msg_id: str) -> str:               # hash: event, status, total, filtered, sent, errors, reported_at
+    return f"push:job:{msg_id}"
+
+
 # --- points ledger, tiers (see loyalty_core/points.py) ----------------------------------------
+def points_account(member_id: str) -> str:      # hash: balance, debt, ver, lot_seq, hist_seq, purchases,
+    return f"{member_tag(member_id)}:points"    #   tier, tier_since, review_on, earned:<year>, rewarded:<tier>, …
+
+
+def points_lots(member_id: str) -> str:         # zset lot_id -> expires_at (epoch ms): live lots, FIFO by expiry
+    return f"{member_tag(member_id)}:lots"
+
+
+def points_lot_data(member_id: str) -> str:     # hash lot_id -> lot JSON (amount, remaining, earned_at, expires_at, …)
+    return f"{member_tag(member_id)}:lot"
+
+
+def points_history(member_id: str) -> str:      # list of entry JSON (kind, points, balance, debt, ref, at), newest first
+    return f"{member_tag(member_id)}:history"
+
+
+def points_ops(member_id: str) -> str:          # hash "spend:<id>" | "grant:<ref>" | "refund:<id>" | "review:<day>"
+    return f"{member_tag(member_id)}:ledger-ops"  # -> answer JSON; kept for good (money is idempotent forever)
+
+
+def member_purchases(member_id: str) -> str:    # hash txn_id -> purchase JSON (fingerprint, amount, points, refunds, answer)
+    return f"{member_tag(member_id)}:purchases"
+
+
+def spend_days(member_id: str) -> str:          # hash yyyymmdd -> spend that day in fen (purchases minus refunds),
+    return f"{member_tag(member_id)}:spend-days"  # only days inside the tier window
+
+
+def txn_index(txn_id: str) -> str:              # string "member_id|fingerprint", claimed with SET NX
+    return f"idx:txn:{txn_id}"
+
+
+def refund_index(refund_id: str) -> str:        # string "member_id|fingerprint", claimed with SET NX
+    return f"idx:refund:{refund_id}"
+
+
+# The ledger's cross-member indexes share one slot, so one idempotent step after a member's script
+# syncs them all; the versions hash keeps the member `ver` last written, so a stale writer loses.
+LEDGER_INDEX_VERSIONS = "idx:{ledger}:versions"  # hash member_id -> ver
+POINTS_EXPIRY_INDEX = "idx:{ledger}:points-expiry"  # zset member_id -> earliest lot expiry (epoch ms)
+POINTS_WARN_INDEX = "idx:{ledger}:points-warn"  # zset member_id -> expiry of the earliest lot not yet warned about
+TIER_REVIEW_INDEX = "idx:{ledger}:tier-review"  # zset member_id -> next review day (yyyymmdd)
+
+
+def points_leaderboard(year: int | str) -> str:  # zset member_id -> points earned in that calendar year
+    return f"lb:{{ledger}}:points:{year}"
+
+
+def member_code(code: str) -> str:              # string JSON {member_id, expires_at, used_by}; TTL collects garbage
+    return f"mcode:{code}"
+
+
 # --- coupons, catalogue, redemption -----------------------------------------------------------
 # --- birthday, referrals -----------------------------------------------------------------------

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from ..router import Router
-from . import help, membership, phone
+from . import help, membership, phone, platform_events, points
 
-FEATURES = (membership, phone, help)
+FEATURES = (membership, phone, points, platform_events, help)
 
 
 def build_router() -> Router:

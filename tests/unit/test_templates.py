@@ -1,4 +1,6 @@
 """Every reply template renders with sample data (StrictUndefined turns a missing value into a failure)."""
+from datetime import date, datetime
+from decimal import Decimal
 from types import SimpleNamespace as NS
 
 import pytest
@@ -7,6 +9,8 @@ from bot.router import Command
 from bot.templating import Templates, money
 
 COMMANDS = [Command("积分", "查看积分"), Command("绑定 手机号", "绑定手机号")]
+GOLD = NS(name="金卡", multiplier=Decimal("2"), benefits=("积分加倍", "专属折扣"))
+PLATINUM = NS(name="白金卡", multiplier=Decimal("2.5"), benefits=())
 
 # Each template's sample values. A new template without an entry here fails the completeness test.
 SAMPLES: dict[str, dict] = {
@@ -29,6 +33,18 @@ SAMPLES: dict[str, dict] = {
     "errors/too_many_tries.txt": {},
     "errors/not_a_member.txt": {},
     "errors/unknown_member.txt": {},
+    "errors/insufficient_points.txt": {"available": 120},
+    "points.txt": {"summary": NS(balance=1280, debt=0, expiring_points=300, expiring_on=date(2026, 2, 1),
+                                 warning_days=30)},
+    "points_history.txt": {"page": NS(page=1, has_more=True, entries=[
+        NS(kind="purchase", source="", points=200, balance=1280, debt=0, at=datetime(2026, 1, 15, 10, 0)),
+        NS(kind="grant", source="tier_upgrade", points=500, balance=1080, debt=0, at=datetime(2026, 1, 14, 9, 0)),
+        NS(kind="refund", source="", points=-300, balance=0, debt=120, at=datetime(2026, 1, 13, 9, 0))])},
+    "tier.txt": {"status": NS(tier=GOLD, spend=Decimal("87700"), next_tier=PLATINUM, to_next=Decimal("12300"),
+                              review_on=date(2027, 1, 15), window_months=12)},
+    "leaderboard.txt": {"board": NS(year=2026, my_rank=12, my_points=3400, rows=[
+        NS(rank=1, name="王**", points=98000, is_me=False), NS(rank=2, name="会员 10**23", points=87000, is_me=False)])},
+    "member_code.txt": {"code": NS(grouped="8812 3456 7890 1234 56", valid_minutes=5)},
 }
 
 templates = Templates()

@@ -1,0 +1,268 @@
+"""Benchmark of the purchase path: `make bench-ledger` (`python -m bench.ledger`).
+
+In one run, against one embedded redis-server (AOF on, as in production):
+  (a) the raw ceiling: redis-py asyncio EVALSHA of a Lua script with 5 writes, one process (uvloop),
+      50 concurrent callers, members spread over 1,000 hash tags;
+  (b) POST /api/v1/purchases (HMAC, txn claim, the purchase script, event relay, index sync) against ONE
+      `python -m bot serve` process; load from wrk in a separate process, 50 connections, every request
+      a new txn_id for one of 1,000 members, signed beforehand (wrk has no HMAC).
+  (c) for scale, the floor of any endpoint on this stack: the same server stack (aiohttp, uvloop, redis-py)
+      answering a signed POST with one EVALSHA of the raw script and nothing else.
+Prints the rates and the ratios b/a and c/a; writes bench/results/ledger.json.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+import redis as syncredis
+import redis.asyncio as aioredis
+
+from bench.callback import server
+from bot.api.auth import sign
+from bot.embedded_redis import EmbeddedRedis, free_port
+from loyalty_core.clock import MALL_TZ
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "ledger.json"
+POS_SECRET = "bench-pos-secret"
+PII_KEY = "YmVuY2gtcGlpLWtleS0zMi1ieXRlcy1sb25nLWtleSE="
+MEMBERS = 1000
+RAW_SCRIPT = """
+redis.call('HINCRBY', KEYS[1], 'balance', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'ver', 1)
+redis.call('LPUSH', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
+return 1
+"""
+WRK_SCRIPT = r"""
+local threads_seen = 0
+function setup(thread)
+  thread:set("thread_no", threads_seen)
+  threads_seen = threads_seen + 1
+end
+local counter, prepared = 0, {}
+function init(args)
+  local total, n = tonumber(os.getenv("BENCH_THREADS")), 0
+  for line in io.lines(os.getenv("BENCH_REQUESTS")) do
+    if n % total == thread_no then
+      local a = string.find(line, "\t", 1, true)
+      local b = string.find(line, "\t", a + 1, true)
+      table.insert(prepared, {string.sub(line, 1, a - 1), string.sub(line, a + 1, b - 1), string.sub(line, b + 1)})
+    end
+    n = n + 1
+  end
+end
+function request()
+  counter = counter + 1
+  local item = prepared[(counter - 1) % #prepared + 1]
+  return wrk.format("POST", "/api/v1/purchases",
+    {["Content-Type"] = "application/json", ["X-Timestamp"] = item[1], ["X-Signature"] = item[2]}, item[3])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
+    '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+# -- (a) the raw ceiling ---------------------------------------------------------------------------
+async def raw_ceiling(url: str, seconds: float, concurrency: int) -> dict:
+    redis = aioredis.from_url(url, max_connections=concurrency + 4)
+    sha = await redis.script_load(RAW_SCRIPT)
+    done = 0
+    stop_at = 0.0
+
+    async def caller(worker: int) -> None:
+        nonlocal done
+        n = 0
+        while time.perf_counter() < stop_at:
+            tag = f"{{m:{(worker * 7919 + n) % MEMBERS}}}"
+            await redis.evalsha(sha, 4, f"{tag}:acct", f"{tag}:hist", f"{tag}:rec", f"{tag}:idx",
+                                1, "entry-payload-of-a-typical-size", f"r{worker}-{n}", n)
+            n += 1
+            done += 1
+
+    try:
+        for phase_seconds in (1.0, seconds):               # a warm-up, then the measured phase
+            done = 0
+            started = time.perf_counter()
+            stop_at = started + phase_seconds
+            await asyncio.gather(*(caller(w) for w in range(concurrency)))
+            elapsed = time.perf_counter() - started
+    finally:
+        await redis.aclose()
+    return {"ops_per_s": round(done / elapsed, 1), "ops": done, "concurrency": concurrency}
+
+
+# -- (c) the floor: a signed POST and one EVALSHA -----------------------------------------------------
+def floor_server(port: int, url: str) -> None:
+    """python -m bench.ledger --floor-server PORT REDIS_URL"""
+    import uvloop
+    from aiohttp import web
+
+    async def make_app() -> web.Application:
+        redis = aioredis.from_url(url, max_connections=512)
+        sha = await redis.script_load(RAW_SCRIPT)
+
+        async def purchase(request: web.Request) -> web.Response:
+            body = await request.read()
+            if sign(POS_SECRET, request.headers["X-Timestamp"], body) != request.headers["X-Signature"]:
+                return web.Response(status=401)
+            data = orjson.loads(body)
+            tag = f"{{m:{data['member']['openid']}}}"
+            await redis.evalsha(sha, 4, f"{tag}:acct", f"{tag}:hist", f"{tag}:rec", f"{tag}:idx", 1, body,
+                                data["txn_id"], 1)
+            return web.Response(body=orjson.dumps({"ok": True}), content_type="application/json")
+
+        app = web.Application()
+        app.router.add_post("/api/v1/purchases", purchase)
+        return app
+
+    uvloop.install()
+    web.run_app(make_app(), host="127.0.0.1", port=port, access_log=None, print=None)
+
+
+def floor(url: str, opts, tmp: Path) -> dict:
+    port = free_port()
+    with server([sys.executable, "-m", "bench.ledger", "--floor-server", str(port), url], {}, port):
+        run_wrk(port, 2, opts.connections, opts.threads, tmp / "warm.tsv", tmp)
+        return run_wrk(port, opts.seconds, opts.connections, opts.threads, tmp / "run.tsv", tmp)
+
+
+# -- (b) POST /api/v1/purchases ----------------------------------------------------------------------
+def bot_env(redis_url: str, port: int) -> dict:
+    return {"REDIS_URL": redis_url, "BOT_PORT": str(port), "WECHAT_TOKEN": "bench-token",
+            "WECHAT_APPID": "wxbench000000001", "WECHAT_APPSECRET": "bench-secret", "POS_API_SECRET": POS_SECRET,
+            "PII_KEY": PII_KEY, "WECHAT_API_BASE": "http://127.0.0.1:9"}
+
+
+async def create_members(url: str) -> None:
+    """Members who followed the account, through the real member service."""
+    import base64
+
+    from bot.services import build_services
+    from bot.sms import LogSmsSender
+    from loyalty_core.clock import SystemClock
+    redis = aioredis.from_url(url, decode_responses=True)
+    try:
+        services = build_services(redis, SystemClock(), base64.b64decode(PII_KEY), LogSmsSender())
+        for i in range(MEMBERS):
+            await services.members.follow(f"o_bench_{i}", f"evt:bench:{i}")
+    finally:
+        await redis.aclose()
+
+
+def write_requests(path: Path, count: int, run: str) -> None:
+    """count signed purchase requests, each a new txn_id: "timestamp<TAB>signature<TAB>body" lines."""
+    timestamp = str(int(time.time()))
+    occurred_at = datetime.now(MALL_TZ).isoformat(timespec="seconds")
+    with path.open("w") as out:
+        for i in range(count):
+            body = orjson.dumps({"txn_id": f"B{run}-{i:08d}", "member": {"openid": f"o_bench_{i % MEMBERS}"},
+                                 "amount": f"{i % 400 + 1}.{i % 100:02d}", "category": "fashion",
+                                 "store_id": "S01", "occurred_at": occurred_at})
+            out.write(f"{timestamp}\t{sign(POS_SECRET, timestamp, body)}\t{body.decode()}\n")
+
+
+def run_wrk(port: int, seconds: int, connections: int, threads: int, requests_file: Path, tmp: Path) -> dict:
+    script = tmp / "purchases.lua"
+    script.write_text(WRK_SCRIPT)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script),
+               f"http://127.0.0.1:{port}"]
+    done = subprocess.run(command, env=os.environ | {"BENCH_THREADS": str(threads),
+                                                     "BENCH_REQUESTS": str(requests_file)},
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
+    line = next(l for l in done.stdout.splitlines() if l.startswith("BENCHJSON "))
+    raw = json.loads(line[len("BENCHJSON "):])
+    elapsed = raw["duration_us"] / 1e6
+    return {"req_per_s": round(raw["requests"] / elapsed, 1), "requests": raw["requests"],
+            "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "errors": sum(raw["errors"].values()),
+            "error_detail": raw["errors"], "connections": connections}
+
+
+def purchases(url: str, opts, tmp: Path) -> dict:
+    port = free_port()
+    syncredis.Redis.from_url(url).flushdb()
+    asyncio.run(create_members(url))
+    warm_file, run_file = tmp / "warm.tsv", tmp / "run.tsv"
+    write_requests(warm_file, 3000, "w")
+    write_requests(run_file, opts.max_requests, "r")
+    with server([sys.executable, "-m", "bot", "serve"], bot_env(url, port), port):
+        run_wrk(port, 2, opts.connections, opts.threads, warm_file, tmp)
+        result = run_wrk(port, opts.seconds, opts.connections, opts.threads, run_file, tmp)
+    stored = sum(1 for _ in syncredis.Redis.from_url(url).scan_iter(match="idx:txn:Br-*", count=10_000))
+    # wrk cycles through the prepared requests; a second pass would be replays, not purchases
+    result["purchases_booked"] = stored
+    result["replays"] = max(result["requests"] - stored, 0)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--max-requests", type=int, default=120_000, help="signed requests prepared for wrk")
+    parser.add_argument("--floor-server", nargs=2, metavar=("PORT", "REDIS_URL"), help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+    if opts.floor_server:
+        floor_server(int(opts.floor_server[0]), opts.floor_server[1])
+        return
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk (make bench-callback installs it)")
+    import uvloop
+    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp, \
+            EmbeddedRedis(Path(tmp) / "redis") as redis_server:
+        raw = uvloop.run(raw_ceiling(redis_server.url, opts.seconds, opts.connections))
+        api = purchases(redis_server.url, opts, Path(tmp))
+        floor_result = floor(redis_server.url, opts, Path(tmp))
+    report({"a_raw_evalsha": raw, "b_api_purchases": api, "c_floor_post_one_evalsha": floor_result}, opts)
+
+
+def report(results: dict, opts) -> None:
+    raw, api, floor_result = (results["a_raw_evalsha"], results["b_api_purchases"],
+                              results["c_floor_post_one_evalsha"])
+    ratio = round(api["req_per_s"] / raw["ops_per_s"], 2)
+    floor_ratio = round(floor_result["req_per_s"] / raw["ops_per_s"], 2)
+    print()
+    print(f"{'measurement':<58}{'rate/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"{'(a) raw EVALSHA, 5 writes, redis-py, 1 process, 50 conc.':<58}{raw['ops_per_s']:>10,.0f}")
+    for label, row in (("(b) POST /api/v1/purchases, 1 serve process, 50 conns", api),
+                       ("(c) floor: signed POST + 1 EVALSHA, same stack, 50 conns", floor_result)):
+        print(f"{label:<58}{row['req_per_s']:>10,.0f}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}")
+    print(f"{'ratio b/a (target >= 0.6)':<58}{ratio:>10.2f}")
+    print(f"{'ratio c/a (what one round trip behind HTTP allows)':<58}{floor_ratio:>10.2f}")
+    print(f"errors: {api['errors'] + floor_result['errors']}, purchases booked: {api['purchases_booked']}, "
+          f"replays: {api['replays']}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "results": results, "ratio_b_over_a": ratio, "ratio_c_over_a": floor_ratio,
+        "settings": {"seconds": opts.seconds, "connections": opts.connections, "threads": opts.threads,
+                     "members": MEMBERS},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "at": datetime.now(MALL_TZ).isoformat(timespec="seconds"),
+    }, indent=2) + "\n")
+    print(f"written to {RESULTS.relative_to(HERE.parent)}")
+
+
+if __name__ == "__main__":
+    main()

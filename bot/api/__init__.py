@@ -1,0 +1,26 @@
+"""/api/v1: the HTTP API for the mall's tills and CRM (HMAC-signed JSON, see auth.py).
+
+Each resource is a module with a `routes` table; mounting one more is one line in API_MODULES.
+Every error is JSON {"error": {"code", "message"}} (errors.py) and changes nothing.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from aiohttp import web
+
+from . import purchases, refunds
+from .auth import SIGNER, Signer, hmac_auth
+from .errors import json_errors
+
+API_PREFIX = "/api/v1"
+API_MODULES = (purchases, refunds)
+
+
+def setup_api(app: web.Application, secret: str | None, *, wall_clock: Callable[[], float] = time.time) -> None:
+    api = web.Application(middlewares=[json_errors, hmac_auth])
+    api[SIGNER] = Signer(secret, wall_clock)
+    for module in API_MODULES:
+        api.add_routes(module.routes)
+    app.add_subapp(API_PREFIX, api)

@@ -1,0 +1,24 @@
+"""POST /api/v1/purchases: a purchase at a till earns the member points, once per txn_id."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from loyalty_core.till import PurchaseRequest
+
+from ..app import SERVICES
+from . import fields
+from .errors import json_answer
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/purchases")
+async def post_purchase(request: web.Request) -> web.Response:
+    data = fields.json_object(request)
+    purchase = PurchaseRequest(
+        txn_id=fields.text(data, "txn_id"), member=fields.member_ref(data), amount=fields.amount(data),
+        occurred_at=fields.moment(data, "occurred_at"), category=fields.text(data, "category", required=False),
+        store_id=fields.text(data, "store_id", required=False))
+    result = await request.config_dict[SERVICES].till.purchase(purchase)
+    return json_answer({"member_id": result.member_id, "points_earned": result.points_earned,
+                        "balance": result.balance, "tier": result.tier})

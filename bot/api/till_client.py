@@ -1,0 +1,74 @@
+"""`python -m bot till …`: play a till against the running bot, signing requests like a real one.
+
+    python -m bot till --openid o_abc --amount 1234.50 [--category fashion] [--store S01]
+    python -m bot till --phone 13800138000 --amount 88
+    python -m bot till --code 881234567890123456 --amount 88
+    python -m bot till --refund TXN --amount 20
+
+The secret is POS_API_SECRET (else the demo secret); the bot is at 127.0.0.1:BOT_PORT (else 8080).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+import uuid
+from datetime import datetime
+
+import aiohttp
+import orjson
+
+from loyalty_core.clock import MALL_TZ
+
+from ..settings import DEMO_POS_SECRET
+from .auth import sign
+
+
+def add_till_arguments(parser: argparse.ArgumentParser) -> None:
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--openid", help="the member's WeChat openid")
+    who.add_argument("--phone", help="the member's bound phone number")
+    who.add_argument("--code", help="the 18-digit member code shown in chat")
+    who.add_argument("--refund", metavar="TXN", help="refund (part of) this purchase instead")
+    parser.add_argument("--amount", required=True, help="CNY, e.g. 1234.50")
+    parser.add_argument("--category", default="")
+    parser.add_argument("--store", default="")
+    parser.add_argument("--txn", help="txn_id (or refund_id with --refund); a new one by default")
+    parser.add_argument("--url", help="the bot's base URL (default http://127.0.0.1:$BOT_PORT)")
+
+
+def till_request(args: argparse.Namespace) -> tuple[str, dict]:
+    if args.refund:
+        return "/api/v1/refunds", {"refund_id": args.txn or f"R{uuid.uuid4().hex[:16]}", "txn_id": args.refund,
+                                   "amount": args.amount}
+    member = {k: v for k, v in (("openid", args.openid), ("phone", args.phone), ("member_code", args.code)) if v}
+    if not member:
+        raise SystemExit("python -m bot till: name the member with --openid, --phone or --code (or use --refund)")
+    payload = {"txn_id": args.txn or f"T{uuid.uuid4().hex[:16]}", "member": member, "amount": args.amount,
+               "occurred_at": datetime.now(MALL_TZ).isoformat(timespec="seconds")}
+    optional = {"category": args.category, "store_id": args.store}
+    return "/api/v1/purchases", payload | {key: value for key, value in optional.items() if value}
+
+
+async def post_signed(url: str, secret: str, payload: dict) -> tuple[int, dict]:
+    body = orjson.dumps(payload)
+    timestamp = str(int(time.time()))
+    headers = {"Content-Type": "application/json", "X-Timestamp": timestamp, "X-Signature": sign(secret, timestamp, body)}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=body, headers=headers) as response:
+            return response.status, await response.json(content_type=None)
+
+
+def run_till(args: argparse.Namespace) -> int:
+    path, payload = till_request(args)
+    base = args.url or f"http://127.0.0.1:{os.environ.get('BOT_PORT') or 8080}"
+    secret = os.environ.get("POS_API_SECRET") or DEMO_POS_SECRET
+    print(f"POST {path} {orjson.dumps(payload).decode()}")
+    try:
+        status, answer = asyncio.run(post_signed(base.rstrip("/") + path, secret, payload))
+    except aiohttp.ClientError as error:
+        print(f"cannot reach the bot at {base}: {error}")
+        return 2
+    print(f"{status} {orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode()}")
+    return 0 if status < 300 else 1

@@ -1,0 +1,72 @@
+"""积分 / 明细 / 等级 / 排行 / 会员码: the member's points, history, tier, the leaderboard and the till code."""
+from __future__ import annotations
+
+import io
+import logging
+
+import segno
+
+from ..context import Ctx
+from ..replies import Image
+from ..router import Router
+
+log = logging.getLogger("bot.handlers.points")
+router = Router("points")
+
+
+@router.text("积分", "points", help="查看积分余额和即将过期的积分")
+@router.menu("MY_POINTS")
+async def show_points(ctx: Ctx):
+    summary = await ctx.services.points.summary(ctx.member, ctx.now)
+    return ctx.render("points.txt", summary=summary)
+
+
+@router.text("明细", "history", help="积分明细，发送「明细 2」看下一页", example="明细")
+@router.menu("MY_HISTORY")
+async def show_history(ctx: Ctx):
+    page = await ctx.services.points.history(ctx.member, page=page_number(ctx.args))
+    return ctx.render("points_history.txt", page=page)
+
+
+@router.text("等级", "tier", help="会员等级、权益和升级进度")
+@router.menu("MY_TIER")
+async def show_tier(ctx: Ctx):
+    status = await ctx.services.tiers.status(ctx.member, ctx.now)
+    return ctx.render("tier.txt", status=status)
+
+
+@router.text("排行", "排行榜", "rank", help="本年度积分排行榜和我的名次")
+@router.menu("LEADERBOARD")
+async def show_leaderboard(ctx: Ctx):
+    board = await ctx.services.points.leaderboard(ctx.member, ctx.now)
+    return ctx.render("leaderboard.txt", board=board)
+
+
+@router.text("会员码", "code", help="出示会员码，结账时扫码累积积分")
+@router.menu("MEMBER_CODE")
+async def show_member_code(ctx: Ctx):
+    code = await ctx.services.member_codes.issue(ctx.member)
+    text = ctx.render("member_code.txt", code=code)
+    media_id = await upload_qr(ctx, code.code)
+    return [text, Image(media_id)] if media_id else text
+
+
+def page_number(args: str) -> int:
+    return int(args) if args.isdigit() and int(args) > 0 else 1
+
+
+def qr_png(content: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(content, error="m").save(buffer, kind="png", scale=8, border=2)
+    return buffer.getvalue()
+
+
+async def upload_qr(ctx: Ctx, content: str) -> str | None:
+    """The QR image's media id; None when it cannot be uploaded (the code as text still works)."""
+    if ctx.services.wechat is None:
+        return None
+    try:
+        return await ctx.services.wechat.upload_media("image", "member-code.png", qr_png(content))
+    except Exception as exc:  # noqa: BLE001 - the text reply must not fail because of the image
+        log.warning("member code image upload failed: %s", type(exc).__name__)
+        return None

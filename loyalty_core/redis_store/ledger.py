@@ -1,0 +1,304 @@
+"""The points ledger and tiers in Redis: one Lua script per change in the member's slot, then the
+cross-member steps as idempotent writes: the stream relay of the script's events, and one sync of the
+ledger's indexes (lots to expire, lots to warn about, tier reviews, yearly leaderboards; one slot).
+
+Round trips of a purchase: claim the txn index (1); mark the member dirty in the outbox, pre-mark the
+expiry index and run the member's script (2); relay the events and sync the indexes (3). Each step's
+commands go through the batcher, which pipelines them with those of concurrent requests. Index writes are absolute and guarded by the member's `ver`, so a retry (or any later
+operation of the member) repairs what a crash between steps left behind; the expiry pre-mark is never
+later than the truth, so lots expire on time even then.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import date, datetime, timedelta
+from functools import cache, lru_cache
+from typing import Any, Awaitable, Sequence
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from .. import keys
+from ..clock import epoch_ms
+from ..points import PurchaseWrite
+from .batching import Batcher
+from .outbox import STREAM_MAXLEN, Outbox
+from .scripts import LUA_DIR, ScriptFailed, script_source
+
+LEDGER_SCRIPTS = ("points_purchase", "points_refund", "points_spend", "points_grant", "points_expire",
+                  "points_warn", "tier_review")
+PLAIN_SCRIPTS = ("index_sync", "index_release", "member_code_use")
+
+
+@cache
+def ledger_script_source(name: str) -> str:
+    """_prelude.lua + _ledger.lua (the shared ledger helpers) + the script."""
+    if name in PLAIN_SCRIPTS:
+        return script_source(name)
+    return script_source("_ledger") + "\n" + (LUA_DIR / f"{name}.lua").read_text()
+
+
+class LedgerScripts:
+    """Runs the ledger's scripts by SHA through the batcher, so the commands a request issues in one
+    event-loop turn (and those of concurrent requests) share a pipeline. A server that lost its script
+    cache (restart, SCRIPT FLUSH) gets the script loaded and the call sent again."""
+
+    def __init__(self, redis: Redis, batcher: Batcher):
+        self._redis = redis
+        self._batcher = batcher
+
+    def call(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> Awaitable[dict]:
+        """Queue the script now (in this loop turn); await the result later."""
+        command = ("EVALSHA", _sha(name), len(keys_), *keys_, *args)
+        return self._result(name, command, self._batcher.call(*command))
+
+    async def run(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> dict:
+        return await self.call(name, keys_, args)
+
+    async def _result(self, name: str, command: tuple, queued: Awaitable) -> dict:
+        try:
+            raw = await queued
+        except NoScriptError:
+            await self._redis.script_load(ledger_script_source(name))
+            raw = await self._batcher.call(*command)
+        return decode(name, raw)
+
+
+@cache
+def _sha(name: str) -> str:
+    return hashlib.sha1(ledger_script_source(name).encode()).hexdigest()
+
+
+def decode(name: str, raw: Any) -> dict:
+    try:
+        result = orjson.loads(raw)
+    except (orjson.JSONDecodeError, TypeError) as exc:
+        raise ScriptFailed(f"script {name} returned {raw!r}") from exc
+    if not isinstance(result, dict) or "ok" not in result:
+        raise ScriptFailed(f"script {name} returned {result!r}")
+    return result
+
+
+def ledger_keys(member_id: str) -> list[str]:
+    return [keys.points_account(member_id), keys.points_lots(member_id), keys.points_lot_data(member_id),
+            keys.points_history(member_id), keys.member_outbox(member_id), keys.points_ops(member_id)]
+
+
+def _base_args(member_id: str, now: datetime) -> list:
+    return [member_id, epoch_ms(now), now.isoformat()]
+
+
+@lru_cache(maxsize=1024)
+def day_key(day: date) -> str:
+    return day.strftime("%Y%m%d")
+
+
+def parse_day(value: str | int) -> date:
+    return datetime.strptime(str(value), "%Y%m%d").date()
+
+
+class RedisLedgerStore:
+    def __init__(self, redis: Redis, outbox: Outbox, batcher: Batcher | None = None):
+        self._redis = redis
+        self._outbox = outbox
+        self._batcher = batcher or Batcher(redis)
+        self.scripts = LedgerScripts(redis, self._batcher)
+
+    # -- writes ------------------------------------------------------------------------------------
+    async def _change(self, member_id: str, now: datetime, name: str, extra_keys: list[str], args: list,
+                      *, new_lot_expires: datetime | None = None) -> dict:
+        """Mark, run the member's script, then relay its events and sync the indexes. The marks are
+        queued in the same loop turn as the script, so they travel ahead of it in one pipeline."""
+        marks = [self._batcher.call("ZADD", keys.OUTBOX_DIRTY, epoch_ms(now), member_id)]  # = Outbox.mark
+        if new_lot_expires is not None:  # never later than the truth, even if we die before the sync
+            marks.append(self._batcher.call("ZADD", keys.POINTS_EXPIRY_INDEX, "LT", epoch_ms(new_lot_expires),
+                                            member_id))
+        try:
+            result = await self.scripts.run(name, ledger_keys(member_id) + extra_keys,
+                                            _base_args(member_id, now) + args)
+        finally:
+            await asyncio.gather(*marks)
+        if result["ok"]:
+            await self._settle(member_id, result)
+        return result
+
+    async def _settle(self, member_id: str, result: dict) -> None:
+        events = result.get("events") or []
+        pending = sorted(((orjson.loads(body), event_id, body) for event_id, body in zip(events[::2], events[1::2])),
+                         key=lambda item: (item[0].get("occurred_at", ""), item[1]))
+        boards = [(result["year"], result["earned_year"])]
+        if result.get("other_year"):
+            boards.append((result["other_year"], result["other_earned"]))
+        zsets = [keys.POINTS_EXPIRY_INDEX, keys.POINTS_WARN_INDEX, keys.TIER_REVIEW_INDEX] + \
+            [keys.points_leaderboard(year) for year, _ in boards]
+        scores = [_score(result["earliest"]), _score(result["unwarned"]), result["review_on"]] + \
+            [earned or "" for _, earned in boards]
+        relayed = [self._batcher.call("XADD", keys.OUTBOX_STREAM, "MAXLEN", "~", STREAM_MAXLEN, "*",
+                                      "event_id", event_id, "type", event["type"], "event", body)
+                   for event, event_id, body in pending]    # the entries Outbox.relay writes
+        if pending:
+            relayed.append(self._batcher.call("HDEL", keys.member_outbox(member_id),
+                                              *(event_id for _, event_id, _ in pending)))
+        synced = self.scripts.call("index_sync", [keys.LEDGER_INDEX_VERSIONS, *zsets],
+                                  [member_id, result["ver"], *scores])
+        await asyncio.gather(synced, *relayed)
+
+    async def purchase(self, write: PurchaseWrite) -> dict:
+        m = write.member_id
+        tiers = [{"code": tier.code, "threshold": tier.threshold_fen, "reward": tier.upgrade_reward, "points": points}
+                 for tier, points in write.points_by_tier]
+        args = [write.txn_id, write.fingerprint, write.amount_fen, epoch_ms(write.lot_expires),
+                write.lot_expires.date().isoformat(), day_key(write.day), day_key(write.window_start),
+                str(write.now.year), day_key(write.next_review), orjson.dumps(tiers), orjson.dumps(write.details)]
+        return await self._change(m, write.now, "points_purchase", [keys.member_purchases(m), keys.spend_days(m)],
+                                  args, new_lot_expires=write.lot_expires)
+
+    async def refund(self, member_id: str, refund_id: str, txn_id: str, amount_fen: int, amount_text: str,
+                     fingerprint: str, now: datetime, window_start: date) -> dict:
+        return await self._change(
+            member_id, now, "points_refund", [keys.member_purchases(member_id), keys.spend_days(member_id)],
+            [refund_id, txn_id, amount_fen, fingerprint, day_key(window_start), amount_text])
+
+    async def spend(self, member_id: str, points: int, redemption_id: str, now: datetime) -> dict:
+        return await self._change(member_id, now, "points_spend", [], [redemption_id, points])
+
+    async def grant(self, member_id: str, points: int, source: str, ref: str, now: datetime,
+                    expires: datetime) -> dict:
+        return await self._change(member_id, now, "points_grant", [],
+                                  [ref, points, source, epoch_ms(expires), expires.date().isoformat(), str(now.year)],
+                                  new_lot_expires=expires)
+
+    async def expire(self, member_id: str, now: datetime) -> dict:
+        return await self._change(member_id, now, "points_expire", [], [])
+
+    async def warn(self, member_id: str, now: datetime, horizon: datetime) -> dict:
+        return await self._change(member_id, now, "points_warn", [], [epoch_ms(horizon)])
+
+    async def review(self, member_id: str, now: datetime, today: date, window_start: date, tiers: list[dict],
+                     review_on: str, next_review: str) -> dict:
+        return await self._change(member_id, now, "tier_review", [keys.spend_days(member_id)],
+                                  [day_key(today), day_key(window_start), orjson.dumps(tiers), review_on,
+                                   next_review])
+
+    # -- the till's global indexes -----------------------------------------------------------------
+    async def claim_txn(self, txn_id: str, member_id: str, fingerprint: str) -> tuple[str, str] | None:
+        return await self._claim(keys.txn_index(txn_id), f"{member_id}|{fingerprint}")
+
+    async def txn_owner(self, txn_id: str) -> tuple[str, str] | None:
+        return _holder(await self._batcher.call("GET", keys.txn_index(txn_id)))
+
+    async def _claim(self, key: str, value: str) -> tuple[str, str] | None:
+        """SET NX: None if claimed now, else the holder. A holder that released its claim meanwhile
+        (its request failed) lets us try again."""
+        for _ in range(3):
+            if await self._batcher.call("SET", key, value, "NX"):
+                return None
+            holder = await self._batcher.call("GET", key)
+            if holder is not None:
+                return _holder(holder)
+        raise RuntimeError(f"claim of {key} keeps changing hands")
+
+    async def release_txn(self, txn_id: str, member_id: str, fingerprint: str) -> None:
+        await self._release(keys.txn_index(txn_id), f"{member_id}|{fingerprint}")
+
+    async def refund_state(self, refund_id: str, txn_id: str) -> dict:
+        txn_holder, refund_holder = await asyncio.gather(          # two slots: no MGET in a cluster
+            self._batcher.call("GET", keys.txn_index(txn_id)), self._batcher.call("GET", keys.refund_index(refund_id)))
+        txn_holder = _holder(txn_holder)
+        purchase = None
+        if txn_holder is not None and refund_holder is None:
+            raw = await self._redis.hget(keys.member_purchases(txn_holder[0]), txn_id)
+            purchase = orjson.loads(raw) if raw else None
+        return {"txn_member": txn_holder[0] if txn_holder else None, "refund_holder": _holder(refund_holder),
+                "purchase": purchase}
+
+    async def claim_refund(self, refund_id: str, member_id: str, fingerprint: str) -> tuple[str, str] | None:
+        return await self._claim(keys.refund_index(refund_id), f"{member_id}|{fingerprint}")
+
+    async def release_refund(self, refund_id: str, member_id: str, fingerprint: str) -> None:
+        await self._release(keys.refund_index(refund_id), f"{member_id}|{fingerprint}")
+
+    async def _release(self, key: str, value: str) -> None:
+        """Delete a claim only if it is still ours."""
+        await self.scripts.run("index_release", [key], [value])
+
+    # -- reads -------------------------------------------------------------------------------------
+    async def members_with_lots_expiring(self, until: datetime, offset: int, limit: int) -> list[str]:
+        """Members whose earliest lot expires by `until`, earliest first."""
+        return await self._redis.zrangebyscore(keys.POINTS_EXPIRY_INDEX, "-inf", epoch_ms(until), start=offset,
+                                               num=limit)
+
+    async def members_to_warn(self, until: datetime, offset: int, limit: int) -> list[str]:
+        """Members with a lot expiring by `until` that they were not warned about yet."""
+        return await self._redis.zrangebyscore(keys.POINTS_WARN_INDEX, "-inf", epoch_ms(until), start=offset,
+                                               num=limit)
+
+    async def members_due_for_review(self, today: date, offset: int, limit: int) -> list[str]:
+        return await self._redis.zrangebyscore(keys.TIER_REVIEW_INDEX, "-inf", int(day_key(today)), start=offset,
+                                               num=limit)
+
+    async def balance_view(self, member_id: str, now: datetime, horizon: datetime) -> dict:
+        """Balance and debt as of `now` (lots past their date count as gone even before the job ran)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(keys.points_account(member_id), "balance", "debt")
+            pipe.zrangebyscore(keys.points_lots(member_id), "-inf", epoch_ms(horizon))
+            (balance, debt), lot_ids = await pipe.execute()
+        lots = [orjson.loads(raw) for raw in await self._redis.hmget(keys.points_lot_data(member_id), lot_ids)
+                if raw] if lot_ids else []
+        now_ms = epoch_ms(now)
+        gone = sum(lot["remaining"] for lot in lots if lot["expires_at"] <= now_ms)
+        expiring = [(lot["remaining"], date.fromisoformat(lot["expires_on"])) for lot in lots
+                    if lot["expires_at"] > now_ms]
+        return {"balance": int(balance or 0) - gone, "debt": int(debt or 0), "expiring": expiring}
+
+    async def history(self, member_id: str, start: int, count: int) -> tuple[list[dict], int]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.lrange(keys.points_history(member_id), start, start + count - 1)
+            pipe.llen(keys.points_history(member_id))
+            raw, total = await pipe.execute()
+        return [orjson.loads(entry) for entry in raw], total
+
+    async def leaderboard(self, year: int, size: int, member_id: str) -> dict:
+        board = keys.points_leaderboard(year)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrevrange(board, 0, size - 1, withscores=True)
+            pipe.zrevrank(board, member_id)
+            pipe.zscore(board, member_id)
+            top, my_rank, my_points = await pipe.execute()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for mid, _ in top:
+                pipe.hget(keys.member_profile(mid), "nickname")
+            nicknames = await pipe.execute()
+        return {"top": [(mid, nickname or "", int(score)) for (mid, score), nickname in zip(top, nicknames)],
+                "my_rank": None if my_rank is None else my_rank + 1, "my_points": int(my_points or 0)}
+
+    async def tier_view(self, member_id: str) -> dict:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(keys.points_account(member_id), "tier", "tier_since", "review_on")
+            pipe.hgetall(keys.spend_days(member_id))
+            (tier, since, review_on), days = await pipe.execute()
+        return {"tier": tier or "", "since": datetime.fromisoformat(since) if since else None,
+                "review_on": parse_day(review_on) if review_on else None,
+                "days": {parse_day(day): int(fen) for day, fen in days.items()}}
+
+    # -- member codes ------------------------------------------------------------------------------
+    async def create_member_code(self, code: str, member_id: str, expires_at: datetime, ttl: timedelta) -> bool:
+        value = orjson.dumps({"member_id": member_id, "expires_at": epoch_ms(expires_at)})
+        return bool(await self._batcher.call("SET", keys.member_code(code), value, "NX", "EX", int(ttl.total_seconds())))
+
+    async def use_member_code(self, code: str, txn_id: str, now: datetime) -> str | None:
+        result = await self.scripts.run("member_code_use", [keys.member_code(code)], [txn_id, epoch_ms(now)])
+        return result["member_id"] if result["ok"] else None
+
+
+def _score(epoch_ms_or_none: int) -> int | str:
+    return epoch_ms_or_none if epoch_ms_or_none >= 0 else ""
+
+
+def _holder(value: str | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    member_id, _, fingerprint = value.partition("|")
+    return member_id, fingerprint

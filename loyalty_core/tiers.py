@@ -1,0 +1,114 @@
+"""Tiers: judged on spend over a rolling window (purchases minus refunds, kept per day).
+
+- Upgrade at once: the purchase that crosses a threshold moves the member up (it still earns at the
+  old multiplier; the new one applies from the next purchase). The reward of each tier reached for the
+  first time is granted once, with a `tier_upgraded` event. (This happens inside the purchase script.)
+- Downgrade only at review, on the tier's anniversary: the tier is kept while the window's spend still
+  qualifies for it, else the member drops to the tier the spend qualifies for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Protocol
+
+from .clock import MALL_TZ, Clock
+from .points import add_months, from_fen, walk_index, window_start
+from .program import Program, Tier
+
+
+# -- pure rules --------------------------------------------------------------------------------
+def tier_for(spend: Decimal, program: Program) -> Tier:
+    eligible = [t for t in program.tiers if spend >= t.threshold]
+    return max(eligible, key=lambda t: t.threshold)
+
+
+def next_tier(tier: Tier, program: Program) -> Tier | None:
+    higher = [t for t in program.tiers if t.threshold > tier.threshold]
+    return min(higher, key=lambda t: t.threshold, default=None)
+
+
+def window_spend(days: dict[date, int], today: date, months: int) -> Decimal:
+    """CNY spent on the days inside the window (`days` maps a day to fen)."""
+    start = window_start(today, months)
+    return from_fen(sum(fen for day, fen in days.items() if start <= day <= today))
+
+
+def tiers_payload(program: Program) -> list[dict]:
+    return [{"code": t.code, "threshold": t.threshold_fen} for t in program.tiers]
+
+
+@dataclass(frozen=True)
+class TierStatus:
+    tier: Tier
+    spend: Decimal                  # over the window, CNY
+    next_tier: Tier | None
+    to_next: Decimal                # CNY still needed for the next tier (0 at the top)
+    since: datetime | None
+    review_on: date | None          # the anniversary when the tier is reviewed (None for the base tier)
+    window_months: int
+
+
+def status_of(tier: Tier, spend: Decimal, program: Program, since: datetime | None,
+              review_on: date | None) -> TierStatus:
+    upper = next_tier(tier, program)
+    to_next = max(upper.threshold - spend, Decimal(0)) if upper else Decimal(0)
+    return TierStatus(tier=tier, spend=spend, next_tier=upper, to_next=to_next, since=since, review_on=review_on,
+                      window_months=program.tier_review.spend_window_months)
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    member_id: str
+    due: bool
+    kept: bool = True
+    from_tier: str = ""
+    to_tier: str = ""
+
+
+# -- port and service --------------------------------------------------------------------------
+class TierStore(Protocol):
+    async def tier_view(self, member_id: str) -> dict: ...
+    async def review(self, member_id: str, now: datetime, today: date, window_start: date, tiers: list[dict],
+                     review_on: str, next_review: str) -> dict: ...
+    async def members_due_for_review(self, today: date, offset: int, limit: int) -> list[str]: ...
+
+
+class TierService:
+    def __init__(self, store: TierStore, program: Program, clock: Clock):
+        self._store = store
+        self.program = program
+        self._clock = clock
+
+    async def status(self, member_id: str, now: datetime) -> TierStatus:
+        view = await self._store.tier_view(member_id)
+        today = now.astimezone(MALL_TZ).date()
+        spend = window_spend(view["days"], today, self.program.tier_review.spend_window_months)
+        return status_of(self.program.tier(view["tier"]), spend, self.program, view["since"], view["review_on"])
+
+    async def review(self, member_id: str, now: datetime | None = None) -> ReviewResult:
+        """The review on the tier's anniversary (a no-op, due=False, on other days)."""
+        now = now or self._clock.now()
+        review_on = (await self._store.tier_view(member_id))["review_on"]
+        today = now.astimezone(MALL_TZ).date()
+        rules = self.program.tier_review
+        result = await self._store.review(
+            member_id, now, today, window_start(today, rules.spend_window_months), tiers_payload(self.program),
+            _day_key(review_on) if review_on else "",
+            _day_key(add_months(review_on, rules.review_interval_months)) if review_on else "")
+        answer = result["answer"]
+        if not answer["due"]:
+            return ReviewResult(member_id, due=False)
+        return ReviewResult(member_id, due=True, kept=answer["kept"], from_tier=answer["from"], to_tier=answer["to"])
+
+    async def review_due(self, now: datetime | None = None, batch: int = 500) -> list[ReviewResult]:
+        """The review job: every member whose tier anniversary has come (the review index)."""
+        now = now or self._clock.now()
+        today = now.astimezone(MALL_TZ).date()
+        return [await self.review(member_id, now) async for member_id in walk_index(
+            lambda offset: self._store.members_due_for_review(today, offset, batch), batch)]
+
+
+def _day_key(day: date) -> str:
+    return day.strftime("%Y%m%d")

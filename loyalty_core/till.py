@@ -1,0 +1,163 @@
+"""Purchases and refunds from the mall's tills: who the member is, once per txn_id / refund_id.
+
+Exactly once across slots: the txn index (txn_id -> member and a fingerprint of the request) is a
+global key claimed with SET NX before the member's script runs; the member's script is itself
+idempotent by txn_id. A replay (same fingerprint) gets the first answer; the same id with another
+fingerprint is a conflict. Requests that fail change nothing (a claim is released on failure).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal, Protocol
+
+import orjson
+
+from . import errors
+from .clock import MALL_TZ, Clock
+from .member_code import MemberCodeService
+from .points import Purchase, PurchaseResult, PointsService, RefundResult, check_amount, check_ref, to_fen
+from .program import Program
+
+MemberKind = Literal["openid", "phone", "member_code"]
+MEMBER_KINDS: tuple[MemberKind, ...] = ("openid", "phone", "member_code")
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    kind: MemberKind
+    value: str
+
+
+@dataclass(frozen=True)
+class PurchaseRequest:
+    txn_id: str
+    member: MemberRef
+    amount: Decimal
+    occurred_at: datetime
+    category: str = ""
+    store_id: str = ""
+
+    @property
+    def purchase(self) -> Purchase:
+        return Purchase(self.txn_id, self.amount, self.occurred_at, self.category, self.store_id)
+
+    def fingerprint(self, member_id: str) -> str:
+        """Equal for the same purchase however the till spelled it (and whichever way it named the member)."""
+        return _digest(["purchase", self.txn_id, member_id, str(to_fen(self.amount)),
+                        self.occurred_at.astimezone(MALL_TZ).isoformat(), self.category, self.store_id])
+
+
+@dataclass(frozen=True)
+class RefundRequest:
+    refund_id: str
+    txn_id: str
+    amount: Decimal
+
+    def fingerprint(self) -> str:
+        return _digest(["refund", self.refund_id, self.txn_id, str(to_fen(self.amount))])
+
+
+def _digest(parts: list[str]) -> str:
+    return hashlib.sha256(orjson.dumps(parts)).hexdigest()[:32]
+
+
+class TillIndex(Protocol):
+    async def claim_txn(self, txn_id: str, member_id: str, fingerprint: str) -> tuple[str, str] | None:
+        """Claim the txn_id; None if claimed now, else the (member_id, fingerprint) that holds it."""
+    async def txn_owner(self, txn_id: str) -> tuple[str, str] | None: ...
+    async def release_txn(self, txn_id: str, member_id: str, fingerprint: str) -> None: ...
+    async def refund_state(self, refund_id: str, txn_id: str) -> dict: ...
+    async def claim_refund(self, refund_id: str, member_id: str, fingerprint: str) -> tuple[str, str] | None: ...
+    async def release_refund(self, refund_id: str, member_id: str, fingerprint: str) -> None: ...
+
+
+class MemberDirectory(Protocol):
+    async def member_id_for_openid(self, openid: str) -> str | None: ...
+    async def member_id_for_phone(self, raw_phone: str) -> str | None: ...
+
+
+class TillService:
+    def __init__(self, points: PointsService, members: MemberDirectory, codes: MemberCodeService,
+                 index: TillIndex, program: Program, clock: Clock):
+        self._points = points
+        self._members = members
+        self._codes = codes
+        self._index = index
+        self._program = program
+        self._clock = clock
+
+    def check_purchase(self, request: PurchaseRequest) -> None:
+        """The request's own rules (ids, amount, time); raises InvalidRequest / InvalidAmount / InvalidTime."""
+        check_ref(request.txn_id, "txn_id")
+        check_amount(request.amount, self._program.till.max_purchase_amount)
+        now, rules = self._clock.now(), self._program.till
+        if request.occurred_at.tzinfo is None:
+            raise errors.InvalidTime("occurred_at needs a time zone")
+        if request.occurred_at > now + rules.max_future:
+            raise errors.InvalidTime("occurred_at is in the future")
+        if request.occurred_at < now - rules.max_backdate:
+            raise errors.InvalidTime(f"occurred_at is more than {rules.max_backdate.days} days ago")
+
+    async def purchase(self, request: PurchaseRequest) -> PurchaseResult:
+        self.check_purchase(request)
+        member_id = await self._member_of(request)
+        fingerprint = request.fingerprint(member_id)
+        holder = await self._index.claim_txn(request.txn_id, member_id, fingerprint)
+        if holder is not None and holder != (member_id, fingerprint):
+            raise errors.TransactionConflict()
+        try:
+            return await self._points.purchase(member_id, request.purchase, fingerprint)
+        except errors.DomainError:
+            if holder is None:
+                await self._index.release_txn(request.txn_id, member_id, fingerprint)
+            raise
+
+    async def _member_of(self, request: PurchaseRequest) -> str:
+        kind, value = request.member.kind, request.member.value
+        if kind == "member_code":
+            holder = await self._index.txn_owner(request.txn_id)
+            if holder is not None:  # a retry: its code was consumed by the first attempt (and may have expired)
+                return holder[0]
+            return await self._codes.use(value, request.txn_id)
+        if kind == "openid":
+            member_id = await self._members.member_id_for_openid(value)
+        else:
+            member_id = await self._members.member_id_for_phone(value)
+        if member_id is None:
+            raise errors.UnknownMember()
+        return member_id
+
+    async def refund(self, request: RefundRequest) -> RefundResult:
+        check_ref(request.refund_id, "refund_id")
+        check_ref(request.txn_id, "txn_id")
+        check_amount(request.amount, self._program.till.max_purchase_amount)
+        fingerprint = request.fingerprint()
+        state = await self._index.refund_state(request.refund_id, request.txn_id)
+        if state["txn_member"] is None:
+            raise errors.UnknownTransaction()
+        member_id = state["txn_member"]
+        if state["refund_holder"] is None:
+            self._check_refundable(state["purchase"], request)
+            holder = await self._index.claim_refund(request.refund_id, member_id, fingerprint)
+        else:
+            holder = state["refund_holder"]
+        if holder is not None and holder != (member_id, fingerprint):
+            raise errors.RefundConflict()
+        try:
+            return await self._points.refund(member_id, request.refund_id, request.txn_id, request.amount,
+                                             fingerprint)
+        except errors.DomainError:
+            if holder is None:
+                await self._index.release_refund(request.refund_id, member_id, fingerprint)
+            raise
+
+    @staticmethod
+    def _check_refundable(purchase: dict | None, request: RefundRequest) -> None:
+        """Refuse before claiming anything (the member's script checks again, atomically)."""
+        if purchase is None:
+            raise errors.UnknownTransaction()
+        if purchase["refunded"] + to_fen(request.amount) > purchase["amount"]:
+            raise errors.RefundExceedsPurchase()

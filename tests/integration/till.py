@@ -1,0 +1,73 @@
+"""Helpers for tests that play a till against the bot's /api/v1, and compare Redis before and after."""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+
+import orjson
+from aiohttp.test_utils import TestClient
+
+from bot.api.auth import sign
+from bot.app import SERVICES
+from bot.services import Services
+from tests.fixtures_bot import POS_SECRET
+
+_txn_ids = itertools.count(1)
+
+
+def new_txn_id(prefix: str = "T") -> str:
+    return f"{prefix}{next(_txn_ids):08d}"
+
+
+@dataclass
+class Answer:
+    status: int
+    json: dict
+
+    @property
+    def error(self) -> str:
+        return self.json["error"]["code"]
+
+
+class Till:
+    def __init__(self, client: TestClient, clock, secret: str = POS_SECRET):
+        self.client = client
+        self.clock = clock
+        self.secret = secret
+
+    @property
+    def services(self) -> Services:
+        return self.client.server.app[SERVICES]
+
+    async def post(self, path: str, payload: dict | bytes, *, timestamp: int | str | None = None,
+                   signature: str | None = None, headers: dict | None = None) -> Answer:
+        body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        sent = {"Content-Type": "application/json", "X-Timestamp": ts,
+                "X-Signature": sign(self.secret, ts, body) if signature is None else signature}
+        response = await self.client.post(path, data=body, headers=sent | (headers or {}))
+        return Answer(response.status, await response.json(content_type=None))
+
+    def purchase_body(self, member: dict, amount: str, txn_id: str | None = None, **extra) -> dict:
+        return {"txn_id": txn_id or new_txn_id(), "member": member, "amount": amount,
+                "category": "fashion", "store_id": "S01", "occurred_at": self.clock.now().isoformat()} | extra
+
+    async def purchase(self, member: dict, amount: str, txn_id: str | None = None, **extra) -> Answer:
+        return await self.post("/api/v1/purchases", self.purchase_body(member, amount, txn_id, **extra))
+
+    async def refund(self, txn_id: str, amount: str, refund_id: str | None = None) -> Answer:
+        return await self.post("/api/v1/refunds", {"refund_id": refund_id or new_txn_id("R"), "txn_id": txn_id,
+                                                   "amount": amount})
+
+
+async def snapshot(redis) -> dict:
+    """Every key of the database with its type and content, to prove a request changed nothing."""
+    readers = {"hash": redis.hgetall, "zset": lambda k: redis.zrange(k, 0, -1, withscores=True),
+               "list": lambda k: redis.lrange(k, 0, -1), "string": redis.get, "set": redis.smembers,
+               "stream": lambda k: redis.xrange(k)}
+    state = {}
+    async for key in redis.scan_iter(count=1000):
+        kind = await redis.type(key)
+        state[key] = (kind, await readers[kind](key))
+    return state
