@@ -94,9 +94,11 @@ class WeChatGateway:
             raise CallbackRejected("timestamp outside the replay window")
 
     async def _read_body(self, request: web.Request) -> bytes:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            raise CallbackRejected("body over 64 KiB", 413)
-        body = bytearray()
+        if request.content_length is not None:
+            if request.content_length > MAX_BODY:
+                raise CallbackRejected("body over 64 KiB", 413)
+            return await request.read()
+        body = bytearray()  # chunked: count as it arrives
         async for chunk in request.content.iter_chunked(16 * 1024):
             body += chunk
             if len(body) > MAX_BODY:

@@ -1,12 +1,16 @@
-"""Inbound callback XML -> a typed message. Parsed with DTDs forbidden (no XXE, no entity bombs)."""
+"""Inbound callback XML -> a typed message.
+
+Parsed by expat (C) into ElementTree's C tree builder, with any document type declaration refused
+before its first declaration is read: without a DTD there are no entities to expand (billion laughs)
+and no external entities to fetch (XXE). This is defusedxml's rule, applied without its pure-Python
+parser, which cost several times more per message.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from xml.etree.ElementTree import ParseError
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from xml.etree.ElementTree import TreeBuilder
+from xml.parsers import expat
 
 
 class MalformedMessage(ValueError):
@@ -19,12 +23,7 @@ def parse_fields(body: bytes) -> dict[str, Any]:
     (`SubscribeMsgPopupEvent` with one `List` per template)."""
     if not body or not body.strip():
         raise MalformedMessage("empty body")
-    try:
-        root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise MalformedMessage(f"forbidden XML construct: {type(exc).__name__}") from None
-    except (ParseError, ValueError) as exc:
-        raise MalformedMessage(f"not well-formed XML: {exc}") from None
+    root = _element_tree(body)
     if root.tag != "xml":
         raise MalformedMessage(f"unexpected root element <{root.tag[:20]}>")
     fields: dict[str, Any] = {}
@@ -36,6 +35,29 @@ def parse_fields(body: bytes) -> dict[str, Any]:
         else:
             fields[child.tag] = _leaves(child)
     return fields
+
+
+def _element_tree(body: bytes):
+    builder = TreeBuilder()
+    parser = expat.ParserCreate()
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse("a document type declaration")
+    parser.EntityDeclHandler = _refuse("an entity declaration")
+    parser.ExternalEntityRefHandler = _refuse("an external entity")
+    parser.buffer_text = True
+    parser.StartElementHandler, parser.EndElementHandler = builder.start, builder.end
+    parser.CharacterDataHandler = builder.data
+    try:
+        parser.Parse(body, True)
+        return builder.close()
+    except (expat.ExpatError, ValueError, AssertionError) as exc:  # close() asserts on an unfinished tree
+        raise MalformedMessage(f"not well-formed XML: {exc}") from None
+
+
+def _refuse(construct: str):
+    def handler(*_):
+        raise MalformedMessage(f"forbidden XML construct: {construct}")
+    return handler
 
 
 def _leaves(element) -> dict[str, str]:

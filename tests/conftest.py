@@ -8,11 +8,11 @@ import tempfile
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 from hypothesis import HealthCheck, settings
 
 from bot.embedded_redis import EmbeddedRedis, is_reachable
 from loyalty_core.clock import ManualClock
+from loyalty_core.redis_store.connection import connect
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -70,7 +70,7 @@ def redis_url():
 
 @pytest.fixture
 async def redis(redis_url):
-    client = aioredis.from_url(redis_url, decode_responses=True)
+    client = connect(redis_url)
     await client.flushdb()
     yield client
     await client.aclose()

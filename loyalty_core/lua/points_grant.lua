@@ -1,3 +1,4 @@
+--! uses _ledger
 -- Bonus points (upgrade rewards, birthday gifts, referral rewards…): once per reference.
 -- KEYS[1..6] see _ledger.lua
 -- ARGV[1..3] see _ledger.lua  ARGV[4] ref  ARGV[5] points  ARGV[6] source  ARGV[7] lot expiry (ms)

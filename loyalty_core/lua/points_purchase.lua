@@ -1,3 +1,4 @@
+--! uses _ledger
 -- A purchase at the till: points at the member's current tier, spend into the tier window, an
 -- immediate upgrade when a threshold is crossed (the crossing purchase still earns at the old tier).
 -- KEYS[1..6] see _ledger.lua  KEYS[7] purchases hash  KEYS[8] spend-days hash

@@ -1,3 +1,4 @@
+--! uses _ledger
 -- A refund of (part of) a purchase: take back the purchase's points in proportion to the amount
 -- refunded so far (cumulative, so several partial refunds never drift by rounding); what the balance
 -- cannot cover becomes debt. The purchase's spend leaves the tier window; tiers only drop at review.

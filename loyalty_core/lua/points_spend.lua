@@ -1,3 +1,4 @@
+--! uses _ledger
 -- Spend points (a redemption): oldest expiry first, all or nothing, once per redemption id.
 -- KEYS[1..6] see _ledger.lua   ARGV[1..3] see _ledger.lua  ARGV[4] redemption_id  ARGV[5] points
 local op, points = 'spend:' .. ARGV[4], tonumber(ARGV[5])

@@ -1,3 +1,4 @@
+--! uses _ledger
 -- Warn once per lot about points that expire soon: one points_expiring_soon event for the live lots
 -- expiring after `warned_until` and within the horizon; `warned_until` then moves to the horizon, so a
 -- lot falls in exactly one warning (new lots always expire beyond any horizon already warned).

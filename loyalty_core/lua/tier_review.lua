@@ -1,3 +1,4 @@
+--! uses _ledger
 -- The tier review on its anniversary: keep the tier while the window's spend still qualifies for it,
 -- else drop to the tier the spend qualifies for. Once per review day.
 -- KEYS[1..6] see _ledger.lua  KEYS[7] spend-days hash

@@ -11,75 +11,18 @@ later than the truth, so lots expire on time even then.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from datetime import date, datetime, timedelta
-from functools import cache, lru_cache
-from typing import Any, Awaitable, Sequence
+from functools import lru_cache
 
 import orjson
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 
 from .. import keys
 from ..clock import epoch_ms
 from ..points import PurchaseWrite
 from .batching import Batcher
 from .outbox import STREAM_MAXLEN, Outbox
-from .scripts import LUA_DIR, ScriptFailed, script_source
-
-LEDGER_SCRIPTS = ("points_purchase", "points_refund", "points_spend", "points_grant", "points_expire",
-                  "points_warn", "tier_review")
-PLAIN_SCRIPTS = ("index_sync", "index_release", "member_code_use")
-
-
-@cache
-def ledger_script_source(name: str) -> str:
-    """_prelude.lua + _ledger.lua (the shared ledger helpers) + the script."""
-    if name in PLAIN_SCRIPTS:
-        return script_source(name)
-    return script_source("_ledger") + "\n" + (LUA_DIR / f"{name}.lua").read_text()
-
-
-class LedgerScripts:
-    """Runs the ledger's scripts by SHA through the batcher, so the commands a request issues in one
-    event-loop turn (and those of concurrent requests) share a pipeline. A server that lost its script
-    cache (restart, SCRIPT FLUSH) gets the script loaded and the call sent again."""
-
-    def __init__(self, redis: Redis, batcher: Batcher):
-        self._redis = redis
-        self._batcher = batcher
-
-    def call(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> Awaitable[dict]:
-        """Queue the script now (in this loop turn); await the result later."""
-        command = ("EVALSHA", _sha(name), len(keys_), *keys_, *args)
-        return self._result(name, command, self._batcher.call(*command))
-
-    async def run(self, name: str, keys_: Sequence[str], args: Sequence[Any]) -> dict:
-        return await self.call(name, keys_, args)
-
-    async def _result(self, name: str, command: tuple, queued: Awaitable) -> dict:
-        try:
-            raw = await queued
-        except NoScriptError:
-            await self._redis.script_load(ledger_script_source(name))
-            raw = await self._batcher.call(*command)
-        return decode(name, raw)
-
-
-@cache
-def _sha(name: str) -> str:
-    return hashlib.sha1(ledger_script_source(name).encode()).hexdigest()
-
-
-def decode(name: str, raw: Any) -> dict:
-    try:
-        result = orjson.loads(raw)
-    except (orjson.JSONDecodeError, TypeError) as exc:
-        raise ScriptFailed(f"script {name} returned {raw!r}") from exc
-    if not isinstance(result, dict) or "ok" not in result:
-        raise ScriptFailed(f"script {name} returned {result!r}")
-    return result
-
+from .scripts import Scripts
 
 def ledger_keys(member_id: str) -> list[str]:
     return [keys.points_account(member_id), keys.points_lots(member_id), keys.points_lot_data(member_id),
@@ -104,7 +47,7 @@ class RedisLedgerStore:
         self._redis = redis
         self._outbox = outbox
         self._batcher = batcher or Batcher(redis)
-        self.scripts = LedgerScripts(redis, self._batcher)
+        self.scripts = Scripts(redis, self._batcher)
 
     # -- writes ------------------------------------------------------------------------------------
     async def _change(self, member_id: str, now: datetime, name: str, extra_keys: list[str], args: list,
@@ -241,17 +184,14 @@ class RedisLedgerStore:
 
     async def balance_view(self, member_id: str, now: datetime, horizon: datetime) -> dict:
         """Balance and debt as of `now` (lots past their date count as gone even before the job ran)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(keys.points_account(member_id), "balance", "debt")
-            pipe.zrangebyscore(keys.points_lots(member_id), "-inf", epoch_ms(horizon))
-            (balance, debt), lot_ids = await pipe.execute()
-        lots = [orjson.loads(raw) for raw in await self._redis.hmget(keys.points_lot_data(member_id), lot_ids)
-                if raw] if lot_ids else []
+        view = await self.scripts.run("points_view", [keys.points_account(member_id), keys.points_lots(member_id),
+                                                      keys.points_lot_data(member_id)], [epoch_ms(horizon)])
+        lots = [orjson.loads(raw) for raw in view["lots"] or () if raw]   # an empty Lua table arrives as {}
         now_ms = epoch_ms(now)
         gone = sum(lot["remaining"] for lot in lots if lot["expires_at"] <= now_ms)
         expiring = [(lot["remaining"], date.fromisoformat(lot["expires_on"])) for lot in lots
                     if lot["expires_at"] > now_ms]
-        return {"balance": int(balance or 0) - gone, "debt": int(debt or 0), "expiring": expiring}
+        return {"balance": view["balance"] - gone, "debt": view["debt"], "expiring": expiring}
 
     async def history(self, member_id: str, start: int, count: int) -> tuple[list[dict], int]:
         async with self._redis.pipeline(transaction=False) as pipe:

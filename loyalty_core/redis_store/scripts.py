@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Awaitable, Sequence
 
 import orjson
 from redis.asyncio import Redis
@@ -21,8 +21,11 @@ class ScriptFailed(RuntimeError):
 
 @cache
 def script_source(name: str) -> str:
-    prelude = (LUA_DIR / "_prelude.lua").read_text()
-    return prelude + "\n" + (LUA_DIR / f"{name}.lua").read_text()
+    """_prelude.lua, then the helper files the script names on `--! uses <helper>` lines, then the script."""
+    body = (LUA_DIR / f"{name}.lua").read_text()
+    helpers = [line.split()[2] for line in body.splitlines() if line.startswith("--! uses ")]
+    parts = [(LUA_DIR / "_prelude.lua").read_text(), *((LUA_DIR / f"{h}.lua").read_text() for h in helpers), body]
+    return "\n".join(parts)
 
 
 @cache
@@ -35,20 +38,32 @@ class Scripts:
         self._redis = redis
         self._batcher = batcher or Batcher(redis)
 
-    async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
+    def call(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Awaitable[dict]:
+        """Queue the script in this event-loop turn (so it shares a pipeline with what else is queued);
+        await the result later."""
         command = ("EVALSHA", script_sha(name), len(keys), *keys, *(_arg(a) for a in args))
+        return self._result(name, command, self._batcher.call(*command))
+
+    async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
+        return await self.call(name, keys, args)
+
+    async def _result(self, name: str, command: tuple, queued: Awaitable) -> dict:
         try:
-            raw = await self._batcher.call(*command)
+            raw = await queued
         except NoScriptError:  # first use on this server (or after SCRIPT FLUSH / a restart)
             await self._redis.script_load(script_source(name))
             raw = await self._batcher.call(*command)
-        try:
-            result = orjson.loads(raw)
-        except (orjson.JSONDecodeError, TypeError) as exc:
-            raise ScriptFailed(f"script {name} returned {raw!r}") from exc
-        if not isinstance(result, dict) or "ok" not in result:
-            raise ScriptFailed(f"script {name} returned {result!r}")
-        return result
+        return decode(name, raw)
+
+
+def decode(name: str, raw: Any) -> dict:
+    try:
+        result = orjson.loads(raw)
+    except (orjson.JSONDecodeError, TypeError) as exc:
+        raise ScriptFailed(f"script {name} returned {raw!r}") from exc
+    if not isinstance(result, dict) or "ok" not in result:
+        raise ScriptFailed(f"script {name} returned {result!r}")
+    return result
 
 
 def _arg(value: Any) -> Any:

@@ -28,3 +28,14 @@ def test_the_server_stops_on_exit(tmp_path):
 
 def test_redis_server_is_found():
     assert find_redis_server().endswith("redis-server")
+
+
+def test_hiredis_packing_matches_redis_py():
+    from redis.asyncio.connection import Connection
+
+    from loyalty_core.redis_store.connection import HiredisPackingConnection
+    commands = [("SET", "k", "积分"), ("EVALSHA", "a" * 40, 2, "{m:1}:p", "{m:1}:q", 17, 1.5, b"raw"),
+                ("CONFIG GET", "maxmemory"), ("HSET", "h", "f", -3)]
+    for args in commands:
+        assert b"".join(HiredisPackingConnection().pack_command(*args)) == \
+            b"".join(Connection().pack_command(*args))

@@ -90,3 +90,15 @@ def test_a_nested_element_where_text_is_required_is_malformed():
     with pytest.raises(MalformedMessage, match="MsgType"):
         Inbound.from_fields(parse_fields(b"<xml><ToUserName>gh</ToUserName><FromUserName>o</FromUserName>"
                                          b"<CreateTime>1</CreateTime><MsgType><a>b</a></MsgType></xml>"))
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_dtds_are_refused_in_other_encodings_too(encoding):
+    body = XXE.decode().replace('<?xml version="1.0"?>', f'<?xml version="1.0" encoding="{encoding}"?>')
+    with pytest.raises(MalformedMessage):
+        parse_fields(body.encode(encoding))
+
+
+def test_a_message_that_quotes_a_doctype_in_its_text_is_fine():
+    body = TEXT.replace("\xe7\xa7\xaf\xe5\x88\x86".encode("latin-1"), b"<!DOCTYPE x>")
+    assert parse_fields(body)["Content"] == "<!DOCTYPE x>"
