@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and benchmarks drive from outside Python:
-# chromium (browser tests) by default, or the packages named as arguments (e.g. wrk).
+# chromium and a Chinese font (browser tests and their screenshots) by default, or the packages
+# named as arguments (e.g. wrk).
 set -euo pipefail
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(chromium)
+[ ${#wanted[@]} -eq 0 ] && wanted=(chromium fonts-wqy-microhei)
 
+installed() {
+    command -v "$1" >/dev/null 2>&1 || dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"
+}
 missing=()
 for pkg in "${wanted[@]}"; do
-    command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    installed "$pkg" || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

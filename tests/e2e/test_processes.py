@@ -1,0 +1,79 @@
+"""The real processes: `python -m wechat_sandbox` and `python -m bot serve` in safe mode, a till on the
+command line. WeChat's side is driven through the sandbox's control API, as a member would act."""
+from __future__ import annotations
+
+import base64
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.processes import ROOT, Process, base_env, free_ports, until
+from wechat_sandbox.testing import SandboxClient
+
+pytestmark = pytest.mark.e2e
+
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+ACCOUNT = {"WECHAT_APPID": "wxe2e0000000000001", "WECHAT_APPSECRET": "e2e-secret", "WECHAT_TOKEN": "e2e-token",
+           "WECHAT_AES_KEY": AES_KEY}
+
+
+@pytest.fixture
+def running(redis_url):
+    bot_port, sandbox_port = free_ports(2)
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
+    sandbox = Process(["-m", "wechat_sandbox"], base_env(**ACCOUNT, SANDBOX_PORT=str(sandbox_port),
+                                                          BOT_CALLBACK_URL=f"http://127.0.0.1:{bot_port}/wechat"))
+    bot_env = base_env(**ACCOUNT, REDIS_URL=redis_url, BOT_PORT=str(bot_port), WECHAT_API_BASE=sandbox_url,
+                       POS_API_SECRET="e2e-pos-secret", PII_KEY=base64.b64encode(b"e" * 32).decode(),
+                       SMS_PROVIDER="sandbox")
+    bot = Process(["-m", "bot", "serve"], bot_env)
+    try:
+        sandbox.wait_for_line("WeChat sandbox on")
+        bot.wait_for_line("bot listening")
+        yield {"sandbox_url": sandbox_url, "bot_env": bot_env, "bot": bot, "sandbox": sandbox}
+    finally:
+        bot_code, sandbox_code = bot.stop(), sandbox.stop()
+    assert (bot_code, sandbox_code) == (0, 0), bot.output[-2000:] + sandbox.output[-2000:]
+
+
+async def test_encrypted_conversation_a_push_and_a_till_purchase(running):
+    async with SandboxClient(running["sandbox_url"]) as wechat:
+        member = await wechat.add_member(nickname="端到端")
+        openid = member["openid"]
+        welcome = await wechat.follow(openid)
+        assert welcome["outcome"] == "replied" and "欢迎加入" in welcome["reply"]["text"]["content"]
+        assert [t["status"] for t in welcome["tries"]] == [200]
+
+        code_reply = (await wechat.text(openid, "会员码"))["reply"]["text"]["content"]
+        code = re.search(r"\d{4} \d{4} \d{4} \d{4} \d{2}|\d{18}", code_reply).group(0).replace(" ", "")
+        async def image_pushes():
+            return [m for m in await wechat.delivered(openid, channel="custom") if m["message"]["msgtype"] == "image"]
+        assert len(await until(image_pushes)) == 1       # the QR of the code, pushed as a customer-service message
+
+        till = subprocess.run([sys.executable, "-m", "bot", "till", "--code", code, "--amount", "520.00"],
+                              env=running["bot_env"], cwd=ROOT, capture_output=True, text=True, timeout=30)
+        assert till.returncode == 0, till.stdout + till.stderr
+        assert '"points_earned": 520' in till.stdout
+
+        points = (await wechat.text(openid, "积分"))["reply"]["text"]["content"]
+        assert "520" in points
+
+
+def test_serve_refuses_to_start_with_a_bad_setting(redis_url):
+    bad = Process(["-m", "bot", "serve"], base_env(**ACCOUNT | {"WECHAT_AES_KEY": "too-short"}, REDIS_URL=redis_url,
+                                                    POS_API_SECRET="x", PII_KEY=base64.b64encode(b"e" * 32).decode()))
+    code = bad.proc.wait(30)
+    bad.stop()
+    assert code != 0 and "WECHAT_AES_KEY must be 43 characters" in bad.output
+
+
+def test_sigint_stops_serve_cleanly(redis_url):
+    [port] = free_ports(1)
+    serve = Process(["-m", "bot", "serve"], base_env(**ACCOUNT, REDIS_URL=redis_url, BOT_PORT=str(port),
+                                                     POS_API_SECRET="x",
+                                                     PII_KEY=base64.b64encode(b"e" * 32).decode()))
+    serve.wait_for_line("bot listening")
+    assert serve.stop(signal.SIGINT) == 0
