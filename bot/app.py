@@ -4,15 +4,16 @@ from __future__ import annotations
 import logging
 
 import aiohttp
-import redis.asyncio as aioredis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from loyalty_core.clock import Clock, SystemClock
 from loyalty_core.members import SmsSender
 from loyalty_core.program import load_program
+from loyalty_core.redis_store.connection import connect
 
 from .dispatch import DEFAULT_BUDGET, Dispatcher
+from .events import background_work as running_in_background
 from .gateway import WeChatGateway
 from .handlers import build_router
 from .router import Router
@@ -32,7 +33,10 @@ GATEWAY = web.AppKey("gateway", WeChatGateway)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, router: Router | None = None,
-               sms: SmsSender | None = None, budget: float = DEFAULT_BUDGET) -> web.Application:
+               sms: SmsSender | None = None, budget: float = DEFAULT_BUDGET,
+               background: bool | None = None) -> web.Application:
+    """`background`: also run the outbox consumers and reward releases in this process (default: in the
+    demo only; `serve` turns it on; tests drive them step by step instead)."""
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url (the CLI starts an embedded Redis when unset)")
     program = load_program(settings.program_file)   # a bad program file stops the start, naming the key
@@ -40,7 +44,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
     app[SETTINGS] = settings
 
     async def resources(app: web.Application):
-        redis = aioredis.from_url(settings.redis_url, decode_responses=True, max_connections=512)
+        redis = connect(settings.redis_url, max_connections=512)
         session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10),
                                         connector=aiohttp.TCPConnector(limit=512))
         wechat = WeChatApi(session, redis, settings.wechat_appid, settings.wechat_appsecret,
@@ -58,6 +62,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
         await redis.aclose()
 
     app.cleanup_ctx.append(resources)
+    if settings.demo if background is None else background:
+        app.cleanup_ctx.append(background_work)
     from .api import setup_api  # here, not at the top: the API modules import SERVICES from this module
     setup_api(app, settings.pos_api_secret)
     app.router.add_get("/wechat", wechat_verify)
@@ -71,6 +77,11 @@ def _sms_sender(settings: Settings, session: aiohttp.ClientSession) -> SmsSender
     if settings.sms_provider == "sandbox":
         return SandboxSmsSender(session, settings.wechat_api_base)
     return LogSmsSender()
+
+
+async def background_work(app: web.Application):
+    async with running_in_background(app[SERVICES]):
+        yield
 
 
 async def wechat_verify(request: web.Request) -> web.Response:

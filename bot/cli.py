@@ -1,4 +1,5 @@
-"""`python -m bot <command>`: serve (web process), demo (everything locally), till (a purchase from the shell)."""
+"""`python -m bot <command>`: serve (web process), demo (everything locally), till (a purchase from the shell),
+staff (audited staff actions, e.g. changing a birthday)."""
 from __future__ import annotations
 
 import argparse
@@ -11,6 +12,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from .api.staff_client import add_staff_arguments, run_staff
 from .api.till_client import add_till_arguments, run_till
 from .embedded_redis import EmbeddedRedis
 from .settings import Settings, SettingsError
@@ -24,10 +26,14 @@ def main(argv: list[str] | None = None) -> None:
     serve = commands.add_parser("serve", help="run the web process (/wechat, /api/v1, /healthz, /metrics)")
     serve.add_argument("--host", default="127.0.0.1")
     commands.add_parser("demo", help="run Redis, the WeChat sandbox and the bot together, with demo data")
-    add_till_arguments(commands.add_parser("till", help="post a signed purchase or refund to the running bot"))
+    add_till_arguments(commands.add_parser("till", help="post a signed purchase, refund or coupon use "
+                                                        "to the running bot"))
+    add_staff_arguments(commands.add_parser("staff", help="staff actions through the running bot's admin API"))
     args = parser.parse_args(argv)
     if args.command == "till":
         sys.exit(run_till(args))
+    if args.command == "staff":
+        sys.exit(run_staff(args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env(demo=args.command == "demo")
@@ -69,7 +75,7 @@ def redis_for(settings: Settings):
 async def serve_forever(settings: Settings, host: str, stop: asyncio.Event) -> None:
     from .app import create_app
     with redis_for(settings) as settings:
-        runner = await start_site(create_app(settings), host, settings.bot_port)
+        runner = await start_site(create_app(settings, background=True), host, settings.bot_port)
         log.info("bot listening on http://%s:%s/wechat", host, settings.bot_port)
         try:
             await stop.wait()

@@ -30,9 +30,10 @@ def normalise_text(text: str) -> str:
 
 @dataclass(frozen=True)
 class Command:
-    """A line of the help text: what to type, and what it does."""
+    """A line of the help text: what to type, and what it does. Featured ones are also in the welcome."""
     example: str
     summary: str
+    featured: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,10 @@ class Router:
         self._by_length: list[str] = []
 
     # -- claiming -------------------------------------------------------------------------------
-    def text(self, *keywords: str, help: str | None = None, example: str | None = None):
+    def text(self, *keywords: str, help: str | None = None, example: str | None = None, featured: bool = False):
         """Claim keywords (the first is the Chinese one shown in help, the rest are aliases)."""
         if help:
-            self.commands.append(Command(example or keywords[0], help))
+            self.commands.append(Command(example or keywords[0], help, featured))
         return self._claimer(self.keywords, [normalise_text(k) for k in keywords], "keyword")
 
     def menu(self, *keys: str):

@@ -6,20 +6,34 @@ from datetime import date
 
 from redis.asyncio import Redis
 
+from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayWindows
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
+from loyalty_core.coupons import CouponService
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberService, SmsSender
+from loyalty_core.pending import PendingChoices
 from loyalty_core.pii import Pii
 from loyalty_core.points import BirthdayWindows, PointsService
 from loyalty_core.program import Program, load_program
+from loyalty_core.points_reversal import SpendReversals
+from loyalty_core.redemption import RedemptionService
 from loyalty_core.redis_store.batching import Batcher
+from loyalty_core.redis_store.birthday import RedisBirthdayStore
+from loyalty_core.redis_store.catalogue import RedisCatalogueStore
+from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.ledger import RedisLedgerStore
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
+from loyalty_core.redis_store.pending import RedisPendingStore
+from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.scripts import Scripts
+from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
+from loyalty_core.referral import ReferralService
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
+
+from .referral_qr import ReferralQrCodes
 
 
 @dataclass
@@ -37,12 +51,17 @@ class Services:
     tiers: TierService
     member_codes: MemberCodeService
     till: TillService
+    pending: PendingChoices
+    coupons: CouponService
+    redemption: RedemptionService
+    birthdays: BirthdayService
+    referrals: ReferralService
+    referral_qr: ReferralQrCodes
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
 class NoBirthdaysYet:
-    """No member has a birthday window until the birthday feature stores them; that feature replaces
-    this with a BirthdayWindows reading each member's window from Redis."""
+    """A BirthdayWindows in which no member has a window (for tests of the ledger alone)."""
 
     async def contains(self, member_id: str, day: date) -> bool:
         return False
@@ -57,10 +76,39 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     members = MemberService(RedisMemberStore(redis, scripts, outbox), pii, sms, clock)
     program = program or load_program()
     ledger = RedisLedgerStore(redis, outbox, batcher)
-    points = PointsService(ledger, program, clock, birthdays or NoBirthdaysYet())
+    birthday_store, seal = RedisBirthdayStore(redis, scripts, outbox, batcher), BirthdaySeal(pii)
+    points = PointsService(ledger, program, clock, birthdays or StoredBirthdayWindows(birthday_store, seal, program))
     member_codes = MemberCodeService(ledger, program.member_code, clock)
+    tiers = TierService(ledger, program, clock)
+    rewards = reward_services(redis, batcher, scripts, outbox, points, program, clock)
+    perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
+                          program, clock, wechat)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii, members=members,
                     channels=ChannelFacts(redis, scripts),
-                    program=program, points=points, tiers=TierService(ledger, program, clock),
+                    program=program, points=points, tiers=tiers,
                     member_codes=member_codes,
-                    till=TillService(points, members, member_codes, ledger, program, clock), wechat=wechat)
+                    till=TillService(points, members, member_codes, ledger, program, clock), wechat=wechat,
+                    **rewards, **perks)
+
+
+def reward_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outbox, points: PointsService,
+                    program: Program, clock: Clock) -> dict:
+    """Pending choices (确认/取消), coupons and the rewards catalogue with its redemption saga."""
+    reversal_store = RedisSpendReversalStore(redis, outbox, batcher)
+    tiers = TierService(reversal_store, program, clock)
+    pending = PendingChoices(RedisPendingStore(redis, scripts), clock)
+    coupons = CouponService(RedisCouponStore(redis, scripts, outbox), program, clock, tiers)
+    redemption = RedemptionService(RedisCatalogueStore(redis, scripts, outbox), points,
+                                   SpendReversals(reversal_store, program, clock), coupons, tiers, pending, program,
+                                   clock)
+    return {"pending": pending, "coupons": coupons, "redemption": redemption}
+
+
+def perk_services(redis: Redis, scripts: Scripts, outbox: Outbox, birthday_store: RedisBirthdayStore,
+                  seal: BirthdaySeal, members: MemberService, points: PointsService, tiers: TierService, coupons,
+                  program: Program, clock: Clock, wechat) -> dict:
+    """Birthday privileges, referrals and the referral QR codes."""
+    return {"birthdays": BirthdayService(birthday_store, seal, program, clock, tiers, points, coupons),
+            "referrals": ReferralService(RedisReferralStore(redis, scripts, outbox), members, points, program, clock,
+                                         coupons),
+            "referral_qr": ReferralQrCodes(redis, wechat, clock, program.referral.qr_days)}

@@ -96,3 +96,116 @@ class RefundExceedsPurchase(DomainError):
 
 class InvalidMemberCode(DomainError):
     code, http_status, message = "invalid_member_code", 404, "the member code is unknown, used or expired"
+
+
+# --- coupons, catalogue, redemption, pending choices -------------------------------------------------
+class BadCodeFormat(DomainError):
+    code, message = "bad_code_format", "check the code: a coupon code has 13 characters of 2-9 and A-Z without I and O"
+
+
+class BadCodeChecksum(DomainError):
+    code, message = "bad_code_checksum", "check the code: it has a typo (its check character does not match)"
+
+
+class UnknownCoupon(DomainError):
+    code, http_status, message = "unknown_coupon", 404, "no such coupon"
+
+
+class CouponNotApplicable(DomainError):
+    """The coupon cannot be used for this basket; `code` is the reason (below_threshold, expired, …)."""
+    http_status, message = 422, "the coupon does not apply"
+
+    def __init__(self, reason: str, **params):
+        super().__init__(f"the coupon does not apply: {reason}", reason=reason, **params)
+        self.code = reason
+
+
+class CouponAlreadyUsed(DomainError):
+    code, http_status, message = "already_used", 409, "the coupon was already used in another transaction"
+
+
+class UnknownCouponTemplate(DomainError):
+    code, http_status, message = "unknown_coupon_template", 404, "no such coupon template"
+
+
+class DefinitionExists(DomainError):
+    code, http_status, message = "already_exists", 409, "a definition with this id exists already"
+
+
+class InvalidDefinition(DomainError):
+    code, message = "invalid_definition", "the definition is not valid"
+
+
+class CouponIssueLimit(DomainError):
+    code, http_status, message = "issue_limit_reached", 409, "all coupons of this kind have been issued"
+
+
+class CouponMemberLimit(DomainError):
+    code, http_status, message = "coupon_limit_reached", 409, "the member holds the most coupons of this kind allowed"
+
+
+class CouponNotIssuable(DomainError):
+    code, message = "template_closed", "the coupon's validity period is over"
+
+
+class TierTooLow(DomainError):
+    code, http_status, message = "tier_too_low", 403, "reserved for a higher tier"
+
+
+class UnknownItem(DomainError):
+    code, http_status, message = "unknown_item", 404, "no such catalogue item"
+
+
+class NoSuchListing(DomainError):
+    code, http_status, message = "no_such_listing", 404, "no item with that number in the list"
+
+
+class NotOnSale(DomainError):
+    code, message = "not_on_sale", "the item is not on offer at this time"
+
+
+class SoldOut(DomainError):
+    code, http_status, message = "sold_out", 409, "the item is sold out"
+
+
+class ItemLimitReached(DomainError):
+    code, http_status, message = "item_limit_reached", 409, "the member redeemed this item the most times allowed"
+
+
+class RedemptionLapsed(DomainError):
+    code, http_status, message = "redemption_lapsed", 409, "the redemption was not completed in time"
+
+
+class NothingToConfirm(DomainError):
+    code, http_status, message = "nothing_to_confirm", 404, "nothing is waiting for a confirmation"
+
+
+class ChoiceLapsed(DomainError):
+    code, http_status, message = "choice_lapsed", 409, "the offer lapsed before it was confirmed"
+
+
+# --- birthday, referrals -----------------------------------------------------------------------------
+class InvalidBirthday(DomainError):
+    """`reason`: format, no_such_date, no_leap_month, too_early, future."""
+    code, message = "invalid_birthday", "not a valid birthday"
+
+
+class BirthdayAlreadySet(DomainError):
+    code, http_status, message = "birthday_already_set", 409, "the birthday is set; staff can change it"
+
+
+class NoBirthday(DomainError):
+    code, http_status, message = "no_birthday", 404, "no birthday is set"
+
+
+class NotInBirthdayWindow(DomainError):
+    """`opens_on`: the first day of the next birthday window."""
+    code, http_status, message = "not_in_birthday_window", 409, "outside the birthday window"
+
+
+class NoBirthdayGift(DomainError):
+    code, http_status, message = "no_birthday_gift", 404, "the member's tier has no birthday gift"
+
+
+class BirthdayChangeConflict(DomainError):
+    code, http_status, message = "birthday_change_conflict", 409, "this request_id was already used for another change"

@@ -125,4 +125,123 @@ def member_code(code: str) -> str:              # string JSON {member_id, expire
 
 
 # --- coupons, catalogue, redemption -----------------------------------------------------------
+# Definitions created through the admin API (the program file's own live in the Program).
+COUPON_TEMPLATES = "def:coupon-templates"       # hash template_id -> template JSON
+CATALOGUE_ITEMS = "def:catalogue-items"         # hash item_id -> item JSON
+
+
+def member_coupons(member_id: str) -> str:      # hash code -> coupon JSON (template snapshot, status, validity, use)
+    return f"{member_tag(member_id)}:coupons"
+
+
+def member_coupon_counts(member_id: str) -> str:  # hash template_id -> coupons of it issued to the member
+    return f"{member_tag(member_id)}:coupon-counts"
+
+
+def member_coupon_ops(member_id: str) -> str:   # hash "issue:<issue_key>" -> code; kept for good
+    return f"{member_tag(member_id)}:coupon-ops"
+
+
+def coupon_index(code: str) -> str:             # string member_id, claimed with SET NX (also catches collisions)
+    return f"idx:coupon:{code}"
+
+
+COUPON_EXPIRY_INDEX = "idx:{coupons}:expiry"    # zset "<member_id>:<code>" -> expires_at (epoch ms), issued ones
+
+
+def coupon_template_issued(template_id: str) -> str:  # hash: "count" -> issued in total, "k:<issue_key>" -> 1
+    return f"{{ctpl:{template_id}}}:issued"     #   (only for templates with a total limit)
+
+
+def item_tag(item_id: str) -> str:
+    return f"{{item:{item_id}}}"
+
+
+def item_stock(item_id: str) -> str:            # hash: left (set on first use; absent = unlimited), held, sold
+    return f"{item_tag(item_id)}:stock"
+
+
+def item_reservations(item_id: str) -> str:     # hash reservation_id -> JSON {member_id, points, state, at}; kept
+    return f"{item_tag(item_id)}:reservations"
+
+
+def item_open_reservations(item_id: str) -> str:  # zset reservation_id -> reserved at (epoch ms): not yet settled
+    return f"{item_tag(item_id)}:open"
+
+
+def item_member_counts(item_id: str) -> str:    # hash member_id -> redemptions reserved or confirmed
+    return f"{item_tag(item_id)}:per-member"
+
+
+def member_redemptions(member_id: str) -> str:  # hash redemption_id -> outcome JSON (what the member received)
+    return f"{member_tag(member_id)}:redemptions"
+
+
+def member_redeem_list(member_id: str) -> str:  # string JSON: the numbered catalogue last shown, and its page
+    return f"{member_tag(member_id)}:redeem-list"
+
+
+# --- pending choices (确认 / 取消; see loyalty_core/pending.py) -------------------------------------------
+def member_pending_choice(member_id: str) -> str:  # string JSON {kind, choice_id, payload, status, expires_at}
+    return f"{member_tag(member_id)}:pending-choice"
+
+
 # --- birthday, referrals -----------------------------------------------------------------------
+def member_birthday(member_id: str) -> str:     # hash: enc (sealed birthday), label (keyed hash of its index label),
+    return f"{member_tag(member_id)}:birthday"  #   set_at, changes, claimed:<cycle> -> gift JSON, op:<request_id>
+
+
+def member_birthday_audit(member_id: str) -> str:  # list of JSON {action, at, by, reason, request_id}, newest first
+    return f"{member_tag(member_id)}:birthday-audit"  # (dates only sealed: enc, previous_enc)
+
+
+def birthday_index(label_hash: str) -> str:     # set of member_id whose birthday is kept on that month-day
+    return f"idx:birthday:{label_hash}"         #   (label_hash = keyed hash of "solar:05-20", "lunar:L04-26", …)
+
+
+def gift_voucher(code: str) -> str:             # string JSON {member_id, title, source, valid_until}, SET NX
+    return f"idx:voucher:{code}"
+
+
+def member_referee(member_id: str) -> str:      # hash: referrer, attributed_at, status (attributed | pending |
+    return f"{member_tag(member_id)}:referee"   #   released | cancelled), txn, due_ms, reason, refunded:<txn>, …
+
+
+def member_referrer(member_id: str) -> str:     # hash: joined, rewarded, pending, reserved:<yyyymm>,
+    return f"{member_tag(member_id)}:referrer"  #   rewarded:<yyyymm>, reserve:<referee>, credit:<referee>
+
+
+def member_referees(member_id: str) -> str:     # hash referee_id -> JSON {status, at, reason}
+    return f"{member_tag(member_id)}:referees"
+
+
+def member_referral_rejections(member_id: str) -> str:  # list of JSON {referee, reason, at}, newest first, capped
+    return f"{member_tag(member_id)}:referral-rejections"
+
+
+def member_referral_qr(member_id: str) -> str:  # hash: ticket, url, expires_ms, media_id, media_expires_ms
+    return f"{member_tag(member_id)}:referral-qr"
+
+
+REFERRAL_DUE_INDEX = "idx:{referral}:due"       # zset referee member_id -> reward release time (epoch ms)
+
+
+def referral_leaderboard(month: str) -> str:    # zset referrer member_id -> rewarded referrals released that month
+    return f"lb:{{referral}}:{month}"           #   (month = yyyymm)
+
+
+def referral_phone(phone_hash: str) -> str:     # string referee member_id: the phone already made a rewarded referee
+    return f"idx:referral-phone:{phone_hash}"
+
+
+# --- stream consumers (consumer groups on the outbox stream) ----------------------------------------------
+def stream_attempts(stream: str, group: str) -> str:  # hash entry id -> failed deliveries
+    return f"consumer:{{{group}}}:{stream}:attempts"
+
+
+def stream_dead_letters(stream: str, group: str) -> str:  # stream of entries given up on, with the error kind
+    return f"consumer:{{{group}}}:{stream}:dead"
+
+
+def stream_done(group: str, event_id: str) -> str:  # string, with a TTL: the group has handled this event
+    return f"consumer:{{{group}}}:done:{event_id}"

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
+
+from .birthday_calendar import WindowRule
+from .catalogue import ITEM_KINDS, CatalogueItem, CatalogueRules, Prize
+from .clock import MALL_TZ
+from .coupon_rules import COUPON_KINDS, CouponRules, CouponTemplate
+from .perk_rules import GIFT_KINDS, BirthdayRules, Gift, ReferralRules, ReferrerLevel
 
 DEFAULT_PROGRAM = "program_default.toml"
 WEEKDAYS = {"mon": 1, "tue": 2, "wed": 3, "thu": 4, "fri": 5, "sat": 6, "sun": 7}
@@ -91,6 +97,10 @@ class Program:
     leaderboard: LeaderboardRules = field(default_factory=LeaderboardRules)
     till: TillRules = field(default_factory=TillRules)
     member_code: MemberCodeRules = field(default_factory=MemberCodeRules)
+    coupons: CouponRules = field(default_factory=CouponRules)
+    catalogue: CatalogueRules = field(default_factory=CatalogueRules)
+    birthday: BirthdayRules = field(default_factory=BirthdayRules)
+    referral: ReferralRules = field(default_factory=ReferralRules)
 
     @property
     def base_tier(self) -> Tier:
@@ -359,3 +369,256 @@ def parse_member_code(raw: Any, path: str) -> MemberCodeRules:
     rules = MemberCodeRules(validity=timedelta(minutes=t.integer("validity_minutes", 5, minimum=1, maximum=60)))
     t.done()
     return rules
+
+
+# -- coupons and the rewards catalogue (loyalty_core/coupon_rules.py, catalogue.py) --------------------
+MAX_MONEY = Decimal(1_000_000)
+
+
+@section("coupons")
+def parse_coupons(raw: Any, path: str) -> CouponRules:
+    t = Table(raw, path)
+    templates = tuple(coupon_template(item) for item in t.tables("templates")) if "templates" in t.raw else ()
+    names = _text_map(t, "category_names")
+    t.done()
+    _unique([x.id for x in templates], f"{t.at('templates')}", "template id")
+    return CouponRules(templates=templates, category_names=tuple(names.items()))
+
+
+@section("catalogue")
+def parse_catalogue(raw: Any, path: str) -> CatalogueRules:
+    t = Table(raw, path)
+    items = tuple(catalogue_item(item) for item in t.tables("items")) if "items" in t.raw else ()
+    rules = CatalogueRules(
+        items=items, page_size=t.integer("page_size", 5, minimum=1, maximum=20),
+        confirm_window=timedelta(seconds=t.integer("confirm_seconds", 120, minimum=10, maximum=3600)),
+        reservation_timeout=timedelta(seconds=t.integer("reservation_timeout_seconds", 120, minimum=10,
+                                                        maximum=86_400)))
+    t.done()
+    _unique([x.id for x in items], t.at("items"), "item id")
+    return rules
+
+
+def parse_coupon_template(raw: Any, path: str = "") -> CouponTemplate:
+    """One template from the program file or the admin API (a JSON object of the same keys)."""
+    return coupon_template(Table(raw, path))
+
+
+def parse_catalogue_item(raw: Any, path: str = "") -> CatalogueItem:
+    return catalogue_item(Table(raw, path))
+
+
+def coupon_template(t: Table) -> CouponTemplate:
+    template = CouponTemplate(
+        id=_ident(t, "id"), title=t.text("title"), kind=_choice(t, "kind", COUPON_KINDS),
+        value=_money(t, "value", 0), min_amount=_money(t, "min_amount", 0),
+        percent_off=t.decimal("percent_off", 0, minimum=0, maximum=99),
+        max_discount=_money(t, "max_discount", None), sku=_optional_text(t, "sku"), gift=_optional_text(t, "gift"),
+        max_free=t.integer("max_free", 1, minimum=1, maximum=100),
+        categories=t.texts("categories", []), stores=t.texts("stores", []),
+        valid_from=_optional_date(t, "valid_from"), valid_until=_optional_date(t, "valid_until"),
+        valid_days=_optional_integer(t, "valid_days", minimum=0, maximum=3650),
+        per_member_limit=t.integer("per_member_limit", 0, minimum=0, maximum=1000),
+        total_limit=t.integer("total_limit", 0, minimum=0, maximum=100_000_000), min_tier=_optional_text(t, "min_tier"))
+    t.done()
+    _check_template(template, t)
+    return template
+
+
+def _check_template(x: CouponTemplate, t: Table) -> None:
+    needs = {"cash_off": ("value", x.value > 0), "threshold": ("value", x.value > 0),
+             "percentage": ("percent_off", x.percent_off > 0), "gift": ("gift", bool(x.gift or x.sku)),
+             "voucher": ("gift", bool(x.gift))}
+    key, satisfied = needs.get(x.kind, ("kind", True))
+    if not satisfied:
+        raise ProgramError(t.at(key), f"is required for a {x.kind} coupon")
+    if x.kind == "threshold" and x.min_amount < x.value:
+        raise ProgramError(t.at("min_amount"), "must be at least the value of a threshold coupon (满减)")
+    if (x.valid_days is None) == (x.valid_until is None):
+        raise ProgramError(t.at("valid_days"), "give either valid_days or valid_until (with optional valid_from)")
+    if x.valid_from and x.valid_until and x.valid_from > x.valid_until:
+        raise ProgramError(t.at("valid_from"), "must not be after valid_until")
+
+
+def catalogue_item(t: Table) -> CatalogueItem:
+    item = CatalogueItem(
+        id=_ident(t, "id"), title=t.text("title"), points=t.integer("points", minimum=1, maximum=10_000_000),
+        kind=_choice(t, "kind", ITEM_KINDS), template=_optional_text(t, "template"),
+        voucher=_optional_text(t, "voucher"), valid_days=t.integer("valid_days", 30, minimum=1, maximum=3650),
+        prizes=tuple(_prize(p) for p in t.tables("prizes")) if "prizes" in t.raw else (),
+        stock=_optional_integer(t, "stock", minimum=0, maximum=100_000_000),
+        per_member_limit=t.integer("per_member_limit", 0, minimum=0, maximum=1000),
+        min_tier=_optional_text(t, "min_tier"), available_from=_optional_moment(t, "available_from", end=False),
+        available_until=_optional_moment(t, "available_until", end=True),
+        description=_optional_text(t, "description"))
+    t.done()
+    required = {"coupon": ("template", item.template), "voucher": ("voucher", item.voucher),
+                "lottery": ("prizes", item.prizes)}[item.kind]
+    if not required[1]:
+        raise ProgramError(t.at(required[0]), f"is required for a {item.kind} item")
+    return item
+
+
+def _prize(t: Table) -> Prize:
+    prize = Prize(title=t.text("title"), weight=t.integer("weight", minimum=1, maximum=1_000_000),
+                  template=_optional_text(t, "template"), points=t.integer("points", 0, minimum=0, maximum=1_000_000))
+    t.done()
+    return prize
+
+
+def check_rewards(program: "Program") -> None:
+    """References between sections: the templates and tiers the catalogue and the coupons name exist."""
+    templates = {x.id for x in program.coupons.templates}
+    tiers = {x.code for x in program.tiers}
+    for i, x in enumerate(program.coupons.templates):
+        if x.min_tier and x.min_tier not in tiers:
+            raise ProgramError(f"coupons.templates[{i}].min_tier", f"unknown tier {x.min_tier!r}")
+    for i, item in enumerate(program.catalogue.items):
+        path = f"catalogue.items[{i}]"
+        if item.min_tier and item.min_tier not in tiers:
+            raise ProgramError(f"{path}.min_tier", f"unknown tier {item.min_tier!r}")
+        if item.template and item.template not in templates:
+            raise ProgramError(f"{path}.template", f"unknown coupon template {item.template!r}")
+        for j, prize in enumerate(item.prizes):
+            if prize.template and prize.template not in templates:
+                raise ProgramError(f"{path}.prizes[{j}].template", f"unknown coupon template {prize.template!r}")
+
+
+def _ident(t: Table, key: str) -> str:
+    value = t.text(key)
+    if not all(c.isascii() and (c.isalnum() or c in "-_.") for c in value) or len(value) > 48:
+        raise ProgramError(t.at(key), "must be 1-48 characters of A-Z a-z 0-9 - _ .")
+    return value
+
+
+def _choice(t: Table, key: str, choices: tuple[str, ...]) -> str:
+    value = t.text(key)
+    if value not in choices:
+        raise ProgramError(t.at(key), f"must be one of {', '.join(choices)}")
+    return value
+
+
+def _money(t: Table, key: str, default: Any) -> Any:
+    if default is None and key not in t.raw:
+        t._get(key, None)
+        return None
+    amount = t.decimal(key, default, minimum=0, maximum=MAX_MONEY)
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ProgramError(t.at(key), "must have at most 2 decimal places")
+    return amount.quantize(Decimal("0.01"))
+
+
+def _optional_text(t: Table, key: str) -> str:
+    value = t._get(key, "")
+    return "" if value in (None, "") else t.text(key)
+
+
+def _optional_integer(t: Table, key: str, *, minimum: int, maximum: int) -> int | None:
+    if t.raw.get(key) is None:
+        t._get(key, None)
+        return None
+    return t.integer(key, minimum=minimum, maximum=maximum)
+
+
+def _optional_date(t: Table, key: str) -> date | None:
+    value = t._get(key, None)
+    return None if value is None else _as_date(value, t.at(key))
+
+
+def _optional_moment(t: Table, key: str, *, end: bool) -> datetime | None:
+    """A datetime (the mall's time when it has no offset), or a date: its start, or for an end the
+    start of the next day, so `available_until = 2026-12-31` includes that day."""
+    value = t._get(key, None)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            text = value.strip()
+            value = date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+        except ValueError:
+            raise ProgramError(t.at(key), "must be a date or a date and time") from None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=MALL_TZ)
+    if isinstance(value, date):
+        day = value + timedelta(days=1) if end else value
+        return datetime.combine(day, datetime.min.time(), MALL_TZ)
+    raise ProgramError(t.at(key), "must be a date or a date and time")
+
+
+def _text_map(t: Table, key: str) -> dict[str, str]:
+    value = t._get(key, {})
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v.strip() for v in value.values()):
+        raise ProgramError(t.at(key), "must be a table of texts")
+    return {k: v.strip() for k, v in value.items()}
+
+
+def _unique(ids: list[str], path: str, what: str) -> None:
+    seen: set[str] = set()
+    for i, value in enumerate(ids):
+        if value in seen:
+            raise ProgramError(f"{path}[{i}].id", f"duplicate {what} {value!r}")
+        seen.add(value)
+
+
+# -- birthday privileges and referrals (loyalty_core/perk_rules.py) -----------------------------------------
+@section("birthday")
+def parse_birthday(raw: Any, path: str) -> BirthdayRules:
+    t = Table(raw, path)
+    kind = _choice(t, "window", ("month", "days")) if "window" in t.raw else "month"
+    window = WindowRule(kind, t.integer("days_before", 0, minimum=0, maximum=90),
+                        t.integer("days_after", 0, minimum=0, maximum=90))
+    gifts = t._get("gifts", {})
+    if not isinstance(gifts, dict):
+        raise ProgramError(t.at("gifts"), "must be a table: one [birthday.gifts.<tier code>] per tier")
+    rules = BirthdayRules(window=window, confirm_minutes=t.integer("confirm_minutes", 10, minimum=1, maximum=60),
+                          gifts=tuple((code, _gift(Table(gift, f"{t.at('gifts')}.{code}")))
+                                      for code, gift in gifts.items()))
+    t.done()
+    return rules
+
+
+def _gift(t: Table) -> Gift:
+    gift = Gift(kind=_choice(t, "kind", GIFT_KINDS), title=t.text("title"),
+                points=t.integer("points", 0, minimum=0, maximum=1_000_000), template=_optional_text(t, "template"),
+                valid_days=t.integer("valid_days", 30, minimum=1, maximum=365))
+    t.done()
+    if gift.kind == "points" and gift.points <= 0:
+        raise ProgramError(t.at("points"), "is required (> 0) for a points gift")
+    if gift.kind == "coupon" and not gift.template:
+        raise ProgramError(t.at("template"), "is required for a coupon gift")
+    return gift
+
+
+@section("referral")
+def parse_referral(raw: Any, path: str) -> ReferralRules:
+    t = Table(raw, path)
+    levels = tuple(_referrer_level(item) for item in t.tables("levels")) if "levels" in t.raw else \
+        ReferralRules().levels
+    rules = ReferralRules(
+        referrer_points=t.integer("referrer_points", 500, minimum=0, maximum=1_000_000),
+        referrer_coupon=_optional_text(t, "referrer_coupon"),
+        referee_points=t.integer("referee_points", 200, minimum=0, maximum=1_000_000),
+        referee_coupon=_optional_text(t, "referee_coupon"),
+        refund_window=timedelta(days=t.integer("refund_window_days", 7, minimum=0, maximum=90)),
+        monthly_cap=t.integer("monthly_cap", 20, minimum=1, maximum=10_000),
+        require_phone=_flag(t, "require_phone", True), levels=levels,
+        qr_days=t.integer("qr_days", 30, minimum=2, maximum=30),
+        leaderboard_size=t.integer("leaderboard_size", 10, minimum=1, maximum=100))
+    t.done()
+    _unique([level.code for level in levels], t.at("levels"), "level code")
+    return rules
+
+
+def _referrer_level(t: Table) -> ReferrerLevel:
+    level = ReferrerLevel(code=_ident(t, "code"), name=t.text("name"),
+                          min_rewarded=t.integer("min_rewarded", minimum=1, maximum=100_000),
+                          multiplier=t.decimal("multiplier", minimum=1, maximum=10))
+    t.done()
+    return level
+
+
+def _flag(t: Table, key: str, default: bool) -> bool:
+    value = t._get(key, default)
+    if not isinstance(value, bool):
+        raise ProgramError(t.at(key), "must be true or false")
+    return value

@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 POS_SECRET = "test-pos-secret"
 
 
-def bot_settings(redis_url: str, **changes) -> Settings:
-    base = Settings(redis_url=redis_url, wechat_token=TOKEN, wechat_appid=APPID, wechat_appsecret="test-secret",
+def bot_settings(test_redis_url: str, **changes) -> Settings:
+    base = Settings(redis_url=test_redis_url, wechat_token=TOKEN, wechat_appid=APPID, wechat_appsecret="test-secret",
                     pos_api_secret=POS_SECRET, wechat_api_base="http://127.0.0.1:9")
     return base.with_(**changes)
 

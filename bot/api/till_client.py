@@ -4,6 +4,8 @@
     python -m bot till --phone 13800138000 --amount 88
     python -m bot till --code 881234567890123456 --amount 88
     python -m bot till --refund TXN --amount 20
+    python -m bot till --coupon K7QH-3WXN-9PZD-R --amount 250 --category dining [--txn T1]   (use a coupon)
+    python -m bot till --coupon K7QH-3WXN-9PZD-R --amount 250 --check                      (only check it)
 
 The secret is POS_API_SECRET (else the demo secret); the bot is at 127.0.0.1:BOT_PORT (else 8080).
 """
@@ -13,6 +15,7 @@ import argparse
 import asyncio
 import os
 import time
+import urllib.parse
 import uuid
 from datetime import datetime
 
@@ -31,6 +34,8 @@ def add_till_arguments(parser: argparse.ArgumentParser) -> None:
     who.add_argument("--phone", help="the member's bound phone number")
     who.add_argument("--code", help="the 18-digit member code shown in chat")
     who.add_argument("--refund", metavar="TXN", help="refund (part of) this purchase instead")
+    who.add_argument("--coupon", metavar="CODE", help="use this coupon (or only check it, with --check)")
+    parser.add_argument("--check", action="store_true", help="with --coupon: check it without using it")
     parser.add_argument("--amount", required=True, help="CNY, e.g. 1234.50")
     parser.add_argument("--category", default="")
     parser.add_argument("--store", default="")
@@ -39,6 +44,8 @@ def add_till_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def till_request(args: argparse.Namespace) -> tuple[str, dict]:
+    if args.coupon:
+        return coupon_request(args)
     if args.refund:
         return "/api/v1/refunds", {"refund_id": args.txn or f"R{uuid.uuid4().hex[:16]}", "txn_id": args.refund,
                                    "amount": args.amount}
@@ -49,6 +56,22 @@ def till_request(args: argparse.Namespace) -> tuple[str, dict]:
                "occurred_at": datetime.now(MALL_TZ).isoformat(timespec="seconds")}
     optional = {"category": args.category, "store_id": args.store}
     return "/api/v1/purchases", payload | {key: value for key, value in optional.items() if value}
+
+
+def coupon_request(args: argparse.Namespace) -> tuple[str, dict]:
+    code = urllib.parse.quote(args.coupon.strip(), safe="")
+    basket = {"amount": args.amount} | {k: v for k, v in (("category", args.category), ("store_id", args.store)) if v}
+    if args.check:
+        return f"/api/v1/coupons/{code}?{urllib.parse.urlencode(basket)}", {}
+    return f"/api/v1/coupons/{code}/redeem", {"txn_id": args.txn or f"T{uuid.uuid4().hex[:16]}"} | basket
+
+
+async def get_signed(url: str, secret: str) -> tuple[int, dict]:
+    timestamp = str(int(time.time()))
+    headers = {"X-Timestamp": timestamp, "X-Signature": sign(secret, timestamp, b"")}
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url, headers=headers) as response:
+            return response.status, await response.json(content_type=None)
 
 
 async def post_signed(url: str, secret: str, payload: dict) -> tuple[int, dict]:
@@ -64,9 +87,10 @@ def run_till(args: argparse.Namespace) -> int:
     path, payload = till_request(args)
     base = args.url or f"http://127.0.0.1:{os.environ.get('BOT_PORT') or 8080}"
     secret = os.environ.get("POS_API_SECRET") or DEMO_POS_SECRET
-    print(f"POST {path} {orjson.dumps(payload).decode()}")
+    url = base.rstrip("/") + path
+    print(f"POST {path} {orjson.dumps(payload).decode()}" if payload else f"GET {path}")
     try:
-        status, answer = asyncio.run(post_signed(base.rstrip("/") + path, secret, payload))
+        status, answer = asyncio.run(post_signed(url, secret, payload) if payload else get_signed(url, secret))
     except aiohttp.ClientError as error:
         print(f"cannot reach the bot at {base}: {error}")
         return 2

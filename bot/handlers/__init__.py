@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from ..router import Router
-from . import help, membership, phone, platform_events, points
+from . import birthday, confirm, help, membership, phone, platform_events, points, redeem, referral, wallet
 
-FEATURES = (membership, phone, points, platform_events, help)
+FEATURES = (membership, phone, points, platform_events, redeem, wallet, birthday, referral, confirm, help)
 
 
 def build_router() -> Router:

@@ -6,7 +6,7 @@ from ..router import Router
 router = Router("phone")
 
 
-@router.text("绑定", "bind", help="绑定手机号，例如：绑定 13800138000", example="绑定 手机号")
+@router.text("绑定", "bind", help="绑定手机号，例如：绑定 13800138000", example="绑定 手机号", featured=True)
 @router.menu("BIND_PHONE")
 async def request_code(ctx: Ctx):
     if not ctx.args:

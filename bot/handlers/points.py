@@ -14,7 +14,7 @@ log = logging.getLogger("bot.handlers.points")
 router = Router("points")
 
 
-@router.text("积分", "points", help="查看积分余额和即将过期的积分")
+@router.text("积分", "points", help="查看积分余额和即将过期的积分", featured=True)
 @router.menu("MY_POINTS")
 async def show_points(ctx: Ctx):
     summary = await ctx.services.points.summary(ctx.member, ctx.now)
@@ -42,7 +42,7 @@ async def show_leaderboard(ctx: Ctx):
     return ctx.render("leaderboard.txt", board=board)
 
 
-@router.text("会员码", "code", help="出示会员码，结账时扫码累积积分")
+@router.text("会员码", "code", help="出示会员码，结账时扫码累积积分", featured=True)
 @router.menu("MEMBER_CODE")
 async def show_member_code(ctx: Ctx):
     code = await ctx.services.member_codes.issue(ctx.member)

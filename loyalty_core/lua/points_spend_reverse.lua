@@ -1,3 +1,4 @@
+--! uses _ledger
 -- Give back the points of a redemption's spend whose reward could not be issued: once per redemption.
 -- The spend does not record which lots it drew from, so the points come back as one new lot with
 -- the expiry the caller gives (a fresh lot lifetime: the member never loses time on them). The spent

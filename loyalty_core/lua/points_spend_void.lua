@@ -1,3 +1,4 @@
+--! uses _ledger
 -- Settle, for good, whether an abandoned redemption's points were spent (the redemption sweeper).
 -- Spent: say so, and the caller completes the redemption. Not spent: write a void marker under the
 -- spend's own op key, so a late spend of this redemption id is refused (points_spend.lua answers

@@ -197,3 +197,25 @@ async def test_healthz_reports_redis(start_bot):
     assert response.status == 200 and (await response.json())["status"] == "ok"
     metrics = await (await client.get("/metrics")).text()
     assert "wechat_callbacks_total" in metrics
+
+
+async def test_a_failing_handler_gives_an_apology_with_a_correlation_id_and_a_clean_log(start_bot, caplog):
+    broken = Router("broken")
+
+    @broken.text("坏了")
+    async def explode(ctx):
+        raise RuntimeError("database on fire")
+
+    peer = WeChatPeer(await start_bot(router=build_router().include(broken)))
+    with caplog.at_level("ERROR"):
+        answer = await peer.post(text_xml("o_victim_openid", "坏了"))
+    assert answer.status == 200 and "抱歉" in answer.content
+    correlation = answer.content.split("编号 ")[1].rstrip("）")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert correlation in logged and "o_victim_openid" not in logged
+
+
+async def test_redis_down_still_gets_an_apology_not_a_500(start_bot):
+    peer = WeChatPeer(await start_bot(redis_url="redis://127.0.0.1:1/0"))
+    answer = await peer.post(text_xml("o_someone", "积分"))
+    assert answer.status == 200 and "抱歉" in answer.content

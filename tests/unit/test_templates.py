@@ -7,8 +7,9 @@ import pytest
 
 from bot.router import Command
 from bot.templating import Templates, money
+from tests.unit.perk_samples import PERK_SAMPLES
 
-COMMANDS = [Command("积分", "查看积分"), Command("绑定 手机号", "绑定手机号")]
+COMMANDS = [Command("积分", "查看积分", featured=True), Command("绑定 手机号", "绑定手机号")]
 GOLD = NS(name="金卡", multiplier=Decimal("2"), benefits=("积分加倍", "专属折扣"))
 PLATINUM = NS(name="白金卡", multiplier=Decimal("2.5"), benefits=())
 
@@ -45,6 +46,37 @@ SAMPLES: dict[str, dict] = {
     "leaderboard.txt": {"board": NS(year=2026, my_rank=12, my_points=3400, rows=[
         NS(rank=1, name="王**", points=98000, is_me=False), NS(rank=2, name="会员 10**23", points=87000, is_me=False)])},
     "member_code.txt": {"code": NS(grouped="8812 3456 7890 1234 56", valid_minutes=5)},
+    # coupons, catalogue, redemption, 确认/取消
+    "redeem_list.txt": {"page": NS(balance=1200, page=1, pages=2, has_more=True, lines=[
+        NS(number=1, item=NS(title="满200减30 餐饮券", points=500), affordable=True, left=8, sold_out=False),
+        NS(number=2, item=NS(title="星巴克中杯兑换券", points=1800), affordable=False, left=None, sold_out=False),
+        NS(number=3, item=NS(title="品牌帆布袋", points=900), affordable=True, left=0, sold_out=True)])},
+    "redeem_offer.txt": {"offer": NS(item=NS(title="星巴克中杯兑换券", points=800, description="门店现做"),
+                                     balance=1200, balance_after=400, valid_minutes=2)},
+    "redeemed.txt": {"redemption": NS(points=500, balance=700, item=NS(kind="coupon"),
+                                      outcome=NS(kind="coupon", title="满200减30 餐饮券", grouped_code="K7QH-3WXN-9PZD-R"))},
+    "wallet.txt": {"coupons": [NS(template=NS(title="满200减30 餐饮券"), terms="满200减30，餐饮可用，至12月31日",
+                                  grouped="K7QH-3WXN-9PZD-R")]},
+    "coupon.txt": {"coupon": NS(template=NS(title="满200减30 餐饮券"), terms="满200减30，餐饮可用，至12月31日",
+                                grouped="K7QH-3WXN-9PZD-R", status="issued", starts_at=None,
+                                expires_at=datetime(2026, 12, 31, 23, 0)), "now": datetime(2026, 1, 15, 10, 0)},
+    "choice_cancelled.txt": {"choice": NS(summary="兑换「星巴克中杯兑换券」")},
+    "errors/sold_out.txt": {"title": "星巴克中杯兑换券"},
+    "errors/item_limit_reached.txt": {"title": "星巴克中杯兑换券"},
+    "errors/not_on_sale.txt": {"title": "金卡专享 满500减80"},
+    "errors/tier_too_low.txt": {"tier": "金卡"},
+    "errors/no_such_listing.txt": {"count": 6},
+    "errors/nothing_to_confirm.txt": {},
+    "errors/choice_lapsed.txt": {"summary": "兑换「星巴克中杯兑换券」"},
+    "errors/redemption_lapsed.txt": {},
+    "errors/bad_code_format.txt": {},
+    "errors/bad_code_checksum.txt": {},
+    "errors/unknown_coupon.txt": {},
+    "errors/issue_limit_reached.txt": {},
+    "errors/coupon_limit_reached.txt": {},
+    "errors/template_closed.txt": {},
+    "errors/unknown_item.txt": {},
+    **PERK_SAMPLES,                     # birthday, referrals
 }
 
 templates = Templates()
@@ -68,3 +100,9 @@ def test_a_missing_value_is_an_error():
 @pytest.mark.parametrize("value, shown", [(12300, "12,300"), ("12300.50", "12,300.50"), ("0", "0")])
 def test_money_filter(value, shown):
     assert money(value) == shown
+
+
+def test_the_welcome_lists_only_featured_commands_and_help_lists_all():
+    welcome = templates.render("welcome.txt", restored=False, commands=COMMANDS)
+    assert "积分 — 查看积分" in welcome and "绑定 手机号" not in welcome
+    assert "绑定 手机号" in templates.render("help.txt", commands=COMMANDS)

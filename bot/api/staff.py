@@ -1,0 +1,34 @@
+"""POST /api/v1/admin/members/{member_id}/birthday: staff set or change a member's birthday.
+
+Body: {"calendar": "solar" | "lunar", "date": "1990-05-20" | "1990-闰04-26", "reason": "…", "staff_id": "…",
+"request_id": "…"}. Once per request_id (the same body again gets the first answer; another body, 409).
+Audited in the member's slot with the staff id and the reason; a `birthday_changed` event follows.
+The answer and the logs carry no date.
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from loyalty_core import errors
+from loyalty_core.birthday_calendar import LUNAR, SOLAR
+
+from ..app import SERVICES
+from . import fields
+from .errors import json_answer
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/admin/members/{member_id}/birthday")
+async def change_birthday(request: web.Request) -> web.Response:
+    services = request.config_dict[SERVICES]
+    data = fields.json_object(request)
+    member = await services.members.get(request.match_info["member_id"])
+    calendar = fields.text(data, "calendar")
+    if calendar not in (SOLAR, LUNAR):
+        raise errors.InvalidRequest("calendar must be solar or lunar")
+    change = await services.birthdays.change(
+        member.member_id, fields.text(data, "date"), calendar, staff_id=fields.text(data, "staff_id"),
+        reason=fields.text(data, "reason"), request_id=fields.text(data, "request_id"))
+    return json_answer({"member_id": change.member_id, "action": change.action, "changes": change.changes,
+                        "replayed": change.replayed})

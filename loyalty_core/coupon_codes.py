@@ -1,0 +1,61 @@
+"""Coupon codes: unguessable, typeable, and self-checking, so a typo is caught before any lookup.
+
+A code is 12 random characters (60 bits from `secrets`) and one check character, from a 32-letter
+alphabet without 0/O/1/I. Shown grouped as `K7QH-3WXN-9PZD-R`; accepted in lower case, with spaces
+or dashes.
+
+The check character makes the weighted sum of all 13 values ≡ 0 (mod 32), with the odd weights
+1, 3, 5, …, 25 (the check character has weight 25). An odd weight is invertible modulo 32, so changing any one
+character changes the sum: every single-character substitution is detected. Neighbouring weights
+differ by 2, so swapping two adjacent characters is caught too unless they are 16 apart in the
+alphabet.
+"""
+from __future__ import annotations
+
+import secrets
+
+from . import errors
+
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+RANDOM_LENGTH = 12                          # 12 × 5 bits = 60 bits of entropy
+CODE_LENGTH = RANDOM_LENGTH + 1
+GROUP = 4
+_VALUE = {char: value for value, char in enumerate(ALPHABET)}
+_WEIGHTS = tuple(2 * i + 1 for i in range(CODE_LENGTH))
+_SEPARATORS = str.maketrans("", "", " -_\u3000\t")
+
+
+def _weighted_sum(body: str) -> int:
+    return sum(w * _VALUE[c] for w, c in zip(_WEIGHTS, body))
+
+
+def check_character(body: str) -> str:
+    """The character that completes the 12-character body to a valid code."""
+    # solve: sum(body) + w_last × v ≡ 0 (mod 32); w_last is odd, so it has an inverse mod 32
+    inverse = pow(_WEIGHTS[RANDOM_LENGTH], -1, len(ALPHABET))
+    return ALPHABET[(-_weighted_sum(body) * inverse) % len(ALPHABET)]
+
+
+def new_code() -> str:
+    body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
+    return body + check_character(body)
+
+
+def is_valid(code: str) -> bool:
+    return len(code) == CODE_LENGTH and all(c in _VALUE for c in code) and \
+        _weighted_sum(code) % len(ALPHABET) == 0
+
+
+def normalise(raw: str) -> str:
+    """The canonical code of what a person typed; raises BadCodeFormat / BadCodeChecksum without any lookup."""
+    code = raw.translate(_SEPARATORS).upper() if isinstance(raw, str) else ""
+    if len(code) != CODE_LENGTH or any(c not in _VALUE for c in code):
+        raise errors.BadCodeFormat()
+    if not is_valid(code):
+        raise errors.BadCodeChecksum()
+    return code
+
+
+def grouped(code: str) -> str:
+    """K7QH-3WXN-9PZD-R: four at a time, easier to read out and type."""
+    return "-".join(code[i:i + GROUP] for i in range(0, len(code), GROUP))

@@ -1,0 +1,267 @@
+"""Coupon templates and the pure rules that price a coupon against a basket.
+
+Kinds: cash_off (立减), threshold (满减, "30 off 200"), percentage (with an optional cap), gift (a
+free item), bogo (buy one get one), voucher (a physical voucher collected at the service desk).
+
+Rounding: money is Decimal CNY with 2 decimals (the fen). Only the percentage kind produces sub-fen
+values; its discount is rounded DOWN to the fen (15 % of 99.99 = 14.9985 → 14.99), so a coupon never
+gives more than it says. Every discount is then capped at the basket amount: it is never negative and
+never more than the basket.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+from typing import Iterable, Literal, Mapping
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+HUNDRED = Decimal(100)
+
+CouponKind = Literal["cash_off", "threshold", "percentage", "gift", "bogo", "voucher"]
+COUPON_KINDS: tuple[str, ...] = ("cash_off", "threshold", "percentage", "gift", "bogo", "voucher")
+CouponStatus = Literal["issued", "used", "expired", "revoked"]
+
+
+@dataclass(frozen=True)
+class CouponTemplate:
+    id: str
+    title: str
+    kind: str
+    value: Decimal = ZERO               # cash_off / threshold: CNY off; gift: the most the gift may be worth
+    min_amount: Decimal = ZERO          # the basket must reach this (the threshold of 满减; optional otherwise)
+    percent_off: Decimal = ZERO         # percentage: 15 = 15 % off (八五折)
+    max_discount: Decimal | None = None  # percentage: the cap
+    sku: str = ""                       # gift / bogo: the item concerned ("" = any item of the categories)
+    gift: str = ""                      # gift / bogo / voucher: what the member gets, in words
+    max_free: int = 1                   # bogo: free units at most
+    categories: tuple[str, ...] = ()    # () = every category
+    stores: tuple[str, ...] = ()        # () = every store
+    valid_from: date | None = None      # fixed dates (inclusive) …
+    valid_until: date | None = None
+    valid_days: int | None = None       # … or valid for N days from the day of issue (that day counts as day 0)
+    per_member_limit: int = 0           # 0 = no limit
+    total_limit: int = 0                # 0 = no limit
+    min_tier: str = ""                  # "" = every tier
+
+    def to_dict(self) -> dict:
+        raw = asdict(self)
+        for key in ("value", "min_amount", "percent_off", "max_discount"):
+            raw[key] = None if raw[key] is None else str(raw[key])
+        for key in ("valid_from", "valid_until"):
+            raw[key] = raw[key].isoformat() if raw[key] else None
+        raw["categories"], raw["stores"] = list(self.categories), list(self.stores)
+        return raw
+
+    @classmethod
+    def from_dict(cls, raw: Mapping) -> "CouponTemplate":
+        values = dict(raw)
+        for key in ("value", "min_amount", "percent_off"):
+            values[key] = Decimal(values.get(key) or "0")
+        values["max_discount"] = Decimal(raw["max_discount"]) if raw.get("max_discount") else None
+        for key in ("valid_from", "valid_until"):
+            values[key] = date.fromisoformat(raw[key]) if raw.get(key) else None
+        values["categories"], values["stores"] = tuple(raw.get("categories") or ()), tuple(raw.get("stores") or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class BasketItem:
+    sku: str
+    price: Decimal                      # per unit
+    quantity: int = 1
+    category: str = ""
+
+
+@dataclass(frozen=True)
+class Basket:
+    amount: Decimal
+    category: str = ""
+    store_id: str = ""
+    items: tuple[BasketItem, ...] = ()
+
+
+@dataclass(frozen=True)
+class CouponState:
+    """What the rules need to know about one issued coupon besides its template."""
+    status: str
+    starts_at: datetime | None
+    expires_at: datetime                # exclusive
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    applies: bool
+    discount: Decimal = ZERO
+    reason: str | None = None           # why it does not apply (a stable code)
+
+    @classmethod
+    def refused(cls, reason: str) -> "Evaluation":
+        return cls(False, ZERO, reason)
+
+
+# -- the rules ---------------------------------------------------------------------------------------
+def evaluate(template: CouponTemplate, state: CouponState, basket: Basket, now: datetime) -> Evaluation:
+    """Whether the coupon applies to the basket now, and its discount (0 whenever it does not)."""
+    reason = status_refusal(state, now) or scope_refusal(template, basket)
+    if reason:
+        return Evaluation.refused(reason)
+    discount, reason = _DISCOUNTS[template.kind](template, basket)
+    if reason:
+        return Evaluation.refused(reason)
+    return Evaluation(True, clamp(discount, basket.amount))
+
+
+def status_refusal(state: CouponState, now: datetime) -> str | None:
+    if state.status in ("used", "revoked", "expired"):
+        return {"used": "already_used", "revoked": "revoked", "expired": "expired"}[state.status]
+    if now >= state.expires_at:
+        return "expired"
+    if state.starts_at is not None and now < state.starts_at:
+        return "not_yet_valid"
+    return None
+
+
+def scope_refusal(template: CouponTemplate, basket: Basket) -> str | None:
+    if template.stores and basket.store_id not in template.stores:
+        return "wrong_store"
+    if template.categories and basket.category not in template.categories and \
+            not any(item.category in template.categories for item in basket.items):
+        return "wrong_category"
+    if basket.amount < template.min_amount:
+        return "below_threshold"
+    return None
+
+
+def clamp(discount: Decimal, amount: Decimal) -> Decimal:
+    return max(ZERO, min(discount, amount)).quantize(CENT, rounding=ROUND_DOWN)
+
+
+def _fixed(template: CouponTemplate, basket: Basket) -> tuple[Decimal, str | None]:
+    return template.value, None
+
+
+def _percentage(template: CouponTemplate, basket: Basket) -> tuple[Decimal, str | None]:
+    discount = (basket.amount * template.percent_off / HUNDRED).quantize(CENT, rounding=ROUND_DOWN)
+    if template.max_discount is not None:
+        discount = min(discount, template.max_discount)
+    return discount, None
+
+
+def _gift(template: CouponTemplate, basket: Basket) -> tuple[Decimal, str | None]:
+    """With item lines the gift item must be among them (one unit free, up to `value`); without, the
+    till rang up the gift alone and the basket amount is its price."""
+    if not basket.items:
+        return _capped(basket.amount, template.value), None
+    prices = [item.price for item in basket.items if item.sku == template.sku and item.quantity > 0]
+    if not prices:
+        return ZERO, "gift_not_in_basket"
+    return _capped(max(prices), template.value), None
+
+
+def _bogo(template: CouponTemplate, basket: Basket) -> tuple[Decimal, str | None]:
+    """Every second eligible unit is free, dearest first, so each free unit is the cheaper of its pair."""
+    if not basket.items:
+        return ZERO, "items_required"
+    units = sorted((item.price for item in _eligible(template, basket.items) for _ in range(max(item.quantity, 0))),
+                   reverse=True)
+    free = units[1::2][:template.max_free]
+    if not free:
+        return ZERO, "no_eligible_items"
+    return sum(free, ZERO), None
+
+
+def _voucher(template: CouponTemplate, basket: Basket) -> tuple[Decimal, str | None]:
+    return ZERO, None
+
+
+def _eligible(template: CouponTemplate, items: Iterable[BasketItem]) -> list[BasketItem]:
+    if template.sku:
+        return [item for item in items if item.sku == template.sku]
+    if template.categories:
+        return [item for item in items if item.category in template.categories]
+    return list(items)
+
+
+def _capped(price: Decimal, value: Decimal) -> Decimal:
+    return min(price, value) if value > 0 else price
+
+
+_DISCOUNTS = {"cash_off": _fixed, "threshold": _fixed, "percentage": _percentage, "gift": _gift, "bogo": _bogo,
+              "voucher": _voucher}
+
+
+# -- validity -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Validity:
+    starts_at: datetime | None
+    expires_at: datetime                # exclusive: the first moment the coupon is no longer valid
+    last_day: date                      # what members are told: 至12月31日
+
+
+def validity_at_issue(template: CouponTemplate, issued_at: datetime) -> Validity | None:
+    """The coupon's validity if issued now; None when the template's fixed window is already over.
+    Days are the mall's calendar days (issued_at carries the mall's time zone)."""
+    tz = issued_at.tzinfo
+    if template.valid_days is not None:
+        last_day = issued_at.date() + timedelta(days=template.valid_days)
+        starts_at = None
+    else:
+        last_day = template.valid_until
+        starts_at = datetime.combine(template.valid_from, datetime.min.time(), tz) if template.valid_from else None
+    expires_at = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), tz)
+    if expires_at <= issued_at:
+        return None
+    return Validity(starts_at, expires_at, last_day)
+
+
+# -- plain Chinese ------------------------------------------------------------------------------------
+def yuan(amount: Decimal) -> str:
+    """30.00 -> '30', 12.50 -> '12.5': how prices are written on a coupon."""
+    text = f"{amount.quantize(CENT):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def terms_zh(template: CouponTemplate, last_day: date | None, category_names: Mapping[str, str] = {}) -> str:
+    """满200减30，餐饮可用，至12月31日"""
+    parts = [_headline(template)]
+    if template.min_amount > 0 and template.kind != "threshold":
+        parts.append(f"满{yuan(template.min_amount)}可用")
+    if template.categories:
+        parts.append("、".join(category_names.get(c, c) for c in template.categories) + "可用")
+    if template.stores:
+        parts.append("限" + "、".join(template.stores) + "门店")
+    if last_day is not None:
+        parts.append(f"至{last_day.month}月{last_day.day}日")
+    return "，".join(parts)
+
+
+def _headline(template: CouponTemplate) -> str:
+    kind = template.kind
+    if kind == "cash_off":
+        return f"立减{yuan(template.value)}元"
+    if kind == "threshold":
+        return f"满{yuan(template.min_amount)}减{yuan(template.value)}"
+    if kind == "percentage":
+        text = f"{yuan((HUNDRED - template.percent_off) / 10)}折"
+        return text + (f"（最高减{yuan(template.max_discount)}元）" if template.max_discount is not None else "")
+    if kind == "gift":
+        return f"免费兑换{template.gift or template.title}"
+    if kind == "bogo":
+        return f"{template.gift or '指定商品'}买一送一"
+    return f"凭券领取{template.gift or template.title}"
+
+
+@dataclass(frozen=True)
+class CouponRules:
+    """The `[coupons]` section of the program file: templates, and the names of till categories."""
+    templates: tuple[CouponTemplate, ...] = ()
+    category_names: tuple[tuple[str, str], ...] = ()     # ("dining", "餐饮"), …
+
+    def template(self, template_id: str) -> CouponTemplate | None:
+        return next((t for t in self.templates if t.id == template_id), None)
+
+    @property
+    def names(self) -> dict[str, str]:
+        return dict(self.category_names)

@@ -1,0 +1,264 @@
+"""Coupons: templates, issuing to members, the wallet, checking and using at the till, expiry, revoking.
+
+Issue (exactly once per issue key, across slots):
+1. template with a total limit: claim one from the template's counter `{ctpl:<id>}` (idempotent by
+   the issue key);
+2. claim a fresh code's index `idx:coupon:<code>` -> member (SET NX; a collision draws another code)
+   and pre-mark the expiry index;
+3. the member's script: per-member limit, the coupon itself, the `coupon_issued` event; a replay of
+   the issue key answers the first coupon's code.
+When step 3 refuses or fails, steps 1-2 are compensated (the claim given back, the code released).
+A coupon keeps a snapshot of its template, so editing a template never changes coupons already issued.
+
+Use at the till: the code's check character is verified before any lookup; the rules (pure, in
+coupon_rules.py) price the basket; the member's script marks the coupon used by that txn_id, once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+import orjson
+
+from . import coupon_codes, errors
+from .catalogue import tier_reaches
+from .clock import Clock, epoch_ms
+from .coupon_rules import (
+    ZERO, Basket, CouponState, CouponTemplate, Evaluation, evaluate, status_refusal, terms_zh, validity_at_issue,
+)
+from .points import check_ref, walk_index
+from .program import Program
+
+
+@dataclass(frozen=True)
+class Coupon:
+    code: str
+    member_id: str
+    template: CouponTemplate
+    status: str                         # issued | used | expired | revoked
+    issued_at: datetime
+    starts_at: datetime | None
+    expires_at: datetime                # exclusive
+    last_day: date
+    terms: str                          # 满200减30，餐饮可用，至12月31日
+    source: str = ""
+    used_txn: str = ""
+    used_answer: dict | None = None
+
+    @property
+    def grouped(self) -> str:
+        return coupon_codes.grouped(self.code)
+
+    @property
+    def state(self) -> CouponState:
+        return CouponState(self.status, self.starts_at, self.expires_at)
+
+    def valid_at(self, now: datetime) -> bool:
+        return self.status == "issued" and now < self.expires_at
+
+
+@dataclass(frozen=True)
+class CouponCheck:
+    coupon: Coupon
+    evaluation: Evaluation
+    priced: bool = True                 # False: no basket was given, so no discount was computed
+
+    def answer(self) -> dict:
+        coupon, evaluation = self.coupon, self.evaluation
+        return {"code": coupon.code, "applies": evaluation.applies, "discount": str(evaluation.discount) if self.priced else None,
+                "reason": evaluation.reason, "kind": coupon.template.kind, "title": coupon.template.title,
+                "terms": coupon.terms, "status": coupon.status, "expires_at": coupon.expires_at.isoformat(),
+                "member_id": coupon.member_id}
+
+
+class CouponStore(Protocol):
+    async def template_def(self, template_id: str) -> dict | None: ...
+    async def add_template_def(self, template_id: str, raw: dict) -> bool: ...
+    async def claim_total(self, template_id: str, issue_key: str, limit: int) -> bool: ...
+    async def release_total(self, template_id: str, issue_key: str) -> None: ...
+    async def claim_code(self, code: str, member_id: str, expires_ms: int) -> bool: ...
+    async def release_code(self, code: str, member_id: str) -> None: ...
+    async def issue(self, member_id: str, coupon: dict, issue_key: str, per_member_limit: int,
+                    now: datetime) -> dict: ...
+    async def coupon(self, member_id: str, code: str) -> dict | None: ...
+    async def coupons(self, member_id: str) -> list[dict]: ...
+    async def owner(self, code: str) -> str | None: ...
+    async def use(self, member_id: str, code: str, txn_id: str, answer: dict, now: datetime) -> dict: ...
+    async def expire(self, member_id: str, code: str, now: datetime) -> dict: ...
+    async def revoke(self, member_id: str, code: str, now: datetime) -> dict: ...
+    async def due(self, until: datetime, offset: int, limit: int) -> list[str]: ...
+
+
+class TierLookup(Protocol):
+    async def status(self, member_id: str, now: datetime): ...
+
+
+class CouponService:
+    def __init__(self, store: CouponStore, program: Program, clock: Clock, tiers: TierLookup):
+        self._store = store
+        self.program = program
+        self._clock = clock
+        self._tiers = tiers
+
+    # -- templates -------------------------------------------------------------------------------------
+    async def template(self, template_id: str) -> CouponTemplate:
+        """A template of the program file, else one created through the admin API."""
+        template = self.program.coupons.template(template_id)
+        if template is None:
+            raw = await self._store.template_def(template_id)
+            template = CouponTemplate.from_dict(raw) if raw else None
+        if template is None:
+            raise errors.UnknownCouponTemplate()
+        return template
+
+    async def create_template(self, template: CouponTemplate) -> CouponTemplate:
+        """Store a template made through the admin API; its id must be new."""
+        if template.min_tier and template.min_tier not in [t.code for t in self.program.tiers]:
+            raise errors.InvalidDefinition(f"min_tier: unknown tier {template.min_tier!r}")
+        if self.program.coupons.template(template.id) or not await self._store.add_template_def(
+                template.id, template.to_dict()):
+            raise errors.DefinitionExists()
+        return template
+
+    # -- issuing ---------------------------------------------------------------------------------------
+    async def issue(self, member_id: str, template_id: str, issue_key: str, *, source: str = "") -> Coupon:
+        """Give the member a coupon of the template, once per issue key (a retry gets the same coupon).
+        Raises TierTooLow, CouponNotIssuable, CouponIssueLimit, CouponMemberLimit."""
+        return await self.issue_template(member_id, await self.template(template_id), issue_key, source=source)
+
+    async def issue_template(self, member_id: str, template: CouponTemplate, issue_key: str, *,
+                             source: str = "") -> Coupon:
+        check_ref(issue_key, "issue_key")
+        now = self._clock.now()
+        if template.min_tier:
+            tier = (await self._tiers.status(member_id, now)).tier.code
+            if not tier_reaches(tier, template.min_tier, [t.code for t in self.program.tiers]):
+                raise errors.TierTooLow()
+        validity = validity_at_issue(template, now)
+        if validity is None:
+            raise errors.CouponNotIssuable()
+        counted = template.total_limit > 0
+        if counted and not await self._store.claim_total(template.id, issue_key, template.total_limit):
+            raise errors.CouponIssueLimit()
+        try:
+            return await self._issue_to_member(member_id, template, issue_key, source, now, validity)
+        except errors.CouponMemberLimit:
+            # Given back on a definite refusal only: after a failure of unknown outcome the claim stays
+            # (at worst one coupon of the total goes unissued, never one too many).
+            if counted:
+                await self._store.release_total(template.id, issue_key)
+            raise
+
+    async def _issue_to_member(self, member_id, template, issue_key, source, now, validity) -> Coupon:
+        code = await self._claim_new_code(member_id, epoch_ms(validity.expires_at))
+        coupon = {"code": code, "member_id": member_id, "template": template.to_dict(), "status": "issued",
+                  "issued_at": now.isoformat(), "expires_at": validity.expires_at.isoformat(),
+                  "expires_ms": epoch_ms(validity.expires_at), "last_day": validity.last_day.isoformat(),
+                  "starts_at": validity.starts_at.isoformat() if validity.starts_at else None, "source": source}
+        result = await self._store.issue(member_id, coupon, issue_key, template.per_member_limit, now)
+        if not result["ok"]:
+            await self._store.release_code(code, member_id)
+            raise errors.CouponMemberLimit()
+        if result["code"] != code:          # a replay: this attempt's fresh code is not needed
+            await self._store.release_code(code, member_id)
+        return await self.member_coupon(member_id, result["code"])
+
+    async def _claim_new_code(self, member_id: str, expires_ms: int) -> str:
+        for _ in range(5):
+            code = coupon_codes.new_code()
+            if await self._store.claim_code(code, member_id, expires_ms):
+                return code
+        raise RuntimeError("could not draw an unused coupon code")
+
+    # -- the member's wallet -----------------------------------------------------------------------------
+    async def wallet(self, member_id: str) -> list[Coupon]:
+        """The member's coupons that can be used now or later, soonest expiry first."""
+        now = self._clock.now()
+        coupons = [self._coupon(raw) for raw in await self._store.coupons(member_id)]
+        return sorted((c for c in coupons if c.valid_at(now)), key=lambda c: (c.expires_at, c.code))
+
+    async def member_coupon(self, member_id: str, raw_code: str) -> Coupon:
+        """One of the member's own coupons by its code as typed (a typo is refused before any lookup)."""
+        code = coupon_codes.normalise(raw_code)
+        raw = await self._store.coupon(member_id, code)
+        if raw is None:
+            raise errors.UnknownCoupon()
+        return self._coupon(raw)
+
+    # -- the till ---------------------------------------------------------------------------------------
+    async def check(self, raw_code: str, basket: Basket | None) -> CouponCheck:
+        """Whether the coupon applies to the basket and its discount; changes nothing."""
+        coupon = await self._find(coupon_codes.normalise(raw_code))
+        now = self._clock.now()
+        if basket is None:  # no basket: the coupon itself (status, dates) is judged, no discount priced
+            reason = status_refusal(coupon.state, now)
+            return CouponCheck(coupon, Evaluation(reason is None, ZERO, reason), priced=False)
+        return CouponCheck(coupon, evaluate(coupon.template, coupon.state, basket, now))
+
+    async def use(self, raw_code: str, txn_id: str, basket: Basket) -> dict:
+        """Use the coupon for the till's transaction, once: the same txn_id again gets the first answer;
+        another txn_id raises CouponAlreadyUsed; a coupon that does not apply raises CouponNotApplicable."""
+        code = coupon_codes.normalise(raw_code)
+        check_ref(txn_id, "txn_id")
+        coupon = await self._find(code)
+        if coupon.status == "used":
+            if coupon.used_txn == txn_id:
+                return coupon.used_answer
+            raise errors.CouponAlreadyUsed()
+        now = self._clock.now()
+        checked = CouponCheck(coupon, evaluate(coupon.template, coupon.state, basket, now))
+        if not checked.evaluation.applies:
+            raise errors.CouponNotApplicable(checked.evaluation.reason)
+        answer = checked.answer() | {"status": "used", "txn_id": txn_id, "used_at": now.isoformat()}
+        result = await self._store.use(coupon.member_id, code, txn_id, answer, now)
+        if not result["ok"]:
+            raise _use_refusal(result["error"])
+        return orjson.loads(result["answer"])
+
+    async def revoke(self, raw_code: str) -> Coupon:
+        code = coupon_codes.normalise(raw_code)
+        coupon = await self._find(code)
+        result = await self._store.revoke(coupon.member_id, code, self._clock.now())
+        if not result["ok"]:
+            raise _use_refusal(result["error"])
+        return await self.member_coupon(coupon.member_id, code)
+
+    async def _find(self, code: str) -> Coupon:
+        member_id = await self._store.owner(code)
+        raw = None if member_id is None else await self._store.coupon(member_id, code)
+        if raw is None:
+            raise errors.UnknownCoupon()
+        return self._coupon(raw)
+
+    # -- the expiry job ---------------------------------------------------------------------------------
+    async def expire_due(self, now: datetime | None = None, batch: int = 500) -> int:
+        """Mark the coupons past their validity expired; visits only the expiry index's due entries.
+        Returns how many coupons it expired."""
+        now = now or self._clock.now()
+        expired = 0
+        async for entry in walk_index(lambda offset: self._store.due(now, offset, batch), batch):
+            member_id, _, code = entry.partition(":")
+            expired += bool((await self._store.expire(member_id, code, now)).get("expired"))
+        return expired
+
+    def _coupon(self, raw: dict) -> Coupon:
+        template = CouponTemplate.from_dict(raw["template"])
+        last_day = date.fromisoformat(raw["last_day"])
+        return Coupon(
+            code=raw["code"], member_id=raw["member_id"], template=template, status=raw["status"],
+            issued_at=datetime.fromisoformat(raw["issued_at"]),
+            starts_at=datetime.fromisoformat(raw["starts_at"]) if raw.get("starts_at") else None,
+            expires_at=datetime.fromisoformat(raw["expires_at"]), last_day=last_day,
+            terms=terms_zh(template, last_day, self.program.coupons.names), source=raw.get("source") or "",
+            used_txn=raw.get("used_txn") or "",
+            used_answer=orjson.loads(raw["used_answer"]) if raw.get("used_answer") else None)
+
+
+def _use_refusal(error: str) -> errors.DomainError:
+    if error == "already_used":
+        return errors.CouponAlreadyUsed()
+    if error == "unknown_coupon":
+        return errors.UnknownCoupon()
+    return errors.CouponNotApplicable(error)
+

@@ -1,0 +1,94 @@
+"""The catalogue in Redis: admin-made items, each item's stock and reservations in the item's own slot
+`{item:<id>}`, and each member's redemption outcomes in the member's slot."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import orjson
+from redis.asyncio import Redis
+
+from .. import keys
+from ..clock import epoch_ms
+from .outbox import Outbox
+from .scripts import Scripts
+
+
+def _stock_keys(item_id: str) -> list[str]:
+    return [keys.item_stock(item_id), keys.item_reservations(item_id), keys.item_open_reservations(item_id),
+            keys.item_member_counts(item_id)]
+
+
+class RedisCatalogueStore:
+    def __init__(self, redis: Redis, scripts: Scripts, outbox: Outbox):
+        self._redis = redis
+        self._scripts = scripts
+        self._outbox = outbox
+
+    # -- items made through the admin API --------------------------------------------------------------
+    async def item_defs(self) -> list[dict]:
+        return [orjson.loads(raw) for raw in (await self._redis.hgetall(keys.CATALOGUE_ITEMS)).values()]
+
+    async def item_def(self, item_id: str) -> dict | None:
+        raw = await self._redis.hget(keys.CATALOGUE_ITEMS, item_id)
+        return None if raw is None else orjson.loads(raw)
+
+    async def add_item_def(self, item_id: str, raw: dict) -> bool:
+        return bool(await self._redis.hsetnx(keys.CATALOGUE_ITEMS, item_id, orjson.dumps(raw)))
+
+    # -- stock and reservations (the item's slot) --------------------------------------------------------
+    async def stock_left(self, items: list[tuple[str, int | None]]) -> dict[str, int | None]:
+        """Stock left per item id; an item's stock is set from its initial stock on first use."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for item_id, _ in items:
+                pipe.hget(keys.item_stock(item_id), "left")
+            lefts = await pipe.execute()
+        return {item_id: None if initial is None else int(left if left is not None else initial)
+                for (item_id, initial), left in zip(items, lefts)}
+
+    async def reserve(self, item_id: str, reservation_id: str, member_id: str, points: int, initial: int | None,
+                      per_member_limit: int, now: datetime) -> dict:
+        return await self._scripts.run(
+            "stock_reserve", _stock_keys(item_id),
+            [reservation_id, member_id, points, -1 if initial is None else initial, per_member_limit,
+             epoch_ms(now), now.isoformat(), item_id])
+
+    async def confirm(self, item_id: str, reservation_id: str, now: datetime) -> dict:
+        return await self._scripts.run("stock_confirm", _stock_keys(item_id)[:3], [reservation_id, now.isoformat()])
+
+    async def release(self, item_id: str, reservation_id: str, reason: str, now: datetime) -> dict:
+        return await self._scripts.run("stock_release", _stock_keys(item_id),
+                                       [reservation_id, now.isoformat(), reason])
+
+    async def reservation(self, item_id: str, reservation_id: str) -> dict | None:
+        raw = await self._redis.hget(keys.item_reservations(item_id), reservation_id)
+        return None if raw is None else orjson.loads(raw)
+
+    async def open_reservations(self, item_id: str, reserved_before: datetime, limit: int) -> list[str]:
+        return await self._redis.zrangebyscore(keys.item_open_reservations(item_id), "-inf",
+                                               f"({epoch_ms(reserved_before)}", start=0, num=limit)
+
+    async def stock(self, item_id: str) -> dict:
+        raw = await self._redis.hgetall(keys.item_stock(item_id))
+        return {k: int(v) for k, v in raw.items()}
+
+    # -- the member's side -----------------------------------------------------------------------------
+    async def record_outcome(self, member_id: str, redemption_id: str, outcome: dict, event: dict,
+                             now: datetime) -> dict:
+        await self._outbox.mark(member_id, now)
+        result = await self._scripts.run(
+            "redemption_record", [keys.member_redemptions(member_id), keys.member_outbox(member_id)],
+            [member_id, now.isoformat(), redemption_id, orjson.dumps(outcome), orjson.dumps(event)])
+        await self._outbox.relay(member_id)
+        return result["outcome"]
+
+    async def outcome(self, member_id: str, redemption_id: str) -> dict | None:
+        raw = await self._redis.hget(keys.member_redemptions(member_id), redemption_id)
+        return None if raw is None else orjson.loads(raw)
+
+    async def save_listing(self, member_id: str, listing: dict, keep: timedelta) -> None:
+        await self._redis.set(keys.member_redeem_list(member_id), orjson.dumps(listing),
+                              ex=int(keep.total_seconds()))
+
+    async def listing(self, member_id: str) -> dict | None:
+        raw = await self._redis.get(keys.member_redeem_list(member_id))
+        return None if raw is None else orjson.loads(raw)

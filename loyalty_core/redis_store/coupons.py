@@ -1,0 +1,112 @@
+"""Coupons in Redis: each member's coupons in their slot; the code index, the expiry index, the
+templates' issue counters and the admin-made templates have keys of their own (see keys.py)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+from redis.asyncio import Redis
+
+from .. import keys
+from ..clock import epoch_ms
+from .outbox import Outbox
+from .scripts import Scripts
+
+
+def _entry(member_id: str, code: str) -> str:
+    return f"{member_id}:{code}"
+
+
+class RedisCouponStore:
+    def __init__(self, redis: Redis, scripts: Scripts, outbox: Outbox):
+        self._redis = redis
+        self._scripts = scripts
+        self._outbox = outbox
+
+    # -- templates made through the admin API ---------------------------------------------------------
+    async def template_def(self, template_id: str) -> dict | None:
+        raw = await self._redis.hget(keys.COUPON_TEMPLATES, template_id)
+        return None if raw is None else orjson.loads(raw)
+
+    async def add_template_def(self, template_id: str, raw: dict) -> bool:
+        return bool(await self._redis.hsetnx(keys.COUPON_TEMPLATES, template_id, orjson.dumps(raw)))
+
+    # -- the cross-member steps of an issue -------------------------------------------------------------
+    async def claim_total(self, template_id: str, issue_key: str, limit: int) -> bool:
+        result = await self._scripts.run("coupon_total_claim", [keys.coupon_template_issued(template_id)],
+                                         [issue_key, limit])
+        return result["ok"]
+
+    async def release_total(self, template_id: str, issue_key: str) -> None:
+        await self._scripts.run("coupon_total_release", [keys.coupon_template_issued(template_id)], [issue_key])
+
+    async def claim_code(self, code: str, member_id: str, expires_ms: int) -> bool:
+        """Claim the code's index; pre-mark the expiry index (never later than the truth: an entry
+        whose coupon was never written is dropped by the expiry job)."""
+        if not await self._redis.set(keys.coupon_index(code), member_id, nx=True):
+            return False
+        await self._redis.zadd(keys.COUPON_EXPIRY_INDEX, {_entry(member_id, code): expires_ms})
+        return True
+
+    async def release_code(self, code: str, member_id: str) -> None:
+        await self._scripts.run("index_release", [keys.coupon_index(code)], [member_id])
+        await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
+
+    # -- the member's coupons ---------------------------------------------------------------------------
+    async def issue(self, member_id: str, coupon: dict, issue_key: str, per_member_limit: int,
+                    now: datetime) -> dict:
+        template = coupon["template"]
+        event = {"template_id": template["id"], "kind": template["kind"], "title": template["title"],
+                 "expires_at": coupon["expires_at"], "source": coupon["source"], "code_tail": coupon["code"][-4:]}
+        return await self._member_change(
+            member_id, now, "coupon_issue",
+            [keys.member_coupons(member_id), keys.member_coupon_counts(member_id),
+             keys.member_coupon_ops(member_id)],
+            [issue_key, coupon["code"], orjson.dumps(coupon), template["id"], per_member_limit,
+             f"coupon_issued:{member_id}:{coupon['code']}", orjson.dumps(event)])
+
+    async def use(self, member_id: str, code: str, txn_id: str, answer: dict, now: datetime) -> dict:
+        result = await self._member_change(member_id, now, "coupon_use", [keys.member_coupons(member_id)],
+                                           [code, txn_id, orjson.dumps(answer), epoch_ms(now)])
+        if result["ok"]:
+            await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
+        return result
+
+    async def expire(self, member_id: str, code: str, now: datetime) -> dict:
+        result = await self._member_change(member_id, now, "coupon_expire", [keys.member_coupons(member_id)],
+                                           [code, epoch_ms(now)])
+        if result.get("settled"):
+            await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
+        return result
+
+    async def revoke(self, member_id: str, code: str, now: datetime) -> dict:
+        result = await self._member_change(member_id, now, "coupon_revoke", [keys.member_coupons(member_id)],
+                                           [code])
+        if result["ok"]:
+            await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
+        return result
+
+    async def _member_change(self, member_id: str, now: datetime, script: str, member_keys: list[str],
+                             args: list) -> dict:
+        """Mark the member's outbox, run the script in the member's slot, relay its events.
+        Every such script takes KEYS = [..member keys, outbox] and ARGV = [member_id, now (iso), ..args]."""
+        await self._outbox.mark(member_id, now)
+        result = await self._scripts.run(script, [*member_keys, keys.member_outbox(member_id)],
+                                         [member_id, now.isoformat(), *args])
+        await self._outbox.relay(member_id)
+        return result
+
+    # -- reads ------------------------------------------------------------------------------------------
+    async def coupon(self, member_id: str, code: str) -> dict | None:
+        raw = await self._redis.hget(keys.member_coupons(member_id), code)
+        return None if raw is None else orjson.loads(raw)
+
+    async def coupons(self, member_id: str) -> list[dict]:
+        return [orjson.loads(raw) for raw in (await self._redis.hgetall(keys.member_coupons(member_id))).values()]
+
+    async def owner(self, code: str) -> str | None:
+        return await self._redis.get(keys.coupon_index(code))
+
+    async def due(self, until: datetime, offset: int, limit: int) -> list[str]:
+        return await self._redis.zrangebyscore(keys.COUPON_EXPIRY_INDEX, "-inf", epoch_ms(until), start=offset,
+                                               num=limit)

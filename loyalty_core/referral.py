@@ -1,0 +1,313 @@
+"""Referrals (推荐有礼): a member shares a referral QR code (scene `ref:<member_id>`); a new follower
+who arrives through it becomes that member's referee; the referee's first purchase earns both a
+reward, paid once the refund window has passed without a refund of that purchase.
+
+Rules, each refusal recorded with its reason:
+- Attribution only for a first-ever follower (a `subscribe` that created the member): not a follower
+  who scans (`already_follower`), nor one who comes back after unfollowing (`returning_follower`), nor
+  the referrer themself (`self_referral`); the referrer must be a member (`unknown_referrer`) who
+  follows the account (`referrer_unsubscribed`); one referrer per member (`already_referred`).
+  Refusals are `referral_rejected` events of the follower, and the referrer's list of refused attempts.
+- Reward: on the referee's first purchase (the ledger's `first_purchase` event) a place under the
+  referrer's monthly cap is reserved (`monthly_cap` when full: no reward), and the reward waits
+  `refund_window`. A refund of that purchase inside the window cancels it (`refunded`), giving the
+  place back. When the window is over, `release_due` pays it: the referee needs a bound phone
+  (`no_phone`) that no other rewarded referee used (`phone_reused`) — when `require_phone` is on.
+- Paid: the referrer `referrer_points` × the referrer level's multiplier (the level reached before
+  this reward: silver, gold by rewarded referrals) and/or a coupon; the referee `referee_points`
+  and/or a welcome coupon. The monthly cap counts rewards by the month of the first purchase; the
+  leaderboard counts rewards by the month they were paid.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from . import errors
+from .clock import MALL_TZ, Clock
+from .members import FollowResult, MemberService
+from .perk_rules import ReferrerLevel
+from .points import mask_name, walk_index
+from .program import Program, ProgramError
+
+log = logging.getLogger("loyalty_core.referral")
+
+SCENE_PREFIX = "ref"
+REFERRAL_GROUP = "referrals"
+
+
+def referral_scene(member_id: str) -> str:
+    return f"{SCENE_PREFIX}:{member_id}"
+
+
+def month_of(moment: datetime) -> str:
+    return moment.astimezone(MALL_TZ).strftime("%Y%m")
+
+
+# -- values ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Attribution:
+    attributed: bool
+    reason: str = ""              # why not ("" when attributed)
+    referrer_id: str = ""
+    referrer_name: str = ""       # masked, for the welcome text
+
+
+@dataclass(frozen=True)
+class ReferralStats:
+    joined: int                   # referees attributed to the member
+    rewarded: int                 # rewards paid (all time)
+    pending: int                  # rewards waiting for the refund window
+    month_rewarded: int
+    rank: int | None              # on this month's leaderboard
+    level: ReferrerLevel | None
+    next_level: ReferrerLevel | None
+    to_next_level: int
+    monthly_cap: int
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    rank: int
+    name: str
+    count: int
+    is_me: bool = False
+
+
+@dataclass(frozen=True)
+class ReferralBoard:
+    month: str                    # yyyymm
+    rows: tuple[BoardRow, ...]
+    my_rank: int | None
+    my_count: int
+
+    @property
+    def month_words(self) -> str:
+        return f"{self.month[:4]}年{int(self.month[4:])}月"
+
+
+@dataclass(frozen=True)
+class Release:
+    referee_id: str
+    status: str                   # released | cancelled | pending (not due yet) | …
+    reason: str = ""
+    referrer_points: int = 0
+
+
+# -- ports ----------------------------------------------------------------------------------------------
+class ReferralStore(Protocol):
+    async def referee(self, referee: str) -> dict: ...
+    async def attribute(self, referee: str, referrer: str, reason: str, attempt: str, now: datetime) -> dict: ...
+    async def pending(self, referee: str, txn_id: str, due: datetime, reserved: bool, now: datetime) -> dict: ...
+    async def cancel(self, referee: str, txn_id: str, refunded_at: datetime, now: datetime) -> dict: ...
+    async def release(self, referee: str, reason: str, now: datetime) -> dict: ...
+    async def joined(self, referrer: str, referee: str, outcome: str, attempt: str, now: datetime) -> dict: ...
+    async def reserve(self, referrer: str, referee: str, month: str, cap: int, now: datetime) -> dict: ...
+    async def unreserve(self, referrer: str, referee: str, reason: str, now: datetime) -> dict: ...
+    async def credit(self, referrer: str, referee: str, month: str, points: int, levels: list[dict],
+                     now: datetime) -> dict: ...
+    async def referrer(self, referrer: str) -> dict: ...
+    async def rejections(self, referrer: str, count: int) -> list[dict]: ...
+    async def schedule(self, referee: str, due: datetime) -> None: ...
+    async def unschedule(self, referee: str) -> None: ...
+    async def due(self, until: datetime, offset: int, limit: int) -> list[str]: ...
+    async def rank(self, month: str, referrer: str, count: int) -> None: ...
+    async def claim_phone(self, phone_hash: str, referee: str) -> str: ...
+    async def release_phone(self, phone_hash: str, referee: str) -> None: ...
+    async def leaderboard(self, month: str, size: int, member_id: str) -> dict: ...
+    async def my_rank(self, month: str, member_id: str) -> int | None: ...
+
+
+class PointsGranter(Protocol):
+    async def grant(self, member_id: str, points: int, source: str, ref: str) -> Any: ...
+
+
+class CouponIssuer(Protocol):
+    async def issue(self, member_id: str, template_id: str, issue_key: str, *, source: str = "") -> Any: ...
+
+
+# -- the service ----------------------------------------------------------------------------------------
+class ReferralService:
+    def __init__(self, store: ReferralStore, members: MemberService, points: PointsGranter, program: Program,
+                 clock: Clock, coupons: CouponIssuer | None = None):
+        self._store = store
+        self._members = members
+        self._points = points
+        self._coupons = coupons
+        self.rules = program.referral
+        self._clock = clock
+        check_coupons(program, coupons_available=coupons is not None)
+
+    # -- attribution ----------------------------------------------------------------------------------------
+    async def attribute(self, member_id: str, scene_value: str, follow: FollowResult | None,
+                        delivery_key: str) -> Attribution:
+        """The follower `member_id` arrived through the QR code `ref:<scene_value>`."""
+        referrer_id = scene_value.strip() if scene_value.strip().isdigit() else ""
+        referrer = await self._member(referrer_id) if referrer_id else None
+        reason = _refusal(member_id, referrer_id, referrer, follow)
+        now, attempt = self._clock.now(), hashlib.sha256(delivery_key.encode()).hexdigest()[:20]  # no openid in ids
+        result = await self._store.attribute(member_id, referrer_id, reason, attempt, now)
+        if referrer is not None:
+            outcome = "joined" if result["attributed"] else result["reason"]
+            await self._store.joined(referrer_id, member_id, outcome, attempt, now)
+        if not result["attributed"]:
+            return Attribution(False, result["reason"], referrer_id)
+        return Attribution(True, "", referrer_id, mask_name(referrer.nickname, referrer_id))
+
+    async def _member(self, member_id: str):
+        try:
+            return await self._members.get(member_id)
+        except errors.UnknownMember:
+            return None
+
+    # -- the reward -----------------------------------------------------------------------------------------
+    async def on_first_purchase(self, event: dict) -> str:
+        """The ledger's first_purchase event: the referee's reward starts waiting (or is refused)."""
+        referee = event["member_id"]
+        record = await self._store.referee(referee)
+        if record.get("status") != "attributed":
+            return record.get("status", "not_a_referee")
+        referrer, txn_id = record["referrer"], event["data"]["txn_id"]
+        purchased_at = datetime.fromisoformat(event["occurred_at"])
+        now = self._clock.now()
+        reserved = await self._store.reserve(referrer, referee, month_of(purchased_at), self.rules.monthly_cap, now)
+        due = purchased_at + self.rules.refund_window
+        result = await self._store.pending(referee, txn_id, due, reserved["reserved"], now)
+        if result["status"] == "pending":
+            await self._store.schedule(referee, due)
+        elif result["status"] == "cancelled":
+            await self._store.unreserve(referrer, referee, result.get("reason", ""), now)
+        return result["status"]
+
+    async def on_refund(self, event: dict) -> str:
+        """The ledger's purchase_refunded event: a refund of the first purchase inside the window cancels."""
+        referee = event["member_id"]
+        record = await self._store.referee(referee)
+        if record.get("status") not in ("attributed", "pending"):
+            return record.get("status", "not_a_referee")
+        now = self._clock.now()
+        refunded_at = datetime.fromisoformat(event["occurred_at"])
+        result = await self._store.cancel(referee, event["data"]["txn_id"], refunded_at, now)
+        if result.get("cancelled"):
+            await self._store.unreserve(result["referrer"], referee, "refunded", now)
+            await self._store.unschedule(referee)
+        return result["status"]
+
+    async def release_due(self, now: datetime | None = None, batch: int = 500) -> list[Release]:
+        """The job: every reward whose refund window is over is paid (or cancelled, with its reason)."""
+        now = now or self._clock.now()
+        return [await self.release(referee, now) async for referee in walk_index(
+            lambda offset: self._store.due(now, offset, batch), batch)]
+
+    async def release(self, referee: str, now: datetime | None = None) -> Release:
+        now = now or self._clock.now()
+        reason, phone_hash = await self._phone_check(referee)
+        result = await self._store.release(referee, reason, now)
+        status, referrer = result["status"], result["referrer"]
+        if phone_hash and status != "released":
+            await self._store.release_phone(phone_hash, referee)
+        if status == "pending":
+            return Release(referee, status)
+        points = 0
+        if status == "released":
+            points = await self._pay(referrer, referee, now)
+        elif status == "cancelled":
+            await self._store.unreserve(referrer, referee, result["reason"], now)
+        await self._store.unschedule(referee)
+        return Release(referee, status, result.get("reason", ""), points)
+
+    async def _phone_check(self, referee: str) -> tuple[str, str]:
+        """('' or the reason to cancel, the phone hash claimed for this referee)."""
+        if not self.rules.require_phone:
+            return "", ""
+        member = await self._member(referee)
+        if member is None or not member.phone_hash:
+            return "no_phone", ""
+        holder = await self._store.claim_phone(member.phone_hash, referee)
+        return ("", member.phone_hash) if holder == referee else ("phone_reused", "")
+
+    async def _pay(self, referrer: str, referee: str, now: datetime) -> int:
+        """The rewards of a released referral; every step is idempotent, so a repeat completes a payment
+        that an earlier attempt left unfinished."""
+        month = month_of(now)
+        credit = await self._store.credit(referrer, referee, month, self.rules.referrer_points,
+                                          self._levels_payload(), now)
+        await self._store.rank(credit["month"], referrer, credit["month_count"])
+        if credit["points"] > 0:
+            await self._points.grant(referrer, credit["points"], "referral", f"referral:{referee}")
+        if self.rules.referee_points > 0:
+            await self._points.grant(referee, self.rules.referee_points, "referral_welcome", "referral:welcome")
+        if self.rules.referrer_coupon:
+            await self._give_coupon(referrer, self.rules.referrer_coupon, f"referral-{referee}")
+        if self.rules.referee_coupon:
+            await self._give_coupon(referee, self.rules.referee_coupon, f"referral-welcome-{referee}")
+        return credit["points"]
+
+    async def _give_coupon(self, member_id: str, template_id: str, issue_key: str) -> None:
+        """A coupon the rules refuse (its limits are reached) is skipped, not retried forever."""
+        try:
+            await self._coupons.issue(member_id, template_id, issue_key, source="referral")
+        except errors.DomainError as refused:
+            log.warning("referral coupon %s not issued: %s", template_id, refused.code)
+
+    def _levels_payload(self) -> list[dict]:
+        return [{"code": level.code, "min_rewarded": level.min_rewarded,
+                 "multiplier_milli": int(level.multiplier * 1000)} for level in self.rules.levels]
+
+    # -- reading --------------------------------------------------------------------------------------------
+    async def stats(self, member_id: str, now: datetime | None = None) -> ReferralStats:
+        now = now or self._clock.now()
+        month = month_of(now)
+        record = await self._store.referrer(member_id)
+        rewarded = int(record.get("rewarded", 0))
+        upcoming = self.rules.next_level(rewarded)
+        return ReferralStats(
+            joined=int(record.get("joined", 0)), rewarded=rewarded, pending=int(record.get("pending", 0)),
+            month_rewarded=int(record.get(f"rewarded:{month}", 0)),
+            rank=await self._store.my_rank(month, member_id), level=self.rules.level_for(rewarded),
+            next_level=upcoming, to_next_level=upcoming.min_rewarded - rewarded if upcoming else 0,
+            monthly_cap=self.rules.monthly_cap)
+
+    async def leaderboard(self, member_id: str, now: datetime | None = None) -> ReferralBoard:
+        month = month_of(now or self._clock.now())
+        board = await self._store.leaderboard(month, self.rules.leaderboard_size, member_id)
+        rows = tuple(BoardRow(i + 1, mask_name(nickname, mid), count, mid == member_id)
+                     for i, (mid, nickname, count) in enumerate(board["top"]))
+        return ReferralBoard(month, rows, board["my_rank"], board["my_count"])
+
+    async def referee_record(self, member_id: str) -> dict:
+        """The member's side as a referee: referrer, status, reason, txn, due_at (for support and tests)."""
+        return await self._store.referee(member_id)
+
+    async def rejections(self, referrer: str, count: int = 20) -> list[dict]:
+        return await self._store.rejections(referrer, count)
+
+
+def _refusal(member_id: str, referrer_id: str, referrer, follow: FollowResult | None) -> str:
+    """Why this arrival cannot be a referral ('' when it can, subject to the one-referrer rule)."""
+    if not referrer_id:
+        return "bad_scene"
+    if referrer_id == member_id:
+        return "self_referral"
+    if follow is None:
+        return "already_follower"
+    if not follow.is_new:
+        return "returning_follower"
+    if referrer is None:
+        return "unknown_referrer"
+    if not referrer.subscribed:
+        return "referrer_unsubscribed"
+    return ""
+
+
+def check_coupons(program: Program, *, coupons_available: bool) -> None:
+    """Coupon rewards name templates of the program file, and need the coupon feature."""
+    for key in ("referrer_coupon", "referee_coupon"):
+        template = getattr(program.referral, key)
+        if template and not coupons_available:
+            raise ProgramError(f"referral.{key}", "coupon rewards need the coupon service")
+        if template and program.coupons.template(template) is None:
+            raise ProgramError(f"referral.{key}", f"unknown coupon template {template!r}")

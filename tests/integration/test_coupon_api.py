@@ -1,0 +1,215 @@
+"""/api/v1/coupons at the till and /api/v1/admin for staff: check, use once, every refusal with its
+reason, a mistyped code refused before any Redis command, and templates/items/coupons made by staff."""
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.api.auth import sign
+from bot.app import create_app
+from bot.embedded_redis import EmbeddedRedis
+from loyalty_core import coupon_codes, errors, keys
+from loyalty_core.coupon_rules import Basket
+from loyalty_core.program import parse_coupon_template
+from tests.fixtures_bot import bot_settings
+from tests.integration.till import Till, snapshot
+
+DINING = {"amount": "250.00", "category": "dining", "store_id": "S01"}
+
+
+@pytest.fixture
+async def till(start_bot, redis, clock) -> Till:
+    return Till(await start_bot(), clock)
+
+
+async def issue(till: Till, openid: str, template_id: str = "dining-200-30") -> str:
+    member_id = (await till.services.members.follow(openid, f"join:{openid}")).member_id
+    coupon = await till.services.coupons.issue(member_id, template_id, f"test:{openid}:{template_id}")
+    return coupon.grouped
+
+
+def typo(code: str) -> str:
+    """The code with its 6th character changed to another one of the alphabet."""
+    raw = code.replace("-", "")
+    other = next(c for c in coupon_codes.ALPHABET if c != raw[5])
+    return raw[:5] + other + raw[6:]
+
+
+async def get(till: Till, code: str, **query) -> tuple[int, dict]:
+    path = f"/api/v1/coupons/{code}"
+    if query:
+        path += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    ts = str(int(time.time()))
+    response = await till.client.get(path, headers={"X-Timestamp": ts, "X-Signature": sign(till.secret, ts, b"")})
+    return response.status, await response.json(content_type=None)
+
+
+async def use(till: Till, code: str, txn_id: str, **basket):
+    return await till.post(f"/api/v1/coupons/{code}/redeem", {"txn_id": txn_id} | (basket or DINING))
+
+
+async def test_a_coupon_is_checked_then_used_once_at_the_till(till, redis):
+    code = await issue(till, "o_ann")
+    status, checked = await get(till, code, **DINING)
+    assert status == 200 and checked["applies"] is True and checked["discount"] == "30.00"
+    assert checked["reason"] is None and checked["kind"] == "threshold" and checked["code"] == code.replace("-", "")
+    assert checked["expires_at"].startswith("2026-02-15T00:00:00")
+    status, low = await get(till, code.lower(), amount="150.00", category="dining")
+    assert (status, low["applies"], low["discount"], low["reason"]) == (200, False, "0.00", "below_threshold")
+
+    first = await use(till, code, "T-1")
+    assert first.status == 200 and first.json["discount"] == "30.00" and first.json["txn_id"] == "T-1"
+    again = await use(till, code.replace("-", " "), "T-1")
+    assert (again.status, again.json) == (200, first.json)                       # the same txn: the first answer
+    other = await use(till, code, "T-2")
+    assert (other.status, other.error) == (409, "already_used")
+    status, after = await get(till, code, **DINING)
+    assert (after["applies"], after["reason"], after["status"]) == (False, "already_used", "used")
+    assert [f["type"] for _, f in await redis.xrange(keys.OUTBOX_STREAM)].count("coupon_used") == 1
+
+
+async def test_a_check_without_a_basket_judges_the_coupon_alone(till):
+    code = await issue(till, "o_bea")
+    status, checked = await get(till, code)
+    assert status == 200 and checked["applies"] is True and checked["discount"] is None
+
+
+@pytest.mark.parametrize("case, basket, reason", [
+    ("below the threshold", {"amount": "199.99", "category": "dining", "store_id": "S02"}, "below_threshold"),
+    ("another category", {"amount": "500.00", "category": "fashion", "store_id": "S01"}, "wrong_category"),
+    ("another store", {"amount": "500.00", "category": "dining", "store_id": "S09"}, "wrong_store"),
+    ("expired", DINING, "expired"),
+    ("revoked", DINING, "revoked"),
+])
+async def test_a_coupon_that_does_not_apply_is_422_with_its_reason_and_changes_nothing(till, redis, clock, case,
+                                                                                       basket, reason):
+    await till.services.coupons.create_template(_template(stores=["S01", "S02"]))
+    code = await issue(till, "o_cy", "dining-s01")
+    if case == "expired":
+        clock.advance(days=31)
+    if case == "revoked":
+        revoked = await till.post(f"/api/v1/admin/coupons/{code}/revoke", {})
+        assert revoked.status == 200 and revoked.json["status"] == "revoked"
+    before = await snapshot(redis)
+    answer = await use(till, code, "T-x", **basket)
+    assert (answer.status, answer.error) == (422, reason)
+    assert await snapshot(redis) == before
+
+
+def _template(**changes):
+    return parse_coupon_template({"id": "dining-s01", "title": "餐饮券", "kind": "threshold", "min_amount": "200",
+                                  "value": "30", "categories": ["dining"], "valid_days": 30} | changes)
+
+
+async def test_an_unknown_code_is_404_and_a_malformed_one_422(till):
+    unknown = coupon_codes.new_code()
+    assert (await use(till, unknown, "T-1")).error == "unknown_coupon"
+    assert (await use(till, unknown, "T-1")).status == 404
+    bad = await use(till, "K7QH-3WXN", "T-1")
+    assert (bad.status, bad.error) == (422, "bad_code_format")
+    assert (await use(till, unknown, "T-1", amount="-3")).error == "invalid_amount"
+
+
+async def test_a_mistyped_code_is_refused_before_any_redis_command(clock, tmp_path):
+    with EmbeddedRedis(tmp_path / "private", appendonly=False) as server:    # no other client counts here
+        client = TestClient(TestServer(create_app(bot_settings(server.url), clock=clock)))
+        await client.start_server()
+        try:
+            await refused_without_a_command(Till(client, clock))
+        finally:
+            await client.close()
+
+
+async def refused_without_a_command(till: Till) -> None:
+    code = await issue(till, "o_dee")
+    assert (await get(till, code, **DINING))[0] == 200                       # connections open, scripts loaded
+    before = await command_counts(till)
+    status, checked = await get(till, typo(code), **DINING)
+    used = await use(till, typo(code), "T-1")
+    assert await command_counts(till) == before                               # not one command reached Redis
+    assert (status, checked["error"]["code"]) == (422, "bad_code_checksum")
+    assert (used.status, used.error) == (422, "bad_code_checksum")
+    assert "check the code" in used.json["error"]["message"]
+    assert (await use(till, coupon_codes.new_code(), "T-2")).status == 404
+    assert await command_counts(till) != before                              # the counters do see a lookup
+
+
+async def command_counts(till: Till) -> dict:
+    stats = await till.services.redis.info("commandstats")
+    return {name: value["calls"] for name, value in stats.items() if name != "cmdstat_info"}
+
+
+async def test_staff_create_a_template_and_an_item_issue_a_coupon_and_it_is_redeemed(till):
+    template = {"id": "spring-50", "title": "春季满300减50", "kind": "threshold", "min_amount": "300", "value": 50,
+                "stores": ["S01"], "valid_until": "2026-03-31", "total_limit": 2}
+    created = await till.post("/api/v1/admin/coupon-templates", template)
+    assert created.status == 201 and created.json["template"]["value"] == "50.00"
+    assert (await till.post("/api/v1/admin/coupon-templates", template)).error == "already_exists"
+    wrong = await till.post("/api/v1/admin/coupon-templates", template | {"id": "x", "kind": "discount"})
+    assert (wrong.status, wrong.error) == (422, "invalid_definition") and "kind" in wrong.json["error"]["message"]
+    item = {"id": "spring", "title": "春季满300减50", "points": 300, "kind": "coupon", "template": "spring-50",
+            "stock": 2}
+    assert (await till.post("/api/v1/admin/catalogue-items", item)).status == 201
+    assert (await till.post("/api/v1/admin/catalogue-items", item | {"id": "s2", "template": "nope"})).status == 404
+
+    member_id = (await till.services.members.follow("o_eli", "join:o_eli")).member_id
+    body = {"member": {"openid": "o_eli"}, "template_id": "spring-50", "issue_key": "crm-1"}
+    issued = await till.post("/api/v1/admin/coupons", body)
+    assert issued.status == 201 and issued.json["terms"] == "满300减50，限S01门店，至3月31日"
+    assert (await till.post("/api/v1/admin/coupons", body)).json["code"] == issued.json["code"]   # idempotent
+    await till.services.points.grant(member_id, 1000, "test", "seed:eli")
+    redemption = await till.services.redemption.redeem(member_id, "spring", "redeem-eli-1")
+    assert redemption.outcome.title == "春季满300减50"                               # the item, bought with points
+    third = await till.post("/api/v1/admin/coupons", body | {"issue_key": "crm-3"})
+    assert (third.status, third.error) == (409, "issue_limit_reached")                 # total limit 2
+
+    code = issued.json["grouped"]
+    assert (await use(till, code, "T-9", amount="300.00", store_id="S02")).error == "wrong_store"
+    used = await use(till, code, "T-9", amount="300.00", store_id="S01")
+    assert used.status == 200 and used.json["discount"] == "50.00"
+
+
+async def test_limits_hold_when_many_issues_race(till, redis):
+    await till.services.coupons.create_template(_template(id="scarce", total_limit=5, per_member_limit=2))
+    members = [(await till.services.members.follow(f"o_r{n}", f"j{n}")).member_id for n in range(10)]
+    attempts = [till.services.coupons.issue(m, "scarce", f"k:{m}:{k}") for m in members for k in range(3)]
+    attempts += [till.services.coupons.issue(members[0], "scarce", f"k:{members[0]}:0") for _ in range(5)]
+    results = await asyncio.gather(*attempts, return_exceptions=True)
+    issued = {r.code for r in results if not isinstance(r, Exception)}
+    refusals = {type(r) for r in results if isinstance(r, Exception)}
+    assert len(issued) <= 5 and refusals <= {errors.CouponIssueLimit, errors.CouponMemberLimit}
+    # A claim taken back after a member's refusal may have turned others away meanwhile: the limit is
+    # never passed; what is left is issued to the next ones who ask.
+    for n, member_id in enumerate(members):
+        try:
+            issued.add((await till.services.coupons.issue(member_id, "scarce", f"again:{n}")).code)
+        except (errors.CouponIssueLimit, errors.CouponMemberLimit):
+            pass
+    assert len(issued) == 5
+    assert await redis.hget(keys.coupon_template_issued("scarce"), "count") == "5"
+    held = [len(await till.services.coupons.wallet(m)) for m in members]
+    assert sum(held) == 5 and max(held) <= 2
+    for code in issued:
+        assert await redis.get(keys.coupon_index(code)) in members
+
+
+async def test_the_expiry_job_visits_only_due_coupons(till, redis, clock):
+    await till.services.coupons.create_template(_template(id="short", valid_days=0))
+    member_id = (await till.services.members.follow("o_fox", "join:o_fox")).member_id
+    short = await till.services.coupons.issue(member_id, "short", "k1")
+    long = await till.services.coupons.issue(member_id, "dining-200-30", "k2")
+    assert await till.services.coupons.expire_due() == 0
+    clock.advance(days=1)
+    assert [c.code for c in await till.services.coupons.wallet(member_id)] == [long.code]
+    assert await till.services.coupons.expire_due() == 1
+    assert await till.services.coupons.expire_due() == 0
+    assert await redis.zcard(keys.COUPON_EXPIRY_INDEX) == 1
+    check = await till.services.coupons.check(short.code, Basket(Decimal("300"), "dining"))
+    assert check.evaluation.reason == "expired" and check.coupon.status == "expired"
+    assert clock.now() - short.issued_at == timedelta(days=1)

@@ -1,0 +1,65 @@
+"""Coupon codes: 60 random bits in a typeable alphabet, and a check character that catches every typo
+of one character before any lookup."""
+import math
+import secrets
+
+import pytest
+
+from loyalty_core import coupon_codes, errors
+from loyalty_core.coupon_codes import ALPHABET, CODE_LENGTH, RANDOM_LENGTH, check_character, grouped, is_valid, new_code
+
+
+def test_the_alphabet_has_32_unambiguous_characters():
+    assert len(ALPHABET) == len(set(ALPHABET)) == 32
+    assert not set("01IO") & set(ALPHABET)
+
+
+def test_a_code_has_at_least_60_random_bits_and_a_check_character():
+    assert RANDOM_LENGTH * math.log2(len(ALPHABET)) >= 60
+    codes = {new_code() for _ in range(2000)}
+    assert len(codes) == 2000                                          # no repeats
+    assert all(len(code) == CODE_LENGTH and set(code) <= set(ALPHABET) and is_valid(code) for code in codes)
+    seen_per_position = [{code[i] for code in codes} for i in range(RANDOM_LENGTH)]
+    assert all(len(chars) == 32 for chars in seen_per_position)       # every position uses the whole alphabet
+
+
+@pytest.mark.parametrize("code", [new_code() for _ in range(25)] + ["2222222222222", "ZZZZZZZZZZZZ" + check_character("Z" * 12)])
+def test_every_single_character_substitution_is_detected(code):
+    assert is_valid(code)
+    for position in range(CODE_LENGTH):
+        for char in ALPHABET:
+            if char != code[position]:
+                typo = code[:position] + char + code[position + 1:]
+                assert not is_valid(typo), (code, typo)
+                with pytest.raises(errors.BadCodeChecksum):
+                    coupon_codes.normalise(typo)
+
+
+def test_adjacent_swaps_are_detected_unless_the_characters_are_16_apart():
+    code = new_code()
+    for i in range(CODE_LENGTH - 1):
+        a, b = code[i], code[i + 1]
+        swapped = code[:i] + b + a + code[i + 2:]
+        if a != b and abs(ALPHABET.index(a) - ALPHABET.index(b)) != 16:
+            assert not is_valid(swapped)
+
+
+def test_grouped_display_and_forgiving_input():
+    code = new_code()
+    shown = grouped(code)
+    assert shown == f"{code[:4]}-{code[4:8]}-{code[8:12]}-{code[12]}"
+    for typed in (shown, shown.lower(), " ".join(shown.split("-")), f"  {code.lower()} ", shown.replace("-", " - ")):
+        assert coupon_codes.normalise(typed) == code
+
+
+@pytest.mark.parametrize("typed", ["", "K7QH-3WXN-9PZD", "K7QH-3WXN-9PZD-RR", "O7QH-3WXN-9PZD-R", "K1QH3WXN9PZDR",
+                                   None, "码码码码码码码码码码码码码"])
+def test_a_code_of_the_wrong_shape_is_refused_as_such(typed):
+    with pytest.raises(errors.BadCodeFormat):
+        coupon_codes.normalise(typed)
+
+
+def test_codes_come_from_the_secrets_module(monkeypatch):
+    drawn = []
+    monkeypatch.setattr(secrets, "choice", lambda seq: drawn.append(1) or seq[0])
+    assert new_code().startswith("2" * RANDOM_LENGTH) and len(drawn) == RANDOM_LENGTH
