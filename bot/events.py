@@ -1,6 +1,8 @@
-"""Background work of the web process: the referral consumer of the outbox stream, and the release of
-referral rewards whose refund window is over. Any number of processes may run both: the consumer
-group shares the entries out, and every step is idempotent."""
+"""Background work of the web process: the referral consumer of the outbox stream, and periodic
+housekeeping — releasing referral rewards whose refund window is over, relaying domain events a
+crashed process left in a member's outbox, and settling redemptions a crashed process left half done.
+Any number of processes may run all of it: the consumer group shares the entries out, and every step
+is idempotent. (Calendar jobs — expiry, warnings, tier reviews — belong to the scheduler.)"""
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +10,7 @@ import contextlib
 import logging
 import os
 import socket
+from typing import Awaitable, Callable
 
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
 from loyalty_core.referral import REFERRAL_GROUP
@@ -17,6 +20,8 @@ from .services import Services
 log = logging.getLogger("bot.events")
 
 RELEASE_EVERY_SECONDS = 60.0
+OUTBOX_SWEEP_EVERY_SECONDS = 30.0
+REDEMPTION_SWEEP_EVERY_SECONDS = 60.0
 
 
 def consumer_name() -> str:
@@ -31,23 +36,31 @@ def referral_consumer(services: Services, name: str | None = None, **options) ->
                           **options)
 
 
-async def release_rewards_forever(services: Services, stop: asyncio.Event,
-                                  every: float = RELEASE_EVERY_SECONDS) -> None:
+async def every(seconds: float, job: Callable[[], Awaitable], stop: asyncio.Event) -> None:
+    """Run `job` now and then every `seconds` until `stop`; a failed round is logged and retried."""
     while not stop.is_set():
         try:
-            await services.referrals.release_due()
+            await job()
         except Exception as error:  # noqa: BLE001 - try again next round
-            log.warning("referral release failed (%s)", type(error).__name__)
+            log.warning("background job %s failed (%s)", getattr(job, "__qualname__", job), type(error).__name__)
         with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every)
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def housekeeping(services: Services) -> list[tuple[float, Callable[[], Awaitable]]]:
+    return [
+        (RELEASE_EVERY_SECONDS, services.referrals.release_due),
+        (OUTBOX_SWEEP_EVERY_SECONDS, lambda: services.outbox.sweep(services.clock.now())),
+        (REDEMPTION_SWEEP_EVERY_SECONDS, services.redemption.sweep),
+    ]
 
 
 @contextlib.asynccontextmanager
 async def background_work(services: Services):
-    """Runs the consumer and the release loop until the block ends."""
+    """Runs the consumer and the housekeeping loops until the block ends."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(referral_consumer(services).run(stop)),
-             asyncio.create_task(release_rewards_forever(services, stop))]
+    tasks = [asyncio.create_task(referral_consumer(services).run(stop))]
+    tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield
     finally:

@@ -15,9 +15,17 @@ MENU = {"button": [
         click("绑定手机", "BIND_PHONE"),
     ]},
     {"name": "会员福利", "sub_button": [
+        click("积分兑换", "REDEEM"),
+        click("我的券", "MY_COUPONS"),
+        click("生日礼", "BIRTHDAY_GIFT"),
+        click("推荐有礼", "MY_REFERRAL"),
         click("积分排行", "LEADERBOARD"),
     ]},
-    click("帮助", "HELP"),
+    {"name": "更多", "sub_button": [
+        click("我的生日", "MY_BIRTHDAY"),
+        click("推荐榜", "REFERRAL_BOARD"),
+        click("帮助", "HELP"),
+    ]},
 ]}
 
 

@@ -1,7 +1,8 @@
 """Birthdays on the solar and the Chinese lunar calendar: parsing, words, and where a birthday falls.
 
-Lunar dates come from the `lunardate` library (lunar years 1900-2099); nothing here keeps its own
-tables. The rules of this module:
+Lunar dates come from the `lunar-python` library, which computes the calendar astronomically (it
+agrees with the astronomical 寿星天文历 (sxtwl) where the `lunardate` tables do not,
+e.g. in 1933, 1954 and 1978); nothing here keeps its own tables. The rules of this module:
 - A solar birthday on Feb 29 is kept on Feb 28 in common years.
 - A lunar birthday is kept on the same lunar month and day each lunar year ("cycle"). Day 30 of a
   month that has only 29 days that year is kept on day 29. A birthday in a leap month (闰月) is kept in
@@ -19,7 +20,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import orjson
-from lunardate import LunarDate
+from lunar_python import Lunar, LunarMonth, LunarYear, Solar
 
 from . import errors
 
@@ -104,7 +105,7 @@ def birth_date(birthday: Birthday) -> date | None:
     """The solar date the member was born on; None when no such date exists."""
     try:
         if birthday.is_lunar:
-            return LunarDate(birthday.year, birthday.month, birthday.day, birthday.leap).to_solar_date()
+            return lunar_to_solar(birthday.year, birthday.month, birthday.day, birthday.leap)
         return date(birthday.year, birthday.month, birthday.day)
     except ValueError:
         return None
@@ -149,18 +150,33 @@ def kept_words(birthday: Birthday) -> str:
 
 
 # -- where a birthday falls --------------------------------------------------------------------------------
+# -- the lunar calendar (lunar-python), in plain dates and numbers -----------------------------------------------
 @lru_cache(maxsize=4096)
 def lunar_month_days(year: int, month: int, leap: bool = False) -> int:
     """29 or 30: how many days the lunar month has in that lunar year."""
-    try:
-        LunarDate(year, month, 30, leap).to_solar_date()
-    except ValueError:
-        return 29
-    return 30
+    return LunarMonth.fromYm(year, -month if leap else month).getDayCount()
 
 
+@lru_cache(maxsize=512)
 def leap_month_of(year: int) -> int | None:
-    return LunarDate.leap_month_for_year(year)
+    return LunarYear.fromYear(year).getLeapMonth() or None
+
+
+def lunar_to_solar(year: int, month: int, day: int, leap: bool = False) -> date:
+    """The solar date of a lunar date; ValueError when that lunar date does not exist."""
+    if not EARLIEST_YEAR <= year <= LAST_LUNAR_YEAR or not 1 <= month <= 12 or not 1 <= day <= 30:
+        raise ValueError("no such lunar date")
+    if (leap and leap_month_of(year) != month) or day > lunar_month_days(year, month, leap):
+        raise ValueError("no such lunar date")
+    solar = Lunar.fromYmd(year, -month if leap else month, day).getSolar()
+    return date(solar.getYear(), solar.getMonth(), solar.getDay())
+
+
+@lru_cache(maxsize=1024)
+def lunar_date_of(day: date) -> tuple[int, int, int, bool]:
+    """(lunar year, month, day, leap) of a solar day."""
+    lunar = Solar.fromYmd(day.year, day.month, day.day).getLunar()
+    return lunar.getYear(), abs(lunar.getMonth()), lunar.getDay(), lunar.getMonth() < 0
 
 
 @lru_cache(maxsize=65536)
@@ -175,7 +191,7 @@ def kept_on(birthday: Birthday, cycle: int) -> date | None:
         return None
     leap = birthday.leap and leap_month_of(cycle) == birthday.month
     day = min(birthday.day, lunar_month_days(cycle, birthday.month, leap))
-    return LunarDate(cycle, birthday.month, day, leap).to_solar_date()
+    return lunar_to_solar(cycle, birthday.month, day, leap)
 
 
 def occurrence(birthday: Birthday, cycle: int, window: "WindowRule") -> Occurrence | None:
@@ -223,24 +239,16 @@ def labels_on(day: date) -> tuple[str, ...]:
     labels = [f"solar:{day.month:02d}-{day.day:02d}"]
     if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
         labels.append("solar:02-29")
-    try:
-        lunar = LunarDate.from_solar_date(day.year, day.month, day.day)
-    except ValueError:
-        return tuple(labels)
-    days = [lunar.day]
-    if lunar.day == 29 and lunar_month_days(lunar.year, lunar.month, lunar.is_leap_month) == 29:
+    year, month, lunar_day, leap = lunar_date_of(day)
+    days = [lunar_day]
+    if lunar_day == 29 and lunar_month_days(year, month, leap) == 29:
         days.append(30)
-    if lunar.is_leap_month:
-        months = [f"L{lunar.month:02d}"]
-    elif leap_month_of(lunar.year) == lunar.month:
-        months = [f"{lunar.month:02d}"]            # leap-month birthdays wait for the leap month
+    if leap:
+        months = [f"L{month:02d}"]
+    elif leap_month_of(year) == month:
+        months = [f"{month:02d}"]                  # leap-month birthdays wait for the leap month
     else:
-        months = [f"{lunar.month:02d}", f"L{lunar.month:02d}"]
+        months = [f"{month:02d}", f"L{month:02d}"]
     labels += [f"lunar:{m}-{d:02d}" for m in months for d in days]
     return tuple(labels)
 
-
-def lunar_date_of(day: date) -> tuple[int, int, int, bool]:
-    """(lunar year, month, day, leap) of a solar day."""
-    lunar = LunarDate.from_solar_date(day.year, day.month, day.day)
-    return lunar.year, lunar.month, lunar.day, lunar.is_leap_month

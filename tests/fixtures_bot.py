@@ -31,9 +31,10 @@ async def start_bot(redis_url, clock):
     """start_bot(**settings_changes, router=…, budget=…) -> a TestClient around a fresh app instance."""
     clients: list[TestClient] = []
 
-    async def start(*, router=None, budget=None, **changes) -> TestClient:
+    async def start(*, router=None, budget=None, background=False, **changes) -> TestClient:
         extra = {"budget": budget} if budget is not None else {}
-        app = create_app(bot_settings(redis_url, **changes), clock=clock, router=router, **extra)
+        app = create_app(bot_settings(redis_url, **changes), clock=clock, router=router, background=background,
+                         **extra)
         client = TestClient(TestServer(app))
         await client.start_server()
         clients.append(client)

@@ -41,7 +41,7 @@ async def confirm_birthday(ctx: Ctx, choice: PendingChoice):
     return ctx.render("birthday_saved.txt", status=status)
 
 
-@router.text("领取生日礼", "生日礼", "生日礼物", "birthday gift", help="生日月领取生日礼（每年一次）")
+@router.text("领取生日礼", "生日礼", "生日礼物", "birthday gift", help="生日月领取生日礼（每年一次）", featured=True)
 @router.menu("BIRTHDAY_GIFT")
 async def claim_birthday_gift(ctx: Ctx):
     claim = await ctx.services.birthdays.claim_gift(ctx.member)

@@ -27,7 +27,8 @@ def redeem_intent(args: str) -> RedeemIntent:
     return RedeemIntent(next_page=words.casefold() in NEXT_PAGE)
 
 
-@router.text("兑换", "redeem", help="积分兑换：列出可兑换的礼品，发送「兑换 2」选择，「兑换 下一页」翻页")
+@router.text("兑换", "redeem", help="积分兑换：列出可兑换的礼品，发送「兑换 2」选择，「兑换 下一页」翻页",
+              featured=True)
 @router.menu("REDEEM")
 async def redeem(ctx: Ctx):
     intent = redeem_intent(ctx.args)

@@ -13,7 +13,8 @@ log = logging.getLogger("bot.handlers.referral")
 router = Router("referral")
 
 
-@router.text("推荐", "我的二维码", "推荐有礼", "invite", help="我的推荐二维码：好友扫码关注并首次消费，双方都有奖励")
+@router.text("推荐", "我的二维码", "推荐有礼", "invite", help="我的推荐二维码：好友扫码关注并首次消费，双方都有奖励",
+              featured=True)
 @router.menu("MY_REFERRAL")
 async def show_referral(ctx: Ctx):
     stats = await ctx.services.referrals.stats(ctx.member)

@@ -69,13 +69,3 @@ def free_ports(count: int) -> list[int]:
         ports.add(free_port())
     return sorted(ports)
 
-
-async def until(check, timeout: float = 10.0, pause: float = 0.05):
-    """Poll an async check until it returns something truthy (for effects another process makes later)."""
-    import asyncio
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(pause)

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from tests.e2e.processes import ROOT, Process, base_env, free_ports, until
+from tests.e2e.processes import ROOT, Process, base_env, free_ports
+from tests.polling import until
 from wechat_sandbox.testing import SandboxClient
 
 pytestmark = pytest.mark.e2e

@@ -1,12 +1,13 @@
-"""Birthdays on the solar and lunar calendars. Every expected date is checked against lunar-python, an
-independent implementation of the Chinese calendar (the code under test uses lunardate)."""
+"""Birthdays on the solar and lunar calendars. Every expected date is checked against sxtwl (寿星天文历),
+an independent, astronomical implementation of the Chinese calendar (the code under test uses
+lunar-python)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given, strategies as st
-from lunar_python import Lunar, LunarMonth, LunarYear, Solar
+from hypothesis import assume, given, strategies as st
+import sxtwl
 
 from loyalty_core import errors
 from loyalty_core.birthday_calendar import (
@@ -18,6 +19,14 @@ TODAY = date(2026, 6, 3)
 
 
 # -- the oracle -------------------------------------------------------------------------------------------
+# Published calendars disagree about one new moon (2057-09-28: the Hong Kong Observatory's tables carry a
+# footnote on it); the lunar month around it is left out of the comparisons.
+UNSETTLED = (date(2057, 9, 28), date(2057, 10, 27))
+
+
+def settled(day: date) -> bool:
+    return not UNSETTLED[0] <= day <= UNSETTLED[1]
+
 def oracle_kept_on(birthday: Birthday, cycle: int) -> date:
     """The rules of the module, on lunar-python's calendar: a leap-month birthday in the leap month when
     the year has it, else the regular month; day 30 of a 29-day month on day 29; Feb 29 on Feb 28."""
@@ -26,19 +35,21 @@ def oracle_kept_on(birthday: Birthday, cycle: int) -> date:
             return date(cycle, birthday.month, birthday.day)
         except ValueError:
             return date(cycle, 2, 28)
-    has_leap = LunarYear.fromYear(cycle).getLeapMonth() == birthday.month
-    month = -birthday.month if birthday.leap and has_leap else birthday.month
-    day = min(birthday.day, LunarMonth.fromYm(cycle, month).getDayCount())
-    return _as_date(Lunar.fromYmd(cycle, month, day).getSolar())
+    leap = birthday.leap and sxtwl.getRunMonth(cycle) == birthday.month
+    day = min(birthday.day, sxtwl.getLunarMonthNum(cycle, birthday.month, leap))
+    return _as_date(sxtwl.fromLunar(cycle, birthday.month, day, leap))
 
 
 def oracle_born(birthday: Birthday) -> date:
-    month = -birthday.month if birthday.leap else birthday.month
-    return _as_date(Lunar.fromYmd(birthday.year, month, birthday.day).getSolar())
+    return _as_date(sxtwl.fromLunar(birthday.year, birthday.month, birthday.day, birthday.leap))
 
 
-def _as_date(solar) -> date:
-    return date(solar.getYear(), solar.getMonth(), solar.getDay())
+def oracle_leap_month(year: int) -> int:
+    return sxtwl.getRunMonth(year)
+
+
+def _as_date(day) -> date:
+    return date(day.getSolarYear(), day.getSolarMonth(), day.getSolarDay())
 
 
 # (birthday, cycle, the solar date it is kept on): leap months, day 30, Feb 29, the Spring Festival
@@ -80,10 +91,11 @@ def test_the_birth_date_of_a_lunar_birthday_agrees_with_the_oracle(birthday):
 @given(st.builds(Birthday, st.just(LUNAR), st.integers(1950, 2020), st.integers(1, 12), st.integers(1, 30),
                  st.booleans()), st.integers(1960, 2090))
 def test_every_lunar_birthday_in_every_year_agrees_with_the_oracle(birthday, cycle):
-    if birth_date(birthday) is None or (birthday.leap and LunarYear.fromYear(birthday.year).getLeapMonth() !=
-                                        birthday.month):
+    if birth_date(birthday) is None or (birthday.leap and oracle_leap_month(birthday.year) != birthday.month):
         return                                                      # not a date that existed
-    assert kept_on(birthday, cycle) == oracle_kept_on(birthday, cycle)
+    expected = oracle_kept_on(birthday, cycle)
+    assume(settled(expected))
+    assert kept_on(birthday, cycle) == expected
 
 
 # -- the index: each birthday is found on exactly the day it is kept on ------------------------------------
@@ -110,9 +122,16 @@ def test_labels_on_each_day_name_exactly_the_birthdays_kept_that_day(year):
 
 @given(st.dates(date(1950, 2, 1), date(2098, 12, 31)))
 def test_a_day_maps_to_its_own_lunar_month_day_label(day):
-    lunar = Solar.fromYmd(day.year, day.month, day.day).getLunar()
-    leap = "L" if lunar.getMonth() < 0 else ""
-    assert f"lunar:{leap}{abs(lunar.getMonth()):02d}-{lunar.getDay():02d}" in labels_on(day)
+    assume(settled(day))
+    lunar = sxtwl.fromSolar(day.year, day.month, day.day)
+    leap = "L" if lunar.isLunarLeap() else ""
+    assert f"lunar:{leap}{lunar.getLunarMonth():02d}-{lunar.getLunarDay():02d}" in labels_on(day)
+
+
+@pytest.mark.parametrize("day, month_day", [
+    (date(1933, 7, 22), "L05-30"), (date(1954, 11, 25), "11-01"), (date(1978, 9, 2), "07-30")])
+def test_months_where_older_tables_are_a_day_off_follow_the_astronomical_calendar(day, month_day):
+    assert f"lunar:{month_day}" in labels_on(day)
 
 
 # -- windows ------------------------------------------------------------------------------------------------

@@ -19,3 +19,7 @@ def test_click_keys_sees_nested_and_top_level_buttons():
     assert click_keys({"button": [{"type": "click", "name": "a", "key": "A"},
                                   {"name": "b", "sub_button": [{"type": "click", "name": "c", "key": "C"},
                                                                {"type": "view", "name": "d", "url": "x"}]}]}) == ["A", "C"]
+
+
+def test_every_menu_handler_is_reachable_from_the_menu():
+    assert sorted(build_router().menus) == sorted(click_keys())
