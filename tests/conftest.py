@@ -13,10 +13,12 @@ from hypothesis import HealthCheck, settings
 from bot.embedded_redis import EmbeddedRedis, is_reachable
 from loyalty_core.clock import ManualClock
 from loyalty_core.redis_store.connection import connect
+from loyalty_core.redis_store.scripts import Scripts
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 settings.load_profile("default")
+Scripts.check_slots = True  # every Lua script run by any test must stay within one Redis Cluster slot
 
 
 # -- network guard: tests may reach this machine only -------------------------------------------

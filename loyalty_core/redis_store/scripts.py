@@ -8,6 +8,7 @@ from typing import Any, Awaitable, Sequence
 
 import orjson
 from redis.asyncio import Redis
+from redis.crc import key_slot
 from redis.exceptions import NoScriptError
 
 from .batching import Batcher
@@ -33,7 +34,14 @@ def script_sha(name: str) -> str:
     return hashlib.sha1(script_source(name).encode()).hexdigest()
 
 
+class CrossSlotScript(AssertionError):
+    """A script was given keys of more than one Redis Cluster slot."""
+
+
 class Scripts:
+    # Tests turn this on: every script call then proves its keys share one cluster slot.
+    check_slots = False
+
     def __init__(self, redis: Redis, batcher: Batcher | None = None):
         self._redis = redis
         self._batcher = batcher or Batcher(redis)
@@ -41,6 +49,8 @@ class Scripts:
     def call(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Awaitable[dict]:
         """Queue the script in this event-loop turn (so it shares a pipeline with what else is queued);
         await the result later."""
+        if self.check_slots and len({key_slot(k.encode()) for k in keys}) > 1:
+            raise CrossSlotScript(f"script {name} touches keys in several cluster slots: {list(keys)}")
         command = ("EVALSHA", script_sha(name), len(keys), *keys, *(_arg(a) for a in args))
         return self._result(name, command, self._batcher.call(*command))
 

@@ -68,3 +68,10 @@ async def test_outbox_sweep_relays_events_a_crashed_process_left(redis, clock):
     assert await outbox.sweep(clock.now()) == 1
     assert await stream_types(redis) == ["demo"]
     assert await redis.zcard("outbox:dirty") == 0 and await redis.hlen("{m:100001}:outbox") == 0
+
+
+async def test_a_script_given_keys_of_two_members_is_refused_before_it_reaches_redis(redis):
+    from loyalty_core.redis_store.scripts import CrossSlotScript, Scripts
+    with pytest.raises(CrossSlotScript):
+        await Scripts(redis).run("index_release", ["{m:1}:a", "{m:2}:b"], ["x"])
+    assert await redis.dbsize() == 0
