@@ -3,8 +3,9 @@
 WeChatApi sends 50,000 customer-service messages to the WeChat sandbox, which runs in a process of its
 own on uvloop, with quotas switched off and 1,000 silent followers. Two runs: 0 ms and 100 ms of latency
 injected into every message/custom/send. Each run sends from a fresh process, so the peak RSS reported
-is that run's own. Reports msgs/s per sending process, its peak RSS, the most calls the sandbox saw at
-once, and the duplicates the sandbox received (must be 0); writes bench/results/fanout.json.
+is that run's own. Reports the messages sent per second by each sending process (failed calls not
+counted), its peak RSS, the most calls the sandbox saw at once, and the duplicates the sandbox received
+(must be 0); writes bench/results/fanout.json.
 
 Redis: REDIS_URL if set (only the bench account's token keys are written, then deleted), else a private
 redis-server in a temporary directory.
@@ -15,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -28,11 +28,10 @@ from pathlib import Path
 import aiohttp
 import redis as syncredis
 
+from bench.common import machine, server, write_results
 from bot.embedded_redis import EmbeddedRedis, free_port
 from loyalty_core import keys
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "fanout.json"
 APPID, SECRET = "wxbenchfanout0001", "bench-fanout-secret"
 OPENID_PREFIX = "oBenchFanout"
 ENDPOINT = "message/custom/send"
@@ -65,7 +64,8 @@ async def send_all(sandbox_url: str, redis_url: str, run_id: str, messages: int,
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
         await redis.aclose()
-    return {"messages": messages, "seconds": round(elapsed, 3), "msgs_per_s": round(messages / elapsed, 1),
+    sent = messages - len(failures)
+    return {"messages": messages, "seconds": round(elapsed, 3), "msgs_per_s": round(sent / elapsed, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "failures": len(failures), "failure_kinds": sorted(set(failures))}
 
@@ -91,33 +91,10 @@ def redis_server():
 
 @contextmanager
 def sandbox_process(port: int):
-    env = os.environ | {"SANDBOX_PORT": str(port), "WECHAT_APPID": APPID, "WECHAT_APPSECRET": SECRET,
-                        "BOT_CALLBACK_URL": "http://127.0.0.1:9/unused"}
-    process = subprocess.Popen([sys.executable, "-m", "wechat_sandbox"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
-    try:
-        wait_for_port(port, process)
+    env = {"SANDBOX_PORT": str(port), "WECHAT_APPID": APPID, "WECHAT_APPSECRET": SECRET,
+           "BOT_CALLBACK_URL": "http://127.0.0.1:9/unused"}
+    with server([sys.executable, "-m", "wechat_sandbox"], env, port):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        process.stderr.close()
-
-
-def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) -> None:
-    import socket
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"sandbox exited: {process.stderr.read().decode(errors='replace')[-2000:]}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on port {port}")
 
 
 async def prepare(sandbox_url: str, members: int, latency_ms: int) -> None:
@@ -209,15 +186,10 @@ def main() -> None:
         verdict = "meets" if at_100["msgs_per_s"] >= TARGET_AT_100_MS else "MISSES"
         print(f"\nat 100 ms: {at_100['msgs_per_s']:.0f} msgs/s per process, {verdict} the target of "
               f"{TARGET_AT_100_MS}; duplicates {sum(r['duplicates'] for r in runs)}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "benchmark": "fanout", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"python": platform.python_version(), "platform": platform.platform(),
-                    "cpus": os.cpu_count()},
+    write_results("fanout", {
+        "benchmark": "fanout", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
         "target_msgs_per_s_at_100_ms": TARGET_AT_100_MS, "runs": runs,
-    }, indent=2, ensure_ascii=False) + "\n")
-    print(f"written to {RESULTS.relative_to(HERE.parent)}")
-
+    })
 
 if __name__ == "__main__":
     main()

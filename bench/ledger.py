@@ -14,11 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,15 +24,12 @@ import orjson
 import redis as syncredis
 import redis.asyncio as aioredis
 
-from bench.callback import server
+from bench.common import BENCH_PII_KEY, bot_env, machine, require_wrk, run_wrk, server, write_results
 from bot.api.auth import sign
 from bot.embedded_redis import EmbeddedRedis, free_port
 from loyalty_core.clock import MALL_TZ
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "ledger.json"
 POS_SECRET = "bench-pos-secret"
-PII_KEY = "YmVuY2gtcGlpLWtleS0zMi1ieXRlcy1sb25nLWtleSE="
 MEMBERS = 1000
 RAW_SCRIPT = """
 redis.call('HINCRBY', KEYS[1], 'balance', ARGV[1])
@@ -74,9 +66,9 @@ end
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
-    'BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, ' ..
+    'BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
     '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
     e.connect, e.read, e.write, e.status, e.timeout))
 end
 """
@@ -142,17 +134,11 @@ def floor_server(port: int, url: str) -> None:
 def floor(url: str, opts, tmp: Path) -> dict:
     port = free_port()
     with server([sys.executable, "-m", "bench.ledger", "--floor-server", str(port), url], {}, port):
-        run_wrk(port, 2, opts.connections, opts.threads, tmp / "warm.tsv", tmp)
-        return run_wrk(port, opts.seconds, opts.connections, opts.threads, tmp / "run.tsv", tmp)
+        run_purchases_wrk(port, 2, opts, tmp / "warm.tsv", tmp)
+        return run_purchases_wrk(port, opts.seconds, opts, tmp / "run.tsv", tmp)
 
 
 # -- (b) POST /api/v1/purchases ----------------------------------------------------------------------
-def bot_env(redis_url: str, port: int) -> dict:
-    return {"REDIS_URL": redis_url, "BOT_PORT": str(port), "WECHAT_TOKEN": "bench-token",
-            "WECHAT_APPID": "wxbench000000001", "WECHAT_APPSECRET": "bench-secret", "POS_API_SECRET": POS_SECRET,
-            "PII_KEY": PII_KEY, "WECHAT_API_BASE": "http://127.0.0.1:9"}
-
-
 async def create_members(url: str) -> None:
     """Members who followed the account, through the real member service."""
     import base64
@@ -162,7 +148,7 @@ async def create_members(url: str) -> None:
     from loyalty_core.clock import SystemClock
     redis = aioredis.from_url(url, decode_responses=True)
     try:
-        services = build_services(redis, SystemClock(), base64.b64decode(PII_KEY), LogSmsSender())
+        services = build_services(redis, SystemClock(), base64.b64decode(BENCH_PII_KEY), LogSmsSender())
         for i in range(MEMBERS):
             await services.members.follow(f"o_bench_{i}", f"evt:bench:{i}")
     finally:
@@ -181,22 +167,10 @@ def write_requests(path: Path, count: int, run: str) -> None:
             out.write(f"{timestamp}\t{sign(POS_SECRET, timestamp, body)}\t{body.decode()}\n")
 
 
-def run_wrk(port: int, seconds: int, connections: int, threads: int, requests_file: Path, tmp: Path) -> dict:
+def run_purchases_wrk(port: int, seconds: int, opts, requests_file: Path, tmp: Path) -> dict:
     script = tmp / "purchases.lua"
     script.write_text(WRK_SCRIPT)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script),
-               f"http://127.0.0.1:{port}"]
-    done = subprocess.run(command, env=os.environ | {"BENCH_THREADS": str(threads),
-                                                     "BENCH_REQUESTS": str(requests_file)},
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(f"wrk failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
-    line = next(l for l in done.stdout.splitlines() if l.startswith("BENCHJSON "))
-    raw = json.loads(line[len("BENCHJSON "):])
-    elapsed = raw["duration_us"] / 1e6
-    return {"req_per_s": round(raw["requests"] / elapsed, 1), "requests": raw["requests"],
-            "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "errors": sum(raw["errors"].values()),
-            "error_detail": raw["errors"], "connections": connections}
+    return run_wrk(port, seconds, opts.connections, opts.threads, script, {"BENCH_REQUESTS": str(requests_file)})
 
 
 def purchases(url: str, opts, tmp: Path) -> dict:
@@ -206,9 +180,10 @@ def purchases(url: str, opts, tmp: Path) -> dict:
     warm_file, run_file = tmp / "warm.tsv", tmp / "run.tsv"
     write_requests(warm_file, 3000, "w")
     write_requests(run_file, opts.max_requests, "r")
-    with server([sys.executable, "-m", "bot", "serve"], bot_env(url, port), port):
-        run_wrk(port, 2, opts.connections, opts.threads, warm_file, tmp)
-        result = run_wrk(port, opts.seconds, opts.connections, opts.threads, run_file, tmp)
+    env = bot_env(url, port, token="bench-token", appid="wxbench000000001", pos_secret=POS_SECRET)
+    with server([sys.executable, "-m", "bot", "serve"], env, port):
+        run_purchases_wrk(port, 2, opts, warm_file, tmp)
+        result = run_purchases_wrk(port, opts.seconds, opts, run_file, tmp)
     stored = sum(1 for _ in syncredis.Redis.from_url(url).scan_iter(match="idx:txn:Br-*", count=10_000))
     # wrk cycles through the prepared requests; a second pass would be replays, not purchases
     result["purchases_booked"] = stored
@@ -227,8 +202,7 @@ def main() -> None:
     if opts.floor_server:
         floor_server(int(opts.floor_server[0]), opts.floor_server[1])
         return
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed: apt-get install wrk (make bench-callback installs it)")
+    require_wrk()
     import uvloop
     with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp, \
             EmbeddedRedis(Path(tmp) / "redis") as redis_server:
@@ -253,16 +227,12 @@ def report(results: dict, opts) -> None:
     print(f"{'ratio c/a (what one round trip behind HTTP allows)':<58}{floor_ratio:>10.2f}")
     print(f"errors: {api['errors'] + floor_result['errors']}, purchases booked: {api['purchases_booked']}, "
           f"replays: {api['replays']}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    write_results("ledger", {
         "results": results, "ratio_b_over_a": ratio, "ratio_c_over_a": floor_ratio,
         "settings": {"seconds": opts.seconds, "connections": opts.connections, "threads": opts.threads,
                      "members": MEMBERS},
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "at": datetime.now(MALL_TZ).isoformat(timespec="seconds"),
-    }, indent=2) + "\n")
-    print(f"written to {RESULTS.relative_to(HERE.parent)}")
-
+        "machine": machine(), "at": datetime.now(MALL_TZ).isoformat(timespec="seconds"),
+    })
 
 if __name__ == "__main__":
     main()

@@ -4,6 +4,10 @@ The first delivery of a message claims its dedup key in Redis and runs the handl
 later retries (WeChat tries 3 times) wait for that run's stored reply instead of running again.
 A handler that misses the budget keeps running; WeChat gets "success" now and the member gets the
 reply as a customer-service message when it is ready.
+
+The claim is a lease a little longer than the budget: by then a live first delivery has stored its
+reply or marked it deferred (both kept for DEDUP_TTL_SECONDS). A claim that lapses with neither means
+its process died, and the retry that finds it gone runs the handler itself.
 """
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ log = logging.getLogger("bot.dispatch")
 DEDUP_TTL_SECONDS = 300
 PENDING, DEFERRED = b'{"s":"pending"}', b'{"s":"deferred"}'
 DEFAULT_BUDGET = 4.5
+CLAIM_MARGIN_SECONDS = 2.0    # how long past the budget a claim outlives a first delivery that went silent
 # Message types WeChat documents for official accounts; anything else is answered "success" untouched.
 KNOWN_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link", "event"})
 # Events that come from the platform, or that manage membership themselves.
@@ -41,13 +46,14 @@ class CustomSender(Protocol):
 
 class Dispatcher:
     def __init__(self, router: Router, services, templates: Templates, sender: CustomSender | None,
-                 budget: float = DEFAULT_BUDGET):
+                 budget: float = DEFAULT_BUDGET, claim_seconds: float | None = None):
         self.router = router
         self.services = services
         self.templates = templates
         self.batcher = services.batcher
         self.sender = sender
         self.budget = budget
+        self.claim_ms = int(1000 * (claim_seconds if claim_seconds is not None else budget + CLAIM_MARGIN_SECONDS))
         self.background: set[asyncio.Task] = set()
 
     async def respond(self, message: Inbound, started: float | None = None) -> str:
@@ -57,26 +63,33 @@ class Dispatcher:
             return SUCCESS
         deadline = (started or time.monotonic()) + self.budget
         key = keys.callback_dedup(message.delivery_key)
-        if not await self.batcher.call("SET", key, PENDING, "NX", "EX", DEDUP_TTL_SECONDS):
-            return await self._reply_of_first_delivery(key, deadline)
+        while not await self.batcher.call("SET", key, PENDING, "NX", "PX", self.claim_ms):
+            reply = await self._reply_of_first_delivery(key, deadline)
+            if reply is not None:
+                return reply
+            log.warning("a delivery's claim lapsed without a reply, running it again: type=%s", message.msg_type)
         run = asyncio.create_task(self._run(message))
         if not await finished_within(run, deadline - time.monotonic()):
-            await self.batcher.call("SET", key, DEFERRED, "XX", "KEEPTTL")
+            await self.batcher.call("SET", key, DEFERRED, "EX", DEDUP_TTL_SECONDS)
             self._track(self._deliver_late(message, run))
             log.warning("handler over budget, reply deferred to customer service: type=%s", message.msg_type)
             return SUCCESS
         messages = run.result()
         xml = self._passive(message, messages)
-        await self.batcher.call("SET", key, orjson.dumps({"s": "done", "r": xml}), "XX", "KEEPTTL")
+        await self.batcher.call("SET", key, orjson.dumps({"s": "done", "r": xml}), "EX", DEDUP_TTL_SECONDS)
         if len(messages) > 1:
             self._track(self._send_custom(message.openid, messages[1:]))
         return xml
 
-    async def _reply_of_first_delivery(self, key: str, deadline: float) -> str:
+    async def _reply_of_first_delivery(self, key: str, deadline: float) -> str | None:
+        """The first delivery's reply; "success" when it was deferred or is still running at our deadline;
+        None when its claim lapsed with no outcome (its process died) and this delivery may run it."""
         pause = 0.01
         while True:
             raw = await self.batcher.call("GET", key)
-            state = orjson.loads(raw) if raw else {"s": "gone"}
+            if raw is None:
+                return None if time.monotonic() < deadline else SUCCESS
+            state = orjson.loads(raw)
             if state["s"] == "done":
                 return state["r"]
             if state["s"] != "pending" or time.monotonic() + pause > deadline:
@@ -129,7 +142,8 @@ class Dispatcher:
         name = f"errors/{error.code}.txt"
         if self.templates.exists(name):
             return ctx.render(name, **error.params)
-        return ctx.render("errors/generic.txt", message=error.text)
+        log.info("no chat text for domain error %s: answered with the generic one", error.code)
+        return ctx.render("errors/generic.txt")   # error.text is English, for logs and the API
 
     def _passive(self, message: Inbound, messages: list[Message]) -> str:
         if not messages:

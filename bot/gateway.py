@@ -83,12 +83,12 @@ class WeChatGateway:
             raise CallbackRejected("safe mode is not configured (no WECHAT_AES_KEY)")
         outer = parse_fields(body)
         encrypt = outer.get("Encrypt")
-        if not encrypt:
-            raise MalformedMessage("no Encrypt element")
+        if not encrypt or not isinstance(encrypt, str):     # (an element with children reads as a dict)
+            raise MalformedMessage("no Encrypt text")
         return parse_fields(self.crypto.decrypt(encrypt, query.get("msg_signature", ""), timestamp, nonce))
 
     def _check_fresh(self, timestamp: str) -> None:
-        if not timestamp.isdigit():
+        if not (timestamp.isascii() and timestamp.isdigit()):   # str.isdigit() also passes '²', which int() refuses
             raise CallbackRejected("missing or bad timestamp")
         if abs(self._wall_clock() - int(timestamp)) > REPLAY_WINDOW_SECONDS:
             raise CallbackRejected("timestamp outside the replay window")

@@ -78,6 +78,8 @@ class Settings:
                             "(encrypts phones and birthdays at rest)")
         elif pii_key is not None and not _is_32_bytes_base64(pii_key):
             problems.append("PII_KEY must be base64 of exactly 32 bytes")
+        elif pii_key == DEMO_PII_KEY and not demo:
+            problems.append("PII_KEY is the demo key, which is public: make one of 32 random bytes")
         program_file = get("PROGRAM_FILE")
         if program_file is not None and not Path(program_file).is_file():
             problems.append(f"PROGRAM_FILE {program_file!r} is not a readable file")
@@ -125,7 +127,7 @@ def _is_32_bytes_base64(value: str) -> bool:
 def _port(raw: str | None, default: int, name: str, problems: list[str]) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
         problems.append(f"{name} must be a port number between 1 and 65535, got {raw!r}")
         return default
     return int(raw)

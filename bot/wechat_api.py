@@ -7,7 +7,7 @@
   a new one); if it still holds the failed token, fetch in normal mode under the lock; only if that
   returns the very token that failed, one `force_refresh` (at least 30 s apart). Then the call is
   retried once. Fifty concurrent failures cause one refresh.
-- Errors say what to do: `RetryableError` (-1, network, 5xx) is retried here with exponential backoff
+- Errors say what to do: `RetryableError` (-1, 45066, network, 5xx) is retried here with exponential backoff
   and jitter, a bounded number of times; `PermanentError` (quotas, windows, consent, …) never is.
 - One shared aiohttp session (its connection pool) and a semaphore bound the calls in flight.
 
@@ -64,7 +64,7 @@ class WeChatApiError(Exception):
 
 
 class RetryableError(WeChatApiError):
-    """-1 (system busy), network errors, HTTP 5xx: retried with backoff; raised once retries are used up."""
+    """-1 (system busy), 45066, network errors, HTTP 5xx: retried with backoff; raised once retries are used up."""
 
 
 class PermanentError(WeChatApiError):
@@ -104,6 +104,9 @@ class Unauthorised(PermanentError):          # 48001: API not authorised for thi
 
 
 TOKEN_ERRCODES = frozenset({40001, 42001, 40014})
+# 45066 "same clientmsgid retry too fast": a mass send retried while the platform still handles the first
+# try; a later retry answers 45065 with that send's msg_id (or sends, if the first try never arrived).
+RETRYABLE_ERRCODES = frozenset({-1, 45066})
 _PERMANENT_BY_CODE: dict[int, type[PermanentError]] = {
     45009: DailyQuotaReached, 43004: NotFollowing, 45015: OutsideWindow, 45047: WindowUsedUp,
     40037: InvalidTemplate, 43101: NoConsent, 48001: Unauthorised,
@@ -111,7 +114,7 @@ _PERMANENT_BY_CODE: dict[int, type[PermanentError]] = {
 
 
 def error_for(errcode: int, errmsg: str) -> WeChatApiError:
-    if errcode == -1:
+    if errcode in RETRYABLE_ERRCODES:
         return RetryableError(errcode, errmsg)
     if errcode in TOKEN_ERRCODES:
         return TokenError(errcode, errmsg)

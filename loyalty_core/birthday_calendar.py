@@ -2,7 +2,8 @@
 
 Lunar dates come from the `lunar-python` library, which computes the calendar astronomically (it
 agrees with the astronomical 寿星天文历 (sxtwl) where the `lunardate` tables do not,
-e.g. in 1933, 1954 and 1978); nothing here keeps its own tables. The rules of this module:
+e.g. in 1933, 1954 and 1978); nothing here keeps tables of its own, only lunar-python's months of
+each year, cached. The rules of this module:
 - A solar birthday on Feb 29 is kept on Feb 28 in common years.
 - A lunar birthday is kept on the same lunar month and day each lunar year ("cycle"). Day 30 of a
   month that has only 29 days that year is kept on day 29. A birthday in a leap month (闰月) is kept in
@@ -20,7 +21,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import orjson
-from lunar_python import Lunar, LunarMonth, LunarYear, Solar
+from lunar_python import LunarYear, Solar
 
 from . import errors
 
@@ -149,27 +150,37 @@ def kept_words(birthday: Birthday) -> str:
     return f"每年{birthday.month}月{birthday.day}日"
 
 
-# -- where a birthday falls --------------------------------------------------------------------------------
 # -- the lunar calendar (lunar-python), in plain dates and numbers -----------------------------------------------
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
+def _lunar_months(year: int) -> dict[tuple[int, bool], tuple[date, int]]:
+    """(month, leap) -> (its first solar day, its 29 or 30 days), for each month of a lunar year. Computed
+    once per year: lunar-python keeps only the last year it computed (milliseconds each), and reading a
+    date through `Lunar` costs hundreds of microseconds — too much for the purchase path."""
+    months = {}
+    for month in LunarYear.fromYear(year).getMonthsInYear():
+        first = Solar.fromJulianDay(month.getFirstJulianDay())
+        months[abs(month.getMonth()), month.isLeap()] = (date(first.getYear(), first.getMonth(), first.getDay()),
+                                                         month.getDayCount())
+    return months
+
+
 def lunar_month_days(year: int, month: int, leap: bool = False) -> int:
     """29 or 30: how many days the lunar month has in that lunar year."""
-    return LunarMonth.fromYm(year, -month if leap else month).getDayCount()
+    return _lunar_months(year)[month, leap][1]
 
 
-@lru_cache(maxsize=512)
 def leap_month_of(year: int) -> int | None:
-    return LunarYear.fromYear(year).getLeapMonth() or None
+    return next((month for month, leap in _lunar_months(year) if leap), None)
 
 
 def lunar_to_solar(year: int, month: int, day: int, leap: bool = False) -> date:
     """The solar date of a lunar date; ValueError when that lunar date does not exist."""
-    if not EARLIEST_YEAR <= year <= LAST_LUNAR_YEAR or not 1 <= month <= 12 or not 1 <= day <= 30:
+    if not EARLIEST_YEAR <= year <= LAST_LUNAR_YEAR or not 1 <= day <= 30:
         raise ValueError("no such lunar date")
-    if (leap and leap_month_of(year) != month) or day > lunar_month_days(year, month, leap):
+    first, days = _lunar_months(year).get((month, leap), (None, 0))
+    if first is None or day > days:
         raise ValueError("no such lunar date")
-    solar = Lunar.fromYmd(year, -month if leap else month, day).getSolar()
-    return date(solar.getYear(), solar.getMonth(), solar.getDay())
+    return first + timedelta(days=day - 1)
 
 
 @lru_cache(maxsize=1024)
@@ -179,6 +190,7 @@ def lunar_date_of(day: date) -> tuple[int, int, int, bool]:
     return lunar.getYear(), abs(lunar.getMonth()), lunar.getDay(), lunar.getMonth() < 0
 
 
+# -- where a birthday falls --------------------------------------------------------------------------------
 @lru_cache(maxsize=65536)
 def kept_on(birthday: Birthday, cycle: int) -> date | None:
     """The solar date the birthday is kept on in `cycle` (a solar year, or a lunar year for a lunar

@@ -5,8 +5,12 @@ free item), bogo (buy one get one), voucher (a physical voucher collected at the
 
 Rounding: money is Decimal CNY with 2 decimals (the fen). Only the percentage kind produces sub-fen
 values; its discount is rounded DOWN to the fen (15 % of 99.99 = 14.9985 → 14.99), so a coupon never
-gives more than it says. Every discount is then capped at the basket amount: it is never negative and
-never more than the basket.
+gives more than it says. Every discount is then capped at the part of the basket the coupon covers: it
+is never negative and never more than that part.
+
+Categories: a coupon for some categories covers the whole basket when the till gives the basket one of
+those categories; otherwise only the basket's item lines of those categories (their subtotal is what
+the threshold, the percentage and the cap are measured against).
 """
 from __future__ import annotations
 
@@ -110,7 +114,7 @@ def evaluate(template: CouponTemplate, state: CouponState, basket: Basket, now: 
     discount, reason = _DISCOUNTS[template.kind](template, basket)
     if reason:
         return Evaluation.refused(reason)
-    return Evaluation(True, clamp(discount, basket.amount))
+    return Evaluation(True, clamp(discount, covered_amount(template, basket)))
 
 
 def status_refusal(state: CouponState, now: datetime) -> str | None:
@@ -129,9 +133,17 @@ def scope_refusal(template: CouponTemplate, basket: Basket) -> str | None:
     if template.categories and basket.category not in template.categories and \
             not any(item.category in template.categories for item in basket.items):
         return "wrong_category"
-    if basket.amount < template.min_amount:
+    if covered_amount(template, basket) < template.min_amount:
         return "below_threshold"
     return None
+
+
+def covered_amount(template: CouponTemplate, basket: Basket) -> Decimal:
+    """The part of the basket the coupon's categories cover (all of it without a category restriction)."""
+    if not template.categories or basket.category in template.categories:
+        return basket.amount
+    lines = sum((item.price * item.quantity for item in basket.items if item.category in template.categories), ZERO)
+    return min(lines, basket.amount)
 
 
 def clamp(discount: Decimal, amount: Decimal) -> Decimal:
@@ -143,18 +155,19 @@ def _fixed(template: CouponTemplate, basket: Basket) -> tuple[Decimal, str | Non
 
 
 def _percentage(template: CouponTemplate, basket: Basket) -> tuple[Decimal, str | None]:
-    discount = (basket.amount * template.percent_off / HUNDRED).quantize(CENT, rounding=ROUND_DOWN)
+    discount = (covered_amount(template, basket) * template.percent_off / HUNDRED).quantize(CENT, rounding=ROUND_DOWN)
     if template.max_discount is not None:
         discount = min(discount, template.max_discount)
     return discount, None
 
 
 def _gift(template: CouponTemplate, basket: Basket) -> tuple[Decimal, str | None]:
-    """With item lines the gift item must be among them (one unit free, up to `value`); without, the
-    till rang up the gift alone and the basket amount is its price."""
+    """With item lines the gift item (or, without a sku, an item of the categories) must be among them:
+    one unit free, the dearest, up to `value`; without lines, the till rang up the gift alone and the
+    basket amount is its price."""
     if not basket.items:
         return _capped(basket.amount, template.value), None
-    prices = [item.price for item in basket.items if item.sku == template.sku and item.quantity > 0]
+    prices = [item.price for item in _eligible(template, basket.items) if item.quantity > 0]
     if not prices:
         return ZERO, "gift_not_in_basket"
     return _capped(max(prices), template.value), None

@@ -161,12 +161,16 @@ def item_stock(item_id: str) -> str:            # hash: left (set on first use; 
     return f"{item_tag(item_id)}:stock"
 
 
-def item_reservations(item_id: str) -> str:     # hash reservation_id -> JSON {member_id, points, state, at}; kept
-    return f"{item_tag(item_id)}:reservations"
+def item_reservations(item_id: str) -> str:     # hash reservation_id -> JSON {member_id, points, state, at};
+    return f"{item_tag(item_id)}:reservations"  #   settled ones are forgotten after a while (redemption.py)
 
 
 def item_open_reservations(item_id: str) -> str:  # zset reservation_id -> reserved at (epoch ms): not yet settled
     return f"{item_tag(item_id)}:open"
+
+
+def item_settled_reservations(item_id: str) -> str:  # zset reservation_id -> settled at (epoch ms)
+    return f"{item_tag(item_id)}:settled"
 
 
 def item_member_counts(item_id: str) -> str:    # hash member_id -> redemptions reserved or confirmed

@@ -64,6 +64,7 @@ class MemberStore(Protocol):
     async def member_id_for_phone(self, phone_hash: str) -> str | None: ...
     async def get(self, member_id: str) -> Member | None: ...
     async def phone_enc(self, member_id: str) -> str | None: ...
+    async def phone_claims(self, member_id: str) -> tuple[str | None, str | None]: ...
     async def follow(self, openid: str, now: datetime, op_key: str, via: str) -> FollowResult: ...
     async def unfollow(self, member_id: str, now: datetime, op_key: str) -> bool: ...
     async def start_phone_challenge(self, member_id: str, phone_enc: str, phone_hash: str, code_hash: str,
@@ -104,7 +105,8 @@ class MemberService:
 
     async def member_id_for_phone(self, raw_phone: str) -> str | None:
         phone = normalise_phone(raw_phone)
-        return await self._store.member_id_for_phone(self.phone_hash(phone))
+        owner, _ = await self._phone_holder(self.phone_hash(phone))
+        return owner
 
     async def phone_of(self, member_id: str) -> str | None:
         """The member's phone in clear text, for showing it to that member only."""
@@ -117,10 +119,10 @@ class MemberService:
     async def request_phone_code(self, member_id: str, raw_phone: str) -> CodeSent:
         phone = normalise_phone(raw_phone)
         phone_hash = self.phone_hash(phone)
-        owner = await self._store.member_id_for_phone(phone_hash)
-        if owner == member_id:
+        owner, bound = await self._phone_holder(phone_hash)
+        if owner == member_id and bound:
             raise errors.PhoneAlreadyBound()
-        if owner is not None:
+        if owner not in (None, member_id):     # (ours but unbound: a binding cut short, finished by this code)
             raise errors.PhoneTaken()
         code = f"{secrets.randbelow(1_000_000):06d}"
         started = await self._store.start_phone_challenge(
@@ -152,6 +154,20 @@ class MemberService:
             await self._store.release_phone(member_id, previous)
         phone = self._pii.decrypt(phone_enc, context="phone")
         return PhoneBound(masked_phone=mask_phone(phone), replaced=bool(previous) and previous != phone_hash)
+
+    async def _phone_holder(self, phone_hash: str) -> tuple[str | None, bool]:
+        """Who holds the phone, and whether it is bound in their profile. The index (its own slot) and the
+        profile change in separate steps: an entry whose member has neither the phone bound nor a verified
+        code for it is what a crash between them left (a number changed but the old one not released, or a
+        claim whose binding never finished), and is released here rather than block the number for good."""
+        owner = await self._store.member_id_for_phone(phone_hash)
+        if owner is None:
+            return None, False
+        bound, verified = await self._store.phone_claims(owner)
+        if phone_hash in (bound, verified):
+            return owner, bound == phone_hash
+        await self._store.release_phone(owner, phone_hash)
+        return None, False
 
     def _code_hash(self, member_id: str, code: str) -> str:
         key = self._pii.lookup_hash(member_id, context="phone-code-salt").encode()

@@ -148,7 +148,7 @@ class LedgerChange:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    kind: str            # purchase | refund | spend | grant | expire
+    kind: str            # purchase | refund | spend | grant | expire | reversal
     points: int          # change of (balance - debt)
     balance: int
     debt: int

@@ -234,7 +234,7 @@ def _as_decimal(value: Any) -> Decimal | None:
 
 
 def _as_date(value: Any, path: str) -> date:
-    if isinstance(value, date):
+    if isinstance(value, date) and not isinstance(value, datetime):   # a TOML date-time is a datetime
         return value
     if isinstance(value, str):
         try:

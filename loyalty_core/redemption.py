@@ -36,6 +36,9 @@ from .program import Program, check_rewards
 
 REDEEM_KIND = "redeem"                  # the pending-choice kind of a redemption offer
 LISTING_KEPT = timedelta(minutes=30)
+# A settled reservation answers repeats of its redemption; they come only while the pending choice that
+# carries the redemption id lives (an hour or two), so after this its record is forgotten.
+RESERVATION_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ class CatalogueStore(Protocol):
     async def release(self, item_id: str, reservation_id: str, reason: str, now: datetime) -> dict: ...
     async def reservation(self, item_id: str, reservation_id: str) -> dict | None: ...
     async def open_reservations(self, item_id: str, reserved_before: datetime, limit: int) -> list[str]: ...
+    async def forget_settled(self, item_id: str, settled_before: datetime, limit: int) -> int: ...
     async def record_outcome(self, member_id: str, redemption_id: str, outcome: dict, event: dict,
                              now: datetime) -> dict: ...
     async def outcome(self, member_id: str, redemption_id: str) -> dict | None: ...
@@ -215,12 +219,14 @@ class RedemptionService:
         except errors.DomainError as refusal:
             await self.abandon(reservation, refusal.code)
             raise
-        return Redemption(redemption_id, item, item.points, balance + outcome.points, outcome)
+        return Redemption(redemption_id, item, reservation.points, balance + outcome.points, outcome)
 
     async def reserve(self, member_id: str, item: CatalogueItem, redemption_id: str) -> Reservation:
-        """Step 1: one unit of stock held for this redemption (a repeat finds the same reservation)."""
+        """Step 1: one unit of stock held for this redemption (a repeat finds the same reservation, even
+        once the item is off sale)."""
         now = self._clock.now()
-        await self._check_open(item, member_id, now)
+        if await self._store.reservation(item.id, redemption_id) is None:
+            await self._check_open(item, member_id, now)
         result = await self._store.reserve(item.id, redemption_id, member_id, item.points, item.stock,
                                            item.per_member_limit, now)
         if not result["ok"]:
@@ -288,7 +294,8 @@ class RedemptionService:
 
     # -- the sweeper ---------------------------------------------------------------------------------------
     async def sweep(self, now: datetime | None = None, batch: int = 200) -> SweepReport:
-        """The job: settle every reservation open for longer than the timeout (a crashed redemption)."""
+        """The job: settle every reservation open for longer than the timeout (a crashed redemption),
+        and forget the records of reservations settled long ago."""
         now = now or self._clock.now()
         before = now - self.program.catalogue.reservation_timeout
         report = SweepReport()
@@ -297,6 +304,7 @@ class RedemptionService:
                 raw = await self._store.reservation(item.id, reservation_id)
                 outcome = await self._settle_abandoned(item, _reservation(raw))
                 report = SweepReport(**{**asdict(report), outcome: getattr(report, outcome) + 1})
+            await self._store.forget_settled(item.id, now - RESERVATION_KEPT, batch)
         return report
 
     async def _settle_abandoned(self, item: CatalogueItem, reservation: Reservation) -> str:

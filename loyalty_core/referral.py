@@ -165,10 +165,11 @@ class ReferralService:
 
     # -- the reward -----------------------------------------------------------------------------------------
     async def on_first_purchase(self, event: dict) -> str:
-        """The ledger's first_purchase event: the referee's reward starts waiting (or is refused)."""
+        """The ledger's first_purchase event: the referee's reward starts waiting (or is refused). Every
+        step replays, so the event handled again after a crash completes what the first attempt began."""
         referee = event["member_id"]
         record = await self._store.referee(referee)
-        if record.get("status") != "attributed":
+        if record.get("status") not in ("attributed", "pending", "cancelled"):
             return record.get("status", "not_a_referee")
         referrer, txn_id = record["referrer"], event["data"]["txn_id"]
         purchased_at = datetime.fromisoformat(event["occurred_at"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Awaitable, Callable
 
 import aiohttp
@@ -48,6 +49,13 @@ class RunningSandbox:
     def state(self) -> Sandbox:
         """The sandbox object itself, for assertions the control API does not offer."""
         return self.app[SANDBOX_KEY]
+
+    async def move_to_morning(self, hour: int = 10) -> None:
+        """Moves the sandbox clock to hour:00 (platform time) of the next day, so that a test's calls fall on
+        one platform day (daily quotas) whatever the time of day the suite runs."""
+        local = datetime.fromisoformat((await self.client.clock())["local"])
+        morning = (local + timedelta(days=1)).replace(hour=hour, minute=0, second=0, microsecond=0)
+        await self.client.advance((morning - local).total_seconds())
 
 
 async def _serve(app: web.Application) -> tuple[web.AppRunner, str]:

@@ -50,6 +50,7 @@ ERRMSG = {
     45058: "can't modify sys tag",
     45059: "too many tag now, no need to add new",
     45065: "clientmsgid exist",
+    45066: "same clientmsgid retry too fast",
     45067: "clientmsgid size out of limit",
     45157: "invalid tag name",
     45158: "tag name too long",

@@ -30,7 +30,7 @@ class Signer:
     def verify(self, timestamp: str | None, signature: str | None, body: bytes) -> None:
         if not self._secret:
             raise ApiError(401, "unauthorized", "the till API has no secret configured")
-        if not timestamp or not timestamp.isdigit():
+        if not timestamp or not (timestamp.isascii() and timestamp.isdigit()):   # int() refuses '²'
             raise ApiError(401, "unauthorized", "X-Timestamp must be unix seconds")
         if abs(self._wall_clock() - int(timestamp)) > TIMESTAMP_WINDOW_SECONDS:
             raise ApiError(401, "stale_timestamp", "X-Timestamp is more than 300 seconds off")

@@ -6,7 +6,8 @@ the reason as the error code (expired, revoked, wrong_store, wrong_category, bel
 coupon used by another txn_id is 409 already_used, while the same txn_id again gets the first answer.
 Both are signed like every till request; a GET is signed over an empty body. The basket is the query
 of the GET (amount, category, store_id; without an amount only the coupon itself is judged) or the
-body of the redeem (which may also list `items` for gift and buy-one-get-one coupons).
+body of the redeem (which may also list `items`: needed by gift and buy-one-get-one coupons, and by a
+category coupon on a basket of several categories, which covers only the lines of its categories).
 """
 from __future__ import annotations
 

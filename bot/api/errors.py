@@ -39,8 +39,14 @@ async def json_errors(request: web.Request, handler) -> web.StreamResponse:
         return error_response(error.status, error.reason.lower().replace(" ", "_"), error.reason)
     except Exception:
         correlation = uuid.uuid4().hex[:12]
-        log.exception("API request failed: correlation=%s path=%s", correlation, request.path)
+        log.exception("API request failed: correlation=%s route=%s", correlation, _route(request))
         return error_response(500, "internal_error", f"internal error (correlation {correlation})")
+
+
+def _route(request: web.Request) -> str:
+    """The route's pattern rather than the path: a path may hold a coupon code, which grants value."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "(no route)"
 
 
 def json_answer(answer: dict) -> web.Response:

@@ -29,11 +29,26 @@ def json_object(request: web.Request) -> dict:
     except orjson.JSONDecodeError:
         data = _exact(raw)
     else:
-        if isinstance(data, dict) and any(isinstance(value, float) for value in data.values()):
+        if _holds_float(data):
             data = _exact(raw)
     if not isinstance(data, dict):
         raise errors.InvalidRequest("the body must be a JSON object")
     return data
+
+
+def _holds_float(data: Any) -> bool:
+    """Anywhere in the body, e.g. items[].price of a redeem, not only at the top. Without recursion: orjson
+    reads bodies nested deeper than Python's recursion limit."""
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, float):
+            return True
+        if isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return False
 
 
 def _exact(raw: bytes) -> Any:

@@ -8,8 +8,8 @@ and registers what confirming does for that kind:
 
     @on_confirm("birthday")
     async def confirm_birthday(ctx: Ctx, choice: PendingChoice) -> Reply:
-        saved = await ctx.services.birthdays.set(ctx.member, choice.payload["date"], choice.choice_id)
-        return ctx.render("birthday_set.txt", saved=saved)
+        status = await ctx.services.birthdays.confirm(ctx.member, choice.payload["sealed"], choice.choice_id)
+        return ctx.render("birthday_saved.txt", status=status)
 
 The handler must be idempotent by `choice.choice_id` (a double-tapped 确认 calls it again). When it
 returns, the choice is settled; when it raises a domain error, the choice is dropped and the error's

@@ -33,4 +33,4 @@ def job_report(message: Inbound) -> JobReport:
 
 def _count(fields: dict, name: str) -> int:
     value = fields.get(name, "")
-    return int(value) if isinstance(value, str) and value.isdigit() else 0
+    return int(value) if isinstance(value, str) and value.isdecimal() else 0

@@ -12,6 +12,7 @@ from ..router import Router
 
 log = logging.getLogger("bot.handlers.points")
 router = Router("points")
+MAX_PAGE = 1_000_000
 
 
 @router.text("积分", "points", help="查看积分余额和即将过期的积分", featured=True)
@@ -52,7 +53,10 @@ async def show_member_code(ctx: Ctx):
 
 
 def page_number(args: str) -> int:
-    return int(args) if args.isdigit() and int(args) > 0 else 1
+    """明细 <n>: a page from 1 to MAX_PAGE (beyond, Redis refuses the list offset); else the first page."""
+    if not args.isdecimal():            # not isdigit(): it passes "፩", which int() refuses
+        return 1
+    return min(int(args), MAX_PAGE) if int(args) > 0 else 1
 
 
 def qr_png(content: str) -> bytes:

@@ -22,7 +22,7 @@ class RedeemIntent:
 
 def redeem_intent(args: str) -> RedeemIntent:
     words = args.replace("第", "").replace("个", "").strip()
-    if words.isdigit():
+    if words.isdecimal():            # not isdigit(): it passes "፩", which int() refuses
         return RedeemIntent(number=int(words))
     return RedeemIntent(next_page=words.casefold() in NEXT_PAGE)
 

@@ -22,6 +22,26 @@ local function num(value)
   return tonumber(value) or 0
 end
 
+-- Lua numbers are doubles: whole numbers are exact below 2^53, but a quotient may round up to the
+-- next whole number. The exact floor(a / b) and remainder, for whole 0 <= a < 2^53 and b > 0.
+local function divmod(a, b)
+  local q = math.floor(a / b)
+  local r = a - q * b
+  while r < 0 do q, r = q - 1, r + b end
+  while r >= b do q, r = q + 1, r - b end
+  return q, r
+end
+
+-- The exact floor(x * y / z) for whole x < 2^53 and 0 <= y <= z < 2^34, though x * y may pass 2^53
+-- (points × refunded fen of a large purchase): x = q*z + r, then r * y in two halves of y.
+local function mul_div_floor(x, y, z)
+  local q, r = divmod(x, z)
+  local high, low = divmod(y, 32768)
+  local q1, r1 = divmod(r * high, z)
+  local q2 = divmod(r1 * 32768 + r * low, z)
+  return q * y + q1 * 32768 + q2
+end
+
 local function begin()
   local v = redis.call('HMGET', ACCOUNT, 'balance', 'debt')
   S.balance, S.debt, S.changed = num(v[1]), num(v[2]), false

@@ -11,5 +11,5 @@ redis.call('HSET', KEYS[1], field, ARGV[4])
 local gift = cjson.decode(ARGV[4])
 emit(KEYS[2], 'birthday_gift:' .. ARGV[1] .. ':' .. ARGV[3], 'birthday_gift_claimed', ARGV[1], ARGV[2],
      {cycle = tonumber(ARGV[3]), kind = gift.kind, title = gift.title, points = gift.points,
-      voucher_code = gift.voucher_code, template = gift.template})
+      voucher_code_tail = string.sub(gift.voucher_code, -4), template = gift.template})  -- the code grants a gift
 return ok({gift = ARGV[4], replayed = false})

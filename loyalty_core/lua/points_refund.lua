@@ -25,7 +25,7 @@ if refunded > purchase.amount then
 end
 
 expire_due()
-local target = math.floor(purchase.points * refunded / purchase.amount)
+local target = mul_div_floor(purchase.points, refunded, purchase.amount)   -- clawback_target in points.py
 local clawback = target - purchase.clawed
 local taken = take(clawback, purchase.lot)
 S.debt = S.debt + clawback - taken

@@ -26,9 +26,6 @@ class RedisBirthdayStore:
         """The member's sealed birthday; batched, as it is read on every purchase."""
         return await self._batcher.call("HGET", keys.member_birthday(member_id), "enc")
 
-    async def record(self, member_id: str) -> dict:
-        return await self._redis.hgetall(keys.member_birthday(member_id))
-
     async def _member_script(self, member_id: str, name: str, extra_keys: list[str], args: list,
                              now: datetime) -> dict:
         await self._outbox.mark(member_id, now)

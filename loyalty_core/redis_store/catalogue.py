@@ -15,7 +15,7 @@ from .scripts import Scripts
 
 def _stock_keys(item_id: str) -> list[str]:
     return [keys.item_stock(item_id), keys.item_reservations(item_id), keys.item_open_reservations(item_id),
-            keys.item_member_counts(item_id)]
+            keys.item_member_counts(item_id), keys.item_settled_reservations(item_id)]
 
 
 class RedisCatalogueStore:
@@ -48,16 +48,23 @@ class RedisCatalogueStore:
     async def reserve(self, item_id: str, reservation_id: str, member_id: str, points: int, initial: int | None,
                       per_member_limit: int, now: datetime) -> dict:
         return await self._scripts.run(
-            "stock_reserve", _stock_keys(item_id),
+            "stock_reserve", _stock_keys(item_id)[:4],
             [reservation_id, member_id, points, -1 if initial is None else initial, per_member_limit,
              epoch_ms(now), now.isoformat(), item_id])
 
     async def confirm(self, item_id: str, reservation_id: str, now: datetime) -> dict:
-        return await self._scripts.run("stock_confirm", _stock_keys(item_id)[:3], [reservation_id, now.isoformat()])
+        return await self._scripts.run("stock_confirm", _stock_keys(item_id),
+                                       [reservation_id, now.isoformat(), epoch_ms(now)])
 
     async def release(self, item_id: str, reservation_id: str, reason: str, now: datetime) -> dict:
         return await self._scripts.run("stock_release", _stock_keys(item_id),
-                                       [reservation_id, now.isoformat(), reason])
+                                       [reservation_id, now.isoformat(), reason, epoch_ms(now)])
+
+    async def forget_settled(self, item_id: str, settled_before: datetime, limit: int) -> int:
+        result = await self._scripts.run(
+            "stock_forget", [keys.item_reservations(item_id), keys.item_settled_reservations(item_id)],
+            [epoch_ms(settled_before), limit])
+        return result["forgotten"]
 
     async def reservation(self, item_id: str, reservation_id: str) -> dict | None:
         raw = await self._redis.hget(keys.item_reservations(item_id), reservation_id)

@@ -65,6 +65,9 @@ class RedisCouponStore:
             [issue_key, coupon["code"], orjson.dumps(coupon), template["id"], per_member_limit,
              f"coupon_issued:{member_id}:{coupon['code']}", orjson.dumps(event)])
 
+    async def issued_code(self, member_id: str, issue_key: str) -> str | None:
+        return await self._redis.hget(keys.member_coupon_ops(member_id), f"issue:{issue_key}")
+
     async def use(self, member_id: str, code: str, txn_id: str, answer: dict, now: datetime) -> dict:
         result = await self._member_change(member_id, now, "coupon_use", [keys.member_coupons(member_id)],
                                            [code, txn_id, orjson.dumps(answer), epoch_ms(now)])

@@ -3,10 +3,12 @@ cross-member steps as idempotent writes: the stream relay of the script's events
 ledger's indexes (lots to expire, lots to warn about, tier reviews, yearly leaderboards; one slot).
 
 Round trips of a purchase: claim the txn index (1); mark the member dirty in the outbox, pre-mark the
-expiry index and run the member's script (2); relay the events and sync the indexes (3). Each step's
-commands go through the batcher, which pipelines them with those of concurrent requests. Index writes are absolute and guarded by the member's `ver`, so a retry (or any later
-operation of the member) repairs what a crash between steps left behind; the expiry pre-mark is never
-later than the truth, so lots expire on time even then.
+expiry, warning and review indexes and run the member's script (2); relay the events and sync the
+indexes (3). Each step's commands go through the batcher, which pipelines them with those of concurrent
+requests. Index writes are absolute and guarded by the member's `ver`, so a retry (or any later
+operation of the member) repairs what a crash between steps left behind; the pre-marks are never later
+than the truth (a new lot is never warned about yet; an upgrade is reviewed on `next_review`), so lots
+are warned about and expire, and upgrades are reviewed, on time even then.
 """
 from __future__ import annotations
 
@@ -51,13 +53,16 @@ class RedisLedgerStore:
 
     # -- writes ------------------------------------------------------------------------------------
     async def _change(self, member_id: str, now: datetime, name: str, extra_keys: list[str], args: list,
-                      *, new_lot_expires: datetime | None = None) -> dict:
+                      *, new_lot_expires: datetime | None = None, review_on: date | None = None) -> dict:
         """Mark, run the member's script, then relay its events and sync the indexes. The marks are
-        queued in the same loop turn as the script, so they travel ahead of it in one pipeline."""
+        queued in the same loop turn as the script, so they travel ahead of it in one pipeline.
+        Pre-marks (ZADD LT) are never later than the truth, even if we die before the sync."""
         marks = [self._batcher.call("ZADD", keys.OUTBOX_DIRTY, epoch_ms(now), member_id)]  # = Outbox.mark
-        if new_lot_expires is not None:  # never later than the truth, even if we die before the sync
-            marks.append(self._batcher.call("ZADD", keys.POINTS_EXPIRY_INDEX, "LT", epoch_ms(new_lot_expires),
-                                            member_id))
+        if new_lot_expires is not None:
+            marks += [self._batcher.call("ZADD", index, "LT", epoch_ms(new_lot_expires), member_id)
+                      for index in (keys.POINTS_EXPIRY_INDEX, keys.POINTS_WARN_INDEX)]
+        if review_on is not None:  # the review day if this purchase upgrades the member
+            marks.append(self._batcher.call("ZADD", keys.TIER_REVIEW_INDEX, "LT", day_key(review_on), member_id))
         try:
             result = await self.scripts.run(name, ledger_keys(member_id) + extra_keys,
                                             _base_args(member_id, now) + args)
@@ -96,7 +101,7 @@ class RedisLedgerStore:
                 write.lot_expires.date().isoformat(), day_key(write.day), day_key(write.window_start),
                 str(write.now.year), day_key(write.next_review), orjson.dumps(tiers), orjson.dumps(write.details)]
         return await self._change(m, write.now, "points_purchase", [keys.member_purchases(m), keys.spend_days(m)],
-                                  args, new_lot_expires=write.lot_expires)
+                                  args, new_lot_expires=write.lot_expires, review_on=write.next_review)
 
     async def refund(self, member_id: str, refund_id: str, txn_id: str, amount_fen: int, amount_text: str,
                      fingerprint: str, now: datetime, window_start: date) -> dict:

@@ -55,6 +55,14 @@ class RedisMemberStore:
     async def phone_enc(self, member_id: str) -> str | None:
         return await self._redis.hget(keys.member_profile(member_id), "phone_enc")
 
+    async def phone_claims(self, member_id: str) -> tuple[str | None, str | None]:
+        """The phone hash bound in the profile, and that of a verified code whose binding is under way."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hget(keys.member_profile(member_id), "phone_hash")
+            pipe.hmget(keys.phone_challenge(member_id), "phone_hash", "verified")
+            bound, (pending, verified) = await pipe.execute()
+        return bound or None, pending if verified == "1" else None
+
     async def follow(self, openid: str, now: datetime, op_key: str, via: str) -> FollowResult:
         member_id = await self._member_id_or_claim(openid)
         await self._outbox.mark(member_id, now)
@@ -114,7 +122,8 @@ class RedisMemberStore:
         result = await self._scripts.run(
             "phone_bind",
             [keys.member_profile(member_id), keys.phone_challenge(member_id), keys.member_outbox(member_id)],
-            [member_id, phone_hash, phone_enc, now.isoformat(), f"phone_bound:{member_id}:{phone_hash[:16]}"],
+            [member_id, phone_hash, phone_enc, now.isoformat(),
+             f"phone_bound:{member_id}:{phone_hash[:16]}:{epoch_ms(now)}"],   # a number bound again is a new event
         )
         await self._outbox.relay(member_id)
         return result["previous_hash"]

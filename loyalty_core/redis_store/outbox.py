@@ -47,15 +47,19 @@ class Outbox:
         return len(pending)
 
     async def sweep(self, now: datetime, older_than_ms: int = 10_000, batch: int = 500) -> int:
-        """Relay what crashed processes left behind and clear old dirty marks. Returns events relayed."""
+        """Relay what crashed processes left behind and clear old dirty marks, a batch at a time until none
+        older than the cutoff is left (every operation marks its member, so one batch a round would fall
+        behind for good as soon as more members change per round than a batch holds). Returns events relayed."""
         cutoff = epoch_ms(now) - older_than_ms
-        members = await self._redis.zrangebyscore(keys.OUTBOX_DIRTY, "-inf", cutoff, start=0, num=batch)
         relayed = 0
-        for member_id in members:
-            relayed += await self.relay(member_id)
-            # Unmark only if no newer operation marked the member meanwhile.
-            await self._scripts.run("outbox_unmark", [keys.OUTBOX_DIRTY], [member_id, cutoff])
-        return relayed
+        while True:
+            members = await self._redis.zrangebyscore(keys.OUTBOX_DIRTY, "-inf", cutoff, start=0, num=batch)
+            for member_id in members:
+                relayed += await self.relay(member_id)
+                # Unmark only if no newer operation marked the member meanwhile (then it is past the cutoff).
+                await self._scripts.run("outbox_unmark", [keys.OUTBOX_DIRTY], [member_id, cutoff])
+            if len(members) < batch:
+                return relayed
 
     async def read(self, count: int = 100, after: str = "0-0") -> list[dict]:
         """Events in the stream after a stream id (for tests and the push side)."""

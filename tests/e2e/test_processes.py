@@ -7,9 +7,11 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from loyalty_core.program import load_program
 from tests.e2e.processes import ROOT, Process, base_env, free_ports
 from tests.polling import until
 from wechat_sandbox.testing import SandboxClient
@@ -21,15 +23,30 @@ ACCOUNT = {"WECHAT_APPID": "wxe2e0000000000001", "WECHAT_APPSECRET": "e2e-secret
            "WECHAT_AES_KEY": AES_KEY}
 
 
+def program_without_promotion_days(folder: Path) -> Path:
+    """The default program without member days and double-points dates: the serve process keeps real time,
+    so a purchase earns the same points on any day the suite runs."""
+    text = (ROOT / "loyalty_core" / "program_default.toml").read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^member_day = \d+", "member_day = 0", text)
+    text = re.sub(r"(?m)^double_points_dates = \[.*\]", "double_points_dates = []", text)
+    text = re.sub(r"(?m)^double_points_weekdays = \[.*\]", "double_points_weekdays = []", text)
+    path = folder / "program.toml"
+    path.write_text(text, encoding="utf-8")
+    promotions = load_program(path).promotions
+    assert (promotions.member_day, promotions.double_points_dates, promotions.double_points_weekdays) == (
+        0, frozenset(), frozenset())
+    return path
+
+
 @pytest.fixture
-def running(redis_url):
+def running(redis_url, tmp_path):
     bot_port, sandbox_port = free_ports(2)
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     sandbox = Process(["-m", "wechat_sandbox"], base_env(**ACCOUNT, SANDBOX_PORT=str(sandbox_port),
                                                           BOT_CALLBACK_URL=f"http://127.0.0.1:{bot_port}/wechat"))
     bot_env = base_env(**ACCOUNT, REDIS_URL=redis_url, BOT_PORT=str(bot_port), WECHAT_API_BASE=sandbox_url,
                        POS_API_SECRET="e2e-pos-secret", PII_KEY=base64.b64encode(b"e" * 32).decode(),
-                       SMS_PROVIDER="sandbox")
+                       SMS_PROVIDER="sandbox", PROGRAM_FILE=str(program_without_promotion_days(tmp_path)))
     bot = Process(["-m", "bot", "serve"], bot_env)
     try:
         sandbox.wait_for_line("WeChat sandbox on")

@@ -186,6 +186,8 @@ async def test_the_gift_follows_the_tier_a_voucher_for_platinum_and_a_coupon_for
     assert "生日蛋糕兑换券" in reply and "2026年7月3日 前到服务台" in reply and len(code) == 11
     assert orjson.loads(await redis.get(keys.gift_voucher(code)))["member_id"] == platinum
     assert code in await peer.say("o_ivy", "领取生日礼")                    # the same code when asked again
+    [claimed] = await stream_events(redis, "birthday_gift_claimed")         # a code that grants a gift stays out
+    assert code not in orjson.dumps(claimed).decode() and claimed["data"]["voucher_code_tail"] == code[-4:]
 
     gold = await join(peer, till, "o_jay")
     await till.purchase({"openid": "o_jay"}, "60000.00")

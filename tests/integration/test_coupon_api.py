@@ -213,3 +213,37 @@ async def test_the_expiry_job_visits_only_due_coupons(till, redis, clock):
     check = await till.services.coupons.check(short.code, Basket(Decimal("300"), "dining"))
     assert check.evaluation.reason == "expired" and check.coupon.status == "expired"
     assert clock.now() - short.issued_at == timedelta(days=1)
+
+
+async def test_a_repeated_issue_gets_the_first_coupon_even_after_the_template_closed(till, clock):
+    await till.services.coupons.create_template(_template(id="january", valid_days=None, valid_until="2026-01-31"))
+    body = {"member": {"openid": "o_gil"}, "template_id": "january", "issue_key": "crm-7"}
+    await till.services.members.follow("o_gil", "join:o_gil")
+    first = await till.post("/api/v1/admin/coupons", body)
+    assert first.status == 201
+    clock.advance(days=20)                                       # the template's window is over
+    again = await till.post("/api/v1/admin/coupons", body)
+    assert (again.status, again.json["code"]) == (201, first.json["code"])
+    assert (await till.post("/api/v1/admin/coupons", body | {"issue_key": "crm-8"})).error == "template_closed"
+
+
+async def test_concurrent_uses_at_the_till_use_a_coupon_once(till, redis):
+    code = await issue(till, "o_hen")
+    others = await asyncio.gather(*(use(till, code, f"T-{n}") for n in range(8)))
+    assert sorted(answer.status for answer in others) == [200] + [409] * 7
+    [winner] = [answer for answer in others if answer.status == 200]
+    repeats = await asyncio.gather(*(use(till, code, winner.json["txn_id"]) for _ in range(4)))
+    assert all((answer.status, answer.json) == (200, winner.json) for answer in repeats)
+    assert [f["type"] for _, f in await redis.xrange(keys.OUTBOX_STREAM)].count("coupon_used") == 1
+
+
+async def test_a_failure_at_the_till_is_logged_without_the_coupon_code(till, redis, caplog):
+    code = await issue(till, "o_ida")
+    member_id = await till.services.members.member_id_for_openid("o_ida")
+    raw = code.replace("-", "")
+    await redis.hset(keys.member_coupons(member_id), raw, "{damaged")      # a record no reader can parse
+    with caplog.at_level("ERROR"):
+        answer = await use(till, code, "T-1")
+    assert (answer.status, answer.error) == (500, "internal_error")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "coupons/{code}/redeem" in logged and raw not in logged and code not in logged

@@ -5,11 +5,11 @@ from bot.embedded_redis import EmbeddedRedis, find_redis_server
 
 
 def test_a_second_start_finds_the_data_still_there(tmp_path):
-    with EmbeddedRedis(tmp_path / "redis") as first:
-        redis.Redis.from_url(first.url).set("greeting", "你好")
+    with EmbeddedRedis(tmp_path / "redis") as first, redis.Redis.from_url(first.url) as client:
+        client.set("greeting", "你好")
     assert (tmp_path / "redis" / "appendonlydir").is_dir()
-    with EmbeddedRedis(tmp_path / "redis") as second:
-        assert redis.Redis.from_url(second.url, decode_responses=True).get("greeting") == "你好"
+    with EmbeddedRedis(tmp_path / "redis") as second, redis.Redis.from_url(second.url) as client:
+        assert client.get("greeting") == "你好".encode()
 
 
 def test_the_server_stops_on_exit(tmp_path):

@@ -106,6 +106,26 @@ async def test_three_concurrent_deliveries_to_two_instances_run_the_handler_once
     assert late_retry.body == answers[0].body and len(runs) == 1
 
 
+async def test_a_retry_runs_the_message_when_the_first_delivery_died_holding_its_claim(start_bot, redis, caplog):
+    runs: list[str] = []
+    peer = WeChatPeer(await start_bot(router=counting_router(runs), budget=3.0))
+    msg_id = 6054768590064713999
+    # The first delivery's process claimed the message and died before any outcome: its claim is about to lapse.
+    await redis.set(f"wx:dedup:msg:{msg_id}", '{"s":"pending"}', px=300)
+    with caplog.at_level("WARNING", logger="bot.dispatch"):
+        answer = await peer.post(text_xml("o_frank", "慢", msg_id=msg_id))
+    assert answer.status == 200 and "run1" in answer.content and len(runs) == 1
+    assert "claim lapsed" in caplog.text                       # the retry found the claim and waited it out
+
+
+async def test_a_stored_reply_outlives_the_claim_so_later_retries_still_get_it(start_bot, redis):
+    peer = WeChatPeer(await start_bot(budget=0.5))
+    msg_id = 6054768590064714000
+    answer = await peer.post(text_xml("o_gina", "帮助", msg_id=msg_id))
+    assert "会员中心可以帮您" in answer.content
+    assert await redis.ttl(f"wx:dedup:msg:{msg_id}") > 60
+
+
 async def test_a_retried_follow_creates_one_member_and_one_event(start_bot, redis):
     first, second = WeChatPeer(await start_bot()), WeChatPeer(await start_bot())
     follow = event_xml("o_erin", "subscribe", create_time=1_700_000_000)
@@ -128,7 +148,8 @@ UNKNOWN_TYPE = ('<xml><ToUserName>gh</ToUserName><FromUserName>o_new</FromUserNa
 
 
 @pytest.mark.parametrize("case, status", [
-    ("bad signature", 403), ("stale timestamp", 403), ("future timestamp", 403), ("xxe", 400),
+    ("bad signature", 403), ("stale timestamp", 403), ("future timestamp", 403), ("superscript timestamp", 403),
+    ("xxe", 400),
     ("billion laughs", 400), ("66 KiB body", 413), ("non-UTF-8 bytes", 400), ("empty body", 400),
     ("unknown MsgType", 200), ("not xml", 400),
 ])
@@ -141,6 +162,7 @@ async def test_hostile_plaintext_input_changes_nothing(start_bot, redis, case, s
         "bad signature": lambda: peer.post(text_xml("o_seed", "积分"), sign=False),
         "stale timestamp": lambda: peer.post(text_xml("o_seed", "积分"), timestamp=now - 301),
         "future timestamp": lambda: peer.post(text_xml("o_seed", "积分"), timestamp=now + 301),
+        "superscript timestamp": lambda: peer.post(text_xml("o_seed", "积分"), timestamp="²"),
         "xxe": lambda: peer.post(XXE),
         "billion laughs": lambda: peer.post(LAUGHS),
         "66 KiB body": lambda: peer.post(text_xml("o_seed", "积" * (22 * 1024))),
@@ -169,6 +191,16 @@ async def test_garbage_ciphertext_changes_nothing(start_bot, redis, encrypt, sta
     answer = await peer.post_encrypted_raw(encrypt)
     assert answer.status == status
     assert await snapshot(redis) == before
+
+
+async def test_an_encrypt_element_with_children_is_a_bad_request_not_a_500(start_bot, redis):
+    client = await start_bot(wechat_aes_key=AES_KEY)
+    ts, nonce = str(int(time.time())), "8271"
+    params = {"timestamp": ts, "nonce": nonce, "encrypt_type": "aes", "msg_signature": "0" * 40,
+              "signature": signature(TOKEN, ts, nonce)}
+    response = await client.post("/wechat", params=params, data=b"<xml><Encrypt><a>b</a></Encrypt></xml>")
+    assert response.status == 400
+    assert await redis.dbsize() == 0
 
 
 async def test_truncated_ciphertext_changes_nothing(start_bot, redis):

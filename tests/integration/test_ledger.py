@@ -12,11 +12,15 @@ import pytest
 import redis.asyncio as aioredis
 
 from bot.embedded_redis import EmbeddedRedis
-from bot.services import build_services
+from bot.services import NoBirthdaysYet, build_services
 from bot.sms import LogSmsSender
 from loyalty_core import errors, keys
 from loyalty_core.clock import MALL_TZ
-from loyalty_core.points import Purchase, add_months
+from loyalty_core.points import PointsService, Purchase, add_months
+from loyalty_core.program import load_program
+from loyalty_core.redis_store.ledger import RedisLedgerStore
+from loyalty_core.redis_store.outbox import Outbox
+from loyalty_core.redis_store.scripts import Scripts
 
 KEY = b"k" * 32
 
@@ -176,6 +180,37 @@ async def test_points_expiring_soon_are_announced_once_per_lot(services, redis, 
     assert len({e["event_id"] for e in warned}) == 2
 
 
+class DiesBeforeTheIndexSync(RedisLedgerStore):
+    """A process that dies after the member's script, before it relays the events and syncs the indexes."""
+
+    async def _settle(self, member_id: str, result: dict) -> None:
+        raise ConnectionError("the process died")
+
+
+async def test_a_lot_booked_by_a_process_that_died_before_the_index_sync_is_still_warned_and_expired(
+        services, redis, clock):
+    store = DiesBeforeTheIndexSync(redis, Outbox(redis, Scripts(redis)))
+    dying = PointsService(store, services.program, clock, NoBirthdaysYet())
+    start = clock.now()
+    with pytest.raises(ConnectionError):
+        await dying.purchase("100019", Purchase("t1", Decimal("100"), start), fingerprint="fp-t1")
+    clock.set(add_months(start, 12) - timedelta(days=20))
+    assert await services.points.warn_expiring() == 1
+    clock.set(add_months(start, 12) + timedelta(days=1))
+    assert await services.points.expire_due() == 100
+
+
+async def test_an_upgrade_booked_by_a_process_that_died_before_the_index_sync_is_still_reviewed(
+        services, redis, clock):
+    store = DiesBeforeTheIndexSync(redis, Outbox(redis, Scripts(redis)))
+    dying = PointsService(store, services.program, clock, NoBirthdaysYet())
+    with pytest.raises(ConnectionError):
+        await dying.purchase("100020", Purchase("t1", Decimal("60000"), clock.now()), fingerprint="fp-t1")
+    clock.set(add_months(clock.now(), 12))
+    [review] = await services.tiers.review_due()
+    assert (review.member_id, review.kept, review.from_tier, review.to_tier) == ("100020", False, "gold", "member")
+
+
 async def test_an_expired_lot_cannot_be_spent_even_before_the_job_runs(services, clock):
     await buy(services, "100014", "100", "t1")
     clock.set(add_months(clock.now(), 12) + timedelta(minutes=1))
@@ -194,6 +229,20 @@ async def test_a_grant_is_applied_once_per_reference_and_pays_debt_first(service
     assert (first.balance, again.balance, again.replayed) == (50, 50, True)
     summary = await services.points.summary("100015", services.clock.now())
     assert (summary.balance, summary.debt) == (50, 0)
+
+
+async def test_refunds_of_a_very_large_purchase_take_back_exactly_its_points(redis, clock):
+    """points × refunded fen passes 2^53 here, where Lua's double arithmetic is no longer exact."""
+    program = load_program()
+    program = dataclasses.replace(program, points=dataclasses.replace(program.points, base_rate=Decimal(6)))
+    services = build_services(redis, clock, KEY, LogSmsSender(), program=program)
+    bought = await buy(services, "100017", "8191175.39", "t1")
+    assert bought.points_earned == 49_147_052
+    half = await services.points.refund("100017", "r1", "t1", Decimal("4095587.69"), "fp-r1")
+    rest = await services.points.refund("100017", "r2", "t1", Decimal("4095587.70"), "fp-r2")
+    assert half.points_reversed == 49_147_052 * 409_558_769 // 819_117_539
+    assert half.points_reversed + rest.points_reversed == 49_147_052
+    assert (rest.balance, rest.debt) == (500 + 1000 + 2000, 0)            # only the upgrade rewards are left
 
 
 async def test_first_purchase_is_announced_once_with_txn_and_amount(services, redis):
@@ -239,9 +288,8 @@ async def test_the_jobs_page_through_their_index_and_repair_stale_entries(servic
 async def test_scripts_are_loaded_again_after_redis_forgot_them(tmp_path, clock):
     """On a private redis-server: SCRIPT FLUSH empties the cache of every database on the server."""
     with EmbeddedRedis(tmp_path, appendonly=False) as server:
-        redis = aioredis.from_url(server.url, decode_responses=True)
-        services = build_services(redis, clock, KEY, LogSmsSender())
-        await buy(services, "100041", "10", "t1")
-        await redis.script_flush()
-        assert (await buy(services, "100041", "20", "t2")).balance == 30
-        await redis.aclose()
+        async with aioredis.from_url(server.url, decode_responses=True) as redis:
+            services = build_services(redis, clock, KEY, LogSmsSender())
+            await buy(services, "100041", "10", "t1")
+            await redis.script_flush()
+            assert (await buy(services, "100041", "20", "t2")).balance == 30

@@ -6,6 +6,7 @@ import pytest
 
 from bot.services import build_services
 from bot.sms import LogSmsSender
+from loyalty_core import errors
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.scripts import Scripts
 
@@ -18,7 +19,12 @@ def services(redis, clock):
 
 
 async def stream_types(redis) -> list[str]:
-    return [fields["type"] for _, fields in await redis.xrange("outbox:events")]
+    """The types of the distinct events in the stream. Relaying is at least once (two requests for one member
+    may both relay its outbox before either deletes it), so, like every consumer, count by event_id."""
+    distinct: dict[str, str] = {}
+    for _, fields in await redis.xrange("outbox:events"):
+        distinct.setdefault(fields["event_id"], fields["type"])
+    return list(distinct.values())
 
 
 async def test_follow_creates_the_member_once(services, redis):
@@ -75,3 +81,89 @@ async def test_a_script_given_keys_of_two_members_is_refused_before_it_reaches_r
     with pytest.raises(CrossSlotScript):
         await Scripts(redis).run("index_release", ["{m:1}:a", "{m:2}:b"], ["x"])
     assert await redis.dbsize() == 0
+
+
+# -- phone binding: crash windows between the phone index (its own slot) and the member's profile -------------
+class CapturingSms:
+    """An SMS port that keeps the codes, so a test can bind a phone the way a member does."""
+
+    def __init__(self):
+        self.codes: dict[str, str] = {}
+
+    async def send_code(self, phone: str, code: str, *, valid_minutes: int) -> None:
+        self.codes[phone] = code
+
+
+@pytest.fixture
+def sms():
+    return CapturingSms()
+
+
+@pytest.fixture
+def members(redis, clock, sms):
+    return build_services(redis, clock, KEY, sms).members
+
+
+@pytest.fixture
+def bind(members, sms):
+    async def bind(member_id: str, phone: str):
+        await members.request_phone_code(member_id, phone)
+        return await members.verify_phone(member_id, sms.codes[phone])
+    return bind
+
+
+async def test_a_phone_left_indexed_by_a_crash_during_a_number_change_can_be_bound_by_its_new_owner(
+        members, bind, redis, clock):
+    old_owner = (await members.follow("o_changer", "evt:c")).member_id
+    await bind(old_owner, "13800138001")
+    clock.advance(minutes=2)
+    await bind(old_owner, "13800138002")
+    old_hash = members.phone_hash("13800138001")
+    # The process died after binding the new number and before releasing the old one from the index.
+    await redis.set(f"idx:phone:{old_hash}", old_owner)
+    assert await members.member_id_for_phone("13800138001") is None      # no purchase booked to the wrong member
+    newcomer = (await members.follow("o_newcomer", "evt:n")).member_id
+    bound = await bind(newcomer, "13800138001")
+    assert not bound.replaced and await members.member_id_for_phone("13800138001") == newcomer
+    assert await members.member_id_for_phone("13800138002") == old_owner
+
+
+async def test_a_member_whose_binding_was_cut_short_after_the_index_claim_can_bind_again(members, bind, redis):
+    member_id = (await members.follow("o_cut", "evt:c")).member_id
+    await members.request_phone_code(member_id, "13900139001")
+    phone_hash = members.phone_hash("13900139001")
+    # The code was verified and the index claimed; the process died before the profile was written,
+    # and the member never sent the code again (the challenge has gone).
+    await redis.set(f"idx:phone:{phone_hash}", member_id)
+    await redis.delete(f"{{m:{member_id}}}:phone-challenge")
+    bound = await bind(member_id, "13900139001")
+    assert (await members.get(member_id)).phone_hash == phone_hash and not bound.replaced
+
+
+async def test_a_verified_binding_in_progress_is_not_mistaken_for_a_leftover(members, redis):
+    holder = (await members.follow("o_holder", "evt:h")).member_id
+    await members.request_phone_code(holder, "13700137001")
+    phone_hash = members.phone_hash("13700137001")
+    # The holder's code is verified and the index claimed: the profile is about to be written.
+    await redis.hset(f"{{m:{holder}}}:phone-challenge", "verified", "1")
+    await redis.set(f"idx:phone:{phone_hash}", holder)
+    other = (await members.follow("o_other", "evt:o")).member_id
+    with pytest.raises(errors.PhoneTaken):
+        await members.request_phone_code(other, "13700137001")
+    assert await members.member_id_for_phone("13700137001") == holder
+
+
+async def test_one_sweep_clears_every_stale_dirty_mark_not_only_one_batch(redis, clock):
+    outbox = Outbox(redis, Scripts(redis))
+    await redis.zadd("outbox:dirty", {str(100_000 + n): 1 for n in range(1200)})
+    assert await outbox.sweep(clock.now(), batch=500) == 0
+    assert await redis.zcard("outbox:dirty") == 0
+
+
+async def test_binding_a_number_again_after_a_change_is_a_new_event(members, bind, redis, clock):
+    member_id = (await members.follow("o_rebind", "evt:r")).member_id
+    for phone in ("13600136001", "13600136002", "13600136001"):
+        await bind(member_id, phone)
+        clock.advance(minutes=2)
+    bound = [fields["event_id"] for _, fields in await redis.xrange("outbox:events") if fields["type"] == "phone_bound"]
+    assert len(bound) == 3 and len(set(bound)) == 3

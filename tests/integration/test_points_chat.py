@@ -53,7 +53,7 @@ async def test_tier_shows_the_progress_to_the_next_tier(bot):
     await peer.follow("o_rae")
     await till.purchase({"openid": "o_rae"}, "87700.00")
     reply = await peer.say("o_rae", "等级")
-    assert "金卡（积分 2 倍）" in reply and "还差 CNY 12,300 升级白金卡" in reply and "· 积分加倍" in reply
+    assert "金卡（积分 2 倍）" in reply and "还差 12,300 元升级白金卡" in reply and "· 积分加倍" in reply
 
 
 async def test_the_leaderboard_masks_other_members_and_shows_my_rank(bot, redis):
@@ -76,7 +76,7 @@ async def test_menu_clicks_reach_the_same_answers(bot):
     answer = await peer.post(event_xml("o_vic", "CLICK", "MY_POINTS", create_time=now - 1))
     assert "可用积分：10 分" in answer.content
     answer = await peer.post(event_xml("o_vic", "CLICK", "MY_TIER", create_time=now))
-    assert "普卡" in answer.content and "还差 CNY 49,990 升级金卡" in answer.content
+    assert "普卡" in answer.content and "还差 49,990 元升级金卡" in answer.content
 
 
 async def test_help_lists_the_points_keywords(bot):

@@ -13,6 +13,7 @@ import pytest
 
 from loyalty_core import errors, keys
 from loyalty_core.program import parse_catalogue_item, parse_coupon_template
+from loyalty_core.redemption import SweepReport
 from tests.integration.rewards import Chat, ledger_totals
 from tests.wechat_peer import WeChatPeer
 
@@ -132,3 +133,61 @@ async def test_a_process_killed_mid_redemption_is_settled_by_the_sweeper(
     assert await chat.services.redemption.stock(item_id) == stock
     assert await ledger_totals(redis, [member_id]) == totals and sum(totals) == 300
     assert len(await chat.services.coupons.wallet(member_id)) == wallet
+
+
+@pytest.mark.parametrize("stop_after", ["issue", "fulfil"])
+async def test_a_redemption_stopped_after_its_coupon_was_issued_is_completed_with_that_coupon(
+        chat, redis, clock, stop_after):
+    item_id = await add_item(chat, id="dining", title="餐饮券", kind="coupon", template="dining-200-30", stock=3,
+                             voucher=None)
+    member_id = await chat.member("o_wes", points=800)
+    redemption = chat.services.redemption
+    item = await redemption.item(item_id)
+    reservation = await redemption.reserve(member_id, item, "redeem-half")
+    await redemption.pay(reservation)
+    if stop_after == "issue":       # the coupon issued under the saga's issue key, the outcome not yet recorded
+        code = (await chat.services.coupons.issue(member_id, "dining-200-30", "redeem:redeem-half")).code
+    else:                           # fulfilled, the stock not yet confirmed
+        code = (await redemption.fulfil(reservation, item)).coupon_code
+    clock.advance(minutes=2, seconds=1)
+    assert await redemption.sweep() == SweepReport(completed=1)
+    [coupon] = await chat.services.coupons.wallet(member_id)
+    assert coupon.code == code
+    assert await redemption.stock(item_id) == {"left": 2, "held": 0, "sold": 1}
+    assert await ledger_totals(redis, [member_id]) == (750, 50)
+    repeated = await redemption.redeem(member_id, item_id, "redeem-half")
+    assert repeated.outcome.coupon_code == coupon.code and repeated.balance == 750
+
+
+async def test_a_repeat_of_a_finished_redemption_gets_the_same_answer_after_the_sale_ended(chat, redis, clock):
+    item_id = await add_item(chat, stock=3, available_until="2026-01-15")
+    member_id = await chat.member("o_val", points=200)
+    redemption = chat.services.redemption
+    first = await redemption.redeem(member_id, item_id, "redeem-late")
+    clock.advance(days=1)
+    assert await redemption.redeem(member_id, item_id, "redeem-late") == first
+    with pytest.raises(errors.NotOnSale):
+        await redemption.redeem(member_id, item_id, "redeem-new")
+    assert await redemption.stock(item_id) == {"left": 2, "held": 0, "sold": 1}
+    assert await ledger_totals(redis, [member_id]) == (150, 50)
+
+
+async def test_the_records_of_reservations_settled_long_ago_are_forgotten_and_the_limits_still_hold(
+        chat, redis, clock):
+    item_id = await add_item(chat, stock=5, per_member_limit=1)
+    member_id = await chat.member("o_xia", points=500)
+    other = await chat.member("o_yun", points=10)
+    redemption = chat.services.redemption
+    await redemption.redeem(member_id, item_id, "redeem-kept")
+    with pytest.raises(errors.InsufficientPoints):
+        await redemption.redeem(other, item_id, "redeem-refused")
+    clock.advance(days=6)
+    await redemption.sweep()
+    assert await redis.hlen(keys.item_reservations(item_id)) == 2          # within the week: still answered
+    clock.advance(days=1, seconds=1)
+    await redemption.sweep()
+    assert await redis.hlen(keys.item_reservations(item_id)) == 0
+    assert await redis.zcard(keys.item_settled_reservations(item_id)) == 0
+    assert await redemption.stock(item_id) == {"left": 4, "held": 0, "sold": 1}
+    with pytest.raises(errors.ItemLimitReached):
+        await redemption.redeem(member_id, item_id, "redeem-again")

@@ -2,8 +2,10 @@
 rewards after the refund window (consumed from the outbox stream), every refusal with its reason."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
+from datetime import datetime
 
 import orjson
 import pytest
@@ -16,7 +18,7 @@ from loyalty_core.members import FollowResult, MemberService
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
-from loyalty_core.referral import REFERRAL_GROUP, ReferralService
+from loyalty_core.referral import REFERRAL_GROUP, ReferralService, month_of
 from tests.fixtures_bot import Wired, reply_text
 from tests.integration.till import Till
 
@@ -174,6 +176,63 @@ async def test_a_refund_seen_before_the_first_purchase_event_still_cancels(journ
     assert (await journey.referrals.stats(amy_id)).pending == 0
 
 
+async def first_purchase_cut_short(journey: Journey, referrer_id: str, referee_id: str) -> dict:
+    """The consumer's first attempt at the referee's first_purchase event ran the two scripts, then its
+    process died (before scheduling or giving a place back); the entry stays pending for another consumer."""
+    [event] = [e for e in await journey.services.outbox.read() if e["type"] == "first_purchase"
+               and e["member_id"] == referee_id]
+    store = RedisReferralStore(journey.services.redis, journey.services.scripts, journey.services.outbox)
+    now, rules = journey.clock.now(), journey.referrals.rules
+    purchased_at = datetime.fromisoformat(event["occurred_at"])
+    reserved = await store.reserve(referrer_id, referee_id, month_of(purchased_at), rules.monthly_cap, now)
+    await store.pending(referee_id, event["data"]["txn_id"], purchased_at + rules.refund_window,
+                        reserved["reserved"], now)
+    return event
+
+
+async def test_a_first_purchase_handled_again_after_a_crash_still_schedules_the_reward(journey: Journey):
+    amy, amy_id = await journey.member("阿美")
+    nan, nan_id, _ = await journey.scan_in("小南", await journey.qr_ticket(amy))
+    await journey.bind_phone(nan_id)
+    await journey.till.purchase({"openid": nan}, "300.00")
+    event = await first_purchase_cut_short(journey, amy_id, nan_id)
+    await journey.referrals.on_first_purchase(event)                       # the entry, re-claimed
+    journey.clock.advance(days=7, minutes=1)
+    [released] = await journey.referrals.release_due()
+    assert (released.referee_id, released.status, released.referrer_points) == (nan_id, "released", 500)
+    assert await journey.balance(amy_id) == 500
+
+
+async def test_a_first_purchase_handled_again_after_a_crash_gives_a_refunded_rewards_place_back(journey: Journey):
+    amy, amy_id = await journey.member("阿美")
+    ola, ola_id, _ = await journey.scan_in("小欧", await journey.qr_ticket(amy))
+    await journey.till.purchase({"openid": ola}, "300.00", txn_id="T-ola-1")
+    await journey.till.refund("T-ola-1", "300.00")
+    [refund] = [e for e in await journey.services.outbox.read() if e["type"] == "purchase_refunded"]
+    await journey.referrals.on_refund(refund)
+    event = await first_purchase_cut_short(journey, amy_id, ola_id)
+    assert await journey.status(ola_id) == ("cancelled", "refunded")
+    await journey.referrals.on_first_purchase(event)
+    assert (await journey.referrals.stats(amy_id)).pending == 0
+    referee_entry = await journey.services.redis.hget(keys.member_referees(amy_id), ola_id)
+    assert orjson.loads(referee_entry)["reason"] == "refunded"
+
+
+async def test_a_refund_after_the_window_seen_before_the_first_purchase_event_does_not_cancel(journey: Journey):
+    amy, amy_id = await journey.member("阿美")
+    pia, pia_id, _ = await journey.scan_in("小皮", await journey.qr_ticket(amy))
+    await journey.bind_phone(pia_id)
+    await journey.till.purchase({"openid": pia}, "300.00", txn_id="T-pia-1")
+    journey.clock.advance(days=8)                                         # the consumer was behind
+    await journey.till.refund("T-pia-1", "300.00")
+    events = {e["type"]: e for e in await journey.services.outbox.read() if e["member_id"] == pia_id}
+    await journey.referrals.on_refund(events["purchase_refunded"])
+    await journey.referrals.on_first_purchase(events["first_purchase"])
+    assert await journey.status(pia_id) == ("pending", "")
+    [released] = await journey.referrals.release_due()
+    assert released.status == "released"
+
+
 # -- attribution refused, with the reason recorded ----------------------------------------------------------
 async def test_a_follower_who_scans_is_not_attributed(journey: Journey, redis):
     amy, amy_id = await journey.member("阿美")
@@ -304,6 +363,17 @@ async def test_the_monthly_cap_and_the_referrer_levels(journey: Journey):
     assert await journey.status(late) == ("pending", "")
     stats = await referrals.stats(amy_id)
     assert (stats.rewarded, stats.pending, stats.level.code) == (3, 1, "two")
+
+
+async def test_the_monthly_cap_holds_when_first_purchases_are_handled_at_once(journey: Journey):
+    referrals = service_with(journey, monthly_cap=3, require_phone=False, referee_coupon="")
+    _, amy_id = await journey.member("阿美")
+    referees = [await referee_buys(journey, referrals, amy_id, n) for n in range(6)]
+    events = [e for e in await journey.services.outbox.read() if e["type"] == "first_purchase"]
+    await asyncio.gather(*(referrals.on_first_purchase(event) for event in events))   # several consumers
+    reasons = sorted([(await journey.status(r))[1] for r in referees])
+    assert reasons == ["", "", "", "monthly_cap", "monthly_cap", "monthly_cap"]
+    assert (await referrals.stats(amy_id)).pending == 3
 
 
 # -- the QR code itself -------------------------------------------------------------------------------------

@@ -66,3 +66,25 @@ async def test_a_member_chats_taps_the_menu_and_sees_pushed_messages(start_sandb
     assert problems == []
     assert [(c["event"] or c["msgtype"]) for c in await sandbox.client.callbacks()][:3] == [
         "subscribe", "text", "CLICK"]
+
+
+async def test_a_member_scans_a_qr_code_the_bot_created_from_the_page(start_sandbox, make_wechat_api):
+    sandbox = await start_sandbox()
+    api = await make_wechat_api(sandbox)
+    await api.create_temporary_qrcode("ref:M000042", 3600)
+    member = await sandbox.client.add_member(nickname="小李", follow=True, notify=False)
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=shutil.which("chromium"))
+        page = await browser.new_page(viewport={"width": 1000, "height": 820})
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        await page.goto(f"{sandbox.url}/")
+        await page.select_option("#persona-select", member["openid"])
+        await page.click(".qr button", timeout=5000)
+        await page.wait_for_selector(".event >> text=ref:M000042")
+        await browser.close()
+
+    assert problems == []
+    [scan] = await sandbox.client.callbacks(event="SCAN")
+    assert scan["fields"]["EventKey"] == "ref:M000042"

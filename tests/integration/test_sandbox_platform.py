@@ -47,6 +47,7 @@ async def test_normal_mode_returns_the_same_token_while_valid_and_a_new_one_in_i
 
 
 async def test_force_refresh_revokes_the_old_token_and_is_spaced_30_s_and_20_a_day(sandbox):
+    await sandbox.move_to_morning()                     # the 20 forces below span 10 minutes of one day
     old = (await stable_token(sandbox))["access_token"]
     new = (await stable_token(sandbox, force=True))["access_token"]
     too_soon = (await stable_token(sandbox, force=True))["access_token"]

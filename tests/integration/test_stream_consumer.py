@@ -2,6 +2,8 @@
 re-claimed from a consumer that stopped, poison entries dead-lettered."""
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 import pytest
 
@@ -82,6 +84,17 @@ async def test_an_entry_that_keeps_failing_goes_to_the_dead_letters(redis):
     assert recorder.seen == ["first_purchase:5"] and await pending_count(redis) == 0
     [(_, dead)] = await redis.xrange(keys.stream_dead_letters(keys.OUTBOX_STREAM, GROUP))
     assert dead["entry_id"] == entry_id and dead["error"] == "RuntimeError" and dead["type"] == "first_purchase"
+
+
+async def test_consumers_starting_together_share_one_group_and_handle_each_event_once(redis):
+    for n in range(20):
+        await publish(redis, f"first_purchase:{n}", "first_purchase", txn_id=f"T{n}")
+    recorders = [Recorder() for _ in range(4)]
+    workers = [consumer(redis, f"c{n}", recorder) for n, recorder in enumerate(recorders)]
+    await asyncio.gather(*(worker.step() for worker in workers))          # each creates the group
+    await asyncio.gather(*(worker.drain() for worker in workers))
+    handled = [event_id for recorder in recorders for event_id in recorder.seen]
+    assert sorted(handled) == sorted(f"first_purchase:{n}" for n in range(20)) and await pending_count(redis) == 0
 
 
 async def test_a_deleted_stream_is_picked_up_again(redis):

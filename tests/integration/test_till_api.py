@@ -152,6 +152,7 @@ PURCHASE_REFUSALS = [
     ("stale timestamp", {}, {"timestamp_offset": -301}, 401, "stale_timestamp"),
     ("timestamp ahead", {}, {"timestamp_offset": 301}, 401, "stale_timestamp"),
     ("timestamp not a number", {}, {"timestamp": "yesterday"}, 401, "unauthorized"),
+    ("timestamp of non-ASCII digits", {}, {"timestamp": "²"}, 401, "unauthorized"),
     ("zero amount", {"amount": "0"}, {}, 422, "invalid_amount"),
     ("negative amount", {"amount": "-5.00"}, {}, 422, "invalid_amount"),
     ("three decimals", {"amount": "12.345"}, {}, 422, "invalid_amount"),

@@ -11,8 +11,9 @@ import sxtwl
 
 from loyalty_core import errors
 from loyalty_core.birthday_calendar import (
-    LUNAR, SOLAR, Birthday, WindowRule, birth_date, birthday_words, current_or_next, ganzhi_year, index_label,
-    kept_on, labels_on, lunar_month_day_words, parse_birthday,
+    EARLIEST_YEAR, LAST_LUNAR_YEAR, LUNAR, SOLAR, Birthday, WindowRule, birth_date, birthday_words, current_or_next,
+    ganzhi_year, index_label, kept_on, labels_on, leap_month_of, lunar_month_day_words, lunar_month_days,
+    lunar_to_solar, parse_birthday,
 )
 
 TODAY = date(2026, 6, 3)
@@ -96,6 +97,19 @@ def test_every_lunar_birthday_in_every_year_agrees_with_the_oracle(birthday, cyc
     expected = oracle_kept_on(birthday, cycle)
     assume(settled(expected))
     assert kept_on(birthday, cycle) == expected
+
+
+def test_every_month_of_every_lunar_year_agrees_with_the_oracle():
+    """Birth years before 1950 included: each month's first day and length, and the year's leap month."""
+    for year in range(EARLIEST_YEAR, LAST_LUNAR_YEAR + 1):
+        assert (leap_month_of(year) or 0) == oracle_leap_month(year), year
+        months = [(month, False) for month in range(1, 13)] + [(oracle_leap_month(year), True)] * (
+            oracle_leap_month(year) > 0)
+        for month, leap in months:
+            first = _as_date(sxtwl.fromLunar(year, month, 1, leap))
+            if settled(first) and settled(first + timedelta(days=29)):
+                assert (lunar_to_solar(year, month, 1, leap), lunar_month_days(year, month, leap)) == \
+                    (first, sxtwl.getLunarMonthNum(year, month, leap)), (year, month, leap)
 
 
 # -- the index: each birthday is found on exactly the day it is kept on ------------------------------------

@@ -40,6 +40,8 @@ PERCENT = template("percentage", percent_off=D("15"), max_discount=D("100"))
 GIFT = template("gift", gift="星巴克中杯咖啡", sku="SBUX", value=D("35"))
 BOGO = template("bogo", sku="TEA", max_free=2)
 VOUCHER = template("voucher", gift="帆布袋")
+FASHION_PERCENT = template("percentage", percent_off=D("15"), max_discount=D("100"), min_amount=D("300"),
+                           categories=("fashion",))
 
 
 @pytest.mark.parametrize("coupon, cart, expected", [
@@ -77,6 +79,26 @@ VOUCHER = template("voucher", gift="帆布袋")
      (True, D("10.00"), None)),
     # voucher: applies, nothing off the bill
     (VOUCHER, basket("0.01"), (True, D("0.00"), None)),
+    # a basket of several categories: only its lines of the coupon's categories count, for the
+    # threshold, for the percentage and as the most the coupon takes off
+    (THRESHOLD, basket("250.00", category="", items=[item("X", "20", category="dining"),
+                                                     item("Y", "230", category="fashion")]),
+     (False, D("0.00"), "below_threshold")),
+    (FASHION_PERCENT, basket("1000.00", category="", items=[item("X", "400", category="fashion"),
+                                                            item("Y", "600", category="kids")]),
+     (True, D("60.00"), None)),
+    (FASHION_PERCENT, basket("1000.00", category="", items=[item("X", "100", category="fashion"),
+                                                            item("Y", "900", category="kids")]),
+     (False, D("0.00"), "below_threshold")),
+    (template("cash_off", value=D("50"), categories=("dining",)),
+     basket("112.30", category="", items=[item("X", "12.30"), item("Y", "100", category="kids")]),
+     (True, D("12.30"), None)),
+    (FASHION_PERCENT, basket("1000.00", category="fashion", items=[item("X", "400", category="kids")]),
+     (True, D("100.00"), None)),                                     # the till says the sale is fashion
+    # a gift of any item of its categories (no sku): the dearest such item, up to its value
+    (template("gift", gift="任意饮品", value=D("20"), categories=("dining",)),
+     basket("43.00", category="", items=[item("TEA", "18.00"), item("CAKE", "25.00", category="kids")]),
+     (True, D("18.00"), None)),
 ])
 def test_each_kind_prices_the_basket(coupon, cart, expected):
     assert priced(coupon, cart) == expected
@@ -147,13 +169,15 @@ states = st.builds(CouponState, status=st.sampled_from(["issued", "issued", "use
 @given(coupon=templates, cart=baskets, state=states)
 def test_any_discount_is_between_zero_and_the_basket_and_zero_where_the_rules_exclude_it(coupon, cart, state):
     result = evaluate(coupon, state, cart, NOW)
-    assert D(0) <= result.discount <= cart.amount
+    covered = cart.amount if not coupon.categories or cart.category in coupon.categories else \
+        min(cart.amount, sum((i.price * i.quantity for i in cart.items if i.category in coupon.categories), D(0)))
+    assert D(0) <= result.discount <= covered <= cart.amount
     assert result.discount == result.discount.quantize(D("0.01"))
     excluded = (state.status != "issued" or NOW >= state.expires_at
                 or (coupon.stores and cart.store_id not in coupon.stores)
                 or (coupon.categories and cart.category not in coupon.categories
                     and not any(i.category in coupon.categories for i in cart.items))
-                or cart.amount < coupon.min_amount)
+                or covered < coupon.min_amount)
     if excluded:
         assert not result.applies and result.discount == 0 and result.reason
     if not result.applies:

@@ -58,6 +58,8 @@ def edited(old: str, new: str) -> str:
      "promotions.double_points_weekdays: unknown weekday 'someday'"),
     (edited("double_points_dates = [2026-11-11, 2026-12-12]", 'double_points_dates = ["11/11"]'),
      "promotions.double_points_dates[0]: must be a date (YYYY-MM-DD)"),
+    (edited("double_points_dates = [2026-11-11, 2026-12-12]", "double_points_dates = [2026-11-11T10:00:00]"),
+     "promotions.double_points_dates[0]: must be a date (YYYY-MM-DD)"),
     (edited("birthday_multiplier = 2", "birthday_multiplier = 0.5"), "promotions.birthday_multiplier: must be a number ≥ 1"),
     (edited('max_purchase_amount = "500000"', 'max_purchase_amount = "NaN"'), "till.max_purchase_amount: must be"),
     (edited("[leaderboard]", "[leaderbord]"), "leaderbord: unknown section"),

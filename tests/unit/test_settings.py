@@ -46,3 +46,17 @@ def test_each_bad_value_gets_its_own_message(name, value, complaint):
         Settings.from_env(REQUIRED | {name: value})
     assert len(error.value.problems) == 1
     assert complaint in error.value.problems[0]
+
+
+def test_a_port_of_digits_int_cannot_read_is_a_settings_error():
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env(REQUIRED | {"BOT_PORT": "፩"})
+    assert "port number" in error.value.problems[0]
+
+
+def test_serve_refuses_the_demo_pii_key():
+    from bot.settings import DEMO_PII_KEY
+    with pytest.raises(SettingsError) as error:
+        Settings.from_env(REQUIRED | {"PII_KEY": DEMO_PII_KEY})
+    assert "PII_KEY" in error.value.problems[0]
+    assert Settings.from_env({"PII_KEY": DEMO_PII_KEY}, demo=True).pii_key == DEMO_PII_KEY

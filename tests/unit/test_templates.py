@@ -23,7 +23,7 @@ SAMPLES: dict[str, dict] = {
     "verify_how.txt": {},
     "phone_code_sent.txt": {"sent": NS(masked_phone="138****8000", valid_minutes=10)},
     "phone_bound.txt": {"bound": NS(masked_phone="138****8000", replaced=False)},
-    "errors/generic.txt": {"message": "the request cannot be carried out"},
+    "errors/generic.txt": {},
     "errors/invalid_phone.txt": {},
     "errors/phone_taken.txt": {},
     "errors/phone_already_bound.txt": {},
@@ -106,3 +106,10 @@ def test_the_welcome_lists_only_featured_commands_and_help_lists_all():
     welcome = templates.render("welcome.txt", restored=False, commands=COMMANDS)
     assert "积分 — 查看积分" in welcome and "绑定 手机号" not in welcome
     assert "绑定 手机号" in templates.render("help.txt", commands=COMMANDS)
+
+
+def test_replies_to_members_are_in_chinese_without_english_error_texts():
+    generic = templates.render("errors/generic.txt")
+    assert "抱歉" in generic and not any("a" <= c.lower() <= "z" for c in generic)
+    tier = templates.render("tier.txt", **SAMPLES["tier.txt"])
+    assert "还差 12,300 元升级白金卡" in tier and "CNY" not in tier

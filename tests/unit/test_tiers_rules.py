@@ -1,8 +1,10 @@
 """Pure tier rules: the tier for a spend, the rolling window, the progress to the next tier."""
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loyalty_core.points import window_start
 from loyalty_core.program import load_program
@@ -24,6 +26,18 @@ def test_the_window_slides_by_day():
     assert window_start(today, 12) == date(2026, 1, 16)
     days = {date(2026, 1, 15): 100_00, date(2026, 1, 16): 200_00, date(2027, 1, 15): 300_00}
     assert window_spend(days, today, 12) == Decimal("500.00")
+
+
+@given(today=st.dates(date(2000, 1, 1), date(2099, 12, 31)), months=st.sampled_from([1, 6, 12, 24]))
+def test_the_window_slides_forward_across_month_ends_years_and_leap_days(today, months):
+    assert window_start(today + timedelta(days=1), months) >= window_start(today, months)
+
+
+@given(today=st.dates(date(2000, 1, 1), date(2099, 12, 31)))
+def test_a_twelve_month_window_is_365_days_or_366_with_a_leap_day_inside(today):
+    start = window_start(today, 12)
+    days = [start + timedelta(days=n) for n in range((today - start).days + 1)]
+    assert len(days) == 365 + any((d.month, d.day) == (2, 29) for d in days)
 
 
 def test_progress_names_the_amount_still_needed():

@@ -24,6 +24,7 @@ const $ = (id) => document.getElementById(id);
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined) continue;   // setAttribute(…, null) would set "null"
     if (name === "class") node.className = value;
     else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else node.setAttribute(name, value);
@@ -51,7 +52,8 @@ function currentMember() {
 }
 
 function clockText(seconds) {
-  return new Date(seconds * 1000).toLocaleString("zh-CN", { hour12: false });
+  // The platform's time (its days and calendar months), whatever the browser's time zone.
+  return new Date(seconds * 1000).toLocaleString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
 }
 
 // -- personas ---------------------------------------------------------------------------------------
@@ -270,7 +272,6 @@ async function loadQrCodes() {
     el("div", { class: "muted" }, code.expires_at ? (code.expired ? "expired" : `until ${clockText(code.expires_at)}`) : "permanent"),
     el("button", { class: "small", disabled: code.expired ? "" : null,
                    onclick: () => act("scan", { ticket: code.ticket }) }, "扫一扫"))));
-  for (const button of list.querySelectorAll("button[disabled='']")) button.disabled = true;
 }
 
 // -- subscribe-message consent ------------------------------------------------------------------------------
@@ -327,7 +328,9 @@ async function pollSms() {
   if (!member || !member.phone) return;
   const messages = await call("GET",
     `/sandbox/sms?phone=${encodeURIComponent(member.phone)}&after=${view.lastSmsSeq}`).catch(() => []);
+  if (member.openid !== view.openid) return;
   for (const sms of messages) {
+    if (sms.seq <= view.lastSmsSeq) continue;             // a poll that overlapped another
     view.lastSmsSeq = sms.seq;
     $("sms").append(logLine(true, "SMS", `${sms.phone} · ${clockText(sms.at)}`, sms.text));
   }

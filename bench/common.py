@@ -1,0 +1,103 @@
+"""What the benchmarks share: server processes, load from wrk, the bot's environment, the results file."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS_DIR = HERE / "results"
+BENCH_PII_KEY = "YmVuY2gtcGlpLWtleS0zMi1ieXRlcy1sb25nLWtleSE="
+
+
+def require_wrk() -> None:
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk (make bench-callback installs it)")
+
+
+@contextmanager
+def server(args: list[str], env: dict, port: int, cwd: str | None = None):
+    """A server subprocess; its output goes to a file (an unread pipe would fill and stall it)."""
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(args, env=os.environ | env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process, log)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"server exited: {log.read().decode(errors='replace')[-2000:]}")
+        if _accepts(port):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on port {port}")
+
+
+def settle(port: int, timeout: float = 60) -> None:
+    """Wait until the server accepts a connection again (a slow server is still draining the last run)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not _accepts(port, wait=1):
+        time.sleep(0.5)
+
+
+def _accepts(port: int, wait: float | None = None) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(wait)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def run_wrk(port: int, seconds: int, connections: int, threads: int, script: Path, env: dict) -> dict:
+    """One wrk run with a Lua script whose done() prints a BENCHJSON line; the rates and latencies it saw."""
+    settle(port)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "-s", str(script),
+               f"http://127.0.0.1:{port}"]
+    done = subprocess.run(command, env=os.environ | env | {"BENCH_THREADS": str(threads)},
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed: {done.stdout[-1000:]} {done.stderr[-1000:]}")
+    line = next(line for line in done.stdout.splitlines() if line.startswith("BENCHJSON "))
+    raw = json.loads(line[len("BENCHJSON "):])
+    elapsed = raw["duration_us"] / 1e6
+    return {"req_per_s": round(raw["requests"] / elapsed, 1), "requests": raw["requests"],
+            "p50_ms": raw["p50_us"] / 1000, "p99_ms": raw["p99_us"] / 1000, "max_ms": raw["max_us"] / 1000,
+            "errors": sum(raw["errors"].values()), "error_detail": raw["errors"], "connections": connections}
+
+
+def bot_env(redis_url: str, port: int, *, token: str, appid: str, pos_secret: str, aes_key: str | None = None) -> dict:
+    """`python -m bot serve` against the given Redis; the WeChat API points nowhere (nothing is pushed)."""
+    env = {"REDIS_URL": redis_url, "BOT_PORT": str(port), "WECHAT_TOKEN": token, "WECHAT_APPID": appid,
+           "WECHAT_APPSECRET": "bench-secret", "POS_API_SECRET": pos_secret, "PII_KEY": BENCH_PII_KEY,
+           "WECHAT_API_BASE": "http://127.0.0.1:9"}
+    return env | ({"WECHAT_AES_KEY": aes_key} if aes_key else {})
+
+
+def machine() -> dict:
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
+
+
+def write_results(name: str, report: dict) -> Path:
+    path = RESULTS_DIR / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"written to {path.relative_to(HERE.parent)}")
+    return path
