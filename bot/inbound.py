@@ -104,13 +104,14 @@ class Inbound:
 
     @property
     def delivery_key(self) -> str:
-        """What identifies one delivery across WeChat's retries."""
+        """What identifies one delivery across WeChat's retries. An event has no id: it is its sender, time,
+        type and key (two menu taps within one second differ only in their EventKey; retries repeat it)."""
         if self.msg_id:
             return f"msg:{self.msg_id}"
         job_id = _text(self.fields, "MsgID")  # mass and template job reports spell it this way
         if job_id:
             return f"job:{self.event}:{job_id}"
-        return f"evt:{self.openid}:{self.create_time}:{self.event}"
+        return f"evt:{self.openid}:{self.create_time}:{self.event}:{self.event_key}"
 
     def groups(self, name: str) -> list[dict[str, str]]:
         """Repeated nested groups, e.g. groups("SubscribeMsgPopupEvent") -> one dict per template."""

@@ -44,6 +44,10 @@ class CodeCooldown(DomainError):
     code, http_status, message = "code_cooldown", 429, "a code was sent less than a minute ago"
 
 
+class PhoneDailyLimit(DomainError):
+    code, http_status, message = "phone_daily_limit", 429, "this number has had the most codes allowed today"
+
+
 class NoPendingCode(DomainError):
     code, message = "no_pending_code", "no verification code is pending"
 

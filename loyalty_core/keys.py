@@ -35,9 +35,26 @@ def phone_challenge(member_id: str) -> str:     # hash: phone_enc, phone_hash, c
     return f"{member_tag(member_id)}:phone-challenge"
 
 
+def phone_sms_tag(phone_hash: str) -> str:     # a number's SMS limits, whichever member asks (cross-member keys)
+    return f"{{sms:{phone_hash}}}"
+
+
+def phone_sms_last(phone_hash: str) -> str:     # string: when the last code went to the number (epoch ms)
+    return f"{phone_sms_tag(phone_hash)}:last"
+
+
+def phone_sms_day(phone_hash: str, day: str) -> str:  # string: codes sent to the number on that day (yyyymmdd,
+    return f"{phone_sms_tag(phone_hash)}:day:{day}"   #   the mall's timezone)
+
+
 # --- WeChat callback gateway ------------------------------------------------------------------
 def callback_dedup(delivery_key: str) -> str:   # string JSON: {"s": "pending"|"done"|"deferred", "r": reply}
     return f"wx:dedup:{delivery_key}"
+
+
+# --- till and admin API (/api/v1) ----------------------------------------------------------------
+def api_signature(signature: str) -> str:      # string "<METHOD> <path?query>": the request a signature was first
+    return f"api:sig:{signature}"              #   used for (SET NX GET, with a TTL past its timestamp's window)
 
 
 # --- WeChat API client ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from . import errors
-from .clock import Clock
+from .clock import MALL_TZ, Clock
 from .phone import mask_phone, normalise_phone
 from .pii import Pii
 
@@ -50,8 +50,10 @@ class PhoneBound:
 @dataclass(frozen=True)
 class PhoneRules:
     code_validity: timedelta = timedelta(minutes=10)
-    code_cooldown: timedelta = timedelta(minutes=1)
+    code_cooldown: timedelta = timedelta(minutes=1)     # per member
     max_tries: int = 5
+    number_cooldown: timedelta = timedelta(minutes=1)   # per phone number, whichever member asks
+    number_daily_codes: int = 10                        # per phone number and day (the mall's timezone)
 
 
 class SmsSender(Protocol):
@@ -67,6 +69,7 @@ class MemberStore(Protocol):
     async def phone_claims(self, member_id: str) -> tuple[str | None, str | None]: ...
     async def follow(self, openid: str, now: datetime, op_key: str, via: str) -> FollowResult: ...
     async def unfollow(self, member_id: str, now: datetime, op_key: str) -> bool: ...
+    async def count_sms_to_number(self, phone_hash: str, now: datetime, day: str, rules: PhoneRules) -> dict: ...
     async def start_phone_challenge(self, member_id: str, phone_enc: str, phone_hash: str, code_hash: str,
                                     now: datetime, rules: PhoneRules) -> dict: ...
     async def check_phone_code(self, member_id: str, code_hash: str, now: datetime, rules: PhoneRules) -> dict: ...
@@ -124,13 +127,14 @@ class MemberService:
             raise errors.PhoneAlreadyBound()
         if owner not in (None, member_id):     # (ours but unbound: a binding cut short, finished by this code)
             raise errors.PhoneTaken()
+        now = self._clock.now()
+        await self._count_sms_to_number(phone_hash, now)
         code = f"{secrets.randbelow(1_000_000):06d}"
         started = await self._store.start_phone_challenge(
             member_id, self._pii.encrypt(phone, context="phone"), phone_hash,
-            self._code_hash(member_id, code), self._clock.now(), self.rules)
+            self._code_hash(member_id, code), now, self.rules)
         if not started["ok"]:
-            seconds = -(-started["retry_in_ms"] // 1000)
-            raise errors.CodeCooldown(seconds=seconds)
+            raise _sms_refusal(started)
         minutes = int(self.rules.code_validity.total_seconds() // 60)
         try:
             await self._sms.send_code(phone, code, valid_minutes=minutes)
@@ -155,6 +159,16 @@ class MemberService:
         phone = self._pii.decrypt(phone_enc, context="phone")
         return PhoneBound(masked_phone=mask_phone(phone), replaced=bool(previous) and previous != phone_hash)
 
+    async def _count_sms_to_number(self, phone_hash: str, now: datetime) -> None:
+        """The number's own limits, so that many openids cannot flood one phone: a separate step in the
+        number's slot, before the member's challenge. A request that the member's own cooldown then
+        refuses, or whose SMS fails, still counts against the number (at worst a minute's wait and one of
+        the day's codes); one refused here starts no challenge and sends nothing."""
+        day = now.astimezone(MALL_TZ).strftime("%Y%m%d")
+        counted = await self._store.count_sms_to_number(phone_hash, now, day, self.rules)
+        if not counted["ok"]:
+            raise _sms_refusal(counted)
+
     async def _phone_holder(self, phone_hash: str) -> tuple[str | None, bool]:
         """Who holds the phone, and whether it is bound in their profile. The index (its own slot) and the
         profile change in separate steps: an entry whose member has neither the phone bound nor a verified
@@ -172,6 +186,12 @@ class MemberService:
     def _code_hash(self, member_id: str, code: str) -> str:
         key = self._pii.lookup_hash(member_id, context="phone-code-salt").encode()
         return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+
+def _sms_refusal(result: dict) -> errors.DomainError:
+    if result["error"] == "phone_daily_limit":
+        return errors.PhoneDailyLimit()
+    return errors.CodeCooldown(seconds=-(-result["retry_in_ms"] // 1000))
 
 
 _CODE_ERRORS = {

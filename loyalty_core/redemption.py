@@ -19,9 +19,11 @@ Both keep Σ balances + Σ spent constant, and stock + sold + held equal to the 
 """
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Awaitable, Callable, Protocol
 
 from . import errors
 from .catalogue import CatalogueItem, Listed, draw, listing, on_sale, tier_reaches
@@ -30,9 +32,11 @@ from .coupon_codes import grouped
 from .coupon_rules import CouponTemplate
 from .coupons import CouponService, TierLookup
 from .pending import PendingChoice, PendingChoices
-from .points import PointsService
+from .points import PointsService, walk_index
 from .points_reversal import SpendReversals
 from .program import Program, check_rewards
+
+log = logging.getLogger("loyalty_core.redemption")
 
 REDEEM_KIND = "redeem"                  # the pending-choice kind of a redemption offer
 LISTING_KEPT = timedelta(minutes=30)
@@ -101,6 +105,7 @@ class SweepReport:
     released: int = 0                   # points never spent: stock back
     completed: int = 0                  # points spent: the redemption finished
     reversed: int = 0                   # points spent but the reward could not be issued: points back
+    failed: int = 0                     # could not be settled this round (logged): left open for the next
 
 
 class CatalogueStore(Protocol):
@@ -114,7 +119,8 @@ class CatalogueStore(Protocol):
     async def confirm(self, item_id: str, reservation_id: str, now: datetime) -> dict: ...
     async def release(self, item_id: str, reservation_id: str, reason: str, now: datetime) -> dict: ...
     async def reservation(self, item_id: str, reservation_id: str) -> dict | None: ...
-    async def open_reservations(self, item_id: str, reserved_before: datetime, limit: int) -> list[str]: ...
+    async def open_reservations(self, item_id: str, reserved_before: datetime, limit: int,
+                                offset: int = 0) -> list[str]: ...
     async def forget_settled(self, item_id: str, settled_before: datetime, limit: int) -> int: ...
     async def record_outcome(self, member_id: str, redemption_id: str, outcome: dict, event: dict,
                              now: datetime) -> dict: ...
@@ -295,17 +301,29 @@ class RedemptionService:
     # -- the sweeper ---------------------------------------------------------------------------------------
     async def sweep(self, now: datetime | None = None, batch: int = 200) -> SweepReport:
         """The job: settle every reservation open for longer than the timeout (a crashed redemption),
-        and forget the records of reservations settled long ago."""
+        and forget the records of reservations settled long ago. One that fails to settle is logged and
+        stays open for the next round; the walk goes on past it."""
         now = now or self._clock.now()
         before = now - self.program.catalogue.reservation_timeout
-        report = SweepReport()
+        outcomes: Counter[str] = Counter()
         for item in await self.items():
-            for reservation_id in await self._store.open_reservations(item.id, before, batch):
-                raw = await self._store.reservation(item.id, reservation_id)
-                outcome = await self._settle_abandoned(item, _reservation(raw))
-                report = SweepReport(**{**asdict(report), outcome: getattr(report, outcome) + 1})
+            async for reservation_id in walk_index(self._open_reservations(item.id, before, batch), batch):
+                outcomes[await self._settle_or_skip(item, reservation_id)] += 1
             await self._store.forget_settled(item.id, now - RESERVATION_KEPT, batch)
-        return report
+        return SweepReport(**outcomes)
+
+    def _open_reservations(self, item_id: str, before: datetime,
+                           batch: int) -> Callable[[int], Awaitable[list[str]]]:
+        """A page of the item's reservations open since before `before`, from an offset (for walk_index)."""
+        return lambda offset: self._store.open_reservations(item_id, before, batch, offset)
+
+    async def _settle_or_skip(self, item: CatalogueItem, reservation_id: str) -> str:
+        try:
+            raw = await self._store.reservation(item.id, reservation_id)
+            return await self._settle_abandoned(item, _reservation(raw))
+        except Exception as error:  # noqa: BLE001 - one bad reservation must not hold back the others
+            log.error("reservation %s of item %s not settled (%s)", reservation_id, item.id, type(error).__name__)
+            return "failed"
 
     async def _settle_abandoned(self, item: CatalogueItem, reservation: Reservation) -> str:
         if not await self._reversals.void_unless_spent(reservation.member_id, reservation.reservation_id):

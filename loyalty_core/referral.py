@@ -15,8 +15,9 @@ Rules, each refusal recorded with its reason:
   (`no_phone`) that no other rewarded referee used (`phone_reused`) — when `require_phone` is on.
 - Paid: the referrer `referrer_points` × the referrer level's multiplier (the level reached before
   this reward: silver, gold by rewarded referrals) and/or a coupon; the referee `referee_points`
-  and/or a welcome coupon. The monthly cap counts rewards by the month of the first purchase; the
-  leaderboard counts rewards by the month they were paid.
+  and/or a welcome coupon. The monthly cap counts rewards, paid or waiting, by the month of the first
+  purchase (the till's purchase time) — the member's stats show that count; the leaderboard counts
+  rewards by the month they were paid.
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ class ReferralStats:
     joined: int                   # referees attributed to the member
     rewarded: int                 # rewards paid (all time)
     pending: int                  # rewards waiting for the refund window
-    month_rewarded: int
+    month_counted: int            # rewards under this month's cap: first purchases this month, paid or waiting
     rank: int | None              # on this month's leaderboard
     level: ReferrerLevel | None
     next_level: ReferrerLevel | None
@@ -92,8 +93,8 @@ class ReferralBoard:
 @dataclass(frozen=True)
 class Release:
     referee_id: str
-    status: str                   # released | cancelled | pending (not due yet) | …
-    reason: str = ""
+    status: str                   # released | cancelled | pending (not due yet) | failed (retried next round) | …
+    reason: str = ""              # why cancelled; for failed, the kind of error
     referrer_points: int = 0
 
 
@@ -101,7 +102,8 @@ class Release:
 class ReferralStore(Protocol):
     async def referee(self, referee: str) -> dict: ...
     async def attribute(self, referee: str, referrer: str, reason: str, attempt: str, now: datetime) -> dict: ...
-    async def pending(self, referee: str, txn_id: str, due: datetime, reserved: bool, now: datetime) -> dict: ...
+    async def pending(self, referee: str, txn_id: str, purchased_at: datetime, due: datetime, reserved: bool,
+                      now: datetime) -> dict: ...
     async def cancel(self, referee: str, txn_id: str, refunded_at: datetime, now: datetime) -> dict: ...
     async def release(self, referee: str, reason: str, now: datetime) -> dict: ...
     async def joined(self, referrer: str, referee: str, outcome: str, attempt: str, now: datetime) -> dict: ...
@@ -172,11 +174,11 @@ class ReferralService:
         if record.get("status") not in ("attributed", "pending", "cancelled"):
             return record.get("status", "not_a_referee")
         referrer, txn_id = record["referrer"], event["data"]["txn_id"]
-        purchased_at = datetime.fromisoformat(event["occurred_at"])
+        purchased_at = datetime.fromisoformat(event["data"]["occurred_at"])    # the till's time, maybe backdated
         now = self._clock.now()
         reserved = await self._store.reserve(referrer, referee, month_of(purchased_at), self.rules.monthly_cap, now)
         due = purchased_at + self.rules.refund_window
-        result = await self._store.pending(referee, txn_id, due, reserved["reserved"], now)
+        result = await self._store.pending(referee, txn_id, purchased_at, due, reserved["reserved"], now)
         if result["status"] == "pending":
             await self._store.schedule(referee, due)
         elif result["status"] == "cancelled":
@@ -198,10 +200,18 @@ class ReferralService:
         return result["status"]
 
     async def release_due(self, now: datetime | None = None, batch: int = 500) -> list[Release]:
-        """The job: every reward whose refund window is over is paid (or cancelled, with its reason)."""
+        """The job: every reward whose refund window is over is paid (or cancelled, with its reason). A
+        release that fails is logged and stays due for the next round; the walk goes on past it."""
         now = now or self._clock.now()
-        return [await self.release(referee, now) async for referee in walk_index(
+        return [await self._release_or_skip(referee, now) async for referee in walk_index(
             lambda offset: self._store.due(now, offset, batch), batch)]
+
+    async def _release_or_skip(self, referee: str, now: datetime) -> Release:
+        try:
+            return await self.release(referee, now)
+        except Exception as error:  # noqa: BLE001 - one bad record must not hold back the others
+            log.error("referral reward of referee %s not released (%s)", referee, type(error).__name__)
+            return Release(referee, "failed", type(error).__name__)
 
     async def release(self, referee: str, now: datetime | None = None) -> Release:
         now = now or self._clock.now()
@@ -267,7 +277,7 @@ class ReferralService:
         upcoming = self.rules.next_level(rewarded)
         return ReferralStats(
             joined=int(record.get("joined", 0)), rewarded=rewarded, pending=int(record.get("pending", 0)),
-            month_rewarded=int(record.get(f"rewarded:{month}", 0)),
+            month_counted=int(record.get(f"reserved:{month}", 0)),
             rank=await self._store.my_rank(month, member_id), level=self.rules.level_for(rewarded),
             next_level=upcoming, to_next_level=upcoming.min_rewarded - rewarded if upcoming else 0,
             monthly_cap=self.rules.monthly_cap)

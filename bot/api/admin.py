@@ -3,7 +3,8 @@
 POST /admin/coupon-templates      a template (the keys of a [[coupons.templates]] entry)  -> 201
 POST /admin/catalogue-items       an item (the keys of a [[catalogue.items]] entry)       -> 201
 POST /admin/coupons               {"member": {"openid"|"phone"|"member_id"}, "template_id", "issue_key"}
-POST /admin/coupons/{code}/revoke
+POST /admin/coupons/{code}/revoke {"reason": "…"}: required, so that the request has a body of its own to sign (an
+                                  empty body's signature is that of every GET of the same second); checked, not stored
 """
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ async def issue_coupon(request: web.Request) -> web.Response:
 
 @routes.post("/admin/coupons/{code}/revoke")
 async def revoke_coupon(request: web.Request) -> web.Response:
+    fields.text(fields.json_object(request), "reason")
     coupon = await request.config_dict[SERVICES].coupons.revoke(request.match_info["code"])
     return json_answer(coupon_answer(coupon))
 

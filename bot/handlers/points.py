@@ -1,16 +1,11 @@
 """积分 / 明细 / 等级 / 排行 / 会员码: the member's points, history, tier, the leaderboard and the till code."""
 from __future__ import annotations
 
-import io
-import logging
-
-import segno
-
 from ..context import Ctx
+from ..images import qr_png, upload_image
 from ..replies import Image
 from ..router import Router
 
-log = logging.getLogger("bot.handlers.points")
 router = Router("points")
 MAX_PAGE = 1_000_000
 
@@ -48,7 +43,7 @@ async def show_leaderboard(ctx: Ctx):
 async def show_member_code(ctx: Ctx):
     code = await ctx.services.member_codes.issue(ctx.member)
     text = ctx.render("member_code.txt", code=code)
-    media_id = await upload_qr(ctx, code.code)
+    media_id = await upload_image(ctx.services.wechat, "member-code.png", qr_png(code.code))
     return [text, Image(media_id)] if media_id else text
 
 
@@ -57,20 +52,3 @@ def page_number(args: str) -> int:
     if not args.isdecimal():            # not isdigit(): it passes "፩", which int() refuses
         return 1
     return min(int(args), MAX_PAGE) if int(args) > 0 else 1
-
-
-def qr_png(content: str) -> bytes:
-    buffer = io.BytesIO()
-    segno.make(content, error="m").save(buffer, kind="png", scale=8, border=2)
-    return buffer.getvalue()
-
-
-async def upload_qr(ctx: Ctx, content: str) -> str | None:
-    """The QR image's media id; None when it cannot be uploaded (the code as text still works)."""
-    if ctx.services.wechat is None:
-        return None
-    try:
-        return await ctx.services.wechat.upload_media("image", "member-code.png", qr_png(content))
-    except Exception as exc:  # noqa: BLE001 - the text reply must not fail because of the image
-        log.warning("member code image upload failed: %s", type(exc).__name__)
-        return None

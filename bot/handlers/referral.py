@@ -1,15 +1,12 @@
 """推荐 / 推荐榜 and arrivals through a referral QR code (scene `ref:<member_id>`)."""
 from __future__ import annotations
 
-import logging
-
 from loyalty_core.referral import SCENE_PREFIX
 
 from ..context import Ctx
 from ..replies import Image
 from ..router import Router
 
-log = logging.getLogger("bot.handlers.referral")
 router = Router("referral")
 
 
@@ -19,8 +16,8 @@ router = Router("referral")
 async def show_referral(ctx: Ctx):
     stats = await ctx.services.referrals.stats(ctx.member)
     text = ctx.render("referral.txt", stats=stats, rules=ctx.services.referrals.rules)
-    media_id = await referral_image(ctx)
-    return [text, Image(media_id)] if media_id else text
+    qr = await ctx.services.referral_qr.for_member(ctx.member)
+    return [text, Image(qr.media_id)] if qr else text
 
 
 @router.text("推荐榜", "referral rank", help="本月推荐排行榜和我的名次")
@@ -35,14 +32,3 @@ async def arrived_by_referral(ctx: Ctx):
     attribution = await ctx.services.referrals.attribute(ctx.member, ctx.args, ctx.follow, ctx.message.delivery_key)
     text = ctx.render("referral_arrival.txt", attribution=attribution)
     return text if text.content else None
-
-
-async def referral_image(ctx: Ctx) -> str | None:
-    """The QR image's media id; None when WeChat cannot be reached (the text still answers)."""
-    if ctx.services.wechat is None:
-        return None
-    try:
-        return (await ctx.services.referral_qr.for_member(ctx.member)).media_id
-    except Exception as exc:  # noqa: BLE001 - the stats must not fail because of the image
-        log.warning("referral QR image failed: %s", type(exc).__name__)
-        return None

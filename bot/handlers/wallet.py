@@ -1,14 +1,11 @@
 """我的券 / 券 <code>: the member's coupon wallet, and one coupon with a QR code for the till."""
 from __future__ import annotations
 
-import logging
-
 from ..context import Ctx
+from ..images import qr_png, upload_image
 from ..replies import Image
 from ..router import Router
-from .points import qr_png
 
-log = logging.getLogger("bot.handlers.wallet")
 router = Router("wallet")
 
 
@@ -25,16 +22,5 @@ async def show_coupon(ctx: Ctx):
         return await show_wallet(ctx)
     coupon = await ctx.services.coupons.member_coupon(ctx.member, ctx.args)
     text = ctx.render("coupon.txt", coupon=coupon, now=ctx.now)
-    media_id = await upload_coupon_qr(ctx, coupon.code)
+    media_id = await upload_image(ctx.services.wechat, "coupon.png", qr_png(coupon.code))
     return [text, Image(media_id)] if media_id else text
-
-
-async def upload_coupon_qr(ctx: Ctx, code: str) -> str | None:
-    """The QR image's media id; None when it cannot be uploaded (the code as text still works)."""
-    if ctx.services.wechat is None:
-        return None
-    try:
-        return await ctx.services.wechat.upload_media("image", "coupon.png", qr_png(code))
-    except Exception as exc:  # noqa: BLE001 - the text reply must not fail because of the image
-        log.warning("coupon image upload failed: %s", type(exc).__name__)
-        return None

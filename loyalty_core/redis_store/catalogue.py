@@ -70,9 +70,10 @@ class RedisCatalogueStore:
         raw = await self._redis.hget(keys.item_reservations(item_id), reservation_id)
         return None if raw is None else orjson.loads(raw)
 
-    async def open_reservations(self, item_id: str, reserved_before: datetime, limit: int) -> list[str]:
+    async def open_reservations(self, item_id: str, reserved_before: datetime, limit: int,
+                                offset: int = 0) -> list[str]:
         return await self._redis.zrangebyscore(keys.item_open_reservations(item_id), "-inf",
-                                               f"({epoch_ms(reserved_before)}", start=0, num=limit)
+                                               f"({epoch_ms(reserved_before)}", start=offset, num=limit)
 
     async def stock(self, item_id: str) -> dict:
         raw = await self._redis.hgetall(keys.item_stock(item_id))

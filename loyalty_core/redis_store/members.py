@@ -14,6 +14,7 @@ from .scripts import Scripts
 
 FIRST_MEMBER_NUMBER = 100_000
 OP_TTL_SECONDS = 7 * 86400
+NUMBER_LIMITS_TTL_SECONDS = 2 * 86400     # a number's last-code time and daily count outlive their day
 
 
 class RedisMemberStore:
@@ -95,6 +96,12 @@ class RedisMemberStore:
         )
         await self._outbox.relay(member_id)
         return bool(result.get("changed"))
+
+    async def count_sms_to_number(self, phone_hash: str, now: datetime, day: str, rules: PhoneRules) -> dict:
+        return await self._scripts.run(
+            "phone_sms_quota", [keys.phone_sms_last(phone_hash), keys.phone_sms_day(phone_hash, day)],
+            [epoch_ms(now), int(rules.number_cooldown.total_seconds() * 1000), rules.number_daily_codes,
+             NUMBER_LIMITS_TTL_SECONDS])
 
     async def start_phone_challenge(self, member_id: str, phone_enc: str, phone_hash: str, code_hash: str,
                                     now: datetime, rules: PhoneRules) -> dict:

@@ -41,9 +41,10 @@ class RedisReferralStore:
     async def attribute(self, referee: str, referrer: str, reason: str, attempt: str, now: datetime) -> dict:
         return await self._referee_script(referee, "referral_attribute", [referrer, reason, attempt], now)
 
-    async def pending(self, referee: str, txn_id: str, due: datetime, reserved: bool, now: datetime) -> dict:
-        return await self._referee_script(referee, "referral_pending",
-                                          [txn_id, epoch_ms(due), due.isoformat(), int(reserved)], now)
+    async def pending(self, referee: str, txn_id: str, purchased_at: datetime, due: datetime, reserved: bool,
+                      now: datetime) -> dict:
+        return await self._referee_script(referee, "referral_pending", [txn_id, epoch_ms(due), due.isoformat(),
+                                                                        int(reserved), purchased_at.isoformat()], now)
 
     async def cancel(self, referee: str, txn_id: str, refunded_at: datetime, now: datetime) -> dict:
         return await self._referee_script(referee, "referral_cancel", [txn_id, epoch_ms(refunded_at)], now)

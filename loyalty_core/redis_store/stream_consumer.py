@@ -1,8 +1,14 @@
 """A consumer group on the outbox stream: each domain event handled at least once, in effect once.
 
 - `step()` handles what is due now: entries a dead or stuck consumer left pending for longer than
-  `claim_idle_ms` (re-claimed with XAUTOCLAIM), then new entries (XREADGROUP `>`). Tests call it step
-  by step; `run(stop)` loops it with a blocking read, as a background task of a process.
+  `claim_idle_ms` (re-claimed with XAUTOCLAIM, through the whole pending list), then new entries
+  (XREADGROUP `>`). Tests call it step by step; `run(stop)` loops it with a blocking read, as a
+  background task of a process.
+- Entries the stream's trimming removed while they were pending are dropped from the pending list and
+  their failure counts forgotten; entries of types the group does not handle are acknowledged at once,
+  one XACK per batch.
+- On start the group forgets consumers that hold nothing and have been idle for `forget_idle_ms` (a
+  day): processes name their consumer after themselves, so each restart leaves an old name behind.
 - An entry is acknowledged (XACK) only after its handler returned; an event_id already handled is
   skipped (the relay delivers at least once, so one event may sit in the stream twice), and handlers
   are idempotent by their own natural keys too.
@@ -22,12 +28,14 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from .. import keys
+from .scripts import Scripts
 
 log = logging.getLogger("loyalty_core.stream_consumer")
 
 EventHandler = Callable[[dict], Awaitable[None]]
 DONE_TTL_SECONDS = 14 * 86400
 DEAD_MAXLEN = 100_000
+FORGET_IDLE_MS = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -47,8 +55,9 @@ class StepReport:
 class StreamConsumer:
     def __init__(self, redis: Redis, group: str, consumer: str, handlers: Mapping[str, EventHandler], *,
                  stream: str = keys.OUTBOX_STREAM, claim_idle_ms: int = 60_000, max_attempts: int = 5,
-                 batch: int = 100):
+                 batch: int = 100, forget_idle_ms: int = FORGET_IDLE_MS):
         self._redis = redis
+        self._scripts = Scripts(redis)
         self.group = group
         self.consumer = consumer
         self._handlers = dict(handlers)
@@ -56,10 +65,12 @@ class StreamConsumer:
         self.claim_idle_ms = claim_idle_ms
         self.max_attempts = max_attempts
         self.batch = batch
+        self.forget_idle_ms = forget_idle_ms
         self._group_ready = False
 
     async def ensure_group(self) -> None:
-        """Create the group (reading from the stream's start, so no earlier event is missed) once."""
+        """Create the group (reading from the stream's start, so no earlier event is missed) once, and
+        forget the consumers that stopped long ago."""
         if self._group_ready:
             return
         try:
@@ -67,7 +78,19 @@ class StreamConsumer:
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+        await self._forget_stopped_consumers()
         self._group_ready = True
+
+    async def _forget_stopped_consumers(self) -> None:
+        """Tidying only: a failure is logged and the consumer carries on."""
+        try:
+            result = await self._scripts.run("stream_forget_consumers", [self.stream],
+                                             [self.group, self.forget_idle_ms])
+        except ResponseError as error:
+            log.warning("consumer %s: idle consumers not forgotten (%s)", self.group, type(error).__name__)
+            return
+        if result["forgotten"]:
+            log.info("consumer %s: forgot %d idle consumers", self.group, result["forgotten"])
 
     async def step(self, block_ms: int | None = None) -> StepReport:
         """Handle the stale pending entries, then one batch of new entries."""
@@ -106,27 +129,44 @@ class StreamConsumer:
                 await asyncio.sleep(pause_after_error)
 
     async def _reclaim(self) -> StepReport:
+        """Every stale pending entry: XAUTOCLAIM looks at a bounded number of entries per call, so a call
+        may claim nothing while more remain; only the cursor "0-0" says the pending list is done."""
         report, start = StepReport(), "0-0"
         while True:
             answer = await self._redis.xautoclaim(self.stream, self.group, self.consumer, self.claim_idle_ms,
                                                   start_id=start, count=self.batch)
-            start, claimed = answer[0], answer[1]
+            start, claimed, deleted = answer[0], answer[1], answer[2] if len(answer) > 2 else []
+            if deleted:
+                await self._acknowledge(deleted)
             report += await self._handle_all([entry for entry in claimed if entry and entry[1]])
-            if start in ("0-0", b"0-0") or not claimed:
+            if start in ("0-0", b"0-0"):
                 return report
 
     async def _handle_all(self, entries: list) -> StepReport:
-        report = StepReport()
+        unhandled = [entry_id for entry_id, fields in entries if self._handler_of(fields) is None]
+        if unhandled:
+            await self._acknowledge(unhandled)
+        report = StepReport(skipped=len(unhandled))
         for entry_id, fields in entries:
-            report += await self._handle(entry_id, fields)
+            if (handler := self._handler_of(fields)) is not None:
+                report += await self._handle(entry_id, fields, handler)
         return report
 
-    async def _handle(self, entry_id: str, fields: dict) -> StepReport:
-        handler = self._handlers.get(fields.get("type", ""))
+    def _handler_of(self, fields: dict) -> EventHandler | None:
+        return self._handlers.get(fields.get("type", ""))
+
+    async def _acknowledge(self, entry_ids: list[str]) -> None:
+        """Done with these entries without running a handler: off the pending list, failure counts forgotten."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.xack(self.stream, self.group, *entry_ids)
+            pipe.hdel(keys.stream_attempts(self.stream, self.group), *entry_ids)
+            await pipe.execute()
+
+    async def _handle(self, entry_id: str, fields: dict, handler: EventHandler) -> StepReport:
         event_id = fields.get("event_id", "")
         done_key = keys.stream_done(self.group, event_id)
-        if handler is None or (event_id and await self._redis.exists(done_key)):
-            await self._redis.xack(self.stream, self.group, entry_id)
+        if event_id and await self._redis.exists(done_key):
+            await self._acknowledge([entry_id])
             return StepReport(skipped=1)
         try:
             await handler(orjson.loads(fields["event"]))

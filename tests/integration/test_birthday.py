@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 from datetime import date, datetime, timedelta
 
 import orjson
@@ -15,7 +16,7 @@ from loyalty_core import errors, keys
 from loyalty_core.birthday_calendar import LUNAR, SOLAR
 from loyalty_core.clock import MALL_TZ
 from tests.fixtures_bot import POS_SECRET
-from tests.integration.till import Till
+from tests.integration.till import Till, snapshot
 from tests.wechat_peer import WeChatPeer
 
 JUNE_3 = datetime(2026, 6, 3, 10, 0, tzinfo=MALL_TZ)
@@ -128,7 +129,8 @@ async def test_staff_change_a_birthday_through_the_signed_api_with_an_audit_and_
     assert (await till.post(path, body)).json["replayed"] is True
     assert (await till.post(path, body | {"date": "2020-闰04-27"})).error == "birthday_change_conflict"
     assert (await till.post(path, body, signature="0" * 64)).status == 401
-    assert (await till.post("/api/v1/admin/members/999999/birthday", body)).status == 404
+    unknown = await till.post("/api/v1/admin/members/999999/birthday", body | {"request_id": "chg-2"})
+    assert unknown.status == 404
 
     [change, first] = await till.services.birthdays.audit(member_id)
     assert (change.action, change.by, change.reason, change.request_id) == ("changed", "S007", "证件核对更正", "chg-1")
@@ -141,6 +143,18 @@ async def test_staff_change_a_birthday_through_the_signed_api_with_an_audit_and_
     assert "闰四月廿六" in await peer.say("o_fay", "生日")
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "1990-05-20" not in logged and "04-26" not in logged and "闰" not in logged
+
+
+async def test_a_staff_change_signed_for_one_member_cannot_be_replayed_for_another(bot, redis):
+    peer, till = bot
+    fay, gus = await join(peer, till, "o_fay"), await join(peer, till, "o_gus")
+    body = {"calendar": "solar", "date": "1990-05-20", "reason": "证件核对", "staff_id": "S007", "request_id": "r-1"}
+    ts = int(time.time())
+    assert (await till.post(f"/api/v1/admin/members/{fay}/birthday", body, timestamp=ts)).status == 200
+    before = await snapshot(redis)
+    replayed = await till.post(f"/api/v1/admin/members/{gus}/birthday", body, timestamp=ts)
+    assert (replayed.status, replayed.error) == (401, "replayed_signature")
+    assert await snapshot(redis) == before and await till.services.birthdays.audit(gus) == []
 
 
 async def test_the_staff_cli_builds_the_signed_request(bot, redis):

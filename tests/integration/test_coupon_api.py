@@ -7,6 +7,7 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 
 from aiohttp.test_utils import TestClient, TestServer
@@ -28,9 +29,9 @@ async def till(start_bot, redis, clock) -> Till:
     return Till(await start_bot(), clock)
 
 
-async def issue(till: Till, openid: str, template_id: str = "dining-200-30") -> str:
+async def issue(till: Till, openid: str, template_id: str = "dining-200-30", nth: int = 1) -> str:
     member_id = (await till.services.members.follow(openid, f"join:{openid}")).member_id
-    coupon = await till.services.coupons.issue(member_id, template_id, f"test:{openid}:{template_id}")
+    coupon = await till.services.coupons.issue(member_id, template_id, f"test:{openid}:{template_id}:{nth}")
     return coupon.grouped
 
 
@@ -63,9 +64,11 @@ async def test_a_coupon_is_checked_then_used_once_at_the_till(till, redis):
     status, low = await get(till, code.lower(), amount="150.00", category="dining")
     assert (status, low["applies"], low["discount"], low["reason"]) == (200, False, "0.00", "below_threshold")
 
-    first = await use(till, code, "T-1")
+    ts = int(time.time())
+    first = await till.post(f"/api/v1/coupons/{code}/redeem", {"txn_id": "T-1"} | DINING, timestamp=ts)
     assert first.status == 200 and first.json["discount"] == "30.00" and first.json["txn_id"] == "T-1"
-    again = await use(till, code.replace("-", " "), "T-1")
+    again = await till.post(f"/api/v1/coupons/{code.replace('-', ' ')}/redeem", {"txn_id": "T-1"} | DINING,
+                            timestamp=ts - 1)                   # a retry signed anew may spell the code otherwise
     assert (again.status, again.json) == (200, first.json)                       # the same txn: the first answer
     other = await use(till, code, "T-2")
     assert (other.status, other.error) == (409, "already_used")
@@ -94,7 +97,7 @@ async def test_a_coupon_that_does_not_apply_is_422_with_its_reason_and_changes_n
     if case == "expired":
         clock.advance(days=31)
     if case == "revoked":
-        revoked = await till.post(f"/api/v1/admin/coupons/{code}/revoke", {})
+        revoked = await till.post(f"/api/v1/admin/coupons/{code}/revoke", {"reason": "发放错误"})
         assert revoked.status == 200 and revoked.json["status"] == "revoked"
     before = await snapshot(redis)
     answer = await use(till, code, "T-x", **basket)
@@ -111,7 +114,7 @@ async def test_an_unknown_code_is_404_and_a_malformed_one_422(till):
     unknown = coupon_codes.new_code()
     assert (await use(till, unknown, "T-1")).error == "unknown_coupon"
     assert (await use(till, unknown, "T-1")).status == 404
-    bad = await use(till, "K7QH-3WXN", "T-1")
+    bad = await use(till, "K7QH-3WXN", "T-2")            # (the same body on another path would be a replay)
     assert (bad.status, bad.error) == (422, "bad_code_format")
     assert (await use(till, unknown, "T-1", amount="-3")).error == "invalid_amount"
 
@@ -131,8 +134,9 @@ async def refused_without_a_command(till: Till) -> None:
     assert (await get(till, code, **DINING))[0] == 200                       # connections open, scripts loaded
     before = await command_counts(till)
     status, checked = await get(till, typo(code), **DINING)
-    used = await use(till, typo(code), "T-1")
     assert await command_counts(till) == before                               # not one command reached Redis
+    used = await use(till, typo(code), "T-1")
+    assert changed_counts(before, await command_counts(till)) == {"cmdstat_set": 1}   # only the signature's binding
     assert (status, checked["error"]["code"]) == (422, "bad_code_checksum")
     assert (used.status, used.error) == (422, "bad_code_checksum")
     assert "check the code" in used.json["error"]["message"]
@@ -143,6 +147,10 @@ async def refused_without_a_command(till: Till) -> None:
 async def command_counts(till: Till) -> dict:
     stats = await till.services.redis.info("commandstats")
     return {name: value["calls"] for name, value in stats.items() if name != "cmdstat_info"}
+
+
+def changed_counts(before: dict, after: dict) -> dict:
+    return {name: calls - before.get(name, 0) for name, calls in after.items() if calls != before.get(name, 0)}
 
 
 async def test_staff_create_a_template_and_an_item_issue_a_coupon_and_it_is_redeemed(till):
@@ -247,3 +255,40 @@ async def test_a_failure_at_the_till_is_logged_without_the_coupon_code(till, red
     assert (answer.status, answer.error) == (500, "internal_error")
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "coupons/{code}/redeem" in logged and raw not in logged and code not in logged
+
+
+# -- a signature is bound to the request it was made for ----------------------------------------------------
+async def test_one_transaction_may_use_two_coupons_with_one_body_but_not_replay_it_elsewhere(till, redis):
+    first_coupon, second_coupon = await issue(till, "o_kim"), await issue(till, "o_kim", "dining-200-30", nth=2)
+    assert first_coupon != second_coupon
+    body, ts = {"txn_id": "T-kim"} | DINING, int(time.time())
+    first = await till.post(f"/api/v1/coupons/{first_coupon}/redeem", body, timestamp=ts)
+    second = await till.post(f"/api/v1/coupons/{second_coupon}/redeem", body, timestamp=ts)  # same basket
+    assert (first.status, second.status) == (200, 200) and first.json["code"] != second.json["code"]
+    before = await snapshot(redis)
+    signature = sign(till.secret, ts, orjson.dumps(body))
+    elsewhere = [await till.post(f"/api/v1/admin/coupons/{first_coupon}/revoke", body, timestamp=ts),
+                 await till.post("/api/v1/refunds", body, timestamp=ts, signature=signature.upper())]
+    assert [(a.status, a.error) for a in elsewhere] == [(401, "replayed_signature")] * 2
+    assert await snapshot(redis) == before
+    retried = await till.post(f"/api/v1/coupons/{first_coupon}/redeem", body, timestamp=ts)   # the till's retry
+    assert (retried.status, retried.json) == (200, first.json)
+
+
+async def test_a_revoke_needs_a_body_so_a_checks_signature_cannot_revoke(till, redis):
+    code = await issue(till, "o_max")
+    ts = str(int(time.time()))
+    check_signature = sign(till.secret, ts, b"")                 # what every GET of this second carries
+    checked = await till.client.get(f"/api/v1/coupons/{code}",
+                                    headers={"X-Timestamp": ts, "X-Signature": check_signature})
+    assert checked.status == 200
+    before = await snapshot(redis)
+    revoke = f"/api/v1/admin/coupons/{code}/revoke"
+    refused = await till.post(revoke, b"", timestamp=ts, signature=check_signature)
+    assert (refused.status, refused.error) == (422, "invalid_request")
+    assert await snapshot(redis) == before
+    no_reason = await till.post(revoke, {})
+    assert (no_reason.status, no_reason.error) == (422, "invalid_request")
+    assert (await get(till, code))[1]["status"] == "issued"
+    revoked = await till.post(revoke, {"reason": "发放错误"})
+    assert (revoked.status, revoked.json["status"]) == (200, "revoked")

@@ -126,6 +126,17 @@ async def test_a_stored_reply_outlives_the_claim_so_later_retries_still_get_it(s
     assert await redis.ttl(f"wx:dedup:msg:{msg_id}") > 60
 
 
+async def test_two_menu_taps_in_the_same_second_each_get_their_own_reply_and_retries_the_same(start_bot):
+    peer = WeChatPeer(await start_bot())
+    await peer.follow("o_tess")
+    now = int(time.time())
+    points = await peer.post(event_xml("o_tess", "CLICK", "MY_POINTS", create_time=now))
+    tier = await peer.post(event_xml("o_tess", "CLICK", "MY_TIER", create_time=now))
+    assert "可用积分" in points.content and "普卡" in tier.content
+    retries = [await peer.post(event_xml("o_tess", "CLICK", key, create_time=now)) for key in ("MY_POINTS", "MY_TIER")]
+    assert [r.body for r in retries] == [points.body, tier.body]
+
+
 async def test_a_retried_follow_creates_one_member_and_one_event(start_bot, redis):
     first, second = WeChatPeer(await start_bot()), WeChatPeer(await start_bot())
     follow = event_xml("o_erin", "subscribe", create_time=1_700_000_000)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.app import DISPATCHER
-from bot.handlers.points import qr_png
+from bot.images import qr_png
 from loyalty_core import keys
 from loyalty_core.program import parse_catalogue_item
 from tests.fixtures_sandbox import SANDBOX_APPID, SANDBOX_SECRET, SANDBOX_TOKEN
@@ -121,8 +121,8 @@ async def test_a_lottery_draw_and_a_voucher(chat):
 
 async def test_the_menu_keys_reach_the_catalogue_and_the_wallet(chat):
     await chat.member("o_hal", points=100)
-    now = int(time.time())                                      # WeChat tells events apart by their time
-    answer = await chat.peer.post(event_xml("o_hal", "CLICK", "REDEEM", create_time=now - 1))
+    now = int(time.time())
+    answer = await chat.peer.post(event_xml("o_hal", "CLICK", "REDEEM", create_time=now))
     assert "积分兑换" in answer.content
     answer = await chat.peer.post(event_xml("o_hal", "CLICK", "MY_COUPONS", create_time=now))
     assert "还没有可用的优惠券" in answer.content

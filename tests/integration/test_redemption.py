@@ -191,3 +191,20 @@ async def test_the_records_of_reservations_settled_long_ago_are_forgotten_and_th
     assert await redemption.stock(item_id) == {"left": 4, "held": 0, "sold": 1}
     with pytest.raises(errors.ItemLimitReached):
         await redemption.redeem(member_id, item_id, "redeem-again")
+
+
+async def test_a_reservation_that_cannot_be_settled_is_left_for_the_next_round_and_holds_back_no_other(
+        chat, redis, clock, caplog):
+    item_id = await add_item(chat, stock=5)
+    redemption = chat.services.redemption
+    item = await redemption.item(item_id)
+    for n, openid in enumerate(("o_ada", "o_bea", "o_cyd")):
+        await redemption.reserve(await chat.member(openid, points=200), item, f"redeem-crashed-{n}")
+        clock.advance(seconds=1)
+    await redis.hset(keys.item_reservations(item_id), "redeem-crashed-0", "{damaged")   # the first one open
+    clock.advance(minutes=3)
+    assert await redemption.sweep(batch=1) == SweepReport(released=2, failed=1)
+    assert "reservation redeem-crashed-0 of item limited not settled (JSONDecodeError)" in caplog.text
+    assert await redemption.stock(item_id) == {"left": 4, "held": 1, "sold": 0}
+    assert await redemption.sweep() == SweepReport(failed=1)
+    assert await redis.zrange(keys.item_open_reservations(item_id), 0, -1) == ["redeem-crashed-0"]

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 import pytest
 
 from bot.app import SERVICES
 from bot.events import referral_consumer
-from bot.referral_qr import qr_png
+from bot.images import qr_png
 from loyalty_core import keys
+from loyalty_core.clock import MALL_TZ
 from loyalty_core.members import FollowResult, MemberService
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.referral import RedisReferralStore
@@ -183,9 +184,9 @@ async def first_purchase_cut_short(journey: Journey, referrer_id: str, referee_i
                and e["member_id"] == referee_id]
     store = RedisReferralStore(journey.services.redis, journey.services.scripts, journey.services.outbox)
     now, rules = journey.clock.now(), journey.referrals.rules
-    purchased_at = datetime.fromisoformat(event["occurred_at"])
+    purchased_at = datetime.fromisoformat(event["data"]["occurred_at"])
     reserved = await store.reserve(referrer_id, referee_id, month_of(purchased_at), rules.monthly_cap, now)
-    await store.pending(referee_id, event["data"]["txn_id"], purchased_at + rules.refund_window,
+    await store.pending(referee_id, event["data"]["txn_id"], purchased_at, purchased_at + rules.refund_window,
                         reserved["reserved"], now)
     return event
 
@@ -376,6 +377,58 @@ async def test_the_monthly_cap_holds_when_first_purchases_are_handled_at_once(jo
     assert (await referrals.stats(amy_id)).pending == 3
 
 
+async def test_the_referee_record_keeps_the_tills_purchase_time_and_the_window_runs_from_it(journey: Journey):
+    referrals = service_with(journey, require_phone=False, referee_coupon="")
+    _, amy_id = await journey.member("阿美")
+    _, bo_id = await journey.member("小博")
+    await referrals.attribute(bo_id, amy_id, FollowResult(bo_id, True, False), "evt:bo")
+    purchased_at = journey.clock.now() - timedelta(days=2)                   # a till that was offline
+    code = (await journey.services.member_codes.issue(bo_id)).code
+    await journey.till.purchase({"member_code": code}, "150.00", occurred_at=purchased_at.isoformat())
+    journey.clock.advance(hours=3)                                           # the consumer was behind
+    await drain_with(journey, referrals)
+    record = await referrals.referee_record(bo_id)
+    assert datetime.fromisoformat(record["purchased_at"]) == purchased_at
+    assert datetime.fromisoformat(record["due_at"]) == purchased_at + referrals.rules.refund_window
+
+
+async def test_the_month_shown_next_to_the_cap_is_the_count_the_cap_holds(journey: Journey):
+    """Rewards of late-January purchases are paid in February; February's own first purchases fill
+    February's cap. The member sees the count the cap is measured on, never more than the cap."""
+    referrals = service_with(journey, monthly_cap=2, require_phone=False, referee_coupon="")
+    _, amy_id = await journey.member("阿美")
+    journey.clock.set(datetime(2026, 1, 28, 10, 0, tzinfo=MALL_TZ))
+    [await referee_buys(journey, referrals, amy_id, n) for n in range(2)]
+    await drain_with(journey, referrals)
+    journey.clock.set(datetime(2026, 2, 2, 10, 0, tzinfo=MALL_TZ))
+    february = [await referee_buys(journey, referrals, amy_id, n) for n in range(2, 5)]
+    await drain_with(journey, referrals)
+    assert [(await journey.status(r))[1] for r in february] == ["", "", "monthly_cap"]
+    journey.clock.advance(days=8)
+    assert [r.status for r in await referrals.release_due()] == ["released"] * 4
+    stats = await referrals.stats(amy_id)
+    assert (stats.month_counted, stats.monthly_cap, stats.rewarded) == (2, 2, 4)
+
+
+async def test_a_referee_whose_release_fails_is_retried_next_round_and_holds_back_no_other(journey: Journey, redis,
+                                                                                          caplog):
+    referrals = service_with(journey, require_phone=False, referee_coupon="")
+    _, amy_id = await journey.member("阿美")
+    referees = [await referee_buys(journey, referrals, amy_id, n) for n in range(3)]
+    await drain_with(journey, referrals)
+    [broken] = await redis.zrange(keys.REFERRAL_DUE_INDEX, 0, 0)                # the first one due
+    await redis.hset(keys.member_referee(broken), "due_ms", "soon")             # its record damaged
+    journey.clock.advance(days=8)
+    released = await referrals.release_due(batch=1)
+    assert sorted((r.referee_id, r.status) for r in released) == sorted(
+        (r, "failed" if r == broken else "released") for r in referees)
+    assert await journey.balance(amy_id) == 2 * 500
+    assert f"referee {broken} not released (ResponseError)" in caplog.text
+    assert [(r.referee_id, r.status) for r in await referrals.release_due()] == [(broken, "failed")]
+    assert await redis.zrange(keys.REFERRAL_DUE_INDEX, 0, -1) == [broken] and await journey.status(broken) == (
+        "pending", "")
+
+
 # -- the QR code itself -------------------------------------------------------------------------------------
 async def test_the_qr_code_and_its_image_are_reused_and_renewed_before_they_run_out(journey: Journey):
     amy, _ = await journey.member("阿美")
@@ -398,3 +451,13 @@ async def test_the_qr_code_and_its_image_are_reused_and_renewed_before_they_run_
     await journey.wired.drain()
     images = [m for m in await wechat.delivered(amy, channel="custom") if m["message"]["msgtype"] == "image"]
     assert len(images) == 4 and re.fullmatch(r"[\w-]+", images[-1]["message"]["image"]["media_id"])
+
+
+async def test_when_wechat_cannot_make_the_code_the_referral_text_still_answers(journey: Journey, caplog):
+    amy, _ = await journey.member("阿美")
+    await journey.wired.wechat.fault("qrcode/create", errcode=40005, errcode_next=1)
+    assert "已邀请 0 人" in await journey.wired.say(amy, "推荐")
+    assert "referral QR code not made: PermanentError" in caplog.text
+    await journey.wired.drain()
+    assert await journey.wired.wechat.delivered(amy, channel="custom") == []
+    assert await journey.wired.wechat.qrcodes() == []

@@ -1,13 +1,16 @@
 """The outbox stream consumer: handled once per event_id, acknowledged after handling, stale entries
-re-claimed from a consumer that stopped, poison entries dead-lettered."""
+re-claimed from a consumer that stopped, poison entries dead-lettered, trimmed entries and consumers of
+stopped processes forgotten."""
 from __future__ import annotations
 
 import asyncio
+import struct
 
 import orjson
 import pytest
 
 from loyalty_core import keys
+from loyalty_core.redis_store.connection import connect
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
 
 GROUP = "test-group"
@@ -111,3 +114,95 @@ async def test_a_deleted_stream_is_picked_up_again(redis):
 @pytest.mark.parametrize("block_ms", [None, 10])
 async def test_a_step_with_nothing_to_do_returns_empty(redis, block_ms):
     assert (await consumer(redis, "idle", Recorder()).step(block_ms=block_ms)).seen == 0
+
+
+async def test_stale_entries_behind_a_long_run_of_fresh_ones_are_reclaimed(redis):
+    """XAUTOCLAIM looks at ten times COUNT pending entries a call: a call that finds only fresh entries
+    claims nothing, yet its cursor says more remain."""
+    for n in range(12):
+        last = await publish(redis, f"first_purchase:{n}", "first_purchase", txn_id=f"T{n}")
+    await consumer(redis, "busy", Recorder()).ensure_group()
+    await redis.xreadgroup(GROUP, "busy", {keys.OUTBOX_STREAM: ">"})         # all twelve pending, just delivered
+    await redis.xclaim(keys.OUTBOX_STREAM, GROUP, "busy", 0, [last], idle=2 * 3_600_000)   # only the last is stale
+    recorder = Recorder()
+    report = await consumer(redis, "rescuer", recorder, claim_idle_ms=3_600_000, batch=1).step()
+    assert report.handled == 1 and recorder.seen == ["first_purchase:11"] and await pending_count(redis) == 11
+
+
+async def test_an_entry_trimmed_from_the_stream_while_pending_is_dropped_with_its_failure_count(redis):
+    entry_id = await publish(redis, "first_purchase:7", "first_purchase", txn_id="T7")
+    await publish(redis, "first_purchase:8", "first_purchase", txn_id="T8")
+    crashed = consumer(redis, "crashed", Recorder({"first_purchase:7": 1, "first_purchase:8": 1}))
+    assert (await crashed.step()).failed == 2
+    await redis.xdel(keys.OUTBOX_STREAM, entry_id)                              # trimmed meanwhile
+    recorder = Recorder()
+    assert (await consumer(redis, "rescuer", recorder, claim_idle_ms=0).step()).handled == 1
+    assert recorder.seen == ["first_purchase:8"] and await pending_count(redis) == 0
+    assert await redis.hgetall(keys.stream_attempts(keys.OUTBOX_STREAM, GROUP)) == {}
+
+
+async def commands_sent(redis, work) -> list[str]:
+    """The commands Redis executed on this test's database while `work` ran (seen through MONITOR)."""
+    db, marker = redis.connection_pool.connection_kwargs.get("db", 0), "end-of-the-work"
+    async with redis.monitor() as monitor:
+        await work()
+        await redis.echo(marker)
+        commands = []
+        while (seen := await monitor.next_command())["command"] != f"ECHO {marker}":
+            if seen["db"] == db:
+                commands.append(seen["command"])
+    return commands
+
+
+async def test_events_of_types_the_group_does_not_handle_are_acknowledged_in_one_xack_a_batch(redis):
+    for n in range(5):
+        await publish(redis, f"points_earned:{n}", "points_earned")
+    await publish(redis, "first_purchase:10", "first_purchase", txn_id="T10")
+    recorder = Recorder()
+    worker = consumer(redis, "c1", recorder)
+    await worker.ensure_group()
+    commands = await commands_sent(redis, worker.step)
+    assert [c.split()[0] for c in commands].count("XACK") == 2                 # the five at once, then the one
+    assert recorder.seen == ["first_purchase:10"] and await pending_count(redis) == 0
+
+
+async def age_consumer(redis_url: str, name: str, idle_ms: int) -> None:
+    """Make the group's consumer `name` look idle for `idle_ms`: the stream is dumped, the consumer's
+    last-seen time (8 bytes after its name in the dump) moved back, and the stream restored."""
+    binary = connect(redis_url, decode_responses=False)
+    try:
+        dump = await binary.dump(keys.OUTBOX_STREAM)
+        at = dump.index(name.encode()) + len(name)
+        seen_ms = struct.unpack("<q", dump[at:at + 8])[0]
+        body = dump[:at] + struct.pack("<q", seen_ms - idle_ms) + dump[at + 8:-8]
+        await binary.restore(keys.OUTBOX_STREAM, 0, body + struct.pack("<Q", crc64(body)), replace=True)
+    finally:
+        await binary.aclose()
+
+
+def crc64(data: bytes) -> int:
+    """Redis's CRC-64 (Jones polynomial, reflected), the checksum at the end of a DUMP."""
+    crc = 0
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x95AC9329AC4BC9B5 if crc & 1 else 0)
+    return crc
+
+
+async def test_on_start_consumers_idle_for_over_a_day_and_holding_nothing_are_forgotten(redis, redis_url):
+    assert crc64(b"123456789") == 0xE9C6D914C4B8D9CA
+    await publish(redis, "first_purchase:11", "first_purchase", txn_id="T11")
+    await consumer(redis, "setup", Recorder()).ensure_group()
+    await redis.xgroup_delconsumer(keys.OUTBOX_STREAM, GROUP, "setup")
+    for name in ("host-a-17", "host-b-18", "host-c-19"):
+        await redis.xgroup_createconsumer(keys.OUTBOX_STREAM, GROUP, name)
+    await redis.xreadgroup(GROUP, "host-b-18", {keys.OUTBOX_STREAM: ">"})     # it holds an entry
+    await age_consumer(redis_url, "host-a-17", 2 * 86_400_000)                 # stopped two days ago
+    await age_consumer(redis_url, "host-b-18", 2 * 86_400_000)
+    ages = {c["name"]: c["idle"] for c in await redis.xinfo_consumers(keys.OUTBOX_STREAM, GROUP)}
+    assert ages["host-a-17"] > 86_400_000 and ages["host-c-19"] < 86_400_000
+    await consumer(redis, "host-d-20", Recorder()).step()
+    names = {c["name"] for c in await redis.xinfo_consumers(keys.OUTBOX_STREAM, GROUP)}
+    assert names - {"host-d-20"} == {"host-b-18", "host-c-19"}
+    assert await pending_count(redis) == 1

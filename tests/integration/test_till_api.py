@@ -8,8 +8,10 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
+import orjson
 import pytest
 
+from bot.api.auth import sign
 from loyalty_core import keys
 from loyalty_core.members import MemberService
 from loyalty_core.redis_store.members import RedisMemberStore
@@ -153,6 +155,7 @@ PURCHASE_REFUSALS = [
     ("timestamp ahead", {}, {"timestamp_offset": 301}, 401, "stale_timestamp"),
     ("timestamp not a number", {}, {"timestamp": "yesterday"}, 401, "unauthorized"),
     ("timestamp of non-ASCII digits", {}, {"timestamp": "²"}, 401, "unauthorized"),
+    ("signature of non-ASCII letters", {}, {"signature": "é" * 64}, 401, "bad_signature"),
     ("zero amount", {"amount": "0"}, {}, 422, "invalid_amount"),
     ("negative amount", {"amount": "-5.00"}, {}, 422, "invalid_amount"),
     ("three decimals", {"amount": "12.345"}, {}, 422, "invalid_amount"),
@@ -238,6 +241,31 @@ async def test_refused_refunds_change_nothing(till, redis):
                          signature="f" * 64), 401, "bad_signature"),
     ]
     assert [(a.status, a.error) for a, _, _ in refusals] == [(s, c) for _, s, c in refusals]
+    assert await snapshot(redis) == before
+
+
+# -- a signature is bound to the request it was made for ----------------------------------------------
+async def test_a_purchase_signature_answers_its_retries_and_nothing_else(till, redis):
+    await join(till, "o_ivy")
+    body, ts = till.purchase_body({"openid": "o_ivy"}, "10.00"), int(time.time())
+    first = await till.post("/api/v1/purchases", body, timestamp=ts)
+    retried = await till.post("/api/v1/purchases", body, timestamp=ts)        # the till did not hear the answer
+    assert first.status == 200 and (retried.status, retried.json) == (200, first.json)
+    before = await snapshot(redis)
+    signature = sign(till.secret, ts, orjson.dumps(body))
+    replays = [await till.post("/api/v1/purchases?store_id=S09", body, timestamp=ts),
+               await till.post("/api/v1/refunds", body, timestamp=ts),
+               await till.post("/api/v1/purchases/", body, timestamp=ts, signature=signature.upper())]
+    assert [(a.status, a.error) for a in replays] == [(401, "replayed_signature")] * 3
+    assert await snapshot(redis) == before
+
+
+@pytest.mark.parametrize("path", ["/api/v1/purchases", "/api/v1/refunds", "/api/v1/admin/coupons"])
+async def test_a_post_without_a_body_is_refused_before_anything_is_read(till, redis, path):
+    before = await snapshot(redis)
+    answer = await till.post(path, b"")
+    assert (answer.status, answer.error) == (422, "invalid_request")
+    assert answer.json["error"]["message"] == "a POST must carry a JSON body"
     assert await snapshot(redis) == before
 
 

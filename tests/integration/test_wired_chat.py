@@ -1,9 +1,12 @@
 """The bot and the WeChat sandbox together: safe mode, the time budget with late delivery, phone binding."""
 import asyncio
 import re
+from datetime import datetime
 
 from bot.handlers import build_router
 from bot.router import Router
+from loyalty_core import keys
+from loyalty_core.clock import MALL_TZ
 
 
 async def test_safe_mode_conversation_through_the_sandbox(start_wired):
@@ -63,6 +66,37 @@ async def test_one_code_a_minute_and_codes_expire_after_ten_minutes(start_wired,
     clock.advance(minutes=10, seconds=1)
     assert "已过期" in await wired.say(openid, f"验证 {code}")
     assert "验证码已发送" in await wired.say(openid, "绑定 13900139000")
+
+
+async def has_challenge(redis, openid: str) -> bool:
+    return bool(await redis.exists(keys.phone_challenge(await redis.get(keys.openid_index(openid)))))
+
+
+async def test_one_number_gets_one_code_a_minute_whichever_member_asks(start_wired, clock, redis):
+    wired = await start_wired()
+    first, second = await wired.join(), await wired.join()
+    assert "验证码已发送" in await wired.say(first, "绑定 13500135000")
+    clock.advance(seconds=45)
+    assert "请 15 秒后再试" in await wired.say(second, "绑定 13500135000")
+    assert not await has_challenge(redis, second) and len(await wired.wechat.sms("13500135000")) == 1
+    clock.advance(seconds=15)
+    assert "验证码已发送" in await wired.say(second, "绑定 13500135000")
+    assert not [key async for key in redis.scan_iter() if "13500135000" in key]   # the number only as a keyed hash
+
+
+async def test_one_number_gets_ten_codes_a_day_in_the_malls_timezone(start_wired, clock, redis):
+    wired = await start_wired()
+    phone = "13500135000"
+    members = [await wired.join() for _ in range(11)]
+    for openid in members[:10]:
+        assert "验证码已发送" in await wired.say(openid, f"绑定 {phone}")
+        clock.advance(minutes=5)
+    assert "今天的验证码次数已用完" in await wired.say(members[10], f"绑定 {phone}")
+    assert not await has_challenge(redis, members[10]) and len(await wired.wechat.sms(phone)) == 10
+    assert "验证码已发送" in await wired.say(members[10], "绑定 13500135001")      # other numbers are not held up
+    clock.set(datetime(2026, 1, 16, 0, 0, tzinfo=MALL_TZ))                         # the mall's next day, 16:00 UTC
+    assert "验证码已发送" in await wired.say(members[9], f"绑定 {phone}")
+    assert len(await wired.wechat.sms(phone)) == 11
 
 
 async def test_five_wrong_codes_end_the_attempt(start_wired):

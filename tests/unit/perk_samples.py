@@ -19,7 +19,7 @@ VOUCHER_CLAIM = GiftClaim(Gift("voucher", "生日蛋糕兑换券"), 2026, OFFERE
                           voucher_code="K7QH3-WXN9P", valid_until=date(2026, 7, 3))
 SILVER = ReferrerLevel("silver", "银牌推荐官", 5, Decimal("1.5"))
 GOLD = ReferrerLevel("gold", "金牌推荐官", 20, Decimal(2))
-STATS = ReferralStats(joined=7, rewarded=5, pending=1, month_rewarded=2, rank=3, level=SILVER, next_level=GOLD,
+STATS = ReferralStats(joined=7, rewarded=5, pending=1, month_counted=2, rank=3, level=SILVER, next_level=GOLD,
                       to_next_level=15, monthly_cap=20)
 BOARD = ReferralBoard("202606", (BoardRow(1, "王**", 6), BoardRow(2, "会员 10**23", 4, is_me=True)), 2, 4)
 

@@ -29,8 +29,20 @@ def test_event_delivery_key_and_scene():
                           b"</CreateTime><MsgType>event</MsgType><Event>subscribe</Event>"
                           b"<EventKey>qrscene_ref:100001</EventKey></xml>")
     message = Inbound.from_fields(fields)
-    assert message.delivery_key == "evt:o1:17:subscribe"
+    assert message.delivery_key == "evt:o1:17:subscribe:qrscene_ref:100001"
     assert message.scene == "ref:100001"
+
+
+def click(key: str, create_time: int = 17) -> Inbound:
+    return Inbound.from_fields(parse_fields(
+        f"<xml><ToUserName>gh</ToUserName><FromUserName>o1</FromUserName><CreateTime>{create_time}</CreateTime>"
+        f"<MsgType>event</MsgType><Event>CLICK</Event><EventKey>{key}</EventKey></xml>".encode()))
+
+
+def test_two_menu_taps_in_one_second_are_two_deliveries_and_a_retry_is_one():
+    assert click("MY_POINTS").delivery_key != click("MY_TIER").delivery_key
+    assert click("MY_POINTS").delivery_key == click("MY_POINTS").delivery_key
+    assert click("MY_POINTS").delivery_key != click("MY_POINTS", create_time=18).delivery_key
 
 
 def test_scan_event_scene_has_no_prefix():

@@ -138,6 +138,12 @@ def test_an_arrival_by_referral_says_only_what_the_member_should_know(attributio
     assert (shown in text) if shown else text == ""
 
 
+def test_the_referral_reply_shows_the_count_the_monthly_cap_is_measured_on_and_says_what_it_is():
+    text = render("referral.txt")
+    assert "本月奖励名额已用 2 人，每月最多 20 人（按好友首次消费的月份计，含待发放）" in text
+    assert "本月推荐榜排名第 3 名" in text and "本月已奖励" not in text
+
+
 def test_an_empty_referral_board():
     text = render("referral_board.txt", board=ReferralBoard("202601", (), None, 0))
     assert "2026年1月推荐排行榜" in text and "还没有人" in text and "还没有推荐成功" in text

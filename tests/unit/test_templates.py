@@ -28,6 +28,7 @@ SAMPLES: dict[str, dict] = {
     "errors/phone_taken.txt": {},
     "errors/phone_already_bound.txt": {},
     "errors/code_cooldown.txt": {"seconds": 42},
+    "errors/phone_daily_limit.txt": {},
     "errors/no_pending_code.txt": {},
     "errors/code_expired.txt": {},
     "errors/wrong_code.txt": {"tries_left": 3},
