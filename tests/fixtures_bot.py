@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 POS_SECRET = "test-pos-secret"
 
 
+class CapturingSms:
+    """An SMS port that keeps the codes, so a test can bind a phone the way a member does."""
+
+    def __init__(self):
+        self.codes: dict[str, str] = {}
+
+    async def send_code(self, phone: str, code: str, *, valid_minutes: int) -> None:
+        self.codes[phone] = code
+
+
 def bot_settings(test_redis_url: str, **changes) -> Settings:
     base = Settings(redis_url=test_redis_url, wechat_token=TOKEN, wechat_appid=APPID, wechat_appsecret="test-secret",
                     pos_api_secret=POS_SECRET, wechat_api_base="http://127.0.0.1:9")

@@ -23,8 +23,10 @@ from .. import keys
 from ..clock import epoch_ms
 from ..points import PurchaseWrite
 from .batching import Batcher
+from .leaderboards import read_leaderboard
 from .outbox import STREAM_MAXLEN, Outbox
 from .scripts import Scripts
+
 
 def ledger_keys(member_id: str) -> list[str]:
     return [keys.points_account(member_id), keys.points_lots(member_id), keys.points_lot_data(member_id),
@@ -206,18 +208,8 @@ class RedisLedgerStore:
         return [orjson.loads(entry) for entry in raw], total
 
     async def leaderboard(self, year: int, size: int, member_id: str) -> dict:
-        board = keys.points_leaderboard(year)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zrevrange(board, 0, size - 1, withscores=True)
-            pipe.zrevrank(board, member_id)
-            pipe.zscore(board, member_id)
-            top, my_rank, my_points = await pipe.execute()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for mid, _ in top:
-                pipe.hget(keys.member_profile(mid), "nickname")
-            nicknames = await pipe.execute()
-        return {"top": [(mid, nickname or "", int(score)) for (mid, score), nickname in zip(top, nicknames)],
-                "my_rank": None if my_rank is None else my_rank + 1, "my_points": int(my_points or 0)}
+        board = await read_leaderboard(self._redis, keys.points_leaderboard(year), size, member_id)
+        return {"top": board["top"], "my_rank": board["my_rank"], "my_points": board["my_score"]}
 
     async def tier_view(self, member_id: str) -> dict:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from .. import keys
 from ..clock import epoch_ms
+from .leaderboards import read_leaderboard
 from .outbox import Outbox
 from .scripts import Scripts
 
@@ -105,18 +106,8 @@ class RedisReferralStore:
         await self._scripts.run("index_release", [keys.referral_phone(phone_hash)], [referee])
 
     async def leaderboard(self, month: str, size: int, member_id: str) -> dict:
-        board = keys.referral_leaderboard(month)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zrevrange(board, 0, size - 1, withscores=True)
-            pipe.zrevrank(board, member_id)
-            pipe.zscore(board, member_id)
-            top, my_rank, my_count = await pipe.execute()
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for mid, _ in top:
-                pipe.hget(keys.member_profile(mid), "nickname")
-            nicknames = await pipe.execute()
-        return {"top": [(mid, nickname or "", int(score)) for (mid, score), nickname in zip(top, nicknames)],
-                "my_rank": None if my_rank is None else my_rank + 1, "my_count": int(my_count or 0)}
+        board = await read_leaderboard(self._redis, keys.referral_leaderboard(month), size, member_id)
+        return {"top": board["top"], "my_rank": board["my_rank"], "my_count": board["my_score"]}
 
     async def my_rank(self, month: str, member_id: str) -> int | None:
         rank = await self._redis.zrevrank(keys.referral_leaderboard(month), member_id)

@@ -9,6 +9,7 @@ from bot.sms import LogSmsSender
 from loyalty_core import errors
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.scripts import Scripts
+from tests.fixtures_bot import CapturingSms
 
 KEY = b"k" * 32
 
@@ -84,16 +85,6 @@ async def test_a_script_given_keys_of_two_members_is_refused_before_it_reaches_r
 
 
 # -- phone binding: crash windows between the phone index (its own slot) and the member's profile -------------
-class CapturingSms:
-    """An SMS port that keeps the codes, so a test can bind a phone the way a member does."""
-
-    def __init__(self):
-        self.codes: dict[str, str] = {}
-
-    async def send_code(self, phone: str, code: str, *, valid_minutes: int) -> None:
-        self.codes[phone] = code
-
-
 @pytest.fixture
 def sms():
     return CapturingSms()

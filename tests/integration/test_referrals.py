@@ -20,18 +20,10 @@ from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
 from loyalty_core.referral import REFERRAL_GROUP, ReferralService, month_of
-from tests.fixtures_bot import Wired, reply_text
+from tests.fixtures_bot import CapturingSms, Wired, reply_text
 from tests.integration.till import Till
 
 PHONES = iter(f"1390013{n:04d}" for n in range(10_000))
-
-
-class CapturingSms:
-    def __init__(self):
-        self.codes: dict[str, str] = {}
-
-    async def send_code(self, phone: str, code: str, *, valid_minutes: int) -> None:
-        self.codes[phone] = code
 
 
 class Journey:

@@ -15,17 +15,8 @@ from bot.api.auth import sign
 from loyalty_core import keys
 from loyalty_core.members import MemberService
 from loyalty_core.redis_store.members import RedisMemberStore
+from tests.fixtures_bot import CapturingSms
 from tests.integration.till import Till, new_txn_id, snapshot
-
-
-class CapturingSms:
-    """An SMS port that keeps the codes, so a test can bind a phone the way a member does."""
-
-    def __init__(self):
-        self.codes: dict[str, str] = {}
-
-    async def send_code(self, phone: str, code: str, *, valid_minutes: int) -> None:
-        self.codes[phone] = code
 
 
 @pytest.fixture
