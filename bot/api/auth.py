@@ -84,13 +84,14 @@ ROUTE_BOUND = ("/coupons/{code}/redeem",)   # route patterns, under the API's pr
 
 
 async def bind_signature(request: web.Request, signature: str) -> None:
-    """Claim the signature for this method and path (SET NX GET: the first target stays, and is returned)."""
+    """Claim the signature for this method and path; the first target stays, and is returned."""
     route = request.match_info.route.resource
     pattern = route.canonical if route is not None else ""
     target = f"{request.method} {pattern if pattern.endswith(ROUTE_BOUND) else request.path_qs}"
-    first = await request.config_dict[SERVICES].batcher.call(
-        "SET", keys.api_signature(signature), target, "NX", "GET", "EX", SIGNATURE_BINDING_SECONDS, get=True)
-    if first is not None and first != target:
+    bound = await request.config_dict[SERVICES].scripts.run(
+        "signature_bind", [keys.api_signature(signature)], [target, SIGNATURE_BINDING_SECONDS])
+    first = bound["first"]
+    if first != target:
         raise ApiError(401, "replayed_signature",
                        "this signature was already used for another request; sign each request with its own body")
 

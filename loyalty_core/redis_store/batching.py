@@ -18,12 +18,11 @@ class Batcher:
         self._flush_scheduled = False
         self._in_flight: set[asyncio.Task] = set()
 
-    def call(self, *args: Any, **options: Any) -> asyncio.Future:
-        """Queue one command, e.g. call("SET", key, value, "NX", "EX", 300); await the returned future.
-        `options` go to redis-py's reply parser: call("SET", …, "GET", get=True) returns the old value."""
+    def call(self, *args: Any) -> asyncio.Future:
+        """Queue one command, e.g. call("SET", key, value, "NX", "EX", 300); await the returned future."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self._pending.append((args, options, future))
+        self._pending.append((args, future))
         if len(self._pending) >= self._max_batch:
             self._flush()
         elif not self._flush_scheduled:
@@ -40,20 +39,20 @@ class Batcher:
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
-    async def _send(self, batch: list[tuple[tuple, dict, asyncio.Future]]) -> None:
+    async def _send(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
         try:
             async with self.redis.pipeline(transaction=False) as pipe:
-                for args, options, _ in batch:
-                    pipe.execute_command(*args, **options)
+                for args, _ in batch:
+                    pipe.execute_command(*args)
                 results = await pipe.execute(raise_on_error=False)
         except BaseException as failure:  # the connection failed: every command in the batch failed
-            for _, _, future in batch:
+            for _, future in batch:
                 if not future.done():
                     future.set_exception(failure if isinstance(failure, Exception) else ConnectionError())
             if not isinstance(failure, Exception):
                 raise
             return
-        for (_, _, future), result in zip(batch, results):
+        for (_, future), result in zip(batch, results):
             if future.done():
                 continue
             if isinstance(result, Exception):

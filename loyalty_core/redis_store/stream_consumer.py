@@ -135,12 +135,27 @@ class StreamConsumer:
         while True:
             answer = await self._redis.xautoclaim(self.stream, self.group, self.consumer, self.claim_idle_ms,
                                                   start_id=start, count=self.batch)
-            start, claimed, deleted = answer[0], answer[1], answer[2] if len(answer) > 2 else []
-            if deleted:
-                await self._acknowledge(deleted)
+            start, claimed = answer[0], answer[1]
+            if len(answer) > 2 and answer[2]:          # entries trimmed from the stream (Redis 7 lists them)
+                await self._acknowledge(list(answer[2]))
             report += await self._handle_all([entry for entry in claimed if entry and entry[1]])
             if start in ("0-0", b"0-0"):
+                await self._drop_vanished()
                 return report
+
+    async def _drop_vanished(self) -> None:
+        """Redis 6.2's XAUTOCLAIM leaves entries trimmed from the stream pending: drop those of ours."""
+        pending = await self._redis.xpending_range(self.stream, self.group, "-", "+", self.batch,
+                                                   consumername=self.consumer)
+        if not pending:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for item in pending:
+                pipe.xrange(self.stream, item["message_id"], item["message_id"])
+            found = await pipe.execute()
+        vanished = [item["message_id"] for item, entries in zip(pending, found) if not entries]
+        if vanished:
+            await self._acknowledge(vanished)
 
     async def _handle_all(self, entries: list) -> StepReport:
         unhandled = [entry_id for entry_id, fields in entries if self._handler_of(fields) is None]

@@ -132,11 +132,13 @@ async def test_a_mistyped_code_is_refused_before_any_redis_command(clock, tmp_pa
 async def refused_without_a_command(till: Till) -> None:
     code = await issue(till, "o_dee")
     assert (await get(till, code, **DINING))[0] == 200                       # connections open, scripts loaded
+    assert (await use(till, typo(code), "T-0")).status == 422                 # the signature script loaded too
     before = await command_counts(till)
     status, checked = await get(till, typo(code), **DINING)
     assert await command_counts(till) == before                               # not one command reached Redis
     used = await use(till, typo(code), "T-1")
-    assert changed_counts(before, await command_counts(till)) == {"cmdstat_set": 1}   # only the signature's binding
+    binding_only = {"cmdstat_evalsha": 1, "cmdstat_get": 1, "cmdstat_set": 1}   # the signature's binding script
+    assert changed_counts(before, await command_counts(till)) == binding_only
     assert (status, checked["error"]["code"]) == (422, "bad_code_checksum")
     assert (used.status, used.error) == (422, "bad_code_checksum")
     assert "check the code" in used.json["error"]["message"]
