@@ -1,8 +1,9 @@
-"""Background work of the web process: the referral consumer of the outbox stream, and periodic
-housekeeping — releasing referral rewards whose refund window is over, relaying domain events a
-crashed process left in a member's outbox, and settling redemptions a crashed process left half done.
-Any number of processes may run all of it: the consumer group shares the entries out, and every step
-is idempotent. (Calendar jobs — expiry, warnings, tier reviews — belong to the scheduler.)"""
+"""Background work of the web process: the consumers of the outbox stream (referrals, and the
+birthday index, which repairs an index step a crash cut short), and periodic housekeeping — releasing
+referral rewards whose refund window is over, relaying domain events a crashed process left in a
+member's outbox, and settling redemptions a crashed process left half done. Any number of processes
+may run all of it: each consumer group shares its entries out, and every step is idempotent.
+(Calendar jobs — expiry, warnings, tier reviews — belong to the scheduler.)"""
 from __future__ import annotations
 
 import asyncio
@@ -12,6 +13,7 @@ import os
 import socket
 from typing import Awaitable, Callable
 
+from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
 from loyalty_core.referral import REFERRAL_GROUP
 
@@ -36,6 +38,13 @@ def referral_consumer(services: Services, name: str | None = None, **options) ->
                           **options)
 
 
+def birthday_index_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that files members in the birthday index after their birthday was set or changed."""
+    on_event = services.birthdays.on_birthday_event
+    return StreamConsumer(services.redis, BIRTHDAY_INDEX_GROUP, name or consumer_name(),
+                          {"birthday_set": on_event, "birthday_changed": on_event}, **options)
+
+
 async def every(seconds: float, job: Callable[[], Awaitable], stop: asyncio.Event) -> None:
     """Run `job` now and then every `seconds` until `stop`; a failed round is logged and retried."""
     while not stop.is_set():
@@ -57,9 +66,10 @@ def housekeeping(services: Services) -> list[tuple[float, Callable[[], Awaitable
 
 @contextlib.asynccontextmanager
 async def background_work(services: Services):
-    """Runs the consumer and the housekeeping loops until the block ends."""
+    """Runs the consumers and the housekeeping loops until the block ends."""
     stop = asyncio.Event()
-    tasks = [asyncio.create_task(referral_consumer(services).run(stop))]
+    tasks = [asyncio.create_task(consumer.run(stop))
+             for consumer in (referral_consumer(services), birthday_index_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

@@ -4,6 +4,11 @@ birthday multiplier; the greeting job asks whose birthday is kept on a day.
 
 The birthday is sealed (encrypted) at rest; the month-day index is keyed by a keyed hash of the label,
 so index key names reveal no dates. The calendar rules live in birthday_calendar.py.
+
+The index is another slot than the member's, so it is a step of its own after the member's script.
+That script also emits `birthday_set` / `birthday_changed` carrying the label hashes (never the date);
+the index consumer (`on_birthday_event`, consumer group BIRTHDAY_INDEX_GROUP) files the member again,
+which repairs an index step that a crash cut short. The direct step stays, so a greeting works at once.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from .pii import Pii
 from .points import check_ref
 from .program import Program, ProgramError
 
+BIRTHDAY_INDEX_GROUP = "birthday-index"   # the consumer group that keeps the month-day index
 VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 AUDIT_PAGE = 20
 
@@ -84,7 +90,10 @@ class BirthdayStore(Protocol):
                      reason: str, fingerprint: str, now: datetime) -> dict: ...
     async def claim(self, member_id: str, cycle: int, gift: dict, now: datetime) -> dict: ...
     async def audit(self, member_id: str, count: int) -> list[dict]: ...
+    async def label(self, member_id: str) -> str | None:
+        """The index label hash the member's stored birthday carries."""
     async def index(self, label: str, member_id: str, previous_label: str = "") -> None: ...
+    async def unindex(self, member_id: str, labels: set[str]) -> None: ...
     async def members_under(self, label: str) -> list[str]: ...
     async def file_voucher(self, code: str, voucher: dict) -> bool: ...
 
@@ -208,6 +217,18 @@ class BirthdayService:
             raise errors.BirthdayChangeConflict()
         await self._store.index(label, member_id, result["previous_label"])
         return BirthdayChange(member_id, result["action"], result["changes"], result["replayed"])
+
+    async def on_birthday_event(self, event: dict) -> None:
+        """birthday_set / birthday_changed from the outbox stream: file the member under the label their
+        birthday carries now, and out of the event's other labels. It follows the stored birthday, not the
+        event, so replays and events handled out of order change nothing."""
+        member_id, data = event["member_id"], event["data"]
+        named = {data.get("label", ""), data.get("previous_label", "")} - {""}
+        filed = await self._store.label(member_id)
+        await self._store.unindex(member_id, named - {filed})
+        current = await self._store.label(member_id)    # again: a change meanwhile may carry one of those labels
+        if current:
+            await self._store.index(current, member_id)
 
     # -- reading -------------------------------------------------------------------------------------------
     async def status(self, member_id: str) -> BirthdayStatus | None:

@@ -176,6 +176,11 @@ class ItemLimitReached(DomainError):
     code, http_status, message = "item_limit_reached", 409, "the member redeemed this item the most times allowed"
 
 
+class PriceChanged(DomainError):
+    """The item's points price is no longer the one offered; `points`: the price now."""
+    code, http_status, message = "price_changed", 409, "the item's points price changed since it was offered"
+
+
 class RedemptionLapsed(DomainError):
     code, http_status, message = "redemption_lapsed", 409, "the redemption was not completed in time"
 
@@ -186,6 +191,11 @@ class NothingToConfirm(DomainError):
 
 class ChoiceLapsed(DomainError):
     code, http_status, message = "choice_lapsed", 409, "the offer lapsed before it was confirmed"
+
+
+class ChoiceConfirmed(DomainError):
+    """取消 came after 确认 claimed the choice; `done`: carried out already (else still under way)."""
+    code, http_status, message = "choice_confirmed", 409, "the choice was confirmed and cannot be cancelled"
 
 
 # --- birthday, referrals -----------------------------------------------------------------------------

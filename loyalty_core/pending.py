@@ -8,9 +8,11 @@ new offer replaces the previous one). A choice carries:
 - `payload`: JSON-safe data the confirm handler needs; `summary`: what is being confirmed, in words;
 - `expires_at` on the injected clock: confirming later raises ChoiceLapsed.
 
-`to_confirm` hands the open choice to the confirm handler, which calls `settle` once it has done its
-work; a settled choice stays readable for a while, so a late repeat of 确认 reaches the (idempotent)
-handler again and gets the same answer instead of "nothing to confirm".
+`to_confirm` claims the choice (open → confirming, atomically) and hands it to the confirm handler,
+which calls `settle` once it has done its work (→ done). 取消 forgets only an open choice: once 确认 has
+claimed it, it is being carried out and 取消 says so, so a member never hears both "cancelled" and
+"done". A claimed or settled choice stays readable for a while, so a repeat of 确认 reaches the
+(idempotent) handler again and gets the same answer instead of "nothing to confirm".
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ class PendingChoice:
     offered_at: datetime
     expires_at: datetime
     payload: dict = field(default_factory=dict)
-    status: str = "open"             # open | done
+    status: str = "open"             # open | confirming (claimed by 确认) | done
 
     def lapsed(self, now: datetime) -> bool:
         return self.status == "open" and now >= self.expires_at
@@ -51,6 +53,10 @@ class PendingChoice:
 class PendingStore(Protocol):
     async def put(self, member_id: str, choice: dict, keep: timedelta) -> None: ...
     async def get(self, member_id: str) -> dict | None: ...
+    async def claim(self, member_id: str, choice_id: str) -> bool:
+        """Mark the choice confirming if it is still the member's pending one (again, if it is claimed)."""
+    async def cancel(self, member_id: str) -> dict:
+        """Delete the choice if it is open; {"ok", "choice"} or {"ok": False, "error": no_choice | claimed}."""
     async def settle(self, member_id: str, choice_id: str) -> bool:
         """Mark the choice done if it is still the member's pending one."""
     async def drop(self, member_id: str, choice_id: str) -> bool:
@@ -76,21 +82,28 @@ class PendingChoices:
         return None if raw is None else PendingChoice.from_dict(raw)
 
     async def to_confirm(self, member_id: str) -> PendingChoice:
-        """The choice 确认 applies to; raises NothingToConfirm, or ChoiceLapsed (and forgets it)."""
+        """The choice 确认 applies to, claimed so that 取消 no longer drops it; raises NothingToConfirm
+        (also when it was cancelled or replaced meanwhile), or ChoiceLapsed (and forgets it)."""
         choice = await self.current(member_id)
         if choice is None:
             raise errors.NothingToConfirm()
         if choice.lapsed(self._clock.now()):
             await self._store.drop(member_id, choice.choice_id)
             raise errors.ChoiceLapsed(summary=choice.summary)
-        return choice
+        if not await self._store.claim(member_id, choice.choice_id):
+            raise errors.NothingToConfirm()
+        return choice if choice.status != "open" else replace(choice, status="confirming")
 
     async def cancel(self, member_id: str) -> PendingChoice:
-        """Forget the open choice (取消); raises NothingToConfirm when there is none to cancel."""
-        choice = await self.current(member_id)
-        if choice is None or choice.status != "open" or not await self._store.drop(member_id, choice.choice_id):
-            raise errors.NothingToConfirm()
-        return choice
+        """Forget the open choice (取消); raises NothingToConfirm when there is none, ChoiceConfirmed when
+        确认 has claimed it (it is being carried out, or done)."""
+        result = await self._store.cancel(member_id)
+        if result["ok"]:
+            return PendingChoice.from_dict(result["choice"])
+        if result["error"] == "claimed":
+            claimed = PendingChoice.from_dict(result["choice"])
+            raise errors.ChoiceConfirmed(summary=claimed.summary, done=claimed.status == "done")
+        raise errors.NothingToConfirm()
 
     async def settle(self, member_id: str, choice: PendingChoice) -> PendingChoice:
         """The confirm handler did its work: later repeats of 确认 reach it again (idempotent), never lapse."""

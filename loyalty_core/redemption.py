@@ -114,6 +114,8 @@ class CatalogueStore(Protocol):
     async def add_item_def(self, item_id: str, raw: dict) -> bool: ...
     async def stock_left(self, items: list[tuple[str, int | None]]) -> dict[str, int | None]: ...
     async def stock(self, item_id: str) -> dict: ...
+    async def member_count(self, item_id: str, member_id: str) -> int:
+        """The member's redemptions of the item reserved or confirmed (what its per-member limit counts)."""
     async def reserve(self, item_id: str, reservation_id: str, member_id: str, points: int, initial: int | None,
                       per_member_limit: int, now: datetime) -> dict: ...
     async def confirm(self, item_id: str, reservation_id: str, now: datetime) -> dict: ...
@@ -187,7 +189,8 @@ class RedemptionService:
         return CataloguePage(balance, tuple(lines[(page - 1) * size:page * size]), page, pages)
 
     async def offer(self, member_id: str, number: int) -> Offer:
-        """兑换 <n>: the item numbered n in the list last shown, offered for 确认 within the window."""
+        """兑换 <n>: the item numbered n in the list last shown, offered for 确认 within the window at its
+        price now (the choice carries it: 确认 charges that or nothing)."""
         shown = await self._store.listing(member_id)
         ids = shown["ids"] if shown else [line.item.id for line in await self._fresh_listing(member_id)]
         if not 1 <= number <= len(ids):
@@ -195,14 +198,16 @@ class RedemptionService:
         item = await self.item(ids[number - 1])
         now = self._clock.now()
         await self._check_open(item, member_id, now)
+        if item.per_member_limit and await self._store.member_count(item.id, member_id) >= item.per_member_limit:
+            raise errors.ItemLimitReached(title=item.title)
         balance = await self._balance(member_id, now)
         if item.points > balance:
             raise errors.InsufficientPoints(available=balance, needed=item.points)
         left = (await self._store.stock_left([(item.id, item.stock)]))[item.id]
         if left is not None and left <= 0:
             raise errors.SoldOut(title=item.title)
-        choice = await self._pending.offer(member_id, REDEEM_KIND, {"item_id": item.id}, f"兑换「{item.title}」",
-                                           window=self.program.catalogue.confirm_window)
+        choice = await self._pending.offer(member_id, REDEEM_KIND, {"item_id": item.id, "points": item.points},
+                                           f"兑换「{item.title}」", window=self.program.catalogue.confirm_window)
         return Offer(item, balance, balance - item.points, choice)
 
     async def _fresh_listing(self, member_id: str) -> list[Listed]:
@@ -213,11 +218,13 @@ class RedemptionService:
                        self._tier_order, now, left)
 
     # -- the saga ----------------------------------------------------------------------------------------
-    async def redeem(self, member_id: str, item_id: str, redemption_id: str) -> Redemption:
-        """Redeem the item once per redemption id (a repeat gives the same redemption). Raises SoldOut,
-        ItemLimitReached, InsufficientPoints, NotOnSale, TierTooLow, coupon limits, RedemptionLapsed."""
+    async def redeem(self, member_id: str, item_id: str, redemption_id: str,
+                     offered_points: int | None = None) -> Redemption:
+        """Redeem the item once per redemption id (a repeat gives the same redemption), for `offered_points`
+        when given (the price the member was shown). Raises SoldOut, ItemLimitReached, InsufficientPoints,
+        NotOnSale, TierTooLow, PriceChanged, coupon limits, RedemptionLapsed."""
         item = await self.item(item_id)
-        reservation = await self.reserve(member_id, item, redemption_id)
+        reservation = await self.reserve(member_id, item, redemption_id, offered_points)
         try:
             balance = await self.pay(reservation)
             outcome = await self.fulfil(reservation, item)
@@ -227,12 +234,16 @@ class RedemptionService:
             raise
         return Redemption(redemption_id, item, reservation.points, balance + outcome.points, outcome)
 
-    async def reserve(self, member_id: str, item: CatalogueItem, redemption_id: str) -> Reservation:
+    async def reserve(self, member_id: str, item: CatalogueItem, redemption_id: str,
+                      offered_points: int | None = None) -> Reservation:
         """Step 1: one unit of stock held for this redemption (a repeat finds the same reservation, even
-        once the item is off sale)."""
+        once the item is off sale or its price changed). Refused, changing nothing, when the item's price
+        is no longer the `offered_points` the member was shown."""
         now = self._clock.now()
         if await self._store.reservation(item.id, redemption_id) is None:
             await self._check_open(item, member_id, now)
+            if offered_points is not None and offered_points != item.points:
+                raise errors.PriceChanged(title=item.title, points=item.points)
         result = await self._store.reserve(item.id, redemption_id, member_id, item.points, item.stock,
                                            item.per_member_limit, now)
         if not result["ok"]:

@@ -11,9 +11,10 @@ and registers what confirming does for that kind:
         status = await ctx.services.birthdays.confirm(ctx.member, choice.payload["sealed"], choice.choice_id)
         return ctx.render("birthday_saved.txt", status=status)
 
-The handler must be idempotent by `choice.choice_id` (a double-tapped 确认 calls it again). When it
-returns, the choice is settled; when it raises a domain error, the choice is dropped and the error's
-reply shown. 确认 after the window says the offer lapsed; 取消 forgets the choice. Registering a kind
+The handler must be idempotent by `choice.choice_id` (a double-tapped 确认 calls it again). 确认 claims
+the choice before the handler runs; when it returns, the choice is settled; when it raises a domain
+error, the choice is dropped and the error's reply shown. 确认 after the window says the offer lapsed;
+取消 forgets a choice not yet claimed, and otherwise says it is being carried out. Registering a kind
 twice raises at import, like a second claim of a keyword.
 """
 from __future__ import annotations

@@ -41,5 +41,6 @@ async def redeem(ctx: Ctx):
 
 @on_confirm(REDEEM_KIND)
 async def confirm_redemption(ctx: Ctx, choice: PendingChoice):
-    redemption = await ctx.services.redemption.redeem(ctx.member, choice.payload["item_id"], choice.choice_id)
+    redemption = await ctx.services.redemption.redeem(ctx.member, choice.payload["item_id"], choice.choice_id,
+                                                      offered_points=choice.payload.get("points"))
     return ctx.render("redeemed.txt", redemption=redemption)

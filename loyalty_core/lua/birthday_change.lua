@@ -21,7 +21,8 @@ local action = previous_enc == '' and 'set' or 'changed'
 redis.call('LPUSH', KEYS[2], cjson.encode({action = action, at = ARGV[2], by = ARGV[7], reason = ARGV[8],
                                            request_id = ARGV[6], enc = ARGV[3], previous_enc = previous_enc}))
 emit(KEYS[3], 'birthday_changed:' .. ARGV[1] .. ':' .. ARGV[6], 'birthday_changed', ARGV[1], ARGV[2],
-     {calendar = ARGV[5], action = action, staff_id = ARGV[7], request_id = ARGV[6], changes = changes})
+     {calendar = ARGV[5], action = action, staff_id = ARGV[7], request_id = ARGV[6], changes = changes,
+      label = ARGV[4], previous_label = previous_label})
 local answer = {ok = true, action = action, label = ARGV[4], previous_label = previous_label, changes = changes,
                 replayed = false}
 redis.call('HSET', KEYS[1], op, cjson.encode({fp = ARGV[9], answer = answer}))

@@ -10,7 +10,7 @@ if redis.call('HEXISTS', KEYS[1], 'enc') == 1 then return fail('already_set') en
 redis.call('HSET', KEYS[1], 'enc', ARGV[3], 'label', ARGV[4], 'set_at', ARGV[2], 'changes', 0)
 redis.call('LPUSH', KEYS[2], cjson.encode({action = 'set', at = ARGV[2], by = 'member', request_id = ARGV[6],
                                            enc = ARGV[3]}))
-emit(KEYS[3], 'birthday_set:' .. ARGV[1], 'birthday_set', ARGV[1], ARGV[2], {calendar = ARGV[5]})
+emit(KEYS[3], 'birthday_set:' .. ARGV[1], 'birthday_set', ARGV[1], ARGV[2], {calendar = ARGV[5], label = ARGV[4]})
 local answer = ok({label = ARGV[4], previous_label = ''})
 redis.call('HSET', KEYS[1], op, answer)
 return answer

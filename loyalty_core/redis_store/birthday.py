@@ -53,11 +53,19 @@ class RedisBirthdayStore:
                                                                        count - 1)]
 
     # -- the month-day index -------------------------------------------------------------------------------
+    async def label(self, member_id: str) -> str | None:
+        return await self._redis.hget(keys.member_birthday(member_id), "label")
+
     async def index(self, label: str, member_id: str, previous_label: str = "") -> None:
         """File the member under `label` (and out of `previous_label`); both steps are idempotent."""
         if previous_label and previous_label != label:
             await self._redis.srem(keys.birthday_index(previous_label), member_id)
         await self._redis.sadd(keys.birthday_index(label), member_id)
+
+    async def unindex(self, member_id: str, labels: set[str]) -> None:
+        """Take the member out of these labels' index sets (each its own step: they are in other slots)."""
+        for label in labels:
+            await self._redis.srem(keys.birthday_index(label), member_id)
 
     async def members_under(self, label: str) -> list[str]:
         """Members filed under the label whose birthday still carries it (a change whose index step was

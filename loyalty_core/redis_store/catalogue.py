@@ -45,6 +45,9 @@ class RedisCatalogueStore:
         return {item_id: None if initial is None else int(left if left is not None else initial)
                 for (item_id, initial), left in zip(items, lefts)}
 
+    async def member_count(self, item_id: str, member_id: str) -> int:
+        return int(await self._redis.hget(keys.item_member_counts(item_id), member_id) or 0)
+
     async def reserve(self, item_id: str, reservation_id: str, member_id: str, points: int, initial: int | None,
                       per_member_limit: int, now: datetime) -> dict:
         return await self._scripts.run(

@@ -23,6 +23,16 @@ class RedisPendingStore:
         raw = await self._redis.get(keys.member_pending_choice(member_id))
         return None if raw is None else orjson.loads(raw)
 
+    async def claim(self, member_id: str, choice_id: str) -> bool:
+        result = await self._scripts.run("pending_claim", [keys.member_pending_choice(member_id)], [choice_id])
+        return result["ok"]
+
+    async def cancel(self, member_id: str) -> dict:
+        result = await self._scripts.run("pending_cancel", [keys.member_pending_choice(member_id)])
+        if "choice" in result:
+            result["choice"] = orjson.loads(result["choice"])
+        return result
+
     async def settle(self, member_id: str, choice_id: str) -> bool:
         result = await self._scripts.run("pending_settle", [keys.member_pending_choice(member_id)], [choice_id])
         return result["ok"]

@@ -12,11 +12,17 @@ import pytest
 
 from bot.api.staff_client import add_staff_arguments, staff_request
 from bot.api.till_client import post_signed
+from bot.app import SERVICES
+from bot.events import birthday_index_consumer
+from bot.services import Services
 from loyalty_core import errors, keys
+from loyalty_core.birthday import BirthdaySeal, BirthdayService
 from loyalty_core.birthday_calendar import LUNAR, SOLAR
 from loyalty_core.clock import MALL_TZ
+from loyalty_core.redis_store.birthday import RedisBirthdayStore
 from tests.fixtures_bot import POS_SECRET
 from tests.integration.till import Till, snapshot
+from tests.polling import until
 from tests.wechat_peer import WeChatPeer
 
 JUNE_3 = datetime(2026, 6, 3, 10, 0, tzinfo=MALL_TZ)
@@ -40,6 +46,24 @@ async def set_birthday(till: Till, member_id: str, text: str, calendar: str = SO
     await birthdays.confirm(member_id, proposal.sealed, f"test-{member_id}")
 
 
+class DiesBeforeIndexing(RedisBirthdayStore):
+    """The store of a process that dies right after the member's script, before the index step."""
+
+    async def index(self, label: str, member_id: str, previous_label: str = "") -> None:
+        raise ConnectionError("the process died before the index step")
+
+
+def crashing_birthdays(services: Services) -> BirthdayService:
+    store = DiesBeforeIndexing(services.redis, services.scripts, services.outbox, services.batcher)
+    return BirthdayService(store, BirthdaySeal(services.pii), services.program, services.clock, services.tiers,
+                           services.points, services.coupons)
+
+
+async def filed(redis) -> dict[str, set[str]]:
+    """The birthday index: each index set with the members in it."""
+    return {key: await redis.smembers(key) async for key in redis.scan_iter("idx:birthday:*")}
+
+
 async def stream_events(redis, event_type: str) -> list[dict]:
     return [orjson.loads(fields["event"]) for _, fields in await redis.xrange(keys.OUTBOX_STREAM)
             if fields["type"] == event_type]
@@ -59,7 +83,9 @@ async def test_a_member_sets_a_solar_birthday_once_after_confirming(bot, redis):
     assert "已经设置过了" in again and "服务台" in again
     assert "公历 1990年5月20日" in await peer.say("o_ada", "生日")
     [event] = await stream_events(redis, "birthday_set")
-    assert event["member_id"] == member_id and event["data"] == {"calendar": "solar"}
+    label = await redis.hget(keys.member_birthday(member_id), "label")
+    assert event["member_id"] == member_id and event["data"] == {"calendar": "solar", "label": label}
+    assert "05-20" not in label and len(label) == 32                   # the keyed hash, never the date
 
 
 async def test_a_lunar_leap_month_birthday_is_repeated_in_words_and_sealed_at_rest(bot, redis):
@@ -168,6 +194,56 @@ async def test_the_staff_cli_builds_the_signed_request(bot, redis):
     status, answer = await post_signed(str(till.client.make_url(path)), POS_SECRET, payload)
     assert status == 200 and answer["action"] == "set"
     assert await till.services.birthdays.members_with_birthday_on(date(2026, 2, 17)) == [member_id]
+
+
+# -- the index after a crash -------------------------------------------------------------------------------
+async def test_the_index_consumer_files_a_birthday_whose_index_step_a_crash_cut_short(bot, redis):
+    peer, till = bot
+    services, birthdays = till.services, till.services.birthdays
+    member_id = await join(peer, till, "o_max")
+    crashing = crashing_birthdays(services)
+    proposal = await birthdays.propose(member_id, "1990-05-20", SOLAR)
+    with pytest.raises(ConnectionError):
+        await crashing.confirm(member_id, proposal.sealed, "op-crash-1")
+    assert (await birthdays.status(member_id)).words == "公历 1990年5月20日"        # stored, yet never filed
+    assert await filed(redis) == {}
+    consumer = birthday_index_consumer(services, "test-index")
+    assert (await consumer.step()).handled == 1
+    assert await birthdays.members_with_birthday_on(date(2026, 5, 20)) == [member_id]
+    first = await redis.hget(keys.member_birthday(member_id), "label")
+
+    with pytest.raises(ConnectionError):
+        await crashing.change(member_id, "2020-闰04-26", LUNAR, staff_id="S007", reason="证件核对更正",
+                              request_id="chg-crash")
+    assert await filed(redis) == {keys.birthday_index(first): {member_id}}         # still under the old day
+    assert (await consumer.step()).handled == 1
+    now = await redis.hget(keys.member_birthday(member_id), "label")
+    assert await filed(redis) == {keys.birthday_index(now): {member_id}}            # moved
+    assert await birthdays.members_with_birthday_on(date(2026, 6, 11)) == [member_id]
+    [changed] = await stream_events(redis, "birthday_changed")
+    assert (changed["data"]["label"], changed["data"]["previous_label"]) == (now, first)
+
+    events = await stream_events(redis, "birthday_set") + [changed]
+    for event in [*events, *reversed(events)]:                  # replays, in any order, change nothing
+        await birthdays.on_birthday_event(event)
+    assert await filed(redis) == {keys.birthday_index(now): {member_id}}
+    [fields] = [fields for _, fields in await redis.xrange(keys.OUTBOX_STREAM) if fields["type"] == "birthday_set"]
+    await redis.xadd(keys.OUTBOX_STREAM, fields)                # the relay delivers at least once
+    assert (await consumer.step()).handled == 0
+    assert await filed(redis) == {keys.birthday_index(now): {member_id}}
+
+
+async def test_the_web_process_runs_the_birthday_index_consumer(start_bot, redis, clock):
+    clock.set(JUNE_3)
+    services = (await start_bot(background=True)).server.app[SERVICES]
+    member_id = (await services.members.follow("o_ned", "join:o_ned")).member_id
+    proposal = await services.birthdays.propose(member_id, "1990-05-20", SOLAR)
+    with pytest.raises(ConnectionError):
+        await crashing_birthdays(services).confirm(member_id, proposal.sealed, "op-crash-2")
+
+    async def greeted() -> list[str]:
+        return await services.birthdays.members_with_birthday_on(date(2026, 5, 20))
+    assert await until(greeted) == [member_id]
 
 
 # -- the gift ---------------------------------------------------------------------------------------------

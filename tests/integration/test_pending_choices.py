@@ -11,6 +11,8 @@ from bot.handlers import build_router
 from bot.handlers.confirm import CONFIRM_HANDLERS, on_confirm
 from bot.router import DuplicateClaim, Router
 from loyalty_core import errors
+from loyalty_core.redis_store.pending import RedisPendingStore
+from loyalty_core.redis_store.scripts import Scripts
 from tests.wechat_peer import WeChatPeer
 
 
@@ -22,8 +24,12 @@ async def pending(start_bot, redis):
 
 async def test_an_offer_is_confirmable_within_its_window_then_lapses(pending, clock):
     choice = await pending.offer("100001", "demo", {"n": 1}, "试一试", timedelta(seconds=30))
-    assert (await pending.to_confirm("100001")).choice_id == choice.choice_id
-    clock.advance(seconds=30)
+    within = await pending.offer("100011", "demo", {"n": 1}, "试一试", timedelta(seconds=30))
+    clock.advance(seconds=29)
+    assert (await pending.to_confirm("100011")).choice_id == within.choice_id
+    clock.advance(seconds=1)
+    assert (await pending.to_confirm("100011")).status == "confirming"   # claimed in time: it never lapses
+    assert (await pending.current("100001")).choice_id == choice.choice_id
     with pytest.raises(errors.ChoiceLapsed) as lapsed:
         await pending.to_confirm("100001")
     assert lapsed.value.params == {"summary": "试一试"}
@@ -40,8 +46,31 @@ async def test_a_settled_choice_stays_confirmable_and_a_newer_offer_replaces_an_
     clock.advance(minutes=10)
     settled = await pending.to_confirm("100002")                    # a late repeat of 确认 reaches the handler
     assert (settled.choice_id, settled.status) == (new.choice_id, "done")
-    with pytest.raises(errors.NothingToConfirm):                     # nothing left to cancel
+    with pytest.raises(errors.ChoiceConfirmed) as confirmed:         # done: too late to cancel
         await pending.cancel("100002")
+    assert confirmed.value.params == {"summary": "新的", "done": True}
+
+
+async def test_a_choice_claimed_by_confirm_is_not_cancelled_and_a_repeated_confirm_claims_it_again(pending):
+    offered = await pending.offer("100004", "demo", {}, "试一试")
+    claimed = await pending.to_confirm("100004")                     # its handler is running now
+    assert (claimed.choice_id, claimed.status) == (offered.choice_id, "confirming")
+    with pytest.raises(errors.ChoiceConfirmed) as confirmed:
+        await pending.cancel("100004")
+    assert confirmed.value.params == {"summary": "试一试", "done": False}
+    assert (await pending.current("100004")).status == "confirming"
+    assert (await pending.to_confirm("100004")).choice_id == offered.choice_id    # a double-tapped 确认
+
+
+async def test_confirm_does_not_claim_a_choice_cancelled_or_replaced_since_it_was_read(pending, redis):
+    offered = await pending.offer("100005", "demo", {}, "旧的")
+    store = RedisPendingStore(redis, Scripts(redis))
+    await pending.offer("100005", "demo", {}, "新的")
+    assert not await store.claim("100005", offered.choice_id)
+    assert (await pending.current("100005")).status == "open"
+    await pending.cancel("100005")
+    assert not await store.claim("100005", offered.choice_id)
+    assert await pending.current("100005") is None
 
 
 async def test_cancel_forgets_an_open_choice(pending):

@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from pathlib import Path
+
 import pytest
 
+import loyalty_core
 from bot.app import DISPATCHER
 from bot.images import qr_png
 from loyalty_core import keys
 from loyalty_core.program import parse_catalogue_item
 from tests.fixtures_sandbox import SANDBOX_APPID, SANDBOX_SECRET, SANDBOX_TOKEN
 from tests.integration.rewards import Chat, ledger_totals
-from tests.integration.till import Till
+from tests.integration.till import Till, snapshot
 from tests.wechat_peer import WeChatPeer, event_xml
 
 CODE = re.compile(r"券码：?\s*([2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z]{4}-[2-9A-Z])")
@@ -91,6 +94,49 @@ async def test_too_few_points_are_refused_at_the_offer(chat):
     assert "没有这个编号（共 5 件礼品）" in await chat.say("o_eve", "兑换 9")
 
 
+async def test_confirm_is_refused_when_the_price_changed_since_the_offer(chat, start_bot, redis, tmp_path):
+    """Another process already runs a program file in which the item costs 900, not the 800 offered."""
+    default = Path(loyalty_core.__file__).with_name("program_default.toml").read_text()
+    repriced = tmp_path / "program.toml"
+    repriced.write_text(default.replace('id = "sbux-tall"\ntitle = "星巴克中杯兑换券"\npoints = 800',
+                                        'id = "sbux-tall"\ntitle = "星巴克中杯兑换券"\npoints = 900'))
+    other = WeChatPeer(await start_bot(program_file=repriced))
+    member_id = await chat.member("o_pia", points=1000)
+    assert "所需积分：800 分" in await chat.say("o_pia", "兑换 3")
+    before = await snapshot(redis)
+    refused = await other.say("o_pia", "确认")
+    assert "「星巴克中杯兑换券」兑换所需积分已调整为 900 分，请重新发送「兑换」查看" in refused
+    assert without_replies(await snapshot(redis)) == without_replies(before, keys.member_pending_choice(member_id))
+    assert "没有需要确认的操作" in await other.say("o_pia", "确认")
+    assert "所需积分：900 分" in await other.say("o_pia", "兑换 3")
+    assert "兑换成功，已使用 900 积分" in await other.say("o_pia", "确认")
+    assert await chat.balance(member_id) == 100 and await ledger_totals(redis, [member_id]) == (100, 900)
+
+    early = await chat.member("o_rex", points=1000)                    # redeemed at 800 before the change
+    await chat.say("o_rex", "兑换 3")
+    done = await chat.say("o_rex", "确认")
+    assert "兑换成功，已使用 800 积分" in done
+    assert await other.say("o_rex", "确认") == done                   # a late repeat: the same redemption
+    assert await ledger_totals(redis, [early]) == (200, 800)
+
+
+def without_replies(state: dict, *dropped: str) -> dict:
+    """The database apart from the callbacks' stored replies (and the keys named)."""
+    return {key: value for key, value in state.items()
+            if not key.startswith(keys.callback_dedup("")) and key not in dropped}
+
+
+async def test_an_item_redeemed_up_to_its_per_member_limit_is_refused_at_the_offer(chat):
+    member_id = await chat.member("o_quin", points=5000)
+    number = re.search(r"(\d+)\. 品牌帆布袋", await chat.say("o_quin", "兑换")).group(1)
+    await chat.say("o_quin", f"兑换 {number}")
+    assert "兑换成功" in await chat.say("o_quin", "确认")
+    refused = await chat.say("o_quin", f"兑换 {number}")
+    assert "该礼品每人可兑换的次数已用完：品牌帆布袋（服务台领取）" in refused
+    assert "已经办理完成" in await chat.say("o_quin", "取消")        # the settled redemption, no new offer
+    assert await chat.balance(member_id) == 3500
+
+
 async def test_five_concurrent_confirms_redeem_once(chat, redis):
     member_id = await chat.member("o_fay", points=2000)
     await chat.say("o_fay", "兑换 3")                                     # 星巴克中杯兑换券, 800
@@ -102,6 +148,36 @@ async def test_five_concurrent_confirms_redeem_once(chat, redis):
     assert await redis.hlen(keys.member_redemptions(member_id)) == 1
     assert await ledger_totals(redis, [member_id]) == (1200, 800)
     assert (await chat.services.redemption.stock("sbux-tall"))["sold"] == 1
+
+
+async def test_confirm_and_cancel_sent_at_once_have_one_outcome_the_ledger_and_stock_agree_with(chat, redis):
+    """确认 and 取消 racing: either 确认 claimed the offer first (it is redeemed, 取消 says it is under way)
+    or 取消 dropped it first (nothing is redeemed, 确认 finds nothing); never "已取消" and "兑换成功" both."""
+    members = {f"o_race_{n}": await chat.member(f"o_race_{n}", points=1000) for n in range(8)}
+    redeemed = []
+    for n, (openid, member_id) in enumerate(members.items()):
+        await chat.say(openid, "兑换 3")                                     # 星巴克中杯兑换券, 800
+        words = ("确认", "取消") if n % 2 == 0 else ("取消", "确认")
+        replies = dict(zip(words, await asyncio.gather(*(chat.say(openid, word) for word in words))))
+        assert not ("兑换成功" in replies["确认"] and "已取消" in replies["取消"])
+        if "兑换成功" in replies["确认"]:
+            assert "兑换「星巴克中杯兑换券」已" in replies["取消"] and "无法取消" in replies["取消"]
+            assert await chat.balance(member_id) == 200 and len(await chat.services.coupons.wallet(member_id)) == 1
+            redeemed.append(member_id)
+        else:
+            assert "已取消：兑换「星巴克中杯兑换券」" in replies["取消"] and "没有需要确认的操作" in replies["确认"]
+            assert await chat.balance(member_id) == 1000 and await chat.services.coupons.wallet(member_id) == []
+    assert (await chat.services.redemption.stock("sbux-tall"))["sold"] == len(redeemed)
+    assert await ledger_totals(redis, members.values()) == (8000 - 800 * len(redeemed), 800 * len(redeemed))
+
+
+async def test_cancel_after_a_confirmation_says_it_cannot_be_cancelled(chat):
+    member_id = await chat.member("o_ivo", points=1000)
+    await chat.say("o_ivo", "兑换 3")
+    assert "兑换成功" in await chat.say("o_ivo", "确认")
+    assert "兑换「星巴克中杯兑换券」已经办理完成，无法取消" in await chat.say("o_ivo", "取消")
+    assert "兑换成功" in await chat.say("o_ivo", "确认")                  # a late repeat: the same redemption
+    assert await chat.balance(member_id) == 200
 
 
 async def test_a_lottery_draw_and_a_voucher(chat):
