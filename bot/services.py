@@ -80,22 +80,19 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     points = PointsService(ledger, program, clock, birthdays or StoredBirthdayWindows(birthday_store, seal, program))
     member_codes = MemberCodeService(ledger, program.member_code, clock)
     tiers = TierService(ledger, program, clock)
-    rewards = reward_services(redis, batcher, scripts, outbox, points, program, clock)
+    rewards = reward_services(redis, batcher, scripts, outbox, points, tiers, program, clock)
     perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
                           program, clock, wechat)
-    return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii, members=members,
-                    channels=ChannelFacts(redis, scripts),
-                    program=program, points=points, tiers=tiers,
-                    member_codes=member_codes,
-                    till=TillService(points, members, member_codes, ledger, program, clock), wechat=wechat,
-                    **rewards, **perks)
+    till = TillService(points, members, member_codes, ledger, program, clock)
+    return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
+                    members=members, channels=ChannelFacts(redis, scripts), program=program, points=points,
+                    tiers=tiers, member_codes=member_codes, till=till, wechat=wechat, **rewards, **perks)
 
 
 def reward_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outbox, points: PointsService,
-                    program: Program, clock: Clock) -> dict:
+                    tiers: TierService, program: Program, clock: Clock) -> dict:
     """Pending choices (确认/取消), coupons and the rewards catalogue with its redemption saga."""
     reversal_store = RedisSpendReversalStore(redis, outbox, batcher)
-    tiers = TierService(reversal_store, program, clock)
     pending = PendingChoices(RedisPendingStore(redis, scripts), clock)
     coupons = CouponService(RedisCouponStore(redis, scripts, outbox), program, clock, tiers)
     redemption = RedemptionService(RedisCatalogueStore(redis, scripts, outbox), points,
