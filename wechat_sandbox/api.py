@@ -179,15 +179,20 @@ async def custom_send(sandbox: Sandbox, call: Call) -> dict:
     return OK
 
 
+def _check_template(body: dict, templates) -> str:
+    """A template or subscribe message needs a known template id (else 40037) and a data object."""
+    if body.get("template_id") not in templates:
+        raise ApiError(40037)
+    if not isinstance(body.get("data"), dict):
+        raise ApiError(47001)
+    return body["template_id"]
+
+
 async def template_send(sandbox: Sandbox, call: Call) -> dict:
     body = await call.body()
     call.openid = str(body.get("touser") or "")
     member = sandbox.account.follower(call.openid)
-    template_id = body.get("template_id")
-    if template_id not in sandbox.templates:
-        raise ApiError(40037)
-    if not isinstance(body.get("data"), dict):
-        raise ApiError(47001)
+    _check_template(body, sandbox.templates)
     msgid = sandbox.account.ids.template_msgid()
     sandbox.deliver(member, "template", _card(sandbox.templates, body, msgid))
     callbacks = call.request.app[CALLBACKS_KEY]
@@ -202,11 +207,7 @@ async def subscribe_send(sandbox: Sandbox, call: Call) -> dict:
     body = await call.body()
     call.openid = str(body.get("touser") or "")
     member = sandbox.account.member(call.openid)
-    template_id = body.get("template_id")
-    if template_id not in sandbox.subscribe_templates:
-        raise ApiError(40037)
-    if not isinstance(body.get("data"), dict):
-        raise ApiError(47001)
+    template_id = _check_template(body, sandbox.subscribe_templates)
     if member.consents.get(template_id, 0) < 1:
         raise ApiError(43101)
     member.consents[template_id] -= 1

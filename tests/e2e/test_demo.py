@@ -3,21 +3,18 @@ command line, Ctrl-C, and a second start that finds the data still there (embedd
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import subprocess
 import sys
 
 import pytest
-from playwright.async_api import async_playwright
 
+from tests.browser import chromium_page
 from tests.e2e.processes import ROOT, Process, base_env, free_ports
 from wechat_sandbox.testing import SandboxClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 READY = "Ctrl-C stops everything"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def start_demo(data_dir, bot_port: int, sandbox_port: int) -> Process:
@@ -34,11 +31,7 @@ async def points_of(sandbox_url: str, openid: str) -> str:
 
 
 async def chat_in_the_browser(sandbox_url: str, screenshot) -> None:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_FLAGS)
-        page = await browser.new_page(viewport={"width": 1100, "height": 860})
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
+    async with chromium_page(1100, 860) as (page, errors):
         await page.goto(f"{sandbox_url}/")
         await page.click("#new-persona summary")
         await page.fill("input[name=nickname]", "小张")
@@ -53,7 +46,6 @@ async def chat_in_the_browser(sandbox_url: str, screenshot) -> None:
         await page.click("#submenu >> text=会员等级")
         await page.wait_for_selector(".msg.out >> text=您的会员等级")
         await page.screenshot(path=str(screenshot))
-        await browser.close()
     assert errors == []
 
 

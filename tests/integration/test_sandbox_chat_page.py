@@ -1,13 +1,12 @@
 """The sandbox's chat page in headless Chromium: a member chats, taps the menu, and sees every channel."""
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
 from aiohttp import web
-from playwright.async_api import async_playwright
 
+from tests.browser import chromium_page
 from wechat_sandbox.callbacks import flat_fields, to_xml
 
 pytestmark = pytest.mark.browser
@@ -33,11 +32,7 @@ async def test_a_member_chats_taps_the_menu_and_sees_pushed_messages(start_sandb
         return web.Response(text=to_xml(reply))
     bot_stub.respond = bot
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=shutil.which("chromium"))
-        page = await browser.new_page(viewport={"width": 1000, "height": 820})
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
+    async with chromium_page() as (page, problems):
         await page.goto(f"{sandbox.url}/")
 
         await page.click("#new-persona summary")
@@ -60,7 +55,6 @@ async def test_a_member_chats_taps_the_menu_and_sees_pushed_messages(start_sandb
         labels = await page.locator(".msg.out .channel").all_inner_texts()
         await page.wait_for_selector("#calls >> text=message/template/send")
         await page.screenshot(path=str(output_dir / "chat.png"))
-        await browser.close()
 
     assert labels == ["被动回复", "客服消息", "模板消息"]
     assert problems == []
@@ -74,16 +68,11 @@ async def test_a_member_scans_a_qr_code_the_bot_created_from_the_page(start_sand
     await api.create_temporary_qrcode("ref:M000042", 3600)
     member = await sandbox.client.add_member(nickname="小李", follow=True, notify=False)
 
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=shutil.which("chromium"))
-        page = await browser.new_page(viewport={"width": 1000, "height": 820})
-        problems: list[str] = []
-        page.on("pageerror", lambda error: problems.append(str(error)))
+    async with chromium_page() as (page, problems):
         await page.goto(f"{sandbox.url}/")
         await page.select_option("#persona-select", member["openid"])
         await page.click(".qr button", timeout=5000)
         await page.wait_for_selector(".event >> text=ref:M000042")
-        await browser.close()
 
     assert problems == []
     [scan] = await sandbox.client.callbacks(event="SCAN")
