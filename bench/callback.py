@@ -29,7 +29,7 @@ from bot.wechat_crypto import signature
 TOKEN, APPID, AES_KEY = "bench-token", "wxbench000000001", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 OPENID = "o_bench_member"
 CONTENT = "积分"
-WRK_SCRIPT = HERE / "wrk_callback.lua"
+WRK_SCRIPT = HERE / "wrk_requests.lua"
 
 
 def signed_path(timestamp: int, nonce: str = "4242") -> str:

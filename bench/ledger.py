@@ -24,7 +24,7 @@ import orjson
 import redis as syncredis
 import redis.asyncio as aioredis
 
-from bench.common import BENCH_PII_KEY, bot_env, machine, require_wrk, run_wrk, server, write_results
+from bench.common import BENCH_PII_KEY, HERE, bot_env, machine, require_wrk, run_wrk, server, write_results
 from bot.api.auth import sign
 from bot.embedded_redis import EmbeddedRedis, free_port
 from loyalty_core.clock import MALL_TZ
@@ -39,39 +39,7 @@ redis.call('HSET', KEYS[3], ARGV[3], ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[3])
 return 1
 """
-WRK_SCRIPT = r"""
-local threads_seen = 0
-function setup(thread)
-  thread:set("thread_no", threads_seen)
-  threads_seen = threads_seen + 1
-end
-local counter, prepared = 0, {}
-function init(args)
-  local total, n = tonumber(os.getenv("BENCH_THREADS")), 0
-  for line in io.lines(os.getenv("BENCH_REQUESTS")) do
-    if n % total == thread_no then
-      local a = string.find(line, "\t", 1, true)
-      local b = string.find(line, "\t", a + 1, true)
-      table.insert(prepared, {string.sub(line, 1, a - 1), string.sub(line, a + 1, b - 1), string.sub(line, b + 1)})
-    end
-    n = n + 1
-  end
-end
-function request()
-  counter = counter + 1
-  local item = prepared[(counter - 1) % #prepared + 1]
-  return wrk.format("POST", "/api/v1/purchases",
-    {["Content-Type"] = "application/json", ["X-Timestamp"] = item[1], ["X-Signature"] = item[2]}, item[3])
-end
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'BENCHJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p99_us": %d, "max_us": %d, ' ..
-    '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), latency.max,
-    e.connect, e.read, e.write, e.status, e.timeout))
-end
-"""
+WRK_SCRIPT = HERE / "wrk_requests.lua"
 
 
 # -- (a) the raw ceiling ---------------------------------------------------------------------------
@@ -134,8 +102,8 @@ def floor_server(port: int, url: str) -> None:
 def floor(url: str, opts, tmp: Path) -> dict:
     port = free_port()
     with server([sys.executable, "-m", "bench.ledger", "--floor-server", str(port), url], {}, port):
-        run_purchases_wrk(port, 2, opts, tmp / "warm.tsv", tmp)
-        return run_purchases_wrk(port, opts.seconds, opts, tmp / "run.tsv", tmp)
+        run_purchases_wrk(port, 2, opts, tmp / "warm.tsv")
+        return run_purchases_wrk(port, opts.seconds, opts, tmp / "run.tsv")
 
 
 # -- (b) POST /api/v1/purchases ----------------------------------------------------------------------
@@ -156,7 +124,7 @@ async def create_members(url: str) -> None:
 
 
 def write_requests(path: Path, count: int, run: str) -> None:
-    """count signed purchase requests, each a new txn_id: "timestamp<TAB>signature<TAB>body" lines."""
+    """count signed purchase requests, each a new txn_id, as lines for bench/wrk_requests.lua."""
     timestamp = str(int(time.time()))
     occurred_at = datetime.now(MALL_TZ).isoformat(timespec="seconds")
     with path.open("w") as out:
@@ -164,13 +132,13 @@ def write_requests(path: Path, count: int, run: str) -> None:
             body = orjson.dumps({"txn_id": f"B{run}-{i:08d}", "member": {"openid": f"o_bench_{i % MEMBERS}"},
                                  "amount": f"{i % 400 + 1}.{i % 100:02d}", "category": "fashion",
                                  "store_id": "S01", "occurred_at": occurred_at})
-            out.write(f"{timestamp}\t{sign(POS_SECRET, timestamp, body)}\t{body.decode()}\n")
+            signature = sign(POS_SECRET, timestamp, body)
+            out.write(f"/api/v1/purchases\t{body.decode()}\tX-Timestamp\t{timestamp}\tX-Signature\t{signature}\n")
 
 
-def run_purchases_wrk(port: int, seconds: int, opts, requests_file: Path, tmp: Path) -> dict:
-    script = tmp / "purchases.lua"
-    script.write_text(WRK_SCRIPT)
-    return run_wrk(port, seconds, opts.connections, opts.threads, script, {"BENCH_REQUESTS": str(requests_file)})
+def run_purchases_wrk(port: int, seconds: int, opts, requests_file: Path) -> dict:
+    return run_wrk(port, seconds, opts.connections, opts.threads, WRK_SCRIPT,
+                   {"BENCH_REQUESTS": str(requests_file), "BENCH_CONTENT_TYPE": "application/json"})
 
 
 def purchases(url: str, opts, tmp: Path) -> dict:
@@ -182,8 +150,8 @@ def purchases(url: str, opts, tmp: Path) -> dict:
     write_requests(run_file, opts.max_requests, "r")
     env = bot_env(url, port, token="bench-token", appid="wxbench000000001", pos_secret=POS_SECRET)
     with server([sys.executable, "-m", "bot", "serve"], env, port):
-        run_purchases_wrk(port, 2, opts, warm_file, tmp)
-        result = run_purchases_wrk(port, opts.seconds, opts, run_file, tmp)
+        run_purchases_wrk(port, 2, opts, warm_file)
+        result = run_purchases_wrk(port, opts.seconds, opts, run_file)
     stored = sum(1 for _ in syncredis.Redis.from_url(url).scan_iter(match="idx:txn:Br-*", count=10_000))
     # wrk cycles through the prepared requests; a second pass would be replays, not purchases
     result["purchases_booked"] = stored
