@@ -11,10 +11,10 @@ CODE_TEXT = "【会员中心】您的验证码是 {code}，{minutes} 分钟内�
 
 
 class LogSmsSender:
-    """Development only: writes the code to the log, with no more of the number than its last four digits."""
+    """Development only: writes the code to the log; the number, personal data, is left out."""
 
     async def send_code(self, phone: str, code: str, *, valid_minutes: int) -> None:
-        log.warning("DEV SMS to a number ending %s: code %s (valid %d min)", phone[-4:], code, valid_minutes)
+        log.warning("DEV SMS: verification code %s (valid %d min)", code, valid_minutes)
 
 
 class SandboxSmsSender:
