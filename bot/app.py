@@ -12,12 +12,14 @@ from loyalty_core.members import SmsSender
 from loyalty_core.program import load_program
 from loyalty_core.redis_store.connection import connect
 
+from .api import setup_api
+from .app_keys import DISPATCHER, GATEWAY, SERVICES, SETTINGS
 from .dispatch import DEFAULT_BUDGET, Dispatcher
 from .events import background_work as running_in_background
 from .gateway import WeChatGateway
 from .handlers import build_router
 from .router import Router
-from .services import Services, build_services
+from .services import build_services
 from .settings import Settings
 from .sms import LogSmsSender, SandboxSmsSender
 from .templating import Templates
@@ -25,12 +27,6 @@ from .wechat_api import WeChatApi
 from .wechat_crypto import SafeModeCrypto
 
 log = logging.getLogger("bot.app")
-
-SETTINGS = web.AppKey("settings", Settings)
-SERVICES = web.AppKey("services", Services)
-DISPATCHER = web.AppKey("dispatcher", Dispatcher)
-GATEWAY = web.AppKey("gateway", WeChatGateway)
-
 
 def create_app(settings: Settings, *, clock: Clock | None = None, router: Router | None = None,
                sms: SmsSender | None = None, budget: float = DEFAULT_BUDGET,
@@ -64,7 +60,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
     app.cleanup_ctx.append(resources)
     if settings.demo if background is None else background:
         app.cleanup_ctx.append(background_work)
-    from .api import setup_api  # here, not at the top: the API modules import SERVICES from this module
     setup_api(app, settings.pos_api_secret)
     app.router.add_get("/wechat", wechat_verify)
     app.router.add_post("/wechat", wechat_receive)

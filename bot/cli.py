@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import importlib
 import logging
-import signal
 import sys
-from typing import Awaitable, Callable
-
-from aiohttp import web
 
 from .api.staff_client import add_staff_arguments, run_staff
 from .api.till_client import add_till_arguments, run_till
-from .embedded_redis import EmbeddedRedis
+from .app import create_app
+from .process import redis_for, run, start_site
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("bot")
@@ -42,38 +39,16 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         run(lambda stop: serve_forever(settings, args.host, stop))
     elif args.command == "demo":
-        from .demo import run_demo
-        run(lambda stop: run_demo(settings, stop))
+        run(lambda stop: demo_command().run_demo(settings, stop))
 
 
-def run(body: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """Run `body` on uvloop until it returns or SIGINT/SIGTERM sets its stop event."""
-    async def supervised() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await body(stop)
-
-    try:
-        import uvloop
-        uvloop.run(supervised())
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        asyncio.run(supervised())
-
-
-@contextlib.contextmanager
-def redis_for(settings: Settings):
-    """The configured Redis, or an embedded one with its data under settings.data_dir/redis."""
-    if settings.redis_url:
-        yield settings
-        return
-    with EmbeddedRedis(settings.data_dir / "redis") as server:
-        yield settings.with_(redis_url=server.url)
+def demo_command():
+    """The demo is the one command that wires the WeChat sandbox in. It is loaded by name, when chosen, so
+    that what `serve` loads (the graph import-linter checks, pyproject.toml) never includes the sandbox."""
+    return importlib.import_module("bot.demo")
 
 
 async def serve_forever(settings: Settings, host: str, stop: asyncio.Event) -> None:
-    from .app import create_app
     with redis_for(settings) as settings:
         runner = await start_site(create_app(settings, background=True), host, settings.bot_port)
         log.info("bot listening on http://%s:%s/wechat", host, settings.bot_port)
@@ -81,14 +56,3 @@ async def serve_forever(settings: Settings, host: str, stop: asyncio.Event) -> N
             await stop.wait()
         finally:
             await runner.cleanup()
-
-
-async def start_site(app: web.Application, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError:
-        await runner.cleanup()
-        raise
-    return runner

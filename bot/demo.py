@@ -20,8 +20,9 @@ from wechat_sandbox.app import create_sandbox_app
 from wechat_sandbox.config import SandboxConfig
 from wechat_sandbox.testing import SandboxClient
 
-from .app import SERVICES, create_app
-from .cli import redis_for, start_site
+from .app import create_app
+from .app_keys import SERVICES
+from .process import redis_for, start_site
 from .menu import MENU
 from .services import Services
 from .settings import Settings

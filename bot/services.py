@@ -21,6 +21,7 @@ from loyalty_core.redemption import RedemptionService
 from loyalty_core.redis_store.batching import Batcher
 from loyalty_core.redis_store.birthday import RedisBirthdayStore
 from loyalty_core.redis_store.catalogue import RedisCatalogueStore
+from loyalty_core.redis_store.channels import RedisChannelStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.ledger import RedisLedgerStore
 from loyalty_core.redis_store.members import RedisMemberStore
@@ -84,9 +85,10 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
                           program, clock, wechat)
     till = TillService(points, members, member_codes, ledger, program, clock)
+    channels = ChannelFacts(RedisChannelStore(redis, scripts))
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
-                    members=members, channels=ChannelFacts(redis, scripts), program=program, points=points,
-                    tiers=tiers, member_codes=member_codes, till=till, wechat=wechat, **rewards, **perks)
+                    members=members, channels=channels, program=program, points=points, tiers=tiers,
+                    member_codes=member_codes, till=till, wechat=wechat, **rewards, **perks)
 
 
 def reward_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outbox, points: PointsService,

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from redis.asyncio import Redis
-
-from . import keys
-from .redis_store.scripts import Scripts
-
-OP_TTL_SECONDS = 7 * 86400
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -24,35 +18,33 @@ class JobReport:
     errors: int = 0
 
 
+class ChannelStore(Protocol):
+    async def record_consents(self, member_id: str, template_ids: list[str], op_key: str) -> None:
+        """Add one send per accepted template, once per op_key (a retried callback adds nothing)."""
+    async def consents_left(self, member_id: str, template_id: str) -> int: ...
+    async def use_consent(self, member_id: str, template_id: str, send_key: str) -> bool:
+        """Take one send, once per send_key; False when none was left."""
+    async def record_job(self, report: JobReport, now: datetime) -> None: ...
+    async def job(self, msg_id: str) -> JobReport | None: ...
+
+
 class ChannelFacts:
-    def __init__(self, redis: Redis, scripts: Scripts):
-        self._redis = redis
-        self._scripts = scripts
+    def __init__(self, store: ChannelStore):
+        self._store = store
 
     async def record_consents(self, member_id: str, accepted_templates: list[str], op_key: str) -> None:
         if accepted_templates:
-            await self._scripts.run(
-                "consent_record", [keys.member_consents(member_id), keys.member_op(member_id, op_key)],
-                [OP_TTL_SECONDS, *accepted_templates])
+            await self._store.record_consents(member_id, accepted_templates, op_key)
 
     async def consents_left(self, member_id: str, template_id: str) -> int:
-        return int(await self._redis.hget(keys.member_consents(member_id), template_id) or 0)
+        return await self._store.consents_left(member_id, template_id)
 
     async def use_consent(self, member_id: str, template_id: str, send_key: str) -> bool:
         """True if a consent was available and is now used by this send (idempotent by send_key)."""
-        result = await self._scripts.run(
-            "consent_consume", [keys.member_consents(member_id), keys.member_op(member_id, f"consent:{send_key}")],
-            [OP_TTL_SECONDS, template_id])
-        return result["ok"]
+        return await self._store.use_consent(member_id, template_id, send_key)
 
     async def record_job(self, report: JobReport, now: datetime) -> None:
-        await self._redis.hset(keys.push_job(report.msg_id), mapping={
-            "event": report.event, "status": report.status, "total": report.total, "filtered": report.filtered,
-            "sent": report.sent, "errors": report.errors, "reported_at": now.isoformat()})
+        await self._store.record_job(report, now)
 
     async def job(self, msg_id: str) -> JobReport | None:
-        raw = await self._redis.hgetall(keys.push_job(msg_id))
-        if not raw:
-            return None
-        return JobReport(msg_id=msg_id, event=raw["event"], status=raw["status"], total=int(raw["total"]),
-                         filtered=int(raw["filtered"]), sent=int(raw["sent"]), errors=int(raw["errors"]))
+        return await self._store.job(msg_id)

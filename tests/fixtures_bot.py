@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import DISPATCHER, create_app
+from bot.app import create_app
+from bot.app_keys import DISPATCHER
 from bot.settings import Settings
 from tests.fixtures_sandbox import SANDBOX_AES_KEY, SANDBOX_APPID, SANDBOX_SECRET, SANDBOX_TOKEN
 from tests.wechat_peer import APPID, TOKEN

@@ -15,7 +15,7 @@ from loyalty_core import errors
 from loyalty_core.coupons import Coupon
 from loyalty_core.program import ProgramError, parse_catalogue_item, parse_coupon_template
 
-from ..app import SERVICES
+from ..app_keys import SERVICES
 from . import fields
 from .errors import json_answer
 

@@ -30,7 +30,7 @@ from aiohttp import web
 
 from loyalty_core import keys
 
-from ..app import SERVICES
+from ..app_keys import SERVICES
 from .errors import ApiError
 
 MAX_BODY = 16 * 1024

@@ -19,7 +19,7 @@ from loyalty_core import errors
 from loyalty_core.coupon_rules import Basket, BasketItem
 from loyalty_core.points import check_amount
 
-from ..app import SERVICES
+from ..app_keys import SERVICES
 from . import fields
 from .errors import json_answer
 

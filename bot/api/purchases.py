@@ -5,7 +5,7 @@ from aiohttp import web
 
 from loyalty_core.till import PurchaseRequest
 
-from ..app import SERVICES
+from ..app_keys import SERVICES
 from . import fields
 from .errors import json_answer
 

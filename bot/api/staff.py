@@ -12,7 +12,7 @@ from aiohttp import web
 from loyalty_core import errors
 from loyalty_core.birthday_calendar import LUNAR, SOLAR
 
-from ..app import SERVICES
+from ..app_keys import SERVICES
 from . import fields
 from .errors import json_answer
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from aiohttp.test_utils import TestClient
 
-from bot.app import SERVICES
+from bot.app_keys import SERVICES
 from bot.services import Services
 from loyalty_core import keys
 from tests.wechat_peer import WeChatPeer

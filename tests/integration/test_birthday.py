@@ -12,7 +12,7 @@ import pytest
 
 from bot.api.staff_client import add_staff_arguments, staff_request
 from bot.api.till_client import post_signed
-from bot.app import SERVICES
+from bot.app_keys import SERVICES
 from bot.events import birthday_index_consumer
 from bot.services import Services
 from loyalty_core import errors, keys

@@ -6,7 +6,7 @@ from types import SimpleNamespace as NS
 
 import pytest
 
-from bot.app import SERVICES
+from bot.app_keys import SERVICES
 from bot.handlers import build_router
 from bot.handlers.confirm import CONFIRM_HANDLERS, on_confirm
 from bot.router import DuplicateClaim, Router

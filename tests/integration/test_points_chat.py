@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import DISPATCHER
+from bot.app_keys import DISPATCHER
 from bot.images import qr_png
 from loyalty_core import keys
 from loyalty_core.points import add_months

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import loyalty_core
-from bot.app import DISPATCHER
+from bot.app_keys import DISPATCHER
 from bot.images import qr_png
 from loyalty_core import keys
 from loyalty_core.program import parse_catalogue_item

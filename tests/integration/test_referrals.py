@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import orjson
 import pytest
 
-from bot.app import SERVICES
+from bot.app_keys import SERVICES
 from bot.events import referral_consumer
 from bot.images import qr_png
 from loyalty_core import keys

@@ -9,7 +9,7 @@ import orjson
 from aiohttp.test_utils import TestClient
 
 from bot.api.auth import sign
-from bot.app import SERVICES
+from bot.app_keys import SERVICES
 from bot.services import Services
 from loyalty_core import keys
 from tests.fixtures_bot import POS_SECRET
