@@ -77,3 +77,45 @@ async def test_a_member_scans_a_qr_code_the_bot_created_from_the_page(start_sand
     assert problems == []
     [scan] = await sandbox.client.callbacks(event="SCAN")
     assert scan["fields"]["EventKey"] == "ref:M000042"
+
+
+# Draws the text on a canvas in the bubble's own font and counts the pixels that are clearly coloured (not grey):
+# a colour emoji font gives many, a missing one a monochrome box or nothing.
+COLOURED_PIXELS = """(bubble) => {
+  const style = getComputedStyle(bubble);
+  const canvas = document.createElement("canvas");
+  canvas.width = 400; canvas.height = 80;
+  const context = canvas.getContext("2d");
+  context.font = `48px ${style.fontFamily}`;
+  context.fillStyle = "#000";
+  context.textBaseline = "top";
+  context.fillText(bubble.textContent, 0, 8);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  let coloured = 0;
+  for (let i = 0; i < pixels.length; i += 4) {
+    const [r, g, b, alpha] = [pixels[i], pixels[i + 1], pixels[i + 2], pixels[i + 3]];
+    if (alpha > 128 && Math.max(r, g, b) - Math.min(r, g, b) > 80) coloured += 1;
+  }
+  return coloured;
+}"""
+
+
+async def test_an_emoji_in_a_message_renders_in_colour(sandbox, wechat_api, output_dir):
+    member = await sandbox.client.add_member(nickname="小王", follow=True)
+    await wechat_api.send_custom(member["openid"], {"msgtype": "text", "text": {"content": "我的推荐二维码 👇"}})
+    plain = await sandbox.client.add_member(nickname="小李", follow=True)
+    await wechat_api.send_custom(plain["openid"], {"msgtype": "text", "text": {"content": "我的推荐二维码"}})
+
+    async with chromium_page() as (page, problems):
+        await page.goto(f"{sandbox.url}/")
+        await page.select_option("#persona-select", member["openid"])
+        bubble = await page.wait_for_selector(".msg.out .bubble >> text=我的推荐二维码")
+        with_emoji = await bubble.evaluate(COLOURED_PIXELS)
+        await page.screenshot(path=str(output_dir / "emoji.png"))
+        await page.select_option("#persona-select", plain["openid"])
+        bubble = await page.wait_for_selector(".msg.out .bubble >> text=我的推荐二维码")
+        without_emoji = await bubble.evaluate(COLOURED_PIXELS)
+
+    assert problems == []
+    assert without_emoji == 0                   # the text alone is black: the colour comes from the emoji
+    assert with_emoji > 300                     # 👇 drawn 48 px high is mostly yellow
