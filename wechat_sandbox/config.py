@@ -26,6 +26,7 @@ DEFAULT_SUBSCRIBE_TEMPLATES: Mapping[str, str] = {
 }
 # Calls per endpoint per day (sandbox clock). Endpoints not listed are unlimited.
 DEFAULT_DAILY_LIMITS: Mapping[str, int] = {
+    "token": 2_000,
     "stable_token": 500_000,
     "message/custom/send": 500_000,
     "message/template/send": 100_000,
