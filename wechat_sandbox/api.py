@@ -23,6 +23,7 @@ from .callbacks import CallbackSender
 from .core import Sandbox
 from .errors import ApiError
 from .faults import Fault
+from .notices import service_notice
 from .state import Media, Member, QrCode, Tag, new_ticket
 
 SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
@@ -208,7 +209,7 @@ async def template_send(sandbox: Sandbox, call: Call) -> dict:
     member = sandbox.account.follower(call.openid)
     _check_template(body, sandbox.templates)
     msgid = sandbox.account.ids.template_msgid()
-    sandbox.deliver(member, "template", _card(sandbox.templates, body, msgid))
+    sandbox.deliver(member, "template", _card(sandbox, sandbox.templates, body, msgid))
     callbacks = call.request.app[CALLBACKS_KEY]
     fields = {"ToUserName": sandbox.config.original_id, "FromUserName": member.openid,
               "CreateTime": int(sandbox.now()), "MsgType": "event", "Event": "TEMPLATESENDJOBFINISH",
@@ -225,16 +226,20 @@ async def subscribe_send(sandbox: Sandbox, call: Call) -> dict:
     if member.consents.get(template_id, 0) < 1:
         raise ApiError(43101)
     member.consents[template_id] -= 1
-    sandbox.deliver(member, "subscribe", _card(sandbox.subscribe_templates, body, None))
+    sandbox.deliver(member, "subscribe", _card(sandbox, sandbox.subscribe_templates, body, None))
     return OK
 
 
-def _card(titles: dict[str, str], body: dict, msgid: int | None) -> dict:
-    card = {"template_id": body["template_id"], "title": titles[body["template_id"]], "data": body["data"]}
+def _card(sandbox: Sandbox, titles: dict[str, str], body: dict, msgid: int | None) -> dict:
+    """The message as sent, and as the member's WeChat shows it (`notice`)."""
+    template_id = body["template_id"]
+    card = {"template_id": template_id, "title": titles[template_id], "data": body["data"]}
     for optional in ("url", "page", "miniprogram"):
         if body.get(optional):
             card[optional] = body[optional]
-    return {"msgtype": "template", "template": card, **({"msgid": msgid} if msgid else {})}
+    notice = service_notice(card["title"], card["data"], sandbox.keywords.get(template_id, {}),
+                            linked=any(link in card for link in ("url", "page", "miniprogram")))
+    return {"msgtype": "template", "template": card, "notice": notice, **({"msgid": msgid} if msgid else {})}
 
 
 # -- mass send -------------------------------------------------------------------------------------

@@ -119,3 +119,40 @@ async def test_an_emoji_in_a_message_renders_in_colour(sandbox, wechat_api, outp
     assert problems == []
     assert without_emoji == 0                   # the text alone is black: the colour comes from the emoji
     assert with_emoji > 300                     # 👇 drawn 48 px high is mostly yellow
+
+
+async def test_template_and_subscribe_messages_show_as_service_notice_cards(sandbox, wechat_api, output_dir):
+    member = await sandbox.client.add_member(nickname="陈先生", follow=True)
+    openid = member["openid"]
+    await wechat_api.send_template(openid, "TPL_POINTS_CHANGED", {
+        "first": {"value": "您好，您的积分有变动"},
+        "thing1": {"value": "消费🎉满额送积分活动（星河汇购物中心三楼东区）", "color": "#FF0000"},
+        "number2": {"value": "+128", "color": "#FF0000"},
+        "time4": {"value": "2026-01-18\n10:00"},
+        "remark": {"value": "点击查看积分明细"},
+    }, url="https://mall.example.com/points")
+    await sandbox.client.consent(openid, "SUB_BIRTHDAY_GIFT")
+    await wechat_api.send_subscribe(openid, "SUB_BIRTHDAY_GIFT", {"thing1": {"value": "生日蛋糕券"}})
+
+    async with chromium_page(height=900) as (page, problems):
+        await page.goto(f"{sandbox.url}/")
+        await page.select_option("#persona-select", openid)
+        await page.wait_for_selector(".card-msg >> text=生日礼遇提醒")
+        cards = await page.locator(".card-msg").evaluate_all("""cards => cards.map(card => ({
+            title: card.querySelector("h4").textContent,
+            fields: [...card.querySelectorAll(".field")].map(f => [f.children[0].textContent, f.children[1].textContent]),
+            details: card.querySelector(".more-link")?.textContent ?? null,
+            colours: [...card.querySelectorAll(".value")].map(v => getComputedStyle(v).color),
+            lines: [...card.querySelectorAll(".value")].map(v => Math.round(v.getBoundingClientRect().height)),
+        }))""")
+        await page.screenshot(path=str(output_dir / "service-notices.png"))
+
+    points, birthday = cards
+    assert points["title"] == "积分变动提醒" and points["details"] == "详情›"
+    assert points["fields"] == [["变动原因", "消费满额送积分活动（星河汇购物中心三楼东…"],
+                                ["变动积分", "+128"], ["变动时间", "2026-01-18 10:00"]]
+    assert set(points["colours"]) == {"rgb(25, 25, 25)"}          # the page's text colour, never the sender's
+    assert len(set(points["lines"])) == 1                          # every value on one line of the same height
+    assert birthday == {"title": "生日礼遇提醒", "fields": [["礼遇内容", "生日蛋糕券"]], "details": None,
+                        "colours": ["rgb(25, 25, 25)"], "lines": points["lines"][:1]}
+    assert problems == []

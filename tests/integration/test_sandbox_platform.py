@@ -380,3 +380,18 @@ async def test_a_mass_send_filter_names_a_tag_by_tag_id_not_the_old_group_id(san
 
     assert (by_group["errcode"], unknown_tag["errcode"], by_tag["errcode"]) == (40152, 40050, 0)
     assert sorted(m["openid"] for m in await sandbox.client.all_messages(channel="mass")) == sorted(openids[:2])
+
+
+# -- service notices -----------------------------------------------------------------------------------------------
+async def test_a_template_added_with_its_keywords_labels_the_fields_of_its_notices(sandbox, wechat_api):
+    openid = (await sandbox.client.add_member(nickname="李姐", follow=True))["openid"]
+    await sandbox.client.add_template("TPL_PARKING", "停车优惠到账", keywords={"thing1": "优惠内容"})
+
+    await wechat_api.send_template(openid, "TPL_PARKING", {"thing1": {"value": "免费停车 2 小时"},
+                                                           "time2": {"value": "今日"}})
+
+    [sent] = await sandbox.client.delivered(openid, "template")
+    assert sent["message"]["notice"] == {"title": "停车优惠到账", "details": False, "fields": [
+        {"label": "优惠内容", "value": "免费停车 2 小时"}, {"label": "time2", "value": "今日"}]}
+    assert (await sandbox.client.request("GET", "/sandbox/templates"))["keywords"]["TPL_PARKING"] == {
+        "thing1": "优惠内容"}
