@@ -234,12 +234,10 @@ def _card(sandbox: Sandbox, titles: dict[str, str], body: dict, msgid: int | Non
     """The message as sent, and as the member's WeChat shows it (`notice`)."""
     template_id = body["template_id"]
     card = {"template_id": template_id, "title": titles[template_id], "data": body["data"]}
-    for optional in ("url", "page", "miniprogram"):
-        if body.get(optional):
-            card[optional] = body[optional]
-    notice = service_notice(card["title"], card["data"], sandbox.keywords.get(template_id, {}),
-                            linked=any(link in card for link in ("url", "page", "miniprogram")))
-    return {"msgtype": "template", "template": card, "notice": notice, **({"msgid": msgid} if msgid else {})}
+    links = {link: body[link] for link in ("url", "page", "miniprogram") if body.get(link)}
+    notice = service_notice(card["title"], card["data"], sandbox.keywords.get(template_id, {}), linked=bool(links))
+    return {"msgtype": "template", "template": {**card, **links}, "notice": notice,
+            **({"msgid": msgid} if msgid else {})}
 
 
 # -- mass send -------------------------------------------------------------------------------------

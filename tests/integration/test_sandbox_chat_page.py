@@ -138,6 +138,7 @@ async def test_template_and_subscribe_messages_show_as_service_notice_cards(sand
         await page.goto(f"{sandbox.url}/")
         await page.select_option("#persona-select", openid)
         await page.wait_for_selector(".card-msg >> text=生日礼遇提醒")
+        text_colour = await page.evaluate("getComputedStyle(document.body).color")
         cards = await page.locator(".card-msg").evaluate_all("""cards => cards.map(card => ({
             title: card.querySelector("h4").textContent,
             fields: [...card.querySelectorAll(".field")].map(f => [f.children[0].textContent, f.children[1].textContent]),
@@ -151,8 +152,8 @@ async def test_template_and_subscribe_messages_show_as_service_notice_cards(sand
     assert points["title"] == "积分变动提醒" and points["details"] == "详情›"
     assert points["fields"] == [["变动原因", "消费满额送积分活动（星河汇购物中心三楼东…"],
                                 ["变动积分", "+128"], ["变动时间", "2026-01-18 10:00"]]
-    assert set(points["colours"]) == {"rgb(25, 25, 25)"}          # the page's text colour, never the sender's
+    assert set(points["colours"]) == {text_colour}                  # the page's text colour, never the sender's
     assert len(set(points["lines"])) == 1                          # every value on one line of the same height
     assert birthday == {"title": "生日礼遇提醒", "fields": [["礼遇内容", "生日蛋糕券"]], "details": None,
-                        "colours": ["rgb(25, 25, 25)"], "lines": points["lines"][:1]}
+                        "colours": [text_colour], "lines": points["lines"][:1]}
     assert problems == []

@@ -18,9 +18,7 @@ from wechatpy import WeChatClient
 from wechatpy.client.api import WeChatQRCode
 from wechatpy.exceptions import WeChatClientException
 
-from tests.integration.test_sandbox_platform import MENU, PNG_SIGNATURE, decode_png
-
-TINY_PNG = PNG_SIGNATURE + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
+from tests.integration.test_sandbox_platform import MENU, TINY_PNG, decode_png
 
 
 class LoopbackOnly(HTTPAdapter):
