@@ -600,6 +600,7 @@ def parse_referral(raw: Any, path: str) -> ReferralRules:
         referee_points=t.integer("referee_points", 200, minimum=0, maximum=1_000_000),
         referee_coupon=_optional_text(t, "referee_coupon"),
         refund_window=timedelta(days=t.integer("refund_window_days", 7, minimum=0, maximum=90)),
+        unfollowed_hold_days=t.integer("unfollowed_hold_days", 30, minimum=0, maximum=365),
         monthly_cap=t.integer("monthly_cap", 20, minimum=1, maximum=10_000),
         require_phone=_flag(t, "require_phone", True), levels=levels,
         qr_days=t.integer("qr_days", 30, minimum=2, maximum=30),

@@ -59,6 +59,16 @@ def status_of(tier: Tier, spend: Decimal, program: Program, since: datetime | No
 
 
 @dataclass(frozen=True)
+class TierView:
+    """A member's tier as stored: its code ("" = the base tier, never left), since when, the review day, and
+    the spend per day (fen) inside the tier window."""
+    tier: str
+    since: datetime | None
+    review_on: date | None
+    days: dict[date, int]
+
+
+@dataclass(frozen=True)
 class ReviewResult:
     member_id: str
     due: bool
@@ -69,9 +79,10 @@ class ReviewResult:
 
 # -- port and service --------------------------------------------------------------------------
 class TierStore(Protocol):
-    async def tier_view(self, member_id: str) -> dict: ...
+    async def tier_view(self, member_id: str) -> TierView: ...
     async def review(self, member_id: str, now: datetime, today: date, window_start: date, tiers: list[dict],
-                     review_on: str, next_review: str) -> dict: ...
+                     review_on: str, next_review: str) -> ReviewResult:
+        """The review if it is due on `today` (once per review day), else ReviewResult(due=False)."""
     async def members_due_for_review(self, today: date, offset: int, limit: int) -> list[str]: ...
 
 
@@ -84,23 +95,19 @@ class TierService:
     async def status(self, member_id: str, now: datetime) -> TierStatus:
         view = await self._store.tier_view(member_id)
         today = now.astimezone(MALL_TZ).date()
-        spend = window_spend(view["days"], today, self.program.tier_review.spend_window_months)
-        return status_of(self.program.tier(view["tier"]), spend, self.program, view["since"], view["review_on"])
+        spend = window_spend(view.days, today, self.program.tier_review.spend_window_months)
+        return status_of(self.program.tier(view.tier), spend, self.program, view.since, view.review_on)
 
     async def review(self, member_id: str, now: datetime | None = None) -> ReviewResult:
         """The review on the tier's anniversary (a no-op, due=False, on other days)."""
         now = now or self._clock.now()
-        review_on = (await self._store.tier_view(member_id))["review_on"]
+        review_on = (await self._store.tier_view(member_id)).review_on
         today = now.astimezone(MALL_TZ).date()
         rules = self.program.tier_review
-        result = await self._store.review(
+        return await self._store.review(
             member_id, now, today, window_start(today, rules.spend_window_months), tiers_payload(self.program),
             _day_key(review_on) if review_on else "",
             _day_key(add_months(review_on, rules.review_interval_months)) if review_on else "")
-        answer = result["answer"]
-        if not answer["due"]:
-            return ReviewResult(member_id, due=False)
-        return ReviewResult(member_id, due=True, kept=answer["kept"], from_tier=answer["from"], to_tier=answer["to"])
 
     async def review_due(self, now: datetime | None = None, batch: int = 500) -> list[ReviewResult]:
         """The review job: every member whose tier anniversary has come (the review index)."""
