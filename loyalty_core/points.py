@@ -93,6 +93,11 @@ def purchase_points(amount: Decimal, tier: Tier, promotion: Promotion, rules: Po
     return int(exact.to_integral_value(rounding=ROUND_FLOOR))
 
 
+def tiers_payload(program: Program) -> list[dict]:
+    """The tiers as the ledger's scripts take them: [{code, threshold (fen)}], lowest first."""
+    return [{"code": t.code, "threshold": t.threshold_fen} for t in program.tiers]
+
+
 def clawback_target(points: int, amount_fen: int, refunded_fen: int) -> int:
     """Points taken back in total once `refunded_fen` of a purchase of `amount_fen` is refunded."""
     return points * refunded_fen // amount_fen
@@ -226,6 +231,7 @@ class PurchaseWrite:
     next_review: date
     points_by_tier: tuple[tuple[Tier, int], ...]
     details: dict
+    upgrade_grace: timedelta         # how long an upgrade this purchase makes stays revertible by a refund
 
 
 class LedgerStore(Protocol):
@@ -233,8 +239,10 @@ class LedgerStore(Protocol):
     of a refusal (InsufficientPoints, TransactionConflict, RefundExceedsPurchase, …)."""
     async def purchase(self, write: PurchaseWrite) -> PurchaseResult: ...
     async def refund(self, member_id: str, refund_id: str, txn_id: str, amount_fen: int, amount_text: str,
-                     fingerprint: str, now: datetime, window_start: date) -> RefundResult:
-        """`tier` is "" for a member who never left the base tier."""
+                     fingerprint: str, now: datetime, window_start: date, tiers: list[dict],
+                     upgrade_grace: timedelta) -> RefundResult:
+        """`tiers`: [{code, threshold (fen)}], lowest first, for reverting an upgrade inside `upgrade_grace`
+        that the refund undoes (loyalty_core/tiers.py). `tier` is "" for a member who never left the base tier."""
     async def spend(self, member_id: str, points: int, redemption_id: str, now: datetime) -> LedgerChange: ...
     async def grant(self, member_id: str, points: int, source: str, ref: str, now: datetime,
                     expires: datetime) -> LedgerChange: ...
@@ -273,6 +281,7 @@ class PointsService:
             points_by_tier=tuple((t, purchase_points(purchase.amount, t, promotion, rules)) for t in self.program.tiers),
             details={"amount": str(purchase.amount), "occurred_at": purchase.occurred_at.isoformat(),
                      "category": purchase.category, "store_id": purchase.store_id, "promotion": promotion.reason},
+            upgrade_grace=self.upgrade_grace,
         )
         return await self._store.purchase(write)
 
@@ -280,7 +289,8 @@ class PointsService:
                      fingerprint: str) -> RefundResult:
         now = self._clock.now()
         result = await self._store.refund(member_id, refund_id, txn_id, to_fen(amount), str(amount), fingerprint,
-                                          now, self.window_start(now.date()))
+                                          now, self.window_start(now.date()), tiers_payload(self.program),
+                                          self.upgrade_grace)
         return replace(result, tier=result.tier or self.program.base_tier.code)
 
     async def spend(self, member_id: str, points: int, redemption_id: str) -> LedgerChange:
@@ -342,6 +352,10 @@ class PointsService:
 
     def window_start(self, today: date) -> date:
         return window_start(today, self.program.tier_review.spend_window_months)
+
+    @property
+    def upgrade_grace(self) -> timedelta:
+        return timedelta(days=self.program.tier_review.upgrade_grace_days)
 
 
 async def walk_index(read_page: Callable[[int], Awaitable[list[str]]], batch: int) -> AsyncIterator[str]:

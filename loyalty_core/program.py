@@ -59,6 +59,7 @@ class Tier:
 class TierReview:
     spend_window_months: int = 12
     review_interval_months: int = 12
+    upgrade_grace_days: int = 30      # a refund this soon after an upgrade that undoes it reverts it (0 = never)
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,8 @@ def _check_tier_order(tiers: tuple[Tier, ...], path: str) -> None:
 def parse_tier_review(raw: Any, path: str) -> TierReview:
     t = Table(raw, path)
     rules = TierReview(spend_window_months=t.integer("spend_window_months", 12, minimum=1, maximum=60),
-                       review_interval_months=t.integer("review_interval_months", 12, minimum=1, maximum=60))
+                       review_interval_months=t.integer("review_interval_months", 12, minimum=1, maximum=60),
+                       upgrade_grace_days=t.integer("upgrade_grace_days", 30, minimum=0, maximum=365))
     t.done()
     return rules
 

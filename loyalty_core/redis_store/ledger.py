@@ -84,9 +84,8 @@ class RedisLedgerStore:
         events = result.get("events") or []
         pending = sorted(((orjson.loads(body), event_id, body) for event_id, body in zip(events[::2], events[1::2])),
                          key=lambda item: (item[0].get("occurred_at", ""), item[1]))
-        boards = [(result["year"], result["earned_year"])]
-        if result.get("other_year"):
-            boards.append((result["other_year"], result["other_earned"]))
+        boards = [(result["year"], result["earned_year"]),
+                  *zip(result.get("other_years") or [], result.get("other_earned") or [])]
         zsets = [keys.POINTS_EXPIRY_INDEX, keys.POINTS_WARN_INDEX, keys.TIER_REVIEW_INDEX] + \
             [keys.points_leaderboard(year) for year, _ in boards]
         scores = [_score(result["earliest"]), _score(result["unwarned"]), result["review_on"]] + \
@@ -107,16 +106,19 @@ class RedisLedgerStore:
                  for tier, points in write.points_by_tier]
         args = [write.txn_id, write.fingerprint, write.amount_fen, epoch_ms(write.lot_expires),
                 write.lot_expires.date().isoformat(), day_key(write.day), day_key(write.window_start),
-                str(write.now.year), day_key(write.next_review), orjson.dumps(tiers), orjson.dumps(write.details)]
+                str(write.now.year), day_key(write.next_review), orjson.dumps(tiers), orjson.dumps(write.details),
+                _ms(write.upgrade_grace)]
         result = await self._change(m, write.now, "points_purchase", [keys.member_purchases(m), keys.spend_days(m)],
                                     args, new_lot_expires=write.lot_expires, review_on=write.next_review)
         return PurchaseResult(**result["answer"], replayed=bool(result.get("replayed")))
 
     async def refund(self, member_id: str, refund_id: str, txn_id: str, amount_fen: int, amount_text: str,
-                     fingerprint: str, now: datetime, window_start: date) -> RefundResult:
+                     fingerprint: str, now: datetime, window_start: date, tiers: list[dict],
+                     upgrade_grace: timedelta) -> RefundResult:
         result = await self._change(
             member_id, now, "points_refund", [keys.member_purchases(member_id), keys.spend_days(member_id)],
-            [refund_id, txn_id, amount_fen, fingerprint, day_key(window_start), amount_text])
+            [refund_id, txn_id, amount_fen, fingerprint, day_key(window_start), amount_text, orjson.dumps(tiers),
+             _ms(upgrade_grace)])
         return RefundResult(**result["answer"], replayed=bool(result.get("replayed")))
 
     async def spend(self, member_id: str, points: int, redemption_id: str, now: datetime) -> LedgerChange:
@@ -248,6 +250,10 @@ def ledger_change(result: dict) -> LedgerChange:
 def history_entry(raw: dict) -> HistoryEntry:
     return HistoryEntry(kind=raw["kind"], points=raw["points"], balance=raw["balance"], debt=raw["debt"],
                         ref=str(raw["ref"]), at=datetime.fromisoformat(raw["at"]), source=raw.get("source", ""))
+
+
+def _ms(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)
 
 
 def _score(epoch_ms_or_none: int) -> int | str:
