@@ -99,7 +99,8 @@ class Dispatcher:
 
     async def _run(self, message: Inbound) -> list[Message]:
         ctx = Ctx(message=message, services=self.services, templates=self.templates,
-                  now=self.services.clock.now(), commands=self.router.commands)
+                  now=self.services.clock.now(), commands=self.router.commands,
+                  confirmations=self.router.confirmations)
         try:
             await self._identify(ctx)
             return as_messages(await self._dispatch(ctx))

@@ -34,7 +34,8 @@ def referral_consumer(services: Services, name: str | None = None, **options) ->
     """The consumer of the ledger's events that referrals act on (call `step()` to run it by hand)."""
     referrals = services.referrals
     return StreamConsumer(services.redis, REFERRAL_GROUP, name or consumer_name(),
-                          {"first_purchase": referrals.on_first_purchase, "purchase_refunded": referrals.on_refund},
+                          {"first_purchase": referrals.on_first_purchase, "purchase_refunded": referrals.on_refund,
+                           "member_refollowed": referrals.on_refollow},
                           **options)
 
 

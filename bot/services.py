@@ -83,7 +83,7 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     tiers = TierService(ledger, program, clock)
     rewards = reward_services(redis, batcher, scripts, outbox, points, tiers, program, clock)
     perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
-                          program, clock, wechat)
+                          rewards["pending"], program, clock, wechat)
     till = TillService(points, members, member_codes, ledger, program, clock)
     channels = ChannelFacts(RedisChannelStore(redis, scripts))
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
@@ -105,9 +105,9 @@ def reward_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Ou
 
 def perk_services(redis: Redis, scripts: Scripts, outbox: Outbox, birthday_store: RedisBirthdayStore,
                   seal: BirthdaySeal, members: MemberService, points: PointsService, tiers: TierService, coupons,
-                  program: Program, clock: Clock, wechat) -> dict:
+                  pending: PendingChoices, program: Program, clock: Clock, wechat) -> dict:
     """Birthday privileges, referrals and the referral QR codes."""
-    return {"birthdays": BirthdayService(birthday_store, seal, program, clock, tiers, points, coupons),
+    return {"birthdays": BirthdayService(birthday_store, seal, program, clock, tiers, points, pending, coupons),
             "referrals": ReferralService(RedisReferralStore(redis, scripts, outbox), members, points, program, clock,
                                          coupons),
             "referral_qr": ReferralQrCodes(redis, wechat, clock, program.referral.qr_days)}

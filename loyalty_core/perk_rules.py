@@ -52,6 +52,7 @@ class ReferralRules:
     referee_points: int = 200
     referee_coupon: str = ""
     refund_window: timedelta = timedelta(days=7)
+    unfollowed_hold_days: int = 30       # a reward whose referee unfollowed waits this long for them to come back
     monthly_cap: int = 20                # rewarded referrals per referrer per calendar month
     require_phone: bool = True           # the referee needs a bound phone, never used by another rewarded referee
     levels: tuple[ReferrerLevel, ...] = (

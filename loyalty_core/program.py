@@ -59,6 +59,7 @@ class Tier:
 class TierReview:
     spend_window_months: int = 12
     review_interval_months: int = 12
+    upgrade_grace_days: int = 30      # a refund this soon after an upgrade that undoes it reverts it (0 = never)
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,8 @@ def _check_tier_order(tiers: tuple[Tier, ...], path: str) -> None:
 def parse_tier_review(raw: Any, path: str) -> TierReview:
     t = Table(raw, path)
     rules = TierReview(spend_window_months=t.integer("spend_window_months", 12, minimum=1, maximum=60),
-                       review_interval_months=t.integer("review_interval_months", 12, minimum=1, maximum=60))
+                       review_interval_months=t.integer("review_interval_months", 12, minimum=1, maximum=60),
+                       upgrade_grace_days=t.integer("upgrade_grace_days", 30, minimum=0, maximum=365))
     t.done()
     return rules
 
@@ -600,6 +602,7 @@ def parse_referral(raw: Any, path: str) -> ReferralRules:
         referee_points=t.integer("referee_points", 200, minimum=0, maximum=1_000_000),
         referee_coupon=_optional_text(t, "referee_coupon"),
         refund_window=timedelta(days=t.integer("refund_window_days", 7, minimum=0, maximum=90)),
+        unfollowed_hold_days=t.integer("unfollowed_hold_days", 30, minimum=0, maximum=365),
         monthly_cap=t.integer("monthly_cap", 20, minimum=1, maximum=10_000),
         require_phone=_flag(t, "require_phone", True), levels=levels,
         qr_days=t.integer("qr_days", 30, minimum=2, maximum=30),

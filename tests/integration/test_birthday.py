@@ -56,7 +56,7 @@ class DiesBeforeIndexing(RedisBirthdayStore):
 def crashing_birthdays(services: Services) -> BirthdayService:
     store = DiesBeforeIndexing(services.redis, services.scripts, services.outbox, services.batcher)
     return BirthdayService(store, BirthdaySeal(services.pii), services.program, services.clock, services.tiers,
-                           services.points, services.coupons)
+                           services.points, services.pending, services.coupons)
 
 
 async def filed(redis) -> dict[str, set[str]]:
