@@ -12,6 +12,7 @@ from .api.staff_client import add_staff_arguments, run_staff
 from .api.till_client import add_till_arguments, run_till
 from .app import create_app
 from .process import redis_for, run, start_site
+from .scheduler.cli import add_scheduler_arguments, scheduler_command
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("bot")
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> None:
     add_till_arguments(commands.add_parser("till", help="post a signed purchase, refund or coupon use "
                                                         "to the running bot"))
     add_staff_arguments(commands.add_parser("staff", help="staff actions through the running bot's admin API"))
+    add_scheduler_arguments(commands.add_parser(
+        "scheduler", help="the timed jobs (any number of schedulers may run; one leads); `list`; `run JOB`"))
     args = parser.parse_args(argv)
     if args.command == "till":
         sys.exit(run_till(args))
@@ -38,8 +41,18 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"python -m bot {args.command}: {error}")
     if args.command == "serve":
         run(lambda stop: serve_forever(settings, args.host, stop))
+    elif args.command == "scheduler":
+        if not settings.redis_url:
+            sys.exit("python -m bot scheduler: REDIS_URL is required (the Redis that `serve` uses)")
+        run(lambda stop: exit_with(scheduler_command(settings, args, stop)))
     elif args.command == "demo":
         run(lambda stop: demo_command().run_demo(settings, stop))
+
+
+async def exit_with(command) -> None:
+    code = await command
+    if code:
+        sys.exit(code)
 
 
 def demo_command():

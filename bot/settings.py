@@ -5,6 +5,7 @@ import base64
 import binascii
 import os
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
 
@@ -40,11 +41,16 @@ class Settings:
     sandbox_port: int = 8081
     sms_provider: str = "log"
     data_dir: Path = Path("var")
+    scheduler_lease_seconds: int = 30
     demo: bool = False
 
     @property
     def safe_mode(self) -> bool:
         return self.wechat_aes_key is not None
+
+    @property
+    def scheduler_lease(self) -> timedelta:
+        return timedelta(seconds=self.scheduler_lease_seconds)
 
     @property
     def pii_key_bytes(self) -> bytes:
@@ -88,6 +94,10 @@ class Settings:
             problems.append("SMS_PROVIDER must be 'log' or 'sandbox'")
         ports = {name: _port(get(name), default, name, problems)
                  for name, default in (("BOT_PORT", 8080), ("SANDBOX_PORT", 8081))}
+        lease = get("SCHEDULER_LEASE_SECONDS") or "30"
+        if not (lease.isascii() and lease.isdigit()) or not 2 <= int(lease) <= 600:
+            problems.append(f"SCHEDULER_LEASE_SECONDS must be a whole number of seconds from 2 to 600, got {lease!r}")
+            lease = "30"
         token = get("WECHAT_TOKEN") or (DEMO_TOKEN if demo else None)
         if token is None:
             problems.append("WECHAT_TOKEN is required (the callback token set in the WeChat admin)")
@@ -104,7 +114,7 @@ class Settings:
             pii_key=pii_key or DEMO_PII_KEY,
             program_file=Path(program_file) if program_file else None,
             bot_port=ports["BOT_PORT"], sandbox_port=ports["SANDBOX_PORT"],
-            sms_provider=sms, data_dir=Path(get("DATA_DIR") or "var"), demo=demo,
+            sms_provider=sms, data_dir=Path(get("DATA_DIR") or "var"), scheduler_lease_seconds=int(lease), demo=demo,
         )
 
 

@@ -266,3 +266,15 @@ def stream_dead_letters(stream: str, group: str) -> str:  # stream of entries gi
 
 def stream_done(group: str, event_id: str) -> str:  # string, with a TTL: the group has handled this event
     return f"consumer:{{{group}}}:done:{event_id}"
+
+
+# --- the scheduler (loyalty_core/schedule.py): one slot, so a run's claim checks the lease atomically ----------
+SCHEDULER_LEASE = "{sched}:lease"               # hash: holder, token, expires_ms, fence (the last token handed out)
+
+
+def scheduler_run(job: str, day: str) -> str:  # hash: status, holder, token, started_ms, expires_ms, at, summary
+    return f"{{sched}}:run:{job}:{day}"         #   (day = yyyymmdd; kept a year)
+
+
+def scheduler_last(job: str) -> str:           # hash: done_day (the latest day done), day, status, summary, at, holder
+    return f"{{sched}}:last:{job}"

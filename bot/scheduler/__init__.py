@@ -1,0 +1,1 @@
+"""The push side's processes: the scheduler (timed jobs, leader-locked) and, beside it, the sender."""
