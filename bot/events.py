@@ -1,9 +1,9 @@
 """Background work of the web process: the consumers of the outbox stream (referrals, and the
-birthday index, which repairs an index step a crash cut short), and periodic housekeeping — releasing
-referral rewards whose refund window is over, relaying domain events a crashed process left in a
-member's outbox, and settling redemptions a crashed process left half done. Any number of processes
-may run all of it: each consumer group shares its entries out, and every step is idempotent.
-(Calendar jobs — expiry, warnings, tier reviews — belong to the scheduler.)"""
+birthday index, which repairs an index step a crash cut short), and periodic housekeeping — relaying
+domain events a crashed process left in a member's outbox, and settling redemptions a crashed process
+left half done. Any number of processes may run all of it: each consumer group shares its entries out,
+and every step is idempotent. (Calendar jobs — expiry, warnings, tier reviews, referral rewards whose
+refund window is over — belong to the scheduler, bot/scheduler/.)"""
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +21,6 @@ from .services import Services
 
 log = logging.getLogger("bot.events")
 
-RELEASE_EVERY_SECONDS = 60.0
 OUTBOX_SWEEP_EVERY_SECONDS = 30.0
 REDEMPTION_SWEEP_EVERY_SECONDS = 60.0
 
@@ -59,7 +58,6 @@ async def every(seconds: float, job: Callable[[], Awaitable], stop: asyncio.Even
 
 def housekeeping(services: Services) -> list[tuple[float, Callable[[], Awaitable]]]:
     return [
-        (RELEASE_EVERY_SECONDS, services.referrals.release_due),
         (OUTBOX_SWEEP_EVERY_SECONDS, lambda: services.outbox.sweep(services.clock.now())),
         (REDEMPTION_SWEEP_EVERY_SECONDS, services.redemption.sweep),
     ]
