@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -63,7 +63,7 @@ def revert_upgrades(upgrades: tuple[Upgrade, ...], tier: str, spend: Decimal, no
     """What a refund that leaves `spend` in the window does to a member at `tier` whose recent upgrades are
     `upgrades` (oldest first): the newest upgrade inside the grace period is reverted while the spend is under
     the tier's threshold, to the tier before it or the one the spend qualifies for, whichever is higher."""
-    grace = timedelta(days=program.tier_review.upgrade_grace_days)
+    grace = program.tier_review.upgrade_grace
     order = [t.code for t in program.tiers]
     standing, taken, undone = list(upgrades), [], []
     while standing and grace and now - standing[-1].at <= grace and spend < program.tier(tier).threshold:

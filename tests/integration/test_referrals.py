@@ -328,8 +328,7 @@ async def test_a_referee_who_does_not_come_back_within_the_hold_cancels_the_rewa
     await journey.wired.wechat.unfollow(bob)
     journey.clock.advance(days=7, minutes=1)
     assert [r.status for r in await journey.referrals.release_due()] == ["held"]
-    hold = journey.referrals.rules.unfollowed_hold_days
-    journey.clock.advance(days=hold, minutes=1)
+    journey.clock.advance(journey.referrals.rules.unfollowed_hold + timedelta(minutes=1))
     [cancelled] = await journey.referrals.release_due()
     assert (cancelled.status, cancelled.reason) == ("cancelled", "referee_unfollowed")
     assert await journey.status(bob_id) == ("cancelled", "referee_unfollowed")
