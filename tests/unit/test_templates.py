@@ -7,6 +7,7 @@ import pytest
 
 from bot.router import Command
 from bot.templating import Templates, money
+from loyalty_core.tiers import TierBenefits
 from tests.unit.perk_samples import PERK_SAMPLES
 
 COMMANDS = [Command("积分", "查看积分", featured=True), Command("绑定 手机号", "绑定手机号")]
@@ -43,7 +44,9 @@ SAMPLES: dict[str, dict] = {
         NS(kind="grant", source="tier_upgrade", points=500, balance=1080, debt=0, at=datetime(2026, 1, 14, 9, 0)),
         NS(kind="refund", source="", points=-300, balance=0, debt=120, at=datetime(2026, 1, 13, 9, 0))])},
     "tier.txt": {"status": NS(tier=GOLD, spend=Decimal("87700"), next_tier=PLATINUM, to_next=Decimal("12300"),
-                              review_on=date(2027, 1, 15), window_months=12)},
+                              review_on=date(2027, 1, 15), window_months=12,
+                              benefits=TierBenefits(new=("积分加倍", "专属折扣"), kept=("入会礼券",)),
+                              next_benefits=("2.5 倍积分", "免费停车"))},
     "leaderboard.txt": {"board": NS(year=2026, my_rank=12, my_points=3400, rows=[
         NS(rank=1, name="王**", points=98000, is_me=False), NS(rank=2, name="会员 10**23", points=87000, is_me=False)])},
     "member_code.txt": {"code": NS(grouped="8812 3456 7890 1234 56", valid_minutes=5)},
@@ -116,3 +119,12 @@ def test_replies_to_members_are_in_chinese_without_english_error_texts():
     assert "抱歉" in generic and not any("a" <= c.lower() <= "z" for c in generic)
     tier = templates.render("tier.txt", **SAMPLES["tier.txt"])
     assert "还差 12,300 元升级白金卡" in tier and "CNY" not in tier
+
+
+def test_the_tier_reply_marks_the_tiers_new_benefits_and_says_what_the_next_adds():
+    tier = templates.render("tier.txt", **SAMPLES["tier.txt"])
+    assert "金卡权益（★ 为金卡新增）：\n★ 积分加倍\n★ 专属折扣\n· 入会礼券" in tier
+    assert "升级后新增：2.5 倍积分、免费停车" in tier
+    base = SAMPLES["tier.txt"]["status"].__dict__ | {"benefits": TierBenefits(new=("消费积分", "入会礼券"), kept=())}
+    plain = templates.render("tier.txt", status=NS(**base))
+    assert "金卡权益：\n· 消费积分\n· 入会礼券" in plain and "★" not in plain
