@@ -117,7 +117,7 @@ async def test_a_referral_from_the_qr_code_to_the_released_reward(journey: Journ
     assert (released.status, released.referrer_points) == ("released", 500)
     assert await journey.status(bob_id) == ("released", "")
     assert await journey.balance(amy_id) == 500 and await journey.balance(bob_id) == 300 + 200
-    assert [c.template.id for c in await journey.services.coupons.wallet(bob_id)] == ["referral-welcome"]
+    assert [c.template.id for c in await journey.services.coupons.wallet(bob_id)] == ["welcome-20", "referral-welcome"]
     assert await journey.referrals.release_due() == []                          # paid once
     stats = await journey.referrals.stats(amy_id)
     assert (stats.joined, stats.rewarded, stats.pending, stats.rank) == (1, 1, 0, 1)

@@ -8,15 +8,17 @@ import pytest
 from bot.router import Command
 from bot.templating import Templates, money
 from loyalty_core.tiers import TierBenefits
+from loyalty_core.welcome import WelcomeGift
 from tests.unit.perk_samples import PERK_SAMPLES
 
 COMMANDS = [Command("积分", "查看积分", featured=True), Command("绑定 手机号", "绑定手机号")]
+WELCOME_COUPON = NS(template=NS(title="新会员立减券"), terms="立减20元，满100可用，至7月1日")
 GOLD = NS(name="金卡", multiplier=Decimal("2"), benefits=("积分加倍", "专属折扣"))
 PLATINUM = NS(name="白金卡", multiplier=Decimal("2.5"), benefits=())
 
 # Each template's sample values. A new template without an entry here fails the completeness test.
 SAMPLES: dict[str, dict] = {
-    "welcome.txt": {"restored": False, "commands": COMMANDS},
+    "welcome.txt": {"restored": False, "commands": COMMANDS, "gift": WelcomeGift(WELCOME_COUPON, points=100)},
     "help.txt": {"commands": COMMANDS},
     "not_understood.txt": {"commands": COMMANDS},
     "error.txt": {"correlation": "a1b2c3d4e5f6"},
@@ -109,9 +111,28 @@ def test_money_filter(value, shown):
 
 
 def test_the_welcome_lists_only_featured_commands_and_help_lists_all():
-    welcome = templates.render("welcome.txt", restored=False, commands=COMMANDS)
+    welcome = templates.render("welcome.txt", restored=False, gift=None, commands=COMMANDS)
     assert "积分 — 查看积分" in welcome and "绑定 手机号" not in welcome
     assert "绑定 手机号" in templates.render("help.txt", commands=COMMANDS)
+
+
+@pytest.mark.parametrize("gift, lines", [
+    (WelcomeGift(WELCOME_COUPON, 100), ["新会员礼已送到您的账户：", "· 新会员立减券：立减20元，满100可用，至7月1日",
+                                        "· 100 积分", "发送「我的券」查看，发送「积分」查看余额。"]),
+    (WelcomeGift(WELCOME_COUPON), ["新会员礼已送到您的账户：", "· 新会员立减券：立减20元，满100可用，至7月1日",
+                                   "发送「我的券」查看。"]),
+    (WelcomeGift(points=100), ["新会员礼已送到您的账户：", "· 100 积分", "发送「积分」查看余额。"]),
+])
+def test_the_welcome_says_what_the_new_member_was_given_and_where_to_see_it(gift, lines):
+    welcome = templates.render("welcome.txt", restored=False, gift=gift, commands=COMMANDS).splitlines()
+    start = welcome.index(lines[0])
+    assert welcome[start:start + len(lines)] == lines
+
+
+@pytest.mark.parametrize("gift", [None, WelcomeGift()])
+def test_a_welcome_without_a_gift_promises_none(gift):
+    welcome = templates.render("welcome.txt", restored=False, gift=gift, commands=COMMANDS)
+    assert "新会员礼" not in welcome and "我的券" not in welcome and welcome.startswith("欢迎加入会员中心")
 
 
 def test_replies_to_members_are_in_chinese_without_english_error_texts():
