@@ -113,4 +113,4 @@ def perk_services(redis: Redis, scripts: Scripts, outbox: Outbox, birthday_store
             "referrals": ReferralService(RedisReferralStore(redis, scripts, outbox), members, points, program, clock,
                                          coupons),
             "referral_qr": ReferralQrCodes(redis, wechat, clock, program.referral.qr_days),
-            "welcome": WelcomeService(coupons, points, program.welcome)}
+            "welcome": WelcomeService(coupons, points, program.welcome, clock)}

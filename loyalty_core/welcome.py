@@ -10,14 +10,19 @@ that created the member gives it, so that the welcome reply can say what was giv
 `member_joined` gives it again, which completes a gift that a crash cut short or never started, and
 otherwise replays what was given. A gift the rules refuse (the template's dates are over, its total
 limit is reached) is logged and skipped, never retried and never in the way of the welcome reply.
+
+The consumer repairs recent joins only (REPAIR_WINDOW): when the consumer group is first created on a
+stream that already holds the joins of members from before the welcome gift existed, those get nothing.
 """
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from . import errors
+from .clock import Clock
 from .members import FollowResult
 from .perk_rules import WelcomeRules
 
@@ -25,6 +30,7 @@ log = logging.getLogger("loyalty_core.welcome")
 
 WELCOME_GROUP = "welcome-gift"
 POINTS_SOURCE = POINTS_REF = "welcome"
+REPAIR_WINDOW = timedelta(days=7)
 
 
 class CouponIssuer(Protocol):
@@ -46,10 +52,11 @@ class WelcomeGift:
 
 
 class WelcomeService:
-    def __init__(self, coupons: CouponIssuer, points: PointsGranter, rules: WelcomeRules):
+    def __init__(self, coupons: CouponIssuer, points: PointsGranter, rules: WelcomeRules, clock: Clock):
         self._coupons = coupons
         self._points = points
         self.rules = rules
+        self._clock = clock
 
     async def gift_for(self, follow: FollowResult) -> WelcomeGift | None:
         """The gift of the member this follow (or first message) created, for the welcome reply; None for
@@ -85,5 +92,7 @@ class WelcomeService:
         return self.rules.points
 
     async def on_member_joined(self, event: dict) -> None:
-        """The `member_joined` consumer: gives (or completes, or replays) the gift."""
+        """The `member_joined` consumer: gives (or completes, or replays) the gift of a recent join."""
+        if self._clock.now() - datetime.fromisoformat(event["occurred_at"]) > REPAIR_WINDOW:
+            return
         await self.give(event["member_id"])

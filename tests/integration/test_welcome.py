@@ -85,6 +85,16 @@ async def test_the_consumer_gives_the_gift_once_however_often_and_concurrently_i
     assert await gifts(services, "o_cai") == (["新会员立减券"], 100)
 
 
+async def test_the_consumer_leaves_members_who_joined_long_ago_alone(bot, clock):
+    """A consumer group first created on a stream that holds the joins of members from before the welcome
+    gift existed gives them nothing."""
+    _, services = bot
+    await services.members.follow("o_old", "evt:long-ago")
+    clock.advance(days=8)
+    assert (await welcome_consumer(services, "test").drain()).handled == 1
+    assert await gifts(services, "o_old") == ([], 0)
+
+
 @pytest.mark.parametrize("stop_after, left_behind", [("follow", ([], 0)), ("coupon", (["新会员立减券"], 0))])
 @pytest.mark.parametrize("repair", ["the consumer", "WeChat's retry"])
 async def test_a_process_killed_before_the_gift_was_complete_leaves_it_to_be_completed_once(
