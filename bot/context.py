@@ -26,6 +26,7 @@ class Ctx:
     args: str = ""                      # the text after the keyword, or the scene value
     member_id: str | None = None
     follow: FollowResult | None = None  # set by the subscribe handler for scene handlers that follow it
+    joined: FollowResult | None = None  # set when this message made its sender a member without a follow
     commands: Sequence[Command] = ()    # what the help text lists
     confirmations: Mapping[str, ConfirmHandler] = field(default_factory=dict)   # what 确认 does, per choice kind
 

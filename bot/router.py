@@ -56,6 +56,7 @@ class Router:
         self.scenes: dict[str, Handler] = {}
         self.confirmations: dict[str, ConfirmHandler] = {}
         self.fallback_handler: Handler | None = None
+        self.join_handler: Handler | None = None
         self.commands: list[Command] = []
         self._by_length: list[str] = []
 
@@ -86,6 +87,14 @@ class Router:
         self.fallback_handler = handler
         return handler
 
+    def joined(self, handler: Handler) -> Handler:
+        """Greets a sender whose message made them a member without a follow (they followed before the
+        program existed); its reply comes after the message's own."""
+        if self.join_handler is not None:
+            raise DuplicateClaim(f"joined claimed twice in router {self.name!r}")
+        self.join_handler = handler
+        return handler
+
     def _claimer(self, table: dict, names: list[str], kind: str):
         def register(handler):
             for name in names:
@@ -111,6 +120,8 @@ class Router:
                 self._claim(mine, name, handler, kind)
         if other.fallback_handler is not None:
             self.fallback(other.fallback_handler)
+        if other.join_handler is not None:
+            self.joined(other.join_handler)
         self.commands.extend(other.commands)
         return self
 

@@ -33,6 +33,7 @@ from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
 from loyalty_core.referral import ReferralService
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
+from loyalty_core.welcome import WelcomeService
 
 from .referral_qr import ReferralQrCodes
 
@@ -58,6 +59,7 @@ class Services:
     birthdays: BirthdayService
     referrals: ReferralService
     referral_qr: ReferralQrCodes
+    welcome: WelcomeService
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -106,8 +108,9 @@ def reward_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Ou
 def perk_services(redis: Redis, scripts: Scripts, outbox: Outbox, birthday_store: RedisBirthdayStore,
                   seal: BirthdaySeal, members: MemberService, points: PointsService, tiers: TierService, coupons,
                   pending: PendingChoices, program: Program, clock: Clock, wechat) -> dict:
-    """Birthday privileges, referrals and the referral QR codes."""
+    """Birthday privileges, referrals and the referral QR codes, the welcome gift."""
     return {"birthdays": BirthdayService(birthday_store, seal, program, clock, tiers, points, pending, coupons),
             "referrals": ReferralService(RedisReferralStore(redis, scripts, outbox), members, points, program, clock,
                                          coupons),
-            "referral_qr": ReferralQrCodes(redis, wechat, clock, program.referral.qr_days)}
+            "referral_qr": ReferralQrCodes(redis, wechat, clock, program.referral.qr_days),
+            "welcome": WelcomeService(coupons, points, program.welcome, clock)}

@@ -28,7 +28,7 @@ from .pending import PendingChoice, PendingChoices
 from .perk_rules import Gift
 from .pii import Pii
 from .points import check_ref
-from .program import Program, ProgramError
+from .program import Program
 
 BIRTHDAY_INDEX_GROUP = "birthday-index"   # the consumer group that keeps the month-day index
 BIRTHDAY_KIND = "birthday"                # the pending-choice kind of a birthday waiting for 确认
@@ -189,7 +189,7 @@ class StoredBirthdayWindows:
 # -- the service -------------------------------------------------------------------------------------------
 class BirthdayService:
     def __init__(self, store: BirthdayStore, seal: BirthdaySeal, program: Program, clock: Clock, tiers: TierLookup,
-                 points: PointsGranter, pending: PendingChoices, coupons: CouponIssuer | None = None):
+                 points: PointsGranter, pending: PendingChoices, coupons: CouponIssuer):
         self._store = store
         self._pending = pending
         self._seal = seal
@@ -199,7 +199,6 @@ class BirthdayService:
         self._tiers = tiers
         self._points = points
         self._coupons = coupons
-        check_gifts(program, coupons_available=coupons is not None)
 
     @property
     def confirm_window(self) -> timedelta:
@@ -336,14 +335,3 @@ class BirthdayService:
                 "valid_until": record["valid_until"]})
         return None
 
-
-def check_gifts(program: Program, *, coupons_available: bool) -> None:
-    """The gifts name tiers of the program, and coupon gifts need the coupon feature."""
-    tiers = {t.code for t in program.tiers}
-    for code, gift in program.birthday.gifts:
-        if code not in tiers:
-            raise ProgramError(f"birthday.gifts.{code}", f"unknown tier {code!r}")
-        if gift.kind == "coupon" and not coupons_available:
-            raise ProgramError(f"birthday.gifts.{code}.kind", "coupon gifts need the coupon service")
-        if gift.kind == "coupon" and program.coupons.template(gift.template) is None:
-            raise ProgramError(f"birthday.gifts.{code}.template", f"unknown coupon template {gift.template!r}")

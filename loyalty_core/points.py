@@ -355,7 +355,7 @@ class PointsService:
 
     @property
     def upgrade_grace(self) -> timedelta:
-        return timedelta(days=self.program.tier_review.upgrade_grace_days)
+        return self.program.tier_review.upgrade_grace
 
 
 async def walk_index(read_page: Callable[[int], Awaitable[list[str]]], batch: int) -> AsyncIterator[str]:

@@ -34,7 +34,7 @@ from .coupons import CouponService, TierLookup
 from .pending import PendingChoice, PendingChoices
 from .points import PointsService, walk_index
 from .points_reversal import SpendReversals
-from .program import Program, check_rewards
+from .program import Program
 
 log = logging.getLogger("loyalty_core.redemption")
 
@@ -138,7 +138,6 @@ class CatalogueStore(Protocol):
 class RedemptionService:
     def __init__(self, store: CatalogueStore, points: PointsService, reversals: SpendReversals,
                  coupons: CouponService, tiers: TierLookup, pending: PendingChoices, program: Program, clock: Clock):
-        check_rewards(program)
         self._store = store
         self._points = points
         self._reversals = reversals

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from . import errors
@@ -34,7 +34,7 @@ from .clock import MALL_TZ, Clock
 from .members import FollowResult, MemberService
 from .perk_rules import ReferrerLevel
 from .points import BoardRead, mask_name, walk_index
-from .program import Program, ProgramError
+from .program import Program
 
 log = logging.getLogger("loyalty_core.referral")
 
@@ -160,14 +160,13 @@ class CouponIssuer(Protocol):
 # -- the service ----------------------------------------------------------------------------------------
 class ReferralService:
     def __init__(self, store: ReferralStore, members: MemberService, points: PointsGranter, program: Program,
-                 clock: Clock, coupons: CouponIssuer | None = None):
+                 clock: Clock, coupons: CouponIssuer):
         self._store = store
         self._members = members
         self._points = points
         self._coupons = coupons
         self.rules = program.referral
         self._clock = clock
-        check_coupons(program, coupons_available=coupons is not None)
 
     # -- attribution ----------------------------------------------------------------------------------------
     async def attribute(self, member_id: str, scene_value: str, follow: FollowResult | None,
@@ -250,7 +249,7 @@ class ReferralService:
         now = now or self._clock.now()
         member = await self._member(referee)
         reason, phone_hash = await self._phone_check(referee, member)
-        hold_until = now + timedelta(days=self.rules.unfollowed_hold_days)
+        hold_until = now + self.rules.unfollowed_hold
         step = await self._store.release(referee, reason, member is not None and member.subscribed, hold_until, now)
         if phone_hash and step.status != "released":
             await self._store.release_phone(phone_hash, referee)
@@ -349,12 +348,3 @@ def _refusal(member_id: str, referrer_id: str, referrer, follow: FollowResult | 
         return "referrer_unsubscribed"
     return ""
 
-
-def check_coupons(program: Program, *, coupons_available: bool) -> None:
-    """Coupon rewards name templates of the program file, and need the coupon feature."""
-    for key in ("referrer_coupon", "referee_coupon"):
-        template = getattr(program.referral, key)
-        if template and not coupons_available:
-            raise ProgramError(f"referral.{key}", "coupon rewards need the coupon service")
-        if template and program.coupons.template(template) is None:
-            raise ProgramError(f"referral.{key}", f"unknown coupon template {template!r}")

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -63,7 +63,7 @@ def revert_upgrades(upgrades: tuple[Upgrade, ...], tier: str, spend: Decimal, no
     """What a refund that leaves `spend` in the window does to a member at `tier` whose recent upgrades are
     `upgrades` (oldest first): the newest upgrade inside the grace period is reverted while the spend is under
     the tier's threshold, to the tier before it or the one the spend qualifies for, whichever is higher."""
-    grace = timedelta(days=program.tier_review.upgrade_grace_days)
+    grace = program.tier_review.upgrade_grace
     order = [t.code for t in program.tiers]
     standing, taken, undone = list(upgrades), [], []
     while standing and grace and now - standing[-1].at <= grace and spend < program.tier(tier).threshold:
@@ -80,6 +80,31 @@ def revert_upgrades(upgrades: tuple[Upgrade, ...], tier: str, spend: Decimal, no
 
 
 @dataclass(frozen=True)
+class TierBenefits:
+    """What a member of a tier enjoys (在此基础上): the tier's new benefits, then those kept from below."""
+    new: tuple[str, ...]            # first given at this tier
+    kept: tuple[str, ...]           # held at the tier below, less what this tier supersedes
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.new + self.kept
+
+
+def benefits_of(tier: Tier, program: Program) -> TierBenefits:
+    """Walks the tiers from the lowest: each keeps what the one below held (unless it inherits nothing),
+    less the benefits it `replaces`, and adds its own; a benefit listed again is not new."""
+    held: tuple[str, ...] = ()
+    for step in program.tiers:
+        below = held
+        inherited = tuple(b for b in below if b not in step.replaces) if step.inherit_benefits else ()
+        held = inherited + tuple(b for b in step.benefits if b not in inherited)
+        if step.code == tier.code:
+            return TierBenefits(new=tuple(b for b in held if b not in below),
+                                kept=tuple(b for b in held if b in below))
+    return TierBenefits(new=tier.benefits, kept=())
+
+
+@dataclass(frozen=True)
 class TierStatus:
     tier: Tier
     spend: Decimal                  # over the window, CNY
@@ -88,6 +113,8 @@ class TierStatus:
     since: datetime | None
     review_on: date | None          # the anniversary when the tier is reviewed (None for the base tier)
     window_months: int
+    benefits: TierBenefits          # all the member enjoys, the tier's new ones first
+    next_benefits: tuple[str, ...]  # what the next tier adds ((), at the top)
 
 
 def status_of(tier: Tier, spend: Decimal, program: Program, since: datetime | None,
@@ -95,7 +122,8 @@ def status_of(tier: Tier, spend: Decimal, program: Program, since: datetime | No
     upper = next_tier(tier, program)
     to_next = max(upper.threshold - spend, Decimal(0)) if upper else Decimal(0)
     return TierStatus(tier=tier, spend=spend, next_tier=upper, to_next=to_next, since=since, review_on=review_on,
-                      window_months=program.tier_review.spend_window_months)
+                      window_months=program.tier_review.spend_window_months, benefits=benefits_of(tier, program),
+                      next_benefits=benefits_of(upper, program).new if upper else ())
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,7 @@ async def test_review_keeps_the_tier_while_the_window_spend_still_qualifies(serv
 
 async def test_a_refund_after_the_upgrade_grace_period_lowers_the_window_spend_but_not_the_tier(services, clock):
     await buy(services, "100006", "60000", "t1")
-    clock.advance(days=services.program.tier_review.upgrade_grace_days, minutes=1)
+    clock.advance(services.program.tier_review.upgrade_grace + timedelta(minutes=1))
     refunded = await services.points.refund("100006", "r1", "t1", Decimal("20000"), "fp-r1")
     status = await services.tiers.status("100006", clock.now())
     assert (refunded.tier, status.tier.code, status.spend) == ("gold", "gold", Decimal("40000"))

@@ -40,7 +40,7 @@ TIERS = PROGRAM.tiers
 WINDOW = PROGRAM.tier_review.spend_window_months
 LIFETIME = PROGRAM.points.lot_lifetime_months
 WARNING = timedelta(days=PROGRAM.points.expiry_warning_days)
-GRACE = timedelta(days=PROGRAM.tier_review.upgrade_grace_days)
+GRACE = PROGRAM.tier_review.upgrade_grace
 # Purchases (fen) exactly at and just below the tier thresholds.
 AT_THRESHOLDS = sorted({fen for tier in TIERS[1:] for fen in (tier.threshold_fen, tier.threshold_fen - 1)})
 # Moments the calendar rules are easy to get wrong at: year ends, leap days, month ends.

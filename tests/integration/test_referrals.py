@@ -117,7 +117,7 @@ async def test_a_referral_from_the_qr_code_to_the_released_reward(journey: Journ
     assert (released.status, released.referrer_points) == ("released", 500)
     assert await journey.status(bob_id) == ("released", "")
     assert await journey.balance(amy_id) == 500 and await journey.balance(bob_id) == 300 + 200
-    assert [c.template.id for c in await journey.services.coupons.wallet(bob_id)] == ["referral-welcome"]
+    assert [c.template.id for c in await journey.services.coupons.wallet(bob_id)] == ["welcome-20", "referral-welcome"]
     assert await journey.referrals.release_due() == []                          # paid once
     stats = await journey.referrals.stats(amy_id)
     assert (stats.joined, stats.rewarded, stats.pending, stats.rank) == (1, 1, 0, 1)
@@ -328,8 +328,7 @@ async def test_a_referee_who_does_not_come_back_within_the_hold_cancels_the_rewa
     await journey.wired.wechat.unfollow(bob)
     journey.clock.advance(days=7, minutes=1)
     assert [r.status for r in await journey.referrals.release_due()] == ["held"]
-    hold = journey.referrals.rules.unfollowed_hold_days
-    journey.clock.advance(days=hold, minutes=1)
+    journey.clock.advance(journey.referrals.rules.unfollowed_hold + timedelta(minutes=1))
     [cancelled] = await journey.referrals.release_due()
     assert (cancelled.status, cancelled.reason) == ("cancelled", "referee_unfollowed")
     assert await journey.status(bob_id) == ("cancelled", "referee_unfollowed")
