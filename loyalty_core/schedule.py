@@ -10,9 +10,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Annotated, Protocol
+
+from pydantic import Field
 
 from .clock import MALL_TZ, Clock
+from .program_fields import ClockTime, Whole, rules
+
+
+@rules
+class ScheduleRules:
+    """The `[schedule]` section: when each daily job runs (mall time, HH:MM), and how far back a scheduler
+    that starts after some downtime catches up."""
+    points_expiry: ClockTime = Field(time(0, 10), alias="points-expiry")
+    coupon_expiry: ClockTime = Field(time(0, 20), alias="coupon-expiry")
+    birthday_greetings: ClockTime = Field(time(9, 0), alias="birthday-greetings")
+    holidays: ClockTime = Field(time(9, 30), alias="holidays")
+    tier_review: ClockTime = Field(time(9, 30), alias="tier-review")
+    expiry_warnings: ClockTime = Field(time(10, 0), alias="expiry-warnings")
+    anniversaries: ClockTime = Field(time(10, 0), alias="anniversaries")
+    referral_release: ClockTime = Field(time(10, 30), alias="referral-release")
+    catch_up_days: Annotated[int, Whole(1, 31)] = 7
+
+    def at(self, job: str) -> time:
+        """The time of day of a job, by its name (`points-expiry`)."""
+        return getattr(self, job.replace("-", "_"))
 
 
 @dataclass(frozen=True)

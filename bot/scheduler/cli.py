@@ -14,7 +14,7 @@ from loyalty_core.schedule import next_run
 from ..services import build_services
 from ..settings import Settings
 from ..sms import LogSmsSender
-from .jobs import job_table
+from .jobs import JOBS, job_table
 from .process import Scheduler, holder_name, schedule_for
 from .runner import JobRunner
 
@@ -23,16 +23,17 @@ def add_scheduler_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action")
     actions.add_parser("list", help="each job, its next run time, its last run and outcome")
     run = actions.add_parser("run", help="run one job once for a day (default today) and exit")
-    run.add_argument("job", choices=sorted(job_table()))
+    run.add_argument("job", choices=[name for name, _, _ in JOBS])
     run.add_argument("--date", type=date.fromisoformat, help="YYYY-MM-DD (mall time), default today")
 
 
 async def scheduler_command(settings: Settings, args: argparse.Namespace, stop: asyncio.Event) -> int:
     redis = connect(settings.redis_url)
     try:
-        services = build_services(redis, SystemClock(), settings.pii_key_bytes, LogSmsSender(),
-                                  program=load_program(settings.program_file))
-        runner = JobRunner(schedule_for(services, settings.scheduler_lease), job_table(), services, holder_name())
+        program = load_program(settings.program_file)
+        services = build_services(redis, SystemClock(), settings.pii_key_bytes, LogSmsSender(), program=program)
+        runner = JobRunner(schedule_for(services, settings.scheduler_lease, program.schedule.catch_up_days),
+                           job_table(program), services, holder_name())
         if args.action == "list":
             print(await job_list(runner))
             return 0

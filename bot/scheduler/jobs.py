@@ -1,10 +1,13 @@
-"""What the scheduler runs, and when (mall time, daily). Each job is one async function of a JobContext that
-returns a one-line summary; its effects are idempotent by natural keys (a lot, a coupon, a review day, a
-birthday cycle), so that a run taken over from a leader that died repeats nothing."""
+"""What the scheduler runs; when (mall time, daily) is the program file's `[schedule]`. Each job is one async
+function of a JobContext that returns a one-line summary; its effects are idempotent by natural keys (a lot,
+a coupon, a review day, a birthday cycle, a notice's dedup key), so that a run taken over from a leader that
+died repeats nothing."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import time
+from typing import Awaitable, Callable
+
+from loyalty_core.program import Program
 
 from .runner import Job, JobContext
 
@@ -42,21 +45,17 @@ async def birthday_greetings(ctx: JobContext) -> str:
     return f"{len(members)} birthdays: {given} gifts given, {sum(g is not None and g.replayed for g in gifts)} claimed before"
 
 
-JOBS = (
-    Job("points-expiry", time(0, 10), points_expiry, "expire the points lots past their date"),
-    Job("coupon-expiry", time(0, 20), coupon_expiry, "mark the coupons past their validity expired"),
-    Job("birthday-greetings", time(9, 0), birthday_greetings,
-        "greet the members whose birthday (solar or lunar) is today, with the tier's gift"),
-    Job("tier-review", time(9, 30), tier_review, "review the tiers whose anniversary is today"),
-    Job("expiry-warnings", time(10, 0), expiry_warnings, "warn of points about to expire"),
-    Job("referral-release", time(10, 30), referral_release, "pay the referral rewards whose refund window is over"),
+JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
+    ("points-expiry", points_expiry, "expire the points lots past their date"),
+    ("coupon-expiry", coupon_expiry, "mark the coupons past their validity expired"),
+    ("birthday-greetings", birthday_greetings,
+     "greet the members whose birthday (solar or lunar) is today, with the tier's gift"),
+    ("tier-review", tier_review, "review the tiers whose anniversary is today"),
+    ("expiry-warnings", expiry_warnings, "warn of points about to expire"),
+    ("referral-release", referral_release, "pay the referral rewards whose refund window is over"),
 )
 
 
-def job_table(jobs: tuple[Job, ...] = JOBS) -> dict[str, Job]:
-    table: dict[str, Job] = {}
-    for job in jobs:
-        if job.name in table:
-            raise ValueError(f"job {job.name!r} defined twice")
-        table[job.name] = job
-    return table
+def job_table(program: Program) -> dict[str, Job]:
+    """The jobs at the times of the program's timetable."""
+    return {name: Job(name, program.schedule.at(name), body, about) for name, body, about in JOBS}

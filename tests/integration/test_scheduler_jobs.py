@@ -27,7 +27,7 @@ def services(redis, clock):
 
 @pytest.fixture
 def runner(services):
-    return JobRunner(schedule_for(services), job_table(), services, "by-hand")
+    return JobRunner(schedule_for(services), job_table(services.program), services, "by-hand")
 
 
 async def member(services, openid: str, birthday: str | None = None, calendar: str = SOLAR, spend: str = "") -> str:
