@@ -18,8 +18,11 @@ async def points_expiry(ctx: JobContext) -> str:
 
 
 async def expiry_warnings(ctx: JobContext) -> str:
+    rules = ctx.services.program.points
     warned = await ctx.services.points.warn_expiring(ctx.now)
-    return f"{warned} members warned of points expiring within {ctx.services.program.points.expiry_warning_days} days"
+    reminded = await ctx.services.points.remind_expiring(ctx.now)
+    return (f"{warned} members warned of points expiring within {rules.expiry_warning_days} days, "
+            f"{reminded} reminded of points expiring within {rules.expiry_reminder_days}")
 
 
 async def coupon_expiry(ctx: JobContext) -> str:

@@ -134,8 +134,11 @@ class RedisLedgerStore:
     async def expire(self, member_id: str, now: datetime) -> int:
         return (await self._change(member_id, now, "points_expire", [], []))["answer"]["expired"]
 
-    async def warn(self, member_id: str, now: datetime, horizon: datetime) -> int:
-        return (await self._change(member_id, now, "points_warn", [], [epoch_ms(horizon)]))["answer"]["warned_lots"]
+    async def warn(self, member_id: str, now: datetime, horizon: datetime, *, last_reminder: bool = False) -> int:
+        mark = "reminded_until" if last_reminder else "warned_until"
+        days = round((horizon - now).total_seconds() / 86400)
+        result = await self._change(member_id, now, "points_warn", [], [epoch_ms(horizon), mark, days])
+        return result["answer"]["warned_lots"]
 
     async def review(self, member_id: str, now: datetime, today: date, window_start: date, tiers: list[dict],
                      review_on: str, next_review: str) -> ReviewResult:

@@ -61,7 +61,15 @@ async def test_points_expiry_and_warnings_visit_only_the_members_due(services, r
     fresh = await member(services, "o_fresh", spend="100")
     clock.set(JUNE_3 + timedelta(days=366 - 20))
     warned = await runner.run_day("expiry-warnings", clock.now().date())
-    assert warned.summary.startswith("1 members warned")
+    assert warned.summary == ("1 members warned of points expiring within 30 days, "
+                              "0 reminded of points expiring within 7")
+    clock.set(JUNE_3 + timedelta(days=366 - 5))
+    reminded = await runner.run_day("expiry-warnings", clock.now().date())
+    again = await runner.run_day("expiry-warnings", clock.now().date())
+    assert reminded.summary.endswith("1 reminded of points expiring within 7") and not again.ran
+    soon = [e for e in await services.outbox.read(100) if e["type"] == "points_expiring_soon"]
+    assert [(e["data"]["days"], e["data"]["last_reminder"], e["data"]["points"]) for e in soon] == [
+        (30, False, 100), (7, True, 100)]
     clock.set(JUNE_3 + timedelta(days=366))
     expired = await runner.run_day("points-expiry", clock.now().date())
     assert expired.summary == "100 points expired"
