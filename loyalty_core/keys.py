@@ -31,6 +31,10 @@ def phone_index(phone_hash: str) -> str:        # string: member_id (phone_hash 
     return f"idx:phone:{phone_hash}"
 
 
+def joined_on(label: str) -> str:                # set of member_id who joined on that day of the year
+    return f"idx:joined:{label}"                 #   (label = "solar:MM-DD"): membership anniversaries
+
+
 def phone_challenge(member_id: str) -> str:     # hash: phone_enc, phone_hash, code_hash, tries, sent_at, expires_at
     return f"{member_tag(member_id)}:phone-challenge"
 

@@ -5,13 +5,17 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from . import errors
+from .care import anniversary_labels, join_label
 from .clock import MALL_TZ, Clock
 from .phone import mask_phone, normalise_phone
 from .pii import Pii
+
+
+JOIN_DAY_GROUP = "join-day-index"     # the consumer group that files new members under their join day
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,9 @@ class MemberStore(Protocol):
     async def phone_claims(self, member_id: str) -> tuple[str | None, str | None]: ...
     async def follow(self, openid: str, now: datetime, op_key: str, via: str) -> FollowResult: ...
     async def unfollow(self, member_id: str, now: datetime, op_key: str) -> bool: ...
+    async def file_join_day(self, member_id: str, label: str) -> None:
+        """File the member under the day of the year they joined (idempotent)."""
+    async def members_joined_on(self, label: str) -> list[str]: ...
     async def count_sms_to_number(self, phone_hash: str, now: datetime, day: str, rules: PhoneRules) -> None:
         """Count a code to the number; raises CodeCooldown or PhoneDailyLimit (and counts nothing)."""
     async def start_phone_challenge(self, member_id: str, phone_enc: str, phone_hash: str, code_hash: str,
@@ -100,7 +107,27 @@ class MemberService:
         self.rules = rules
 
     async def follow(self, openid: str, delivery_key: str, *, via: str = "follow") -> FollowResult:
-        return await self._store.follow(openid, self._clock.now(), op_key=f"follow:{delivery_key}", via=via)
+        now = self._clock.now()
+        result = await self._store.follow(openid, now, op_key=f"follow:{delivery_key}", via=via)
+        if result.is_new:       # (a retry of the callback files again; a crash before it: on_member_joined)
+            await self._store.file_join_day(result.member_id, join_label(now.astimezone(MALL_TZ).date()))
+        return result
+
+    async def on_member_joined(self, event: dict) -> None:
+        """member_joined from the outbox stream: the member is filed under their join day (for anniversaries)."""
+        joined = datetime.fromisoformat(event["occurred_at"]).astimezone(MALL_TZ).date()
+        await self._store.file_join_day(event["member_id"], join_label(joined))
+
+    async def anniversaries_on(self, day: date) -> list[tuple[str, int]]:
+        """(member_id, years) of the members who follow and joined on this day of the year, a year or more ago."""
+        found = []
+        for label in anniversary_labels(day):
+            for member_id in await self._store.members_joined_on(label):
+                member = await self._store.get(member_id)
+                years = day.year - member.joined_at.astimezone(MALL_TZ).year if member else 0
+                if member is not None and member.subscribed and years >= 1:
+                    found.append((member_id, years))
+        return found
 
     async def unfollow(self, openid: str, delivery_key: str) -> bool:
         member_id = await self._store.member_id_for_openid(openid)
