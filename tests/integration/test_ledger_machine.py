@@ -181,8 +181,9 @@ class Model:
             self.debt += points - self.take(points, entry.lot)
             self.earned[entry.year] -= points
             self.rewarded.discard(code)
-        by_time = {u.upgrade.at: u for u in self.upgrades}
-        self.upgrades = [dataclasses.replace(by_time[u.at], upgrade=u) for u in reverted.standing]
+        # the upgrades that stand are the first ones, in order (the last one perhaps reduced)
+        self.upgrades = [dataclasses.replace(entry, upgrade=upgrade)
+                         for entry, upgrade in zip(self.upgrades, reverted.standing)]
         self.tier = [t.code for t in TIERS].index(reverted.tier)
         if reverted.undone:
             self.review_on = reverted.undone[-1].review_before
