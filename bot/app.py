@@ -51,7 +51,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
         crypto = (SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
                   if settings.safe_mode else None)
         app[SERVICES], app[DISPATCHER] = services, dispatcher
-        app[GATEWAY] = WeChatGateway(settings.wechat_token, dispatcher, crypto)
+        app[GATEWAY] = WeChatGateway(settings.wechat_token, dispatcher, crypto,
+                                     accept_plaintext=not settings.safe_mode or settings.allow_plaintext)
         yield
         await dispatcher.drain()
         await session.close()
@@ -60,7 +61,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
     app.cleanup_ctx.append(resources)
     if settings.demo if background is None else background:
         app.cleanup_ctx.append(background_work)
-    setup_api(app, settings.pos_api_secret)
+    setup_api(app, settings.pos_api_secret, settings.admin_api_secret)
     app.router.add_get("/wechat", wechat_verify)
     app.router.add_post("/wechat", wechat_receive)
     app.router.add_get("/healthz", healthz)

@@ -12,7 +12,7 @@ from bot.api.auth import sign
 from bot.app_keys import SERVICES
 from bot.services import Services
 from loyalty_core import keys
-from tests.fixtures_bot import POS_SECRET
+from tests.fixtures_bot import ADMIN_SECRET, POS_SECRET
 
 _txn_ids = itertools.count(1)
 SIGNATURE_BINDINGS = keys.api_signature("")
@@ -33,22 +33,39 @@ class Answer:
 
 
 class Till:
-    def __init__(self, client: TestClient, clock, secret: str = POS_SECRET):
+    """Signs with the tills' shared secret unless given another secret (and the id of its API key)."""
+
+    def __init__(self, client: TestClient, clock, secret: str = POS_SECRET, key_id: str | None = None):
         self.client = client
         self.clock = clock
         self.secret = secret
+        self.key_id = key_id
+
+    def signing_with(self, secret: str, key_id: str | None = None) -> "Till":
+        return Till(self.client, self.clock, secret, key_id)
+
+    @property
+    def admin(self) -> "Till":
+        return self.signing_with(ADMIN_SECRET)
 
     @property
     def services(self) -> Services:
         return self.client.server.app[SERVICES]
 
+    def headers(self, body: bytes, timestamp: int | str | None = None, signature: str | None = None) -> dict:
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        signed = {"X-Timestamp": ts, "X-Signature": sign(self.secret, ts, body) if signature is None else signature}
+        return signed | ({"X-Key-Id": self.key_id} if self.key_id else {})
+
     async def post(self, path: str, payload: dict | bytes, *, timestamp: int | str | None = None,
                    signature: str | None = None, headers: dict | None = None) -> Answer:
         body = payload if isinstance(payload, bytes) else orjson.dumps(payload)
-        ts = str(int(time.time()) if timestamp is None else timestamp)
-        sent = {"Content-Type": "application/json", "X-Timestamp": ts,
-                "X-Signature": sign(self.secret, ts, body) if signature is None else signature}
+        sent = {"Content-Type": "application/json"} | self.headers(body, timestamp, signature)
         response = await self.client.post(path, data=body, headers=sent | (headers or {}))
+        return Answer(response.status, await response.json(content_type=None))
+
+    async def get(self, path: str) -> Answer:
+        response = await self.client.get(path, headers=self.headers(b""))
         return Answer(response.status, await response.json(content_type=None))
 
     def purchase_body(self, member: dict, amount: str, txn_id: str | None = None, **extra) -> dict:
