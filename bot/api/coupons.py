@@ -52,18 +52,20 @@ async def redeem_coupon(request: web.Request) -> web.Response:
 def basket_from(data: Mapping, program, bound_store: str) -> Basket:
     """amount (required), category, store_id (a key bound to a store: that store), and for gift /
     buy-one-get-one coupons the item lines items: [{"sku", "price", "quantity", "category"}]."""
-    amount = check_amount(fields.amount(dict(data)), program.till.max_purchase_amount)
+    maximum = program.till.max_purchase_amount
+    amount = check_amount(fields.amount(dict(data)), maximum)
     store_id = booked_store(bound_store, fields.text(data, "store_id", required=False))
     return Basket(amount=amount, category=fields.text(data, "category", required=False), store_id=store_id,
-                  items=_items(data.get("items")))
+                  items=_items(data.get("items"), maximum))
 
 
-def _items(raw) -> tuple[BasketItem, ...]:
+def _items(raw, maximum) -> tuple[BasketItem, ...]:
     if raw in (None, []):
         return ()
     if not isinstance(raw, list) or len(raw) > MAX_ITEMS or not all(isinstance(line, dict) for line in raw):
         raise errors.InvalidRequest(f"items must be a list of at most {MAX_ITEMS} objects")
-    return tuple(BasketItem(sku=fields.text(line, "sku"), price=fields.amount(line, "price"),
+    return tuple(BasketItem(sku=fields.text(line, "sku"),
+                            price=check_amount(fields.amount(line, "price"), maximum, "items[].price"),
                             quantity=_quantity(line), category=fields.text(line, "category", required=False))
                  for line in raw)
 

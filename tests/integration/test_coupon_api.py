@@ -3,6 +3,7 @@ reason, a mistyped code refused before any Redis command, and templates/items/co
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -256,6 +257,18 @@ async def test_a_failure_at_the_till_is_logged_without_the_coupon_code(till, red
     assert (answer.status, answer.error) == (500, "internal_error")
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "coupons/{code}/redeem" in logged and raw not in logged and code not in logged
+
+
+@pytest.mark.parametrize("basket", [{"amount": 10**30}, {"amount": "250.00", "items": [
+    {"sku": "A1", "price": 10**30, "quantity": 1, "category": "dining"}]}], ids=["amount", "item price"])
+async def test_a_huge_json_number_in_a_basket_is_a_clear_refusal(till, redis, basket):
+    code = await issue(till, "o_jo")
+    before = await snapshot(redis)
+    body = json.dumps({"txn_id": "T-huge", "category": "dining"} | basket).encode()   # orjson stops at 64 bits
+    answer = await till.post(f"/api/v1/coupons/{code}/redeem", body)
+    assert (answer.status, answer.error) == (422, "invalid_amount")
+    assert "at most 500000" in answer.json["error"]["message"]
+    assert await snapshot(redis) == before
 
 
 # -- a signature is bound to the request it was made for ----------------------------------------------------

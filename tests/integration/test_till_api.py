@@ -155,6 +155,8 @@ PURCHASE_REFUSALS = [
     ("NaN text", {"amount": "NaN"}, {}, 422, "invalid_amount"),
     ("Infinity text", {"amount": "Infinity"}, {}, 422, "invalid_amount"),
     ("above the maximum", {"amount": "500000.01"}, {}, 422, "invalid_amount"),
+    ("a JSON integer of 31 digits", {"amount": 10**30}, {}, 422, "invalid_amount"),
+    ("a JSON number with a huge exponent", {"amount": Decimal("1E+999999")}, {}, 422, "invalid_amount"),
     ("a boolean", {"amount": True}, {}, 422, "invalid_amount"),
     ("a list", {"amount": [12]}, {}, 422, "invalid_amount"),
     ("no amount", {"amount": None}, {}, 422, "invalid_request"),

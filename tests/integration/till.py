@@ -83,13 +83,20 @@ class Till:
 async def snapshot(redis) -> dict:
     """Every key of the database with its type and content, to prove a request changed nothing. Left out:
     signature bindings, which every signed request with a body leaves, refused or not (bot/api/auth.py)."""
-    readers = {"hash": redis.hgetall, "zset": lambda k: redis.zrange(k, 0, -1, withscores=True),
-               "list": lambda k: redis.lrange(k, 0, -1), "string": redis.get, "set": redis.smembers,
-               "stream": lambda k: redis.xrange(k)}
-    state = {}
-    async for key in redis.scan_iter(count=1000):
-        if key.startswith(SIGNATURE_BINDINGS):
-            continue
-        kind = await redis.type(key)
-        state[key] = (kind, await readers[kind](key))
-    return state
+    found = [key async for key in redis.scan_iter(count=1000) if not key.startswith(SIGNATURE_BINDINGS)]
+    async with redis.pipeline(transaction=False) as pipe:
+        for key in found:
+            pipe.type(key)
+        kinds = await pipe.execute()
+    async with redis.pipeline(transaction=False) as pipe:
+        for key, kind in zip(found, kinds):
+            READERS[kind](pipe, key)
+        contents = await pipe.execute()
+    return {key: (kind, content) for key, kind, content in zip(found, kinds, contents)}
+
+
+READERS = {"hash": lambda pipe, key: pipe.hgetall(key), "string": lambda pipe, key: pipe.get(key),
+           "zset": lambda pipe, key: pipe.zrange(key, 0, -1, withscores=True),
+           "list": lambda pipe, key: pipe.lrange(key, 0, -1), "set": lambda pipe, key: pipe.smembers(key),
+           "stream": lambda pipe, key: pipe.xrange(key),
+           "none": lambda pipe, key: pipe.exists(key)}     # a key that expired between the scan and the read
