@@ -13,6 +13,7 @@ from loyalty_core.program import load_program
 from loyalty_core.redis_store.connection import connect
 
 from .api import setup_api
+from .api.errors import RETRY_AFTER_SECONDS
 from .app_keys import DISPATCHER, GATEWAY, SERVICES, SETTINGS
 from .dispatch import DEFAULT_BUDGET, Dispatcher
 from .events import background_work as running_in_background
@@ -89,10 +90,12 @@ async def wechat_receive(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Redis answers a PING (within the client's command timeout: a Redis that hangs is unhealthy too)."""
     try:
         await request.app[SERVICES].redis.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-        return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
+        return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503,
+                                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return web.json_response({"status": "ok"})
 
 

@@ -78,8 +78,8 @@ class WeChatGateway:
 
     async def _reply_to(self, message: Inbound, started: float) -> str:
         try:
-            return await self.dispatcher.respond(message, started)
-        except Exception:  # Redis down or a bug outside the handler: apologise, never a 500
+            return await self.dispatcher.reply(message, started)
+        except Exception:  # a bug outside the handler: apologise, never a 500
             correlation = uuid.uuid4().hex[:12]
             log.exception("callback failed outside the handler: correlation=%s", correlation)
             return passive_xml(Text(f"{APOLOGY}（编号 {correlation}）"), to_user=message.openid,

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from . import admin, coupons, purchases, refunds, staff
 from .auth import CREDENTIALS, Credentials, hmac_auth
-from .errors import json_errors
+from .errors import OUTAGE, api_outage_log, json_errors
 
 API_PREFIX = "/api/v1"
 API_MODULES = (purchases, refunds, coupons, admin, staff)
@@ -23,6 +23,7 @@ def setup_api(app: web.Application, pos_secret: str | None, admin_secret: str | 
               wall_clock: Callable[[], float] = time.time) -> None:
     api = web.Application(middlewares=[json_errors, hmac_auth])
     api[CREDENTIALS] = Credentials(pos_secret, admin_secret, wall_clock)
+    api[OUTAGE] = api_outage_log()
     for module in API_MODULES:
         api.add_routes(module.routes)
     app.add_subapp(API_PREFIX, api)
