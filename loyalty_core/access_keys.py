@@ -13,17 +13,21 @@ A store binding limits a till key to its store's purchases, refunds and coupon u
 """
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Protocol
 
+from cryptography.exceptions import InvalidTag
+
 from . import errors
 from .clock import Clock
 from .pii import Pii
 from .points import check_ref
 
+log = logging.getLogger("loyalty_core.access_keys")
 SCOPES = ("till", "crm", "admin")
 KEY_ID_PREFIX = "k"
 _KEY_ID = re.compile(r"k[0-9a-f]{12}")
@@ -102,12 +106,16 @@ class AccessKeys:
         return revoked
 
     async def active(self, key_id: str) -> tuple[AccessKey, str] | None:
-        """The key and its secret, if the key exists and is not revoked."""
+        """The key and its secret, if the key exists, is not revoked and opens with this PII key."""
         found = await self._store.get(key_id) if is_key_id(key_id) else None
         if found is None or not found[0].active:
             return None
         key, sealed = found
-        return key, self._pii.decrypt(sealed, context=_context(key.key_id))
+        try:
+            return key, self._pii.decrypt(sealed, context=_context(key.key_id))
+        except (InvalidTag, ValueError):
+            log.error("API key %s does not open with this PII_KEY (made with another one?): refused", key.key_id)
+            return None
 
     def _seal(self, key_id: str, secret: str) -> str:
         return self._pii.encrypt(secret, context=_context(key_id))

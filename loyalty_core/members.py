@@ -207,7 +207,7 @@ _CODE_ERRORS = {
 # --- which member a request names ----------------------------------------------------------------
 MemberKind = Literal["openid", "phone", "member_code", "member_id"]
 MEMBER_KINDS: tuple[MemberKind, ...] = ("openid", "phone", "member_code", "member_id")
-_MEMBER_ID = re.compile(r"\d{1,20}")      # member numbers (RedisMemberStore); nothing else becomes a member key
+_MEMBER_ID = re.compile(r"[0-9]{1,20}")   # member numbers (RedisMemberStore); nothing else becomes a member key
 
 
 @dataclass(frozen=True)

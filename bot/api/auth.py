@@ -85,13 +85,16 @@ PRINCIPAL = web.RequestKey("api_principal", Principal)
 
 
 class Credentials:
+    """The shared secrets (the tills' first: most requests are theirs) and the API keys."""
+
     def __init__(self, pos_secret: str | None, admin_secret: str | None, wall_clock: Callable[[], float]):
-        self._shared = [(secret, principal) for secret, principal in (
-            (pos_secret, Principal("the till secret", TILL)), (admin_secret, Principal("the admin secret", PROGRAM)))
-            if secret]
+        shared = ((pos_secret, Principal("the till secret", TILL)),
+                  (admin_secret, Principal("the admin secret", PROGRAM)))
+        self._shared = [(secret, principal) for secret, principal in shared if secret]
         self._wall_clock = wall_clock
 
-    async def verify(self, headers: Mapping[str, str], body: bytes, access_keys: AccessKeys) -> tuple[Principal, str]:
+    async def verify(self, headers: Mapping[str, str], body: bytes,
+                     access_keys: AccessKeys) -> tuple[Principal, str]:
         """Who signed, and the signature normalised (so that its spelling cannot dodge the binding)."""
         timestamp = headers.get("X-Timestamp")
         if not timestamp or not (timestamp.isascii() and timestamp.isdigit()):   # int() refuses '²'

@@ -2,6 +2,8 @@
 what their scopes name, a till key bound to a store only that store's purchases, refunds and coupon uses."""
 from __future__ import annotations
 
+import base64
+
 import orjson
 import pytest
 
@@ -82,6 +84,15 @@ async def test_a_revoked_or_unknown_key_signs_nothing(till, redis):
         assert (answer.status, answer.json["error"]) == (401, {"code": "unauthorized",
                                                                "message": "X-Key-Id names no active key"})
     assert await snapshot(redis) == before
+
+
+async def test_a_key_sealed_under_another_pii_key_is_refused_not_a_500(start_bot, clock, caplog):
+    first = Till(await start_bot(), clock)
+    key = await key_till(first, "till")
+    other = Till(await start_bot(pii_key=base64.b64encode(b"o" * 32).decode()), clock)   # PII_KEY changed
+    answer = await other.signing_with(key.secret, key.key_id).purchase({"openid": "o_ann"}, "100.00")
+    assert (answer.status, answer.error) == (401, "unauthorized")
+    assert f"API key {key.key_id} does not open with this PII_KEY" in caplog.text
 
 
 async def test_a_key_signs_with_its_own_secret_only(till):

@@ -166,7 +166,8 @@ async def test_staff_create_a_template_and_an_item_issue_a_coupon_and_it_is_rede
     item = {"id": "spring", "title": "春季满300减50", "points": 300, "kind": "coupon", "template": "spring-50",
             "stock": 2}
     assert (await till.admin.post("/api/v1/admin/catalogue-items", item)).status == 201
-    assert (await till.admin.post("/api/v1/admin/catalogue-items", item | {"id": "s2", "template": "nope"})).status == 404
+    unknown_template = await till.admin.post("/api/v1/admin/catalogue-items", item | {"id": "s2", "template": "nope"})
+    assert unknown_template.status == 404
 
     member_id = (await till.services.members.follow("o_eli", "join:o_eli")).member_id
     body = {"member": {"openid": "o_eli"}, "template_id": "spring-50", "issue_key": "crm-1"}
