@@ -1,5 +1,5 @@
 """`python -m bot <command>`: serve (web process), demo (everything locally), till (a purchase from the shell),
-staff (audited staff actions, e.g. changing a birthday)."""
+staff (audited staff actions, e.g. changing a birthday), keys (the API keys of tills and systems)."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ import importlib
 import logging
 import sys
 
+from .api.keys_command import add_keys_arguments, run_keys
 from .api.staff_client import add_staff_arguments, run_staff
 from .api.till_client import add_till_arguments, run_till
 from .app import create_app
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     add_till_arguments(commands.add_parser("till", help="post a signed purchase, refund or coupon use "
                                                         "to the running bot"))
     add_staff_arguments(commands.add_parser("staff", help="staff actions through the running bot's admin API"))
+    add_keys_arguments(commands.add_parser("keys", help="add, list and revoke the API keys of tills and systems"))
     add_scheduler_arguments(commands.add_parser(
         "scheduler", help="the timed jobs (any number of schedulers may run; one leads); `list`; `run JOB`"))
     args = parser.parse_args(argv)
@@ -34,9 +36,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_till(args))
     if args.command == "staff":
         sys.exit(run_staff(args))
+    if args.command == "keys":
+        sys.exit(run_keys(args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings.from_env(demo=args.command == "demo")
+        settings = Settings.from_env(demo=args.command == "demo", web=args.command in ("serve", "demo"))
     except SettingsError as error:
         sys.exit(f"python -m bot {args.command}: {error}")
     if args.command == "serve":

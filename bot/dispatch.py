@@ -8,6 +8,10 @@ reply as a customer-service message when it is ready.
 The claim is a lease a little longer than the budget: by then a live first delivery has stored its
 reply or marked it deferred (both kept for DEDUP_TTL_SECONDS). A claim that lapses with neither means
 its process died, and the retry that finds it gone runs the handler itself.
+
+Redis unreachable, or hanging past the budget: the member gets a short "busy" text (busy.txt) inside
+WeChat's 5 s (REPLY_MARGIN_SECONDS after the budget, whatever the Redis timeouts), and the outage is
+logged once, not per message.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import orjson
 
 from loyalty_core import keys
 from loyalty_core.errors import DomainError
+from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 
 from .context import Ctx
 from .inbound import Inbound
@@ -34,6 +39,7 @@ DEDUP_TTL_SECONDS = 300
 PENDING, DEFERRED = b'{"s":"pending"}', b'{"s":"deferred"}'
 DEFAULT_BUDGET = 4.5
 CLAIM_MARGIN_SECONDS = 2.0    # how long past the budget a claim outlives a first delivery that went silent
+REPLY_MARGIN_SECONDS = 0.3    # past the budget, a reply is given up for the busy text (WeChat waits 5 s)
 # Message types WeChat documents for official accounts; anything else is answered "success" untouched.
 KNOWN_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link", "event"})
 # Events that come from the platform, or that manage membership themselves.
@@ -55,6 +61,19 @@ class Dispatcher:
         self.budget = budget
         self.claim_ms = int(1000 * (claim_seconds if claim_seconds is not None else budget + CLAIM_MARGIN_SECONDS))
         self.background: set[asyncio.Task] = set()
+        self.outage = OutageLog(log, "WeChat callbacks")
+
+    async def reply(self, message: Inbound, started: float) -> str:
+        """The reply to this delivery within WeChat's time, whatever Redis does: unreachable or hanging, the
+        member gets the busy text."""
+        try:
+            async with asyncio.timeout(started + self.budget + REPLY_MARGIN_SECONDS - time.monotonic()):
+                xml = await self.respond(message, started)
+        except (TimeoutError, *UNAVAILABLE) as error:
+            self.outage.failed(error)
+            return self._passive(message, [Text(self.templates.render("busy.txt"))])
+        self.outage.succeeded()
+        return xml
 
     async def respond(self, message: Inbound, started: float | None = None) -> str:
         """The plaintext reply XML for this delivery, or "success"."""
@@ -70,8 +89,8 @@ class Dispatcher:
             log.warning("a delivery's claim lapsed without a reply, running it again: type=%s", message.msg_type)
         run = asyncio.create_task(self._run(message))
         if not await finished_within(run, deadline - time.monotonic()):
+            self._track(self._deliver_late(message, run))     # first: the mark below may find Redis hanging
             await self.batcher.call("SET", key, DEFERRED, "EX", DEDUP_TTL_SECONDS)
-            self._track(self._deliver_late(message, run))
             log.warning("handler over budget, reply deferred to customer service: type=%s", message.msg_type)
             return SUCCESS
         messages = run.result()
@@ -106,6 +125,9 @@ class Dispatcher:
             return as_messages(await self._dispatch(ctx))
         except DomainError as error:
             return [self._domain_error_reply(ctx, error)]
+        except UNAVAILABLE as error:
+            self.outage.failed(error)
+            return [ctx.render("busy.txt")]
         except Exception:
             correlation = uuid.uuid4().hex[:12]
             log.exception("handler failed: correlation=%s type=%s event=%s member=%s",

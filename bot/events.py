@@ -15,6 +15,7 @@ import socket
 from typing import Awaitable, Callable
 
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
+from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
 from loyalty_core.referral import REFERRAL_GROUP
 from loyalty_core.members import JOIN_DAY_GROUP
@@ -62,12 +63,19 @@ def welcome_consumer(services: Services, name: str | None = None, **options) -> 
 
 
 async def every(seconds: float, job: Callable[[], Awaitable], stop: asyncio.Event) -> None:
-    """Run `job` now and then every `seconds` until `stop`; a failed round is logged and retried."""
+    """Run `job` now and then every `seconds` until `stop`; a failed round is logged and retried, and a Redis
+    outage is logged once, however many rounds it lasts, and once more when Redis is back."""
+    name = getattr(job, "__qualname__", job)
+    outage = OutageLog(log, f"background job {name}")
     while not stop.is_set():
         try:
             await job()
+        except UNAVAILABLE as error:
+            outage.failed(error)
         except Exception as error:  # noqa: BLE001 - try again next round
-            log.warning("background job %s failed (%s)", getattr(job, "__qualname__", job), type(error).__name__)
+            log.warning("background job %s failed (%s)", name, type(error).__name__)
+        else:
+            outage.succeeded()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=seconds)
 

@@ -14,6 +14,7 @@ DEMO_TOKEN = "dev-token"
 DEMO_APPID = "wxd0000000000demo"
 DEMO_APPSECRET = "demo-app-secret"
 DEMO_POS_SECRET = "demo-pos-secret"
+DEMO_ADMIN_SECRET = "demo-admin-secret"
 # A fixed key for local demos only; `serve` refuses to start with it unless in demo mode.
 DEMO_PII_KEY = base64.b64encode(b"demo-pii-key-not-for-production!").decode()
 
@@ -35,6 +36,8 @@ class Settings:
     wechat_api_base: str = DEFAULT_API_BASE
     redis_url: str | None = None
     pos_api_secret: str | None = None
+    admin_api_secret: str | None = None
+    allow_plaintext: bool = False
     pii_key: str = DEMO_PII_KEY
     program_file: Path | None = None
     bot_port: int = 8080
@@ -60,7 +63,9 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False, web: bool = True) -> "Settings":
+        """`web`: the settings of a process that takes callbacks and API requests (serve, demo); the others
+        (scheduler, sender) need neither the callback token nor the API secrets."""
         env = os.environ if env is None else env
         problems: list[str] = []
         get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
@@ -69,15 +74,28 @@ class Settings:
         if aes_key is not None and not _is_aes_key(aes_key):
             problems.append("WECHAT_AES_KEY must be 43 characters of base64 (the EncodingAESKey), "
                             f"got {len(aes_key)} characters")
+        allow_plaintext = get("WECHAT_ALLOW_PLAINTEXT")
+        if allow_plaintext not in (None, "1"):
+            problems.append("WECHAT_ALLOW_PLAINTEXT must be 1 or unset")
+        elif aes_key is None and allow_plaintext is None and web and not demo:
+            problems.append("WECHAT_AES_KEY is unset, and plaintext callbacks are signed over timestamp and nonce "
+                            "only (anyone who sees one callback URL can post any message for 5 minutes): set "
+                            "WECHAT_AES_KEY for safe mode, or WECHAT_ALLOW_PLAINTEXT=1 to accept that")
         api_base = get("WECHAT_API_BASE") or DEFAULT_API_BASE
         if not api_base.startswith(("http://", "https://")):
             problems.append("WECHAT_API_BASE must be an http(s) URL")
         redis_url = get("REDIS_URL")
         if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
-        pos_secret = get("POS_API_SECRET")
-        if pos_secret is None and not demo:
+        pos_secret, admin_secret = get("POS_API_SECRET"), get("ADMIN_API_SECRET")
+        if pos_secret is None and web and not demo:
             problems.append("POS_API_SECRET is required (the HMAC secret the tills sign with)")
+        if admin_secret is None and web and not demo:
+            problems.append("ADMIN_API_SECRET is required (the HMAC secret of /api/v1/admin, which the tills' "
+                            "secret does not open)")
+        elif admin_secret is not None and admin_secret == pos_secret:
+            problems.append("ADMIN_API_SECRET must differ from POS_API_SECRET, or every till could administer "
+                            "the program")
         pii_key = get("PII_KEY")
         if pii_key is None and not demo:
             problems.append("PII_KEY is required: base64 of 32 random bytes "
@@ -98,7 +116,7 @@ class Settings:
         if not (lease.isascii() and lease.isdigit()) or not 2 <= int(lease) <= 600:
             problems.append(f"SCHEDULER_LEASE_SECONDS must be a whole number of seconds from 2 to 600, got {lease!r}")
             lease = "30"
-        token = get("WECHAT_TOKEN") or (DEMO_TOKEN if demo else None)
+        token = get("WECHAT_TOKEN") or (DEMO_TOKEN if demo or not web else None)
         if token is None:
             problems.append("WECHAT_TOKEN is required (the callback token set in the WeChat admin)")
         appid = get("WECHAT_APPID") or (DEMO_APPID if demo else None)
@@ -111,6 +129,8 @@ class Settings:
             wechat_token=token, wechat_appid=appid, wechat_appsecret=secret,
             wechat_aes_key=aes_key, wechat_api_base=api_base.rstrip("/"),
             redis_url=redis_url, pos_api_secret=pos_secret or (DEMO_POS_SECRET if demo else None),
+            admin_api_secret=admin_secret or (DEMO_ADMIN_SECRET if demo else None),
+            allow_plaintext=allow_plaintext == "1",
             pii_key=pii_key or DEMO_PII_KEY,
             program_file=Path(program_file) if program_file else None,
             bot_port=ports["BOT_PORT"], sandbox_port=ports["SANDBOX_PORT"],

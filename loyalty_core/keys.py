@@ -61,6 +61,14 @@ def api_signature(signature: str) -> str:      # string "<METHOD> <path?query>":
     return f"api:sig:{signature}"              #   used for (SET NX GET, with a TTL past its timestamp's window)
 
 
+# API keys (loyalty_core/access_keys.py): one slot, so that a key and the list of keys change in one script.
+API_KEY_IDS = "api:{keys}:ids"                 # zset key_id -> created at (epoch ms)
+
+
+def api_key(key_id: str) -> str:               # hash: scopes (space-separated), store_id, label, created_at,
+    return f"api:{{keys}}:key:{key_id}"        #   secret_enc (sealed, loyalty_core.pii), revoked_at
+
+
 # --- WeChat API client ------------------------------------------------------------------------
 def access_token(appid: str) -> str:            # hash: token, expires_at
     return f"wx:token:{appid}"

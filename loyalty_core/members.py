@@ -1,12 +1,14 @@
-"""Member identity: follow/unfollow, and binding a phone number with a verification code."""
+"""Member identity: follow/unfollow, binding a phone number with a verification code, and resolving the member
+a request names (by openid, phone, member code or member id)."""
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol, Sequence
 
 from . import errors
 from .care import anniversary_labels, join_label
@@ -217,3 +219,62 @@ class MemberService:
     def _code_hash(self, member_id: str, code: str) -> str:
         key = self._pii.lookup_hash(member_id, context="phone-code-salt").encode()
         return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+
+# --- which member a request names ----------------------------------------------------------------
+MemberKind = Literal["openid", "phone", "member_code", "member_id"]
+MEMBER_KINDS: tuple[MemberKind, ...] = ("openid", "phone", "member_code", "member_id")
+_MEMBER_ID = re.compile(r"[0-9]{1,20}")   # member numbers (RedisMemberStore); nothing else becomes a member key
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    kind: MemberKind
+    value: str
+
+
+def exactly_one_of(accepts: Sequence[MemberKind], key: str = "member") -> errors.InvalidRequest:
+    return errors.InvalidRequest(f"{key} must name exactly one of {', '.join(accepts)}")
+
+
+class MemberDirectory(Protocol):
+    async def member_id_for_openid(self, openid: str) -> str | None: ...
+    async def member_id_for_phone(self, raw_phone: str) -> str | None: ...
+    async def get(self, member_id: str) -> Member: ...
+
+
+class MemberCodes(Protocol):
+    async def use(self, code: str, txn_id: str) -> str: ...
+
+
+class MemberResolver:
+    """The one answer to "which member is this?" for every endpoint, each saying which kinds it accepts.
+    A member code is consumed by the purchase that presents it (a retry of that purchase may present it
+    again), so it names a member only together with a txn_id.
+
+    Errors: InvalidRequest (a kind the endpoint does not accept), InvalidPhone (not a mainland mobile
+    number), InvalidMemberCode (unknown, used or expired), UnknownMember (no member by that openid,
+    phone or member id)."""
+
+    def __init__(self, directory: MemberDirectory, codes: MemberCodes):
+        self._directory = directory
+        self._codes = codes
+
+    async def resolve(self, ref: MemberRef, accepts: Sequence[MemberKind], *, txn_id: str | None = None) -> str:
+        if ref.kind not in accepts:
+            raise exactly_one_of(accepts)
+        if ref.kind == "member_code":
+            if txn_id is None:
+                raise errors.InvalidRequest("a member code names the member of one purchase only")
+            return await self._codes.use(ref.value, txn_id)
+        if ref.kind == "member_id":
+            if not _MEMBER_ID.fullmatch(ref.value):
+                raise errors.UnknownMember()
+            return (await self._directory.get(ref.value)).member_id
+        if ref.kind == "openid":
+            member_id = await self._directory.member_id_for_openid(ref.value)
+        else:
+            member_id = await self._directory.member_id_for_phone(ref.value)
+        if member_id is None:
+            raise errors.UnknownMember()
+        return member_id

@@ -51,10 +51,12 @@ def from_fen(fen: int) -> Decimal:
     return (Decimal(fen) / 100).quantize(CENT)
 
 
-def check_amount(amount: Decimal, maximum: Decimal) -> Decimal:
-    """A CNY amount the till may send: finite, > 0, at most 2 decimals, not above the maximum."""
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT) or amount > maximum:
-        raise errors.InvalidAmount(maximum=str(maximum))
+def check_amount(amount: Decimal, maximum: Decimal, name: str = "amount") -> Decimal:
+    """A CNY amount the till may send: finite, > 0, not above the maximum, at most 2 decimals. The maximum is
+    checked before the decimals: quantizing a number of more digits than Decimal's precision raises."""
+    if not amount.is_finite() or amount <= 0 or amount > maximum or amount != amount.quantize(CENT):
+        raise errors.InvalidAmount(f"{name} must be more than 0 and at most {maximum}, with at most 2 decimals",
+                                   maximum=str(maximum))
     return amount.quantize(CENT)
 
 

@@ -175,8 +175,8 @@ class RedisLedgerStore:
             self._batcher.call("GET", keys.txn_index(txn_id)), self._batcher.call("GET", keys.refund_index(refund_id)))
         txn_holder = _holder(txn_holder)
         purchase = None
-        if txn_holder is not None and refund_holder is None:
-            raw = await self._redis.hget(keys.member_purchases(txn_holder[0]), txn_id)
+        if txn_holder is not None:
+            raw = await self._batcher.call("HGET", keys.member_purchases(txn_holder[0]), txn_id)
             purchase = orjson.loads(raw) if raw else None
         return RefundState(txn_member=txn_holder[0] if txn_holder else None,
                            refund_holder=_holder(refund_holder), purchase=purchase)
