@@ -223,3 +223,9 @@ class NoBirthdayGift(DomainError):
 
 class BirthdayChangeConflict(DomainError):
     code, http_status, message = "birthday_change_conflict", 409, "this request_id was already used for another change"
+
+
+# --- pushes ------------------------------------------------------------------------------------------
+class InvalidPush(DomainError):
+    """A push that cannot be planned as given (a missing field, a template field too long, …)."""
+    code, message = "invalid_push", "the push is not well-formed"
