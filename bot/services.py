@@ -17,6 +17,8 @@ from loyalty_core.pii import Pii
 from loyalty_core.points import BirthdayWindows, PointsService
 from loyalty_core.program import Program, load_program
 from loyalty_core.points_reversal import SpendReversals
+from loyalty_core.push.planner import PushPolicy
+from loyalty_core.push.service import PushService
 from loyalty_core.redemption import RedemptionService
 from loyalty_core.redis_store.batching import Batcher
 from loyalty_core.redis_store.birthday import RedisBirthdayStore
@@ -24,9 +26,12 @@ from loyalty_core.redis_store.catalogue import RedisCatalogueStore
 from loyalty_core.redis_store.channels import RedisChannelStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.ledger import RedisLedgerStore
+from loyalty_core.redis_store.mass_batches import RedisMassBatches
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.pending import RedisPendingStore
+from loyalty_core.redis_store.push import RedisPushStore
+from loyalty_core.redis_store.push_queue import RedisPushQueue
 from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
@@ -58,6 +63,8 @@ class Services:
     birthdays: BirthdayService
     referrals: ReferralService
     referral_qr: ReferralQrCodes
+    pushes: PushService
+    push_queue: RedisPushQueue
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -69,7 +76,8 @@ class NoBirthdaysYet:
 
 
 def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, wechat=None, *,
-                   program: Program | None = None, birthdays: BirthdayWindows | None = None) -> Services:
+                   program: Program | None = None, birthdays: BirthdayWindows | None = None,
+                   push_policy: PushPolicy | None = None, push_partitions: int = 8) -> Services:
     batcher = Batcher(redis)
     scripts = Scripts(redis, batcher)
     outbox = Outbox(redis, scripts)
@@ -85,10 +93,19 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
                           program, clock, wechat)
     till = TillService(points, members, member_codes, ledger, program, clock)
-    channels = ChannelFacts(RedisChannelStore(redis, scripts))
+    channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
+    pushes, push_queue = push_services(redis, scripts, clock, push_policy or PushPolicy(), push_partitions)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
-                    member_codes=member_codes, till=till, wechat=wechat, **rewards, **perks)
+                    member_codes=member_codes, till=till, pushes=pushes, push_queue=push_queue, wechat=wechat,
+                    **rewards, **perks)
+
+
+def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,
+                  partitions: int) -> tuple[PushService, RedisPushQueue]:
+    """The push service and its queue: what `serve` plans with and what the sender process runs on alone."""
+    queue = RedisPushQueue(redis, scripts, partitions)
+    return PushService(RedisPushStore(redis, scripts), queue, clock, policy), queue
 
 
 def reward_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outbox, points: PointsService,
