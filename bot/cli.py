@@ -1,5 +1,5 @@
-"""`python -m bot <command>`: serve (web process), demo (everything locally), till (a purchase from the shell),
-staff (audited staff actions, e.g. changing a birthday)."""
+"""`python -m bot <command>`: serve (web process), sender (push outbox consumers), demo (everything locally),
+till (a purchase from the shell), staff (audited staff actions, e.g. changing a birthday)."""
 from __future__ import annotations
 
 import argparse
@@ -12,6 +12,7 @@ from .api.staff_client import add_staff_arguments, run_staff
 from .api.till_client import add_till_arguments, run_till
 from .app import create_app
 from .process import redis_for, run, start_site
+from .scheduler.sender import run_sender
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("bot")
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web process (/wechat, /api/v1, /healthz, /metrics)")
     serve.add_argument("--host", default="127.0.0.1")
+    commands.add_parser("sender", help="send queued pushes to WeChat (run any number of them)")
     commands.add_parser("demo", help="run Redis, the WeChat sandbox and the bot together, with demo data")
     add_till_arguments(commands.add_parser("till", help="post a signed purchase, refund or coupon use "
                                                         "to the running bot"))
@@ -33,11 +35,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_staff(args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings.from_env(demo=args.command == "demo")
+        settings = Settings.from_env(demo=args.command == "demo", sender=args.command == "sender")
     except SettingsError as error:
         sys.exit(f"python -m bot {args.command}: {error}")
     if args.command == "serve":
         run(lambda stop: serve_forever(settings, args.host, stop))
+    elif args.command == "sender":
+        run(lambda stop: run_sender(settings, stop))
     elif args.command == "demo":
         run(lambda stop: demo_command().run_demo(settings, stop))
 

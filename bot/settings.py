@@ -41,6 +41,9 @@ class Settings:
     sms_provider: str = "log"
     data_dir: Path = Path("var")
     demo: bool = False
+    push_partitions: int = 8              # outbox streams push:{0..P-1}; may grow, never shrink
+    push_sender_concurrency: int = 500    # API calls one sender process has in flight
+    push_call_timeout: float = 30.0       # seconds; a send with no answer by then is in doubt
 
     @property
     def safe_mode(self) -> bool:
@@ -54,7 +57,10 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False,
+                 sender: bool = False) -> "Settings":
+        """`sender`: for `python -m bot sender`, which needs Redis and the WeChat account, not the till or
+        callback secrets."""
         env = os.environ if env is None else env
         problems: list[str] = []
         get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
@@ -69,11 +75,13 @@ class Settings:
         redis_url = get("REDIS_URL")
         if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        if redis_url is None and sender and not demo:
+            problems.append("REDIS_URL is required: the sender shares its outbox with the serve processes")
         pos_secret = get("POS_API_SECRET")
-        if pos_secret is None and not demo:
+        if pos_secret is None and not (demo or sender):
             problems.append("POS_API_SECRET is required (the HMAC secret the tills sign with)")
         pii_key = get("PII_KEY")
-        if pii_key is None and not demo:
+        if pii_key is None and not (demo or sender):
             problems.append("PII_KEY is required: base64 of 32 random bytes "
                             "(encrypts phones and birthdays at rest)")
         elif pii_key is not None and not _is_32_bytes_base64(pii_key):
@@ -88,16 +96,20 @@ class Settings:
             problems.append("SMS_PROVIDER must be 'log' or 'sandbox'")
         ports = {name: _port(get(name), default, name, problems)
                  for name, default in (("BOT_PORT", 8080), ("SANDBOX_PORT", 8081))}
-        token = get("WECHAT_TOKEN") or (DEMO_TOKEN if demo else None)
+        token = get("WECHAT_TOKEN") or (DEMO_TOKEN if demo or sender else None)
         if token is None:
             problems.append("WECHAT_TOKEN is required (the callback token set in the WeChat admin)")
         appid = get("WECHAT_APPID") or (DEMO_APPID if demo else None)
         secret = get("WECHAT_APPSECRET") or (DEMO_APPSECRET if demo else None)
         if appid is None or secret is None:
             problems.append("WECHAT_APPID and WECHAT_APPSECRET are required")
+        push = {"push_partitions": _whole(get("PUSH_PARTITIONS"), 8, "PUSH_PARTITIONS", 1024, problems),
+                "push_sender_concurrency": _whole(get("PUSH_SENDER_CONCURRENCY"), 500, "PUSH_SENDER_CONCURRENCY",
+                                                  10_000, problems),
+                "push_call_timeout": _seconds(get("PUSH_CALL_TIMEOUT"), 30.0, "PUSH_CALL_TIMEOUT", problems)}
         if problems:
             raise SettingsError(problems)
-        return cls(
+        return cls(**push,
             wechat_token=token, wechat_appid=appid, wechat_appsecret=secret,
             wechat_aes_key=aes_key, wechat_api_base=api_base.rstrip("/"),
             redis_url=redis_url, pos_api_secret=pos_secret or (DEMO_POS_SECRET if demo else None),
@@ -122,6 +134,28 @@ def _is_32_bytes_base64(value: str) -> bool:
         return len(base64.b64decode(value, validate=True)) == 32
     except (binascii.Error, ValueError):
         return False
+
+
+def _whole(raw: str | None, default: int, name: str, highest: int, problems: list[str]) -> int:
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= highest:
+        problems.append(f"{name} must be a whole number from 1 to {highest}, got {raw!r}")
+        return default
+    return int(raw)
+
+
+def _seconds(raw: str | None, default: float, name: str, problems: list[str]) -> float:
+    if raw is None:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0.1 <= seconds <= 600:     # also refuses nan and inf
+        problems.append(f"{name} must be a number of seconds from 0.1 to 600, got {raw!r}")
+        return default
+    return seconds
 
 
 def _port(raw: str | None, default: int, name: str, problems: list[str]) -> int:
