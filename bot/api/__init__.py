@@ -10,12 +10,12 @@ from typing import Callable
 
 from aiohttp import web
 
-from . import admin, coupons, purchases, refunds, staff
+from . import admin, coupons, deliveries, purchases, refunds, staff
 from .auth import SIGNER, Signer, hmac_auth
 from .errors import json_errors
 
 API_PREFIX = "/api/v1"
-API_MODULES = (purchases, refunds, coupons, admin, staff)
+API_MODULES = (purchases, refunds, coupons, admin, staff, deliveries)
 
 
 def setup_api(app: web.Application, secret: str | None, *, wall_clock: Callable[[], float] = time.time) -> None:
