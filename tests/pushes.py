@@ -1,6 +1,7 @@
 """What the push tests share: services on the test Redis, followers, pushes to them, and a look at the records."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,12 +24,14 @@ class Follower:
 
 
 async def followers(services: Services, count: int, prefix: str = "oPushTest") -> list[Follower]:
-    """Members who follow, named as the sandbox names its bulk followers (prefix + 8 digits)."""
-    found = []
-    for n in range(count):
+    """Members who follow, named as the sandbox names its bulk followers (prefix + 8 digits), in order."""
+    async def join(n: int) -> Follower:
         openid = f"{prefix}{n:08d}"
-        joined = await services.members.follow(openid, f"join:{openid}")
-        found.append(Follower(joined.member_id, openid))
+        return Follower((await services.members.follow(openid, f"join:{openid}")).member_id, openid)
+
+    found: list[Follower] = []
+    for start in range(0, count, 50):
+        found += await asyncio.gather(*(join(n) for n in range(start, min(count, start + 50))))
     return found
 
 

@@ -28,6 +28,12 @@ elseif record.status ~= 'queued' then
   return ok({action = 'ack'})
 end
 
+if now_ms >= record.push.not_after_ms then       -- it waited in the outbox past its time
+  record.status, record.reason = 'expired', 'not_after passed in the outbox'
+  redis.call('HDEL', KEYS[7], record.push.push_id)
+  record_step(KEYS[1], record, now_ms, log, done)
+  return ok({action = 'expired', record = record})
+end
 local openid = redis.call('HGET', KEYS[4], 'openid')
 if not reachable(KEYS[4], KEYS[2]) then
   record.status, record.reason = 'dropped', 'unsubscribed'

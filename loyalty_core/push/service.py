@@ -52,7 +52,7 @@ class Outcome:
 @dataclass(frozen=True)
 class Begun:
     """What the sender is to do with an outbox entry."""
-    action: str                      # send | mass | mass_resend | ack | busy | replan | in_doubt | dropped
+    action: str                      # send | mass | mass_resend | ack | busy | replan | in_doubt | dropped | expired
     record: PushRecord | None = None
     openid: str = ""
 
@@ -206,8 +206,8 @@ class PushService:
         if begun.action == "replan":
             self._queue.count(begun.record, begun.record.reason)
             await self._replan(begun.record.push)
-        elif begun.action == "dropped":
-            self._queue.count(begun.record, "dropped")
+        elif begun.action in ("dropped", "expired"):
+            self._queue.count(begun.record, begun.action)
         elif begun.action == "in_doubt":
             await self._queue.list_in_doubt(begun.record, self._clock.now())
 

@@ -223,3 +223,11 @@ async def test_a_decision_on_stale_facts_is_refused_and_writes_nothing(services,
     assert await store.apply(late, decision, 0, clock.now(), policy) is None
     assert await redis.zscore(keys.member_push_dedup(member.member_id), "campaign:late") is None
     assert (await services.pushes.plan(late)).status == "deferred"
+
+
+async def test_a_push_that_waited_in_the_outbox_past_not_after_expires_instead_of_going_out(services, clock):
+    [member] = await followers(services, 1)
+    record = await services.pushes.plan(text_push(member.member_id, clock.now(), hours=1, template=POINTS_NOTICE))
+    clock.advance(hours=1)
+    begun = await services.pushes.begin(member.member_id, record.push_id, 1, timedelta(seconds=30))
+    assert (begun.action, begun.record.status) == ("expired", "expired")
