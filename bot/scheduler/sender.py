@@ -40,6 +40,7 @@ from loyalty_core.clock import Clock, SystemClock
 from loyalty_core.push.model import PushRecord
 from loyalty_core.push.planner import PushPolicy
 from loyalty_core.push.service import Begun, Outcome, PushService
+from loyalty_core.redis_store.batching import Batcher
 from loyalty_core.redis_store.connection import connect
 from loyalty_core.redis_store.mass_batches import MassBatch, RedisMassBatches
 from loyalty_core.redis_store.push_queue import Entry, RedisPushQueue
@@ -56,6 +57,7 @@ log = logging.getLogger("bot.sender")
 ENDPOINTS = {"custom": "message/custom/send", "template": "message/template/send",
              "subscribe": "message/subscribe/bizsend", "mass": "message/mass/send"}
 FLIGHT_GRACE = timedelta(seconds=2)     # a live sender records its outcome within this of its call timeout
+BATCH_LINGER = 0.002                    # seconds a Redis pipeline waits for more of the in-flight sends' steps
 
 
 @dataclass(frozen=True)
@@ -153,10 +155,11 @@ class Sender:
                 await _pause(stop, 1.0)
 
     async def _take_slots(self) -> int:
-        """At least one free slot, and as many more as are free now, up to a read batch."""
-        await self._slots.acquire()
-        taken = 1
-        while taken < self.config.read_batch and not self._slots.locked():
+        """Slots for one read: a share of the concurrency at least (one read per freed slot would cost a round
+        trip per message), and as many more as are free now, up to a read batch."""
+        least = max(1, min(self.config.read_batch, self.config.concurrency // (2 * self._queue.partitions)))
+        taken = 0
+        while taken < least or (taken < self.config.read_batch and not self._slots.locked()):
             await self._slots.acquire()
             taken += 1
         return taken
@@ -242,8 +245,9 @@ class Sender:
     async def _send(self, begun: Begun) -> None:
         record = begun.record
         try:
-            await asyncio.wait_for(self._call(record, begun.openid), self.config.call_timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(self.config.call_timeout):
+                await self._call(record, begun.openid)
+        except TimeoutError:
             outcome = Outcome("in_doubt", f"no answer within {self.config.call_timeout:g} s")
         except WeChatApiError as error:
             outcome = self.outcome_of(error, record)
@@ -293,10 +297,10 @@ class Sender:
         outcome is unknown or worth another try later."""
         await self._limiter.acquire(ENDPOINTS["mass"])
         try:
-            result = await asyncio.wait_for(
-                self._api.mass_send_to_openids(batch.openids, batch.content, clientmsgid=batch.clientmsgid),
-                self.config.call_timeout)
-        except (asyncio.TimeoutError, RetryableError, TokenError) as error:
+            async with asyncio.timeout(self.config.call_timeout):
+                result = await self._api.mass_send_to_openids(batch.openids, batch.content,
+                                                              clientmsgid=batch.clientmsgid)
+        except (TimeoutError, RetryableError, TokenError) as error:
             log.warning("mass batch %s: no outcome (%s), sent again later", batch.batch_id, type(error).__name__)
             return ""
         return str(result.msg_id)
@@ -411,7 +415,7 @@ def build_sender(redis, session: aiohttp.ClientSession, settings: Settings, cloc
                  policy: PushPolicy | None = None, name: str | None = None,
                  config: SenderConfig | None = None) -> Sender:
     """A sender on the process's Redis client and HTTP session, configured from the settings."""
-    scripts = Scripts(redis)
+    scripts = Scripts(redis, Batcher(redis, linger=BATCH_LINGER))
     pushes, queue = push_services(redis, scripts, clock, policy or PushPolicy(), settings.push_partitions)
     config = config or SenderConfig(concurrency=settings.push_sender_concurrency,
                                     call_timeout=settings.push_call_timeout)
@@ -422,7 +426,7 @@ def build_sender(redis, session: aiohttp.ClientSession, settings: Settings, cloc
 
 async def run_sender(settings: Settings, stop: asyncio.Event) -> None:
     """`python -m bot sender`: consume the push outbox until SIGINT/SIGTERM."""
-    redis = connect(settings.redis_url, max_connections=settings.push_partitions + 64)
+    redis = connect(settings.redis_url, max_connections=512)   # as serve: pipelines in flight under load, readers
     connector = aiohttp.TCPConnector(limit=settings.push_sender_concurrency, limit_per_host=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         sender = build_sender(redis, session, settings, SystemClock())

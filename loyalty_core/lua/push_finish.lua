@@ -23,4 +23,4 @@ end
 if outcome.status == 'deferred' then record.retries = (record.retries or 0) + 1 end
 record.status, record.reason, record.until_ms = outcome.status, outcome.reason or '', outcome.until_ms
 record_step(KEYS[1], record, now_ms, {KEYS[5], ARGV[5]}, {KEYS[6], ARGV[6]})
-return ok({record = record})
+return ok({status = record.status})

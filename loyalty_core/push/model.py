@@ -15,7 +15,7 @@ channel cannot use it:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Mapping
 
@@ -70,7 +70,7 @@ class Notice:
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> "Notice":
-        return cls(raw["template_id"], dict(raw["fields"]), raw.get("url", ""))
+        return _stored(cls, template_id=raw["template_id"], fields=dict(raw["fields"]), url=raw.get("url", ""))
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,8 @@ class Content:
     @classmethod
     def from_dict(cls, raw: Mapping) -> "Content":
         notice = lambda name: Notice.from_dict(raw[name]) if raw.get(name) else None  # noqa: E731
-        return cls(custom=raw.get("custom") or None, template=notice("template"), subscribe=notice("subscribe"),
-                   mass=raw.get("mass") or None)
+        return _stored(cls, custom=raw.get("custom") or None, template=notice("template"),
+                       subscribe=notice("subscribe"), mass=raw.get("mass") or None)
 
 
 @dataclass(frozen=True)
@@ -148,9 +148,18 @@ class Push:
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> "Push":
-        return cls(push_id=raw["push_id"], member_id=raw["member_id"], kind=raw["kind"], topic=raw["topic"],
-                   urgency=raw["urgency"], not_after=from_epoch_ms(raw["not_after_ms"]),
-                   dedup_key=raw["dedup_key"], content=Content.from_dict(raw["content"]))
+        return _stored(cls, push_id=raw["push_id"], member_id=raw["member_id"], kind=raw["kind"], topic=raw["topic"],
+                       urgency=raw["urgency"], not_after=from_epoch_ms(raw["not_after_ms"]),
+                       dedup_key=raw["dedup_key"], content=Content.from_dict(raw["content"]))
+
+
+def _stored(cls, **values):
+    """An instance as it was stored: its values were checked when it was first made, so `from_dict` (the
+    sender's hot path, twice per message) does not check them again."""
+    instance = object.__new__(cls)
+    for name, value in values.items():
+        object.__setattr__(instance, name, value)
+    return instance
 
 
 def push_id_for(dedup_key: str) -> str:
@@ -286,9 +295,6 @@ class PushRecord:
                    until=from_epoch_ms(until) if until else None, reason=raw.get("reason") or "",
                    attempt=int(raw.get("attempt") or 0), retries=int(raw.get("retries") or 0),
                    version=int(raw.get("v") or 0), batch=raw.get("batch") or "")
-
-    def with_status(self, status: str, **changes) -> "PushRecord":
-        return replace(self, status=status, **changes)
 
 
 @dataclass(frozen=True)

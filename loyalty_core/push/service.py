@@ -71,7 +71,8 @@ class PushStore(Protocol):
                     policy: PushPolicy) -> Begun: ...
     async def include_in_batch(self, record: PushRecord, batch_id: str, now: datetime,
                                policy: PushPolicy) -> Begun: ...
-    async def finish(self, record: PushRecord, outcome: Outcome, now: datetime) -> PushRecord | None: ...
+    async def finish(self, record: PushRecord, outcome: Outcome, now: datetime) -> bool:
+        """Record the outcome of the attempt in flight; False when it is no longer in flight (nothing changes)."""
     async def open_window(self, member_id: str, window: Window, delivery_key: str) -> bool: ...
     async def take_window(self, member_id: str, now: datetime, margin: timedelta) -> bool: ...
     async def close_window(self, member_id: str, now: datetime) -> None: ...
@@ -217,16 +218,15 @@ class PushService:
         now = self._clock.now()
         if outcome.status in (PLANNED, DEFERRED):
             await self._queue.watch(record.member_id, record.push_id, now + WATCHDOG)
-        finished = await self._store.finish(record, outcome, now)
-        if finished is None:
+        if not await self._store.finish(record, outcome, now):
             return
-        self._queue.count(finished, outcome.status if outcome.status != PLANNED else outcome.reason)
+        self._queue.count(record, outcome.status if outcome.status != PLANNED else outcome.reason)
         if outcome.status == PLANNED:
-            await self._replan(finished.push, closed)
+            await self._replan(record.push, closed)
         elif outcome.status == DEFERRED:
             await self._queue.watch(record.member_id, record.push_id, outcome.until)
         elif outcome.status == IN_DOUBT:
-            await self._queue.list_in_doubt(finished, now)
+            await self._queue.list_in_doubt(record, now)
 
     async def flush_counts(self) -> None:
         await self._queue.flush_counts()

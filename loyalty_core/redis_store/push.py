@@ -2,6 +2,7 @@
 window and the delivery log (see loyalty_core/push/service.py for the steps and their order)."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import orjson
@@ -28,15 +29,12 @@ class RedisPushStore:
 
     # -- planning ----------------------------------------------------------------------------------------
     async def situation(self, push: Push, now: datetime) -> tuple[MemberFacts, PushRecord | None] | None:
-        member_id = push.member_id
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hget(keys.member_profile(member_id), "status")
-            pipe.hgetall(keys.member_push_facts(member_id))
-            pipe.hgetall(keys.member_consents(member_id))
-            pipe.hgetall(keys.member_push_caps(member_id))
-            pipe.zscore(keys.member_push_dedup(member_id), push.dedup_key)
-            pipe.hget(keys.member_pushes(member_id), push.push_id)
-            status, facts, consents, caps, dedup, raw_record = await pipe.execute()
+        member_id, call = push.member_id, self._scripts.batcher.call
+        status, facts, consents, caps, dedup, raw_record = await asyncio.gather(
+            call("HGET", keys.member_profile(member_id), "status"), call("HGETALL", keys.member_push_facts(member_id)),
+            call("HGETALL", keys.member_consents(member_id)), call("HGETALL", keys.member_push_caps(member_id)),
+            call("ZSCORE", keys.member_push_dedup(member_id), push.dedup_key),
+            call("HGET", keys.member_pushes(member_id), push.push_id))
         if status is None:
             return None
         record = PushRecord.from_dict(orjson.loads(raw_record)) if raw_record else None
@@ -104,13 +102,13 @@ class RedisPushStore:
         ])
         return _begun(result, record)
 
-    async def finish(self, record: PushRecord, outcome: Outcome, now: datetime) -> PushRecord | None:
+    async def finish(self, record: PushRecord, outcome: Outcome, now: datetime) -> bool:
         member_id = record.member_id
         result = await self._scripts.call("push_finish", [
             keys.member_pushes(member_id), keys.member_push_facts(member_id), keys.member_consents(member_id),
             keys.member_push_caps(member_id), keys.member_deliveries(member_id), keys.member_push_done(member_id),
         ], [record.push_id, record.attempt, _json(_outcome(outcome)), epoch_ms(now), LOG_LENGTH, KEEP_ENDED_MS])
-        return None if result.get("ignored") else PushRecord.from_dict(result["record"])
+        return not result.get("ignored")
 
     # -- the customer-service window ----------------------------------------------------------------------------
     async def open_window(self, member_id: str, window: Window, delivery_key: str) -> bool:

@@ -13,6 +13,7 @@ outright loses at most its unwritten second; the members' delivery logs are exac
 """
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class RedisPushQueue:
             raise ValueError("partitions: at least 1")
         self._redis = redis
         self._scripts = scripts
+        self._call = scripts.batcher.call      # commands of concurrent steps share a round trip
         self.partitions = partitions
         self._counts: Counter[tuple[str, str, str, str]] = Counter()
 
@@ -57,8 +59,8 @@ class RedisPushQueue:
 
     # -- the outbox streams ---------------------------------------------------------------------------------
     async def enqueue(self, record: PushRecord) -> None:
-        await self._redis.xadd(keys.push_stream(self.partition_of(record.member_id)),
-                               {"m": record.member_id, "p": record.push_id, "a": record.attempt, "c": record.channel})
+        await self._call("XADD", keys.push_stream(self.partition_of(record.member_id)), "*", "m", record.member_id,
+                         "p", record.push_id, "a", record.attempt, "c", record.channel)
 
     async def ensure_groups(self) -> None:
         for partition in range(self.partitions):
@@ -121,10 +123,10 @@ class RedisPushQueue:
 
     # -- the due index -------------------------------------------------------------------------------------
     async def watch(self, member_id: str, push_id: str, at: datetime) -> None:
-        await self._redis.zadd(keys.PUSH_DUE, {_member_push(member_id, push_id): epoch_ms(at)})
+        await self._call("ZADD", keys.PUSH_DUE, epoch_ms(at), _member_push(member_id, push_id))
 
     async def unwatch(self, member_id: str, push_id: str) -> None:
-        await self._redis.zrem(keys.PUSH_DUE, _member_push(member_id, push_id))
+        await self._call("ZREM", keys.PUSH_DUE, _member_push(member_id, push_id))
 
     async def due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
         found = await self._redis.zrangebyscore(keys.PUSH_DUE, "-inf", epoch_ms(now), start=0, num=limit)
@@ -152,17 +154,20 @@ class RedisPushQueue:
         self._counts[(push.kind, push.topic, record.channel or "none", outcome)] += 1
 
     async def flush_counts(self) -> None:
-        if not self._counts:
-            return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            self._queue_counts(pipe)
-            await pipe.execute()
+        if self._counts:
+            await asyncio.gather(*(self._call(*command) for command in self._count_commands()))
 
     def _queue_counts(self, pipe) -> None:
+        for command in self._count_commands():
+            pipe.execute_command(*command)
+
+    def _count_commands(self) -> list[tuple]:
         counts, self._counts = self._counts, Counter()
+        commands = []
         for (kind, topic, channel, outcome), n in counts.items():
-            pipe.hincrby(keys.PUSH_COUNTS, f"{kind}|{topic_family(topic)}|{channel}|{outcome}", n)
-            pipe.hincrby(keys.push_topic_counts(topic), f"{channel}|{outcome}", n)
+            commands.append(("HINCRBY", keys.PUSH_COUNTS, f"{kind}|{topic_family(topic)}|{channel}|{outcome}", n))
+            commands.append(("HINCRBY", keys.push_topic_counts(topic), f"{channel}|{outcome}", n))
+        return commands
 
     async def counts(self) -> dict[tuple[str, str, str, str], int]:
         """(kind, topic family, channel, outcome) -> pushes, across every process."""
