@@ -24,6 +24,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not e2e and not browser"
 
 demo: $(STAMP)
+	@bash scripts/system-deps.sh fonts-wqy-microhei fonts-noto-color-emoji
 	$(PY) -m bot demo
 
 bench: bench-callback bench-fanout bench-ledger bench-push

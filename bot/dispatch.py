@@ -113,7 +113,8 @@ class Dispatcher:
     async def _run(self, message: Inbound) -> tuple[list[Message], str | None]:
         """The reply's messages, and the member it is for (None for platform reports)."""
         ctx = Ctx(message=message, services=self.services, templates=self.templates,
-                  now=self.services.clock.now(), commands=self.router.commands)
+                  now=self.services.clock.now(), commands=self.router.commands,
+                  confirmations=self.router.confirmations)
         try:
             await self._identify(ctx)
             messages = as_messages(await self._dispatch(ctx))
@@ -147,11 +148,15 @@ class Dispatcher:
         members = self.services.members
         ctx.member_id = await members.member_id_for_openid(ctx.openid)
         if ctx.member_id is None and ctx.message.event not in NO_IMPLICIT_JOIN:
-            joined = await members.follow(ctx.openid, ctx.message.delivery_key, via="message")
-            ctx.member_id = joined.member_id
+            ctx.joined = await members.follow(ctx.openid, ctx.message.delivery_key, via="message")
+            ctx.member_id = ctx.joined.member_id
 
     async def _dispatch(self, ctx: Ctx):
         message = ctx.message
+        # A sender this message made a member is greeted after the answer, but welcomed first, so that
+        # the answer already counts what the welcome gave.
+        joined = self.router.join_handler if ctx.joined is not None else None
+        greeting = await joined(ctx) if joined else None
         if message.is_event:
             match = self.router.match_event(message.event, message.event_key)
         elif message.msg_type == "text":
@@ -168,7 +173,7 @@ class Dispatcher:
         if scene is not None:
             ctx.args = scene.args
             reply = _combine(reply, await scene.handler(ctx))
-        return reply
+        return _combine(reply, greeting)
 
     def _domain_error_reply(self, ctx: Ctx, error: DomainError) -> Text:
         name = f"errors/{error.code}.txt"

@@ -1,8 +1,9 @@
-"""Background work of the web process: the consumers of the outbox stream (referrals, and the
-birthday index, which repairs an index step a crash cut short), and periodic housekeeping — releasing
-referral rewards whose refund window is over, relaying domain events a crashed process left in a
-member's outbox, and settling redemptions a crashed process left half done. Any number of processes
-may run all of it: each consumer group shares its entries out, and every step is idempotent.
+"""Background work of the web process: the consumers of the outbox stream (referrals; the birthday
+index, which repairs an index step a crash cut short; the welcome gift, which completes a gift a crash
+cut short), and periodic housekeeping — releasing referral rewards whose refund window is over,
+relaying domain events a crashed process left in a member's outbox, and settling redemptions a crashed
+process left half done. Any number of processes may run all of it: each consumer group shares its
+entries out, and every step is idempotent.
 (Calendar jobs — expiry, warnings, tier reviews — belong to the scheduler.)"""
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Awaitable, Callable
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
 from loyalty_core.referral import REFERRAL_GROUP
+from loyalty_core.welcome import WELCOME_GROUP
 
 from .services import Services
 
@@ -34,7 +36,8 @@ def referral_consumer(services: Services, name: str | None = None, **options) ->
     """The consumer of the ledger's events that referrals act on (call `step()` to run it by hand)."""
     referrals = services.referrals
     return StreamConsumer(services.redis, REFERRAL_GROUP, name or consumer_name(),
-                          {"first_purchase": referrals.on_first_purchase, "purchase_refunded": referrals.on_refund},
+                          {"first_purchase": referrals.on_first_purchase, "purchase_refunded": referrals.on_refund,
+                           "member_refollowed": referrals.on_refollow},
                           **options)
 
 
@@ -43,6 +46,12 @@ def birthday_index_consumer(services: Services, name: str | None = None, **optio
     on_event = services.birthdays.on_birthday_event
     return StreamConsumer(services.redis, BIRTHDAY_INDEX_GROUP, name or consumer_name(),
                           {"birthday_set": on_event, "birthday_changed": on_event}, **options)
+
+
+def welcome_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that gives each new member the welcome gift, if the callback that created them did not."""
+    return StreamConsumer(services.redis, WELCOME_GROUP, name or consumer_name(),
+                          {"member_joined": services.welcome.on_member_joined}, **options)
 
 
 async def every(seconds: float, job: Callable[[], Awaitable], stop: asyncio.Event) -> None:
@@ -69,7 +78,8 @@ async def background_work(services: Services):
     """Runs the consumers and the housekeeping loops until the block ends."""
     stop = asyncio.Event()
     tasks = [asyncio.create_task(consumer.run(stop))
-             for consumer in (referral_consumer(services), birthday_index_consumer(services))]
+             for consumer in (referral_consumer(services), birthday_index_consumer(services),
+                              welcome_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

@@ -1,7 +1,8 @@
-"""One router: text keywords, menu keys, events and QR scenes, each claimed exactly once.
+"""One router: text keywords, menu keys, events, QR scenes and confirmation kinds, each claimed exactly once.
 
 Feature modules each build a `Router` and the app includes them in an explicit order
-(bot/handlers/__init__.py). A second claim of a keyword, menu key, event or scene raises at import.
+(bot/handlers/__init__.py). A second claim of a keyword, menu key, event, scene or confirmation kind raises
+when the routers are built.
 """
 from __future__ import annotations
 
@@ -13,9 +14,13 @@ from typing import TYPE_CHECKING, Awaitable, Callable
 from .replies import Reply
 
 if TYPE_CHECKING:
+    from loyalty_core.pending import PendingChoice
+
     from .context import Ctx
 
 Handler = Callable[["Ctx"], Awaitable[Reply]]
+# What 确认 does for a pending choice of one kind (see loyalty_core/pending.py); idempotent by its choice_id.
+ConfirmHandler = Callable[["Ctx", "PendingChoice"], Awaitable[Reply]]
 _SPACES = re.compile(r"\s+")
 
 
@@ -49,7 +54,9 @@ class Router:
         self.menus: dict[str, Handler] = {}
         self.events: dict[str, Handler] = {}
         self.scenes: dict[str, Handler] = {}
+        self.confirmations: dict[str, ConfirmHandler] = {}
         self.fallback_handler: Handler | None = None
+        self.join_handler: Handler | None = None
         self.commands: list[Command] = []
         self._by_length: list[str] = []
 
@@ -70,20 +77,32 @@ class Router:
         """Handles subscribe/SCAN events whose QR scene is `prefix:<value>`, after the event's own handler."""
         return self._claimer(self.scenes, [prefix], "scene prefix")
 
+    def confirm(self, kind: str):
+        """Claim what 确认 does for pending choices of this kind (a feature's offer to confirm)."""
+        return self._claimer(self.confirmations, [kind], "confirmation kind")
+
     def fallback(self, handler: Handler) -> Handler:
         if self.fallback_handler is not None:
             raise DuplicateClaim(f"fallback claimed twice in router {self.name!r}")
         self.fallback_handler = handler
         return handler
 
-    def _claimer(self, table: dict[str, Handler], names: list[str], kind: str):
-        def register(handler: Handler) -> Handler:
+    def joined(self, handler: Handler) -> Handler:
+        """Greets a sender whose message made them a member without a follow (they followed before the
+        program existed); its reply comes after the message's own."""
+        if self.join_handler is not None:
+            raise DuplicateClaim(f"joined claimed twice in router {self.name!r}")
+        self.join_handler = handler
+        return handler
+
+    def _claimer(self, table: dict, names: list[str], kind: str):
+        def register(handler):
             for name in names:
                 self._claim(table, name, handler, kind)
             return handler
         return register
 
-    def _claim(self, table: dict[str, Handler], name: str, handler: Handler, kind: str) -> None:
+    def _claim(self, table: dict, name: str, handler, kind: str) -> None:
         if not name:
             raise ValueError(f"empty {kind}")
         if name in table:
@@ -95,11 +114,14 @@ class Router:
 
     def include(self, other: "Router") -> "Router":
         for mine, theirs, kind in ((self.keywords, other.keywords, "keyword"), (self.menus, other.menus, "menu key"),
-                                   (self.events, other.events, "event"), (self.scenes, other.scenes, "scene prefix")):
+                                   (self.events, other.events, "event"), (self.scenes, other.scenes, "scene prefix"),
+                                   (self.confirmations, other.confirmations, "confirmation kind")):
             for name, handler in theirs.items():
                 self._claim(mine, name, handler, kind)
         if other.fallback_handler is not None:
             self.fallback(other.fallback_handler)
+        if other.join_handler is not None:
+            self.joined(other.join_handler)
         self.commands.extend(other.commands)
         return self
 
@@ -135,5 +157,5 @@ def _splits_a_word(keyword: str, text: str) -> bool:
     return keyword[-1].isascii() and keyword[-1].isalpha() and nxt.isascii() and nxt.isalpha()
 
 
-def _qualname(handler: Handler) -> str:
+def _qualname(handler) -> str:
     return f"{handler.__module__}.{handler.__qualname__}"

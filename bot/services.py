@@ -38,6 +38,7 @@ from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
 from loyalty_core.referral import ReferralService
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
+from loyalty_core.welcome import WelcomeService
 
 from .referral_qr import ReferralQrCodes
 
@@ -63,6 +64,7 @@ class Services:
     birthdays: BirthdayService
     referrals: ReferralService
     referral_qr: ReferralQrCodes
+    welcome: WelcomeService
     pushes: PushService
     push_queue: RedisPushQueue
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
@@ -91,7 +93,7 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     tiers = TierService(ledger, program, clock)
     rewards = reward_services(redis, batcher, scripts, outbox, points, tiers, program, clock)
     perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
-                          program, clock, wechat)
+                          rewards["pending"], program, clock, wechat)
     till = TillService(points, members, member_codes, ledger, program, clock)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     pushes, push_queue = push_services(redis, scripts, clock, push_policy or PushPolicy(), push_partitions)
@@ -122,9 +124,10 @@ def reward_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Ou
 
 def perk_services(redis: Redis, scripts: Scripts, outbox: Outbox, birthday_store: RedisBirthdayStore,
                   seal: BirthdaySeal, members: MemberService, points: PointsService, tiers: TierService, coupons,
-                  program: Program, clock: Clock, wechat) -> dict:
-    """Birthday privileges, referrals and the referral QR codes."""
-    return {"birthdays": BirthdayService(birthday_store, seal, program, clock, tiers, points, coupons),
+                  pending: PendingChoices, program: Program, clock: Clock, wechat) -> dict:
+    """Birthday privileges, referrals and the referral QR codes, the welcome gift."""
+    return {"birthdays": BirthdayService(birthday_store, seal, program, clock, tiers, points, pending, coupons),
             "referrals": ReferralService(RedisReferralStore(redis, scripts, outbox), members, points, program, clock,
                                          coupons),
-            "referral_qr": ReferralQrCodes(redis, wechat, clock, program.referral.qr_days)}
+            "referral_qr": ReferralQrCodes(redis, wechat, clock, program.referral.qr_days),
+            "welcome": WelcomeService(coupons, points, program.welcome, clock)}

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-import orjson
 
 from . import errors
 from .birthday_calendar import (
@@ -25,12 +24,14 @@ from .birthday_calendar import (
     parse_birthday,
 )
 from .clock import MALL_TZ, Clock
+from .pending import PendingChoice, PendingChoices
 from .perk_rules import Gift
 from .pii import Pii
 from .points import check_ref
-from .program import Program, ProgramError
+from .program import Program
 
 BIRTHDAY_INDEX_GROUP = "birthday-index"   # the consumer group that keeps the month-day index
+BIRTHDAY_KIND = "birthday"                # the pending-choice kind of a birthday waiting for 确认
 VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 AUDIT_PAGE = 20
 
@@ -38,11 +39,15 @@ AUDIT_PAGE = 20
 # -- values ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BirthdayProposal:
-    """A valid birthday waiting for the member's 确认; `sealed` carries it through the confirm step."""
+    """A valid birthday waiting for the member's 确认 (`choice`, whose payload carries it sealed)."""
     birthday: Birthday
     words: str
     kept: str
-    sealed: str
+    choice: PendingChoice
+
+    @property
+    def sealed(self) -> str:
+        return self.choice.payload["sealed"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,23 @@ class BirthdayChange:
 
 
 @dataclass(frozen=True)
+class StoredChange:
+    """What a staff change stored: set (there was none) or changed, the member's count of changes, and the
+    index label the birthday carried before."""
+    action: str
+    changes: int
+    previous_label: str
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class StoredClaim:
+    """The gift claimed for a birthday cycle, as first recorded (a replay gets that record)."""
+    record: dict
+    replayed: bool
+
+
+@dataclass(frozen=True)
 class AuditEntry:
     action: str
     at: datetime
@@ -85,10 +107,13 @@ class AuditEntry:
 # -- ports ---------------------------------------------------------------------------------------------
 class BirthdayStore(Protocol):
     async def sealed(self, member_id: str) -> str | None: ...
-    async def set(self, member_id: str, sealed: str, label: str, calendar: str, op_id: str, now: datetime) -> dict: ...
+    async def set(self, member_id: str, sealed: str, label: str, calendar: str, op_id: str, now: datetime) -> None:
+        """Once per op_id; raises BirthdayAlreadySet when another op set one."""
     async def change(self, member_id: str, sealed: str, label: str, calendar: str, request_id: str, staff_id: str,
-                     reason: str, fingerprint: str, now: datetime) -> dict: ...
-    async def claim(self, member_id: str, cycle: int, gift: dict, now: datetime) -> dict: ...
+                     reason: str, fingerprint: str, now: datetime) -> StoredChange:
+        """Once per request_id; raises BirthdayChangeConflict for another change under the same id."""
+    async def claim(self, member_id: str, cycle: int, gift: dict, now: datetime) -> StoredClaim:
+        """Record the cycle's gift once; raises NoBirthday."""
     async def audit(self, member_id: str, count: int) -> list[dict]: ...
     async def label(self, member_id: str) -> str | None:
         """The index label hash the member's stored birthday carries."""
@@ -164,8 +189,9 @@ class StoredBirthdayWindows:
 # -- the service -------------------------------------------------------------------------------------------
 class BirthdayService:
     def __init__(self, store: BirthdayStore, seal: BirthdaySeal, program: Program, clock: Clock, tiers: TierLookup,
-                 points: PointsGranter, coupons: CouponIssuer | None = None):
+                 points: PointsGranter, pending: PendingChoices, coupons: CouponIssuer):
         self._store = store
+        self._pending = pending
         self._seal = seal
         self.program = program
         self.rules = program.birthday
@@ -173,7 +199,6 @@ class BirthdayService:
         self._tiers = tiers
         self._points = points
         self._coupons = coupons
-        check_gifts(program, coupons_available=coupons is not None)
 
     @property
     def confirm_window(self) -> timedelta:
@@ -185,22 +210,21 @@ class BirthdayService:
 
     # -- setting ---------------------------------------------------------------------------------------------
     async def propose(self, member_id: str, text: str, calendar: str) -> BirthdayProposal:
-        """Check what the member typed; nothing is stored until `confirm`. Raises InvalidBirthday, or
-        BirthdayAlreadySet when the member has one (staff change it)."""
+        """Check what the member typed and offer it for 确认; nothing is stored until `confirm`. Raises
+        InvalidBirthday, or BirthdayAlreadySet when the member has one (staff change it)."""
         if await self._store.sealed(member_id) is not None:
             raise errors.BirthdayAlreadySet()
         birthday = parse_birthday(text, calendar, self._today())
-        return BirthdayProposal(birthday, birthday_words(birthday), kept_words(birthday), self._seal.seal(birthday))
+        choice = await self._pending.offer(member_id, BIRTHDAY_KIND, {"sealed": self._seal.seal(birthday)},
+                                           "设置生日", self.confirm_window)
+        return BirthdayProposal(birthday, birthday_words(birthday), kept_words(birthday), choice)
 
     async def confirm(self, member_id: str, sealed: str, op_id: str) -> BirthdayStatus:
         """Store the proposed birthday, once; the same op_id again gets the same answer."""
         birthday = self._seal.open(sealed)
         check_birthday(birthday, self._today())
         label = self._seal.label(index_label(birthday))
-        result = await self._store.set(member_id, sealed, label, birthday.calendar, check_ref(op_id, "op_id"),
-                                       self._clock.now())
-        if not result["ok"]:
-            raise errors.BirthdayAlreadySet()
+        await self._store.set(member_id, sealed, label, birthday.calendar, check_ref(op_id, "op_id"), self._clock.now())
         await self._store.index(label, member_id)
         return self._status(birthday)
 
@@ -210,13 +234,11 @@ class BirthdayService:
         birthday = parse_birthday(text, calendar, self._today())
         label = self._seal.label(index_label(birthday))
         fingerprint = self._seal.label(f"change|{request_id}|{birthday.to_json()}|{staff_id}|{reason}")
-        result = await self._store.change(member_id, self._seal.seal(birthday), label, calendar,
+        stored = await self._store.change(member_id, self._seal.seal(birthday), label, calendar,
                                           check_ref(request_id, "request_id"), staff_id, reason, fingerprint,
                                           self._clock.now())
-        if not result["ok"]:
-            raise errors.BirthdayChangeConflict()
-        await self._store.index(label, member_id, result["previous_label"])
-        return BirthdayChange(member_id, result["action"], result["changes"], result["replayed"])
+        await self._store.index(label, member_id, stored.previous_label)
+        return BirthdayChange(member_id, stored.action, stored.changes, stored.replayed)
 
     async def on_birthday_event(self, event: dict) -> None:
         """birthday_set / birthday_changed from the outbox stream: file the member under the label their
@@ -269,10 +291,8 @@ class BirthdayService:
         if gift is None:
             raise errors.NoBirthdayGift()
         cycle = status.occurrence.cycle
-        result = await self._store.claim(member_id, cycle, self._gift_record(member_id, gift, cycle, now), now)
-        if not result["ok"]:
-            raise errors.NoBirthday()
-        return await self._deliver(member_id, result, status.occurrence)
+        claim = await self._store.claim(member_id, cycle, self._gift_record(member_id, gift, cycle, now), now)
+        return await self._deliver(member_id, claim, status.occurrence)
 
     def _gift_record(self, member_id: str, gift: Gift, cycle: int, now: datetime) -> dict:
         record = {"kind": gift.kind, "title": gift.title, "points": gift.points, "template": gift.template,
@@ -282,12 +302,12 @@ class BirthdayService:
             record["valid_until"] = (now.astimezone(MALL_TZ).date() + timedelta(days=gift.valid_days)).isoformat()
         return record
 
-    async def _deliver(self, member_id: str, result: dict, occurrence: Occurrence) -> GiftClaim:
+    async def _deliver(self, member_id: str, claim: StoredClaim, occurrence: Occurrence) -> GiftClaim:
         """Hand over what the claim recorded (the first claim's record on a replay)."""
-        record, cycle = orjson.loads(result["gift"]), occurrence.cycle
+        record, cycle = claim.record, occurrence.cycle
         gift = Gift(record["kind"], record["title"], record["points"], record["template"])
         coupon = await self._hand_over(member_id, gift, record, cycle)
-        return GiftClaim(gift, cycle, datetime.fromisoformat(record["claimed_at"]), bool(result["replayed"]),
+        return GiftClaim(gift, cycle, datetime.fromisoformat(record["claimed_at"]), claim.replayed,
                          voucher_code=record["voucher_code"],
                          valid_until=date.fromisoformat(record["valid_until"]) if record["valid_until"] else None,
                          coupon=coupon)
@@ -306,14 +326,3 @@ class BirthdayService:
                 "valid_until": record["valid_until"]})
         return None
 
-
-def check_gifts(program: Program, *, coupons_available: bool) -> None:
-    """The gifts name tiers of the program, and coupon gifts need the coupon feature."""
-    tiers = {t.code for t in program.tiers}
-    for code, gift in program.birthday.gifts:
-        if code not in tiers:
-            raise ProgramError(f"birthday.gifts.{code}", f"unknown tier {code!r}")
-        if gift.kind == "coupon" and not coupons_available:
-            raise ProgramError(f"birthday.gifts.{code}.kind", "coupon gifts need the coupon service")
-        if gift.kind == "coupon" and program.coupons.template(gift.template) is None:
-            raise ProgramError(f"birthday.gifts.{code}.template", f"unknown coupon template {gift.template!r}")

@@ -10,39 +10,56 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Mapping, Sequence
+from typing import Annotated, Literal, Mapping, Sequence, get_args
 
-ITEM_KINDS = ("coupon", "voucher", "lottery")
+from pydantic import Field, model_validator
+
+from .program_fields import (
+    Duration, End, Ident, Invalid, OneOf, OptionalTemplateId, OptionalText, OptionalTierCode, Start, Text, Whole,
+    raise_duplicates, rules,
+)
+
+ItemKind = Literal["coupon", "voucher", "lottery"]
+ITEM_KINDS: tuple[str, ...] = get_args(ItemKind)
 
 
-@dataclass(frozen=True)
+@rules
 class Prize:
-    title: str
-    weight: int
-    template: str = ""                  # a coupon template to issue …
-    points: int = 0                     # … or bonus points; neither = no prize
+    title: Text
+    weight: Annotated[int, Whole(1, 1_000_000)]
+    template: OptionalTemplateId = ""   # a coupon template to issue …
+    points: Annotated[int, Whole(0, 1_000_000)] = 0    # … or bonus points; neither = no prize
 
     @property
     def is_prize(self) -> bool:
         return bool(self.template or self.points)
 
 
-@dataclass(frozen=True)
+@rules
 class CatalogueItem:
-    id: str
-    title: str
-    points: int
-    kind: str
-    template: str = ""                  # coupon: the template issued
-    voucher: str = ""                   # voucher: what is handed over ("品牌帆布袋一个")
-    valid_days: int = 30                # voucher: days it can be collected
+    """A `[[catalogue.items]]` entry of the program file, or an item made through the admin API."""
+    id: Ident
+    title: Text
+    points: Annotated[int, Whole(1, 10_000_000)]
+    kind: Annotated[ItemKind, OneOf(*ITEM_KINDS)]
+    template: OptionalTemplateId = ""   # coupon: the template issued
+    voucher: OptionalText = ""          # voucher: what is handed over ("品牌帆布袋一个")
+    valid_days: Annotated[int, Whole(1, 3650)] = 30     # voucher: days it can be collected
     prizes: tuple[Prize, ...] = ()      # lottery
-    stock: int | None = None            # None = unlimited
-    per_member_limit: int = 0           # 0 = no limit
-    min_tier: str = ""
-    available_from: datetime | None = None
-    available_until: datetime | None = None   # exclusive
-    description: str = ""
+    stock: Annotated[int | None, Whole(0, 100_000_000, optional=True)] = None    # None = unlimited
+    per_member_limit: Annotated[int, Whole(0, 1000)] = 0                          # 0 = no limit
+    min_tier: OptionalTierCode = ""
+    available_from: Start = None
+    available_until: End = None         # exclusive (a date in the file includes that day)
+    description: OptionalText = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> "CatalogueItem":
+        key, given = {"coupon": ("template", self.template), "voucher": ("voucher", self.voucher),
+                      "lottery": ("prizes", self.prizes)}[self.kind]
+        if not given:
+            raise Invalid(f"is required for a {self.kind} item", (key,))
+        return self
 
     def to_dict(self) -> dict:
         raw = asdict(self)
@@ -53,20 +70,26 @@ class CatalogueItem:
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> "CatalogueItem":
-        values = dict(raw)
-        values["prizes"] = tuple(Prize(**p) for p in raw.get("prizes") or ())
-        for key in ("available_from", "available_until"):
-            values[key] = datetime.fromisoformat(raw[key]) if raw.get(key) else None
-        return cls(**values)
+        """From to_dict(), also as stored through a Lua script (whose JSON writes an empty list as {})."""
+        return cls(**{**raw, "prizes": raw.get("prizes") or ()})
 
 
-@dataclass(frozen=True)
+@rules
 class CatalogueRules:
     """The `[catalogue]` section of the program file."""
     items: tuple[CatalogueItem, ...] = ()
-    page_size: int = 5                                          # items per page of 兑换
-    confirm_window: timedelta = timedelta(minutes=2)            # 确认 must follow 兑换 <n> within this
-    reservation_timeout: timedelta = timedelta(minutes=2)       # the sweeper settles reservations older than this
+    page_size: Annotated[int, Whole(1, 20)] = 5                                  # items per page of 兑换
+    # 确认 must follow 兑换 <n> within this
+    confirm_window: Annotated[timedelta, Duration("seconds", 10, 3600)] = Field(
+        timedelta(minutes=2), alias="confirm_seconds")
+    # the sweeper settles redemptions left unfinished this long
+    reservation_timeout: Annotated[timedelta, Duration("seconds", 10, 86_400)] = Field(
+        timedelta(minutes=2), alias="reservation_timeout_seconds")
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "CatalogueRules":
+        raise_duplicates([i.id for i in self.items], "items", "item id")
+        return self
 
     def item(self, item_id: str) -> CatalogueItem | None:
         return next((i for i in self.items if i.id == item_id), None)

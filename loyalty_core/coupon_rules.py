@@ -14,40 +14,65 @@ the threshold, the percentage and the cap are measured against).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Iterable, Literal, Mapping
+from typing import Annotated, Iterable, Literal, Mapping, get_args
+
+from pydantic import model_validator
+
+from .program_fields import (
+    Ident, Invalid, Money, Number, OneOf, OptionalDay, OptionalMoney, OptionalText, OptionalTierCode, Text, Whole,
+    raise_duplicates, rules,
+)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 
 CouponKind = Literal["cash_off", "threshold", "percentage", "gift", "bogo", "voucher"]
-COUPON_KINDS: tuple[str, ...] = ("cash_off", "threshold", "percentage", "gift", "bogo", "voucher")
+COUPON_KINDS: tuple[str, ...] = get_args(CouponKind)
 CouponStatus = Literal["issued", "used", "expired", "revoked"]
 
 
-@dataclass(frozen=True)
+@rules
 class CouponTemplate:
-    id: str
-    title: str
-    kind: str
-    value: Decimal = ZERO               # cash_off / threshold: CNY off; gift: the most the gift may be worth
-    min_amount: Decimal = ZERO          # the basket must reach this (the threshold of 满减; optional otherwise)
-    percent_off: Decimal = ZERO         # percentage: 15 = 15 % off (八五折)
-    max_discount: Decimal | None = None  # percentage: the cap
-    sku: str = ""                       # gift / bogo: the item concerned ("" = any item of the categories)
-    gift: str = ""                      # gift / bogo / voucher: what the member gets, in words
-    max_free: int = 1                   # bogo: free units at most
-    categories: tuple[str, ...] = ()    # () = every category
-    stores: tuple[str, ...] = ()        # () = every store
-    valid_from: date | None = None      # fixed dates (inclusive) …
-    valid_until: date | None = None
-    valid_days: int | None = None       # … or valid for N days from the day of issue (that day counts as day 0)
-    per_member_limit: int = 0           # 0 = no limit
-    total_limit: int = 0                # 0 = no limit
-    min_tier: str = ""                  # "" = every tier
+    """A `[[coupons.templates]]` entry of the program file, or a template made through the admin API."""
+    id: Ident
+    title: Text
+    kind: Annotated[CouponKind, OneOf(*COUPON_KINDS)]
+    value: Money = ZERO                 # cash_off / threshold: CNY off; gift: the most the gift may be worth
+    min_amount: Money = ZERO            # the basket must reach this (the threshold of 满减; optional otherwise)
+    percent_off: Annotated[Decimal, Number(0, 99)] = ZERO   # percentage: 15 = 15 % off (八五折)
+    max_discount: OptionalMoney = None  # percentage: the cap
+    sku: OptionalText = ""              # gift / bogo: the item concerned ("" = any item of the categories)
+    gift: OptionalText = ""             # gift / bogo / voucher: what the member gets, in words
+    max_free: Annotated[int, Whole(1, 100)] = 1             # bogo: free units at most
+    categories: tuple[Text, ...] = ()   # () = every category
+    stores: tuple[Text, ...] = ()       # () = every store
+    valid_from: OptionalDay = None      # fixed dates (inclusive) …
+    valid_until: OptionalDay = None
+    # … or valid for N days from the day of issue (that day counts as day 0)
+    valid_days: Annotated[int | None, Whole(0, 3650, optional=True)] = None
+    per_member_limit: Annotated[int, Whole(0, 1000)] = 0              # 0 = no limit
+    total_limit: Annotated[int, Whole(0, 100_000_000)] = 0            # 0 = no limit
+    min_tier: OptionalTierCode = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> "CouponTemplate":
+        needs = {"cash_off": ("value", self.value > 0), "threshold": ("value", self.value > 0),
+                 "percentage": ("percent_off", self.percent_off > 0), "gift": ("gift", bool(self.gift or self.sku)),
+                 "voucher": ("gift", bool(self.gift))}
+        key, satisfied = needs.get(self.kind, ("kind", True))
+        if not satisfied:
+            raise Invalid(f"is required for a {self.kind} coupon", (key,))
+        if self.kind == "threshold" and self.min_amount < self.value:
+            raise Invalid("must be at least the value of a threshold coupon (满减)", ("min_amount",))
+        if (self.valid_days is None) == (self.valid_until is None):
+            raise Invalid("give either valid_days or valid_until (with optional valid_from)", ("valid_days",))
+        if self.valid_from and self.valid_until and self.valid_from > self.valid_until:
+            raise Invalid("must not be after valid_until", ("valid_from",))
+        return self
 
     def to_dict(self) -> dict:
         raw = asdict(self)
@@ -60,14 +85,8 @@ class CouponTemplate:
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> "CouponTemplate":
-        values = dict(raw)
-        for key in ("value", "min_amount", "percent_off"):
-            values[key] = Decimal(values.get(key) or "0")
-        values["max_discount"] = Decimal(raw["max_discount"]) if raw.get("max_discount") else None
-        for key in ("valid_from", "valid_until"):
-            values[key] = date.fromisoformat(raw[key]) if raw.get(key) else None
-        values["categories"], values["stores"] = tuple(raw.get("categories") or ()), tuple(raw.get("stores") or ())
-        return cls(**values)
+        """From to_dict(), also as stored through a Lua script (whose JSON writes an empty list as {})."""
+        return cls(**{**raw, "categories": raw.get("categories") or (), "stores": raw.get("stores") or ()})
 
 
 @dataclass(frozen=True)
@@ -266,11 +285,16 @@ def _headline(template: CouponTemplate) -> str:
     return f"凭券领取{template.gift or template.title}"
 
 
-@dataclass(frozen=True)
+@rules
 class CouponRules:
     """The `[coupons]` section of the program file: templates, and the names of till categories."""
     templates: tuple[CouponTemplate, ...] = ()
-    category_names: tuple[tuple[str, str], ...] = ()     # ("dining", "餐饮"), …
+    category_names: dict[str, Text] = field(default_factory=dict)     # {"dining": "餐饮", …}
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "CouponRules":
+        raise_duplicates([t.id for t in self.templates], "templates", "template id")
+        return self
 
     def template(self, template_id: str) -> CouponTemplate | None:
         return next((t for t in self.templates if t.id == template_id), None)

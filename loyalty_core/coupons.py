@@ -80,14 +80,20 @@ class CouponStore(Protocol):
     async def claim_code(self, code: str, member_id: str, expires_ms: int) -> bool: ...
     async def release_code(self, code: str, member_id: str) -> None: ...
     async def issue(self, member_id: str, coupon: dict, issue_key: str, per_member_limit: int,
-                    now: datetime) -> dict: ...
+                    now: datetime) -> str:
+        """The code of the member's coupon for this issue key: this one, or the first one on a replay.
+        Raises CouponMemberLimit."""
     async def issued_code(self, member_id: str, issue_key: str) -> str | None: ...
     async def coupon(self, member_id: str, code: str) -> dict | None: ...
     async def coupons(self, member_id: str) -> list[dict]: ...
     async def owner(self, code: str) -> str | None: ...
-    async def use(self, member_id: str, code: str, txn_id: str, answer: dict, now: datetime) -> dict: ...
-    async def expire(self, member_id: str, code: str, now: datetime) -> dict: ...
-    async def revoke(self, member_id: str, code: str, now: datetime) -> dict: ...
+    async def use(self, member_id: str, code: str, txn_id: str, answer: dict, now: datetime) -> dict:
+        """The answer stored with the use (this txn's first answer on a replay); raises CouponAlreadyUsed,
+        UnknownCoupon, or CouponNotApplicable (expired, revoked)."""
+    async def expire(self, member_id: str, code: str, now: datetime) -> bool:
+        """Whether this call expired the coupon."""
+    async def revoke(self, member_id: str, code: str, now: datetime) -> None:
+        """Raises CouponAlreadyUsed, UnknownCoupon, or CouponNotApplicable (expired)."""
     async def due(self, until: datetime, offset: int, limit: int) -> list[str]: ...
 
 
@@ -160,13 +166,14 @@ class CouponService:
                   "issued_at": now.isoformat(), "expires_at": validity.expires_at.isoformat(),
                   "expires_ms": epoch_ms(validity.expires_at), "last_day": validity.last_day.isoformat(),
                   "starts_at": validity.starts_at.isoformat() if validity.starts_at else None, "source": source}
-        result = await self._store.issue(member_id, coupon, issue_key, template.per_member_limit, now)
-        if not result["ok"]:
+        try:
+            issued = await self._store.issue(member_id, coupon, issue_key, template.per_member_limit, now)
+        except errors.CouponMemberLimit:
             await self._store.release_code(code, member_id)
-            raise errors.CouponMemberLimit()
-        if result["code"] != code:          # a replay: this attempt's fresh code is not needed
+            raise
+        if issued != code:                  # a replay: this attempt's fresh code is not needed
             await self._store.release_code(code, member_id)
-        return await self.member_coupon(member_id, result["code"])
+        return await self.member_coupon(member_id, issued)
 
     async def _claim_new_code(self, member_id: str, expires_ms: int) -> str:
         for _ in range(5):
@@ -215,17 +222,12 @@ class CouponService:
         if not checked.evaluation.applies:
             raise errors.CouponNotApplicable(checked.evaluation.reason)
         answer = checked.answer() | {"status": "used", "txn_id": txn_id, "used_at": now.isoformat()}
-        result = await self._store.use(coupon.member_id, code, txn_id, answer, now)
-        if not result["ok"]:
-            raise _use_refusal(result["error"])
-        return orjson.loads(result["answer"])
+        return await self._store.use(coupon.member_id, code, txn_id, answer, now)
 
     async def revoke(self, raw_code: str) -> Coupon:
         code = coupon_codes.normalise(raw_code)
         coupon = await self._find(code)
-        result = await self._store.revoke(coupon.member_id, code, self._clock.now())
-        if not result["ok"]:
-            raise _use_refusal(result["error"])
+        await self._store.revoke(coupon.member_id, code, self._clock.now())
         return await self.member_coupon(coupon.member_id, code)
 
     async def _find(self, code: str) -> Coupon:
@@ -243,7 +245,7 @@ class CouponService:
         expired = 0
         async for entry in walk_index(lambda offset: self._store.due(now, offset, batch), batch):
             member_id, _, code = entry.partition(":")
-            expired += bool((await self._store.expire(member_id, code, now)).get("expired"))
+            expired += await self._store.expire(member_id, code, now)
         return expired
 
     def _coupon(self, raw: dict) -> Coupon:
@@ -257,12 +259,3 @@ class CouponService:
             terms=terms_zh(template, last_day, self.program.coupons.names), source=raw.get("source") or "",
             used_txn=raw.get("used_txn") or "",
             used_answer=orjson.loads(raw["used_answer"]) if raw.get("used_answer") else None)
-
-
-def _use_refusal(error: str) -> errors.DomainError:
-    if error == "already_used":
-        return errors.CouponAlreadyUsed()
-    if error == "unknown_coupon":
-        return errors.UnknownCoupon()
-    return errors.CouponNotApplicable(error)
-

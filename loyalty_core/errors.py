@@ -1,14 +1,31 @@
 """Domain errors: a stable code (used for chat templates and API bodies), a safe message, an HTTP status.
 
 Messages must never contain personal data: they end up in logs and API answers.
+
+Every error class registers its code, and `from_code` is the one way from a code — a Lua script's refusal,
+the reason a reservation was released — to the error to raise.
 """
 from __future__ import annotations
+
+_BY_CODE: dict[str, type["DomainError"]] = {}
+# The reasons a coupon does not apply (loyalty_core/coupon_rules.py and the coupon scripts): each is the code of
+# a CouponNotApplicable.
+COUPON_REASONS = frozenset({"expired", "revoked", "not_yet_valid", "wrong_store", "wrong_category", "below_threshold",
+                            "no_eligible_items", "gift_not_in_basket", "items_required"})
 
 
 class DomainError(Exception):
     code = "domain_error"
     http_status = 422
     message = "the request cannot be carried out"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        code = cls.__dict__.get("code")
+        if code is not None:
+            if code in _BY_CODE:
+                raise TypeError(f"error code {code!r} used by {_BY_CODE[code].__name__} and {cls.__name__}")
+            _BY_CODE[code] = cls
 
     def __init__(self, message: str | None = None, **params):
         self.params = params
@@ -17,6 +34,20 @@ class DomainError(Exception):
     @property
     def text(self) -> str:
         return str(self)
+
+
+class UnexpectedRefusal(RuntimeError):
+    """A script refused with a code that no domain error has: a bug, not bad input."""
+
+
+def from_code(code: str, **params) -> Exception:
+    """The error for a refusal's code, carrying the refusal's details as its params (to raise)."""
+    error_class = _BY_CODE.get(code)
+    if error_class is not None:
+        return error_class(**params)
+    if code in COUPON_REASONS:
+        return CouponNotApplicable(code, **params)
+    return UnexpectedRefusal(f"refused with unknown code {code!r}")
 
 
 class UnknownMember(DomainError):
@@ -42,6 +73,9 @@ class PhoneAlreadyBound(DomainError):
 
 class CodeCooldown(DomainError):
     code, http_status, message = "code_cooldown", 429, "a code was sent less than a minute ago"
+
+    def __init__(self, message: str | None = None, *, retry_in_ms: int = 0, **params):
+        super().__init__(message, seconds=max(1, -(-retry_in_ms // 1000)), **params)
 
 
 class PhoneDailyLimit(DomainError):
@@ -116,7 +150,7 @@ class UnknownCoupon(DomainError):
 
 
 class CouponNotApplicable(DomainError):
-    """The coupon cannot be used for this basket; `code` is the reason (below_threshold, expired, …)."""
+    """The coupon cannot be used for this basket; `code` is the reason (one of COUPON_REASONS)."""
     http_status, message = 422, "the coupon does not apply"
 
     def __init__(self, reason: str, **params):

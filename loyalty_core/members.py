@@ -48,6 +48,13 @@ class PhoneBound:
 
 
 @dataclass(frozen=True)
+class VerifiedCode:
+    """The phone a correct verification code was for (keyed hash and sealed number)."""
+    phone_hash: str
+    phone_enc: str
+
+
+@dataclass(frozen=True)
 class PhoneRules:
     code_validity: timedelta = timedelta(minutes=10)
     code_cooldown: timedelta = timedelta(minutes=1)     # per member
@@ -69,10 +76,14 @@ class MemberStore(Protocol):
     async def phone_claims(self, member_id: str) -> tuple[str | None, str | None]: ...
     async def follow(self, openid: str, now: datetime, op_key: str, via: str) -> FollowResult: ...
     async def unfollow(self, member_id: str, now: datetime, op_key: str) -> bool: ...
-    async def count_sms_to_number(self, phone_hash: str, now: datetime, day: str, rules: PhoneRules) -> dict: ...
+    async def count_sms_to_number(self, phone_hash: str, now: datetime, day: str, rules: PhoneRules) -> None:
+        """Count a code to the number; raises CodeCooldown or PhoneDailyLimit (and counts nothing)."""
     async def start_phone_challenge(self, member_id: str, phone_enc: str, phone_hash: str, code_hash: str,
-                                    now: datetime, rules: PhoneRules) -> dict: ...
-    async def check_phone_code(self, member_id: str, code_hash: str, now: datetime, rules: PhoneRules) -> dict: ...
+                                    now: datetime, rules: PhoneRules) -> None:
+        """Raises CodeCooldown when the member asked for a code less than the cooldown ago."""
+    async def check_phone_code(self, member_id: str, code_hash: str, now: datetime,
+                               rules: PhoneRules) -> VerifiedCode:
+        """Raises NoPendingCode, CodeExpired, WrongCode (with tries_left) or TooManyTries."""
     async def cancel_phone_challenge(self, member_id: str) -> None: ...
     async def claim_phone(self, member_id: str, phone_hash: str) -> str: ...
     async def bind_phone(self, member_id: str, phone_hash: str, phone_enc: str, now: datetime) -> str: ...
@@ -130,11 +141,8 @@ class MemberService:
         now = self._clock.now()
         await self._count_sms_to_number(phone_hash, now)
         code = f"{secrets.randbelow(1_000_000):06d}"
-        started = await self._store.start_phone_challenge(
-            member_id, self._pii.encrypt(phone, context="phone"), phone_hash,
-            self._code_hash(member_id, code), now, self.rules)
-        if not started["ok"]:
-            raise _sms_refusal(started)
+        await self._store.start_phone_challenge(member_id, self._pii.encrypt(phone, context="phone"), phone_hash,
+                                                self._code_hash(member_id, code), now, self.rules)
         minutes = int(self.rules.code_validity.total_seconds() // 60)
         try:
             await self._sms.send_code(phone, code, valid_minutes=minutes)
@@ -146,9 +154,7 @@ class MemberService:
     async def verify_phone(self, member_id: str, code: str) -> PhoneBound:
         checked = await self._store.check_phone_code(
             member_id, self._code_hash(member_id, code.strip()), self._clock.now(), self.rules)
-        if not checked["ok"]:
-            raise _CODE_ERRORS[checked["error"]](tries_left=checked.get("tries_left"))
-        phone_hash, phone_enc = checked["phone_hash"], checked["phone_enc"]
+        phone_hash, phone_enc = checked.phone_hash, checked.phone_enc
         owner = await self._store.claim_phone(member_id, phone_hash)
         if owner != member_id:
             await self._store.cancel_phone_challenge(member_id)
@@ -165,9 +171,7 @@ class MemberService:
         refuses, or whose SMS fails, still counts against the number (at worst a minute's wait and one of
         the day's codes); one refused here starts no challenge and sends nothing."""
         day = now.astimezone(MALL_TZ).strftime("%Y%m%d")
-        counted = await self._store.count_sms_to_number(phone_hash, now, day, self.rules)
-        if not counted["ok"]:
-            raise _sms_refusal(counted)
+        await self._store.count_sms_to_number(phone_hash, now, day, self.rules)
 
     async def _phone_holder(self, phone_hash: str) -> tuple[str | None, bool]:
         """Who holds the phone, and whether it is bound in their profile. The index (its own slot) and the
@@ -186,17 +190,3 @@ class MemberService:
     def _code_hash(self, member_id: str, code: str) -> str:
         key = self._pii.lookup_hash(member_id, context="phone-code-salt").encode()
         return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
-
-
-def _sms_refusal(result: dict) -> errors.DomainError:
-    if result["error"] == "phone_daily_limit":
-        return errors.PhoneDailyLimit()
-    return errors.CodeCooldown(seconds=-(-result["retry_in_ms"] // 1000))
-
-
-_CODE_ERRORS = {
-    "no_pending_code": errors.NoPendingCode,
-    "code_expired": errors.CodeExpired,
-    "wrong_code": errors.WrongCode,
-    "too_many_tries": errors.TooManyTries,
-}

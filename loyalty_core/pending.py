@@ -2,14 +2,15 @@
 
 Any feature can ask: `offer(member_id, kind, payload, summary)` stores one pending choice per member (a
 new offer replaces the previous one). A choice carries:
-- `kind`: the feature that made it ("redeem", "birthday", …); the bot maps each kind to its confirm
-  handler (bot/handlers/confirm.py, `@on_confirm("kind")`);
+- `kind`: the feature that made it ("redeem", "birthday", …); the bot's router maps each kind to what
+  confirming does (`@router.confirm("kind")`, bot/handlers/confirm.py);
 - `choice_id`: random, the idempotency key of what confirming does, so a double-tapped 确认 acts once;
 - `payload`: JSON-safe data the confirm handler needs; `summary`: what is being confirmed, in words;
 - `expires_at` on the injected clock: confirming later raises ChoiceLapsed.
 
-`to_confirm` claims the choice (open → confirming, atomically) and hands it to the confirm handler,
-which calls `settle` once it has done its work (→ done). 取消 forgets only an open choice: once 确认 has
+`carry_out` is the whole of 确认: it claims the choice (open → confirming, atomically), runs what confirming
+does, and settles the choice (→ done) when that succeeds, or drops it when it is refused with a domain
+error (the refusal is the member's answer). 取消 forgets only an open choice: once 确认 has
 claimed it, it is being carried out and 取消 says so, so a member never hears both "cancelled" and
 "done". A claimed or settled choice stays readable for a while, so a repeat of 确认 reaches the
 (idempotent) handler again and gets the same answer instead of "nothing to confirm".
@@ -19,11 +20,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Awaitable, Callable, Literal, Protocol, TypeVar
 
 from . import errors
 from .clock import Clock
 
+T = TypeVar("T")
 DEFAULT_WINDOW = timedelta(minutes=2)
 KEEP_AFTER = timedelta(hours=1)      # how long Redis keeps a choice past its expiry (garbage collection only)
 
@@ -50,13 +52,19 @@ class PendingChoice:
                             "expires_at": datetime.fromisoformat(raw["expires_at"])})
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    outcome: Literal["cancelled", "claimed", "none"]   # claimed: 确认 has it (being carried out, or done)
+    choice: PendingChoice | None = None
+
+
 class PendingStore(Protocol):
     async def put(self, member_id: str, choice: dict, keep: timedelta) -> None: ...
     async def get(self, member_id: str) -> dict | None: ...
     async def claim(self, member_id: str, choice_id: str) -> bool:
         """Mark the choice confirming if it is still the member's pending one (again, if it is claimed)."""
-    async def cancel(self, member_id: str) -> dict:
-        """Delete the choice if it is open; {"ok", "choice"} or {"ok": False, "error": no_choice | claimed}."""
+    async def cancel(self, member_id: str) -> Cancellation:
+        """Delete the choice if it is open."""
     async def settle(self, member_id: str, choice_id: str) -> bool:
         """Mark the choice done if it is still the member's pending one."""
     async def drop(self, member_id: str, choice_id: str) -> bool:
@@ -94,15 +102,26 @@ class PendingChoices:
             raise errors.NothingToConfirm()
         return choice if choice.status != "open" else replace(choice, status="confirming")
 
+    async def carry_out(self, member_id: str, act: Callable[[PendingChoice], Awaitable[T]]) -> T:
+        """确认: claim the member's choice, `act` on it, then settle it; a domain error from `act` drops the
+        choice and is raised (ChoiceLapsed and NothingToConfirm come before anything is claimed)."""
+        choice = await self.to_confirm(member_id)
+        try:
+            done = await act(choice)
+        except errors.DomainError:
+            await self.drop(member_id, choice)
+            raise
+        await self.settle(member_id, choice)
+        return done
+
     async def cancel(self, member_id: str) -> PendingChoice:
         """Forget the open choice (取消); raises NothingToConfirm when there is none, ChoiceConfirmed when
         确认 has claimed it (it is being carried out, or done)."""
-        result = await self._store.cancel(member_id)
-        if result["ok"]:
-            return PendingChoice.from_dict(result["choice"])
-        if result["error"] == "claimed":
-            claimed = PendingChoice.from_dict(result["choice"])
-            raise errors.ChoiceConfirmed(summary=claimed.summary, done=claimed.status == "done")
+        cancelled = await self._store.cancel(member_id)
+        if cancelled.outcome == "cancelled":
+            return cancelled.choice
+        if cancelled.outcome == "claimed":
+            raise errors.ChoiceConfirmed(summary=cancelled.choice.summary, done=cancelled.choice.status == "done")
         raise errors.NothingToConfirm()
 
     async def settle(self, member_id: str, choice: PendingChoice) -> PendingChoice:

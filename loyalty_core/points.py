@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import AsyncIterator, Awaitable, Callable, Protocol
@@ -91,6 +91,11 @@ def promotion_for(day: date, promotions: Promotions, *, in_birthday_window: bool
 def purchase_points(amount: Decimal, tier: Tier, promotion: Promotion, rules: PointsRules) -> int:
     exact = amount * rules.base_rate * promotion.multiplier * tier.multiplier
     return int(exact.to_integral_value(rounding=ROUND_FLOOR))
+
+
+def tiers_payload(program: Program) -> list[dict]:
+    """The tiers as the ledger's scripts take them: [{code, threshold (fen)}], lowest first."""
+    return [{"code": t.code, "threshold": t.threshold_fen} for t in program.tiers]
 
 
 def clawback_target(points: int, amount_fen: int, refunded_fen: int) -> int:
@@ -174,6 +179,23 @@ class PointsSummary:
 
 
 @dataclass(frozen=True)
+class BalanceView:
+    """Balance and debt as of a moment (lots past their date count as gone even before the expiry job ran),
+    and the lots expiring within the horizon asked for: (points, expiry date)."""
+    balance: int
+    debt: int
+    expiring: tuple[tuple[int, date], ...]
+
+
+@dataclass(frozen=True)
+class BoardRead:
+    """A leaderboard as stored: the top (member_id, nickname, score), one member's 1-based rank and score."""
+    top: tuple[tuple[str, str, int], ...]
+    my_rank: int | None
+    my_score: int
+
+
+@dataclass(frozen=True)
 class LeaderboardRow:
     rank: int
     name: str
@@ -209,22 +231,30 @@ class PurchaseWrite:
     next_review: date
     points_by_tier: tuple[tuple[Tier, int], ...]
     details: dict
+    upgrade_grace: timedelta         # how long an upgrade this purchase makes stays revertible by a refund
 
 
 class LedgerStore(Protocol):
-    async def purchase(self, write: PurchaseWrite) -> dict: ...
+    """The ledger's writes answer the first answer again on a replay (`replayed`), and raise the domain error
+    of a refusal (InsufficientPoints, TransactionConflict, RefundExceedsPurchase, …)."""
+    async def purchase(self, write: PurchaseWrite) -> PurchaseResult: ...
     async def refund(self, member_id: str, refund_id: str, txn_id: str, amount_fen: int, amount_text: str,
-                     fingerprint: str, now: datetime, window_start: date) -> dict: ...
-    async def spend(self, member_id: str, points: int, redemption_id: str, now: datetime) -> dict: ...
+                     fingerprint: str, now: datetime, window_start: date, tiers: list[dict],
+                     upgrade_grace: timedelta) -> RefundResult:
+        """`tiers`: [{code, threshold (fen)}], lowest first, for reverting an upgrade inside `upgrade_grace`
+        that the refund undoes (loyalty_core/tiers.py). `tier` is "" for a member who never left the base tier."""
+    async def spend(self, member_id: str, points: int, redemption_id: str, now: datetime) -> LedgerChange: ...
     async def grant(self, member_id: str, points: int, source: str, ref: str, now: datetime,
-                    expires: datetime) -> dict: ...
-    async def expire(self, member_id: str, now: datetime) -> dict: ...
-    async def warn(self, member_id: str, now: datetime, horizon: datetime) -> dict: ...
+                    expires: datetime) -> LedgerChange: ...
+    async def expire(self, member_id: str, now: datetime) -> int:
+        """Points expired now."""
+    async def warn(self, member_id: str, now: datetime, horizon: datetime) -> int:
+        """Lots warned about now."""
     async def members_with_lots_expiring(self, until: datetime, offset: int, limit: int) -> list[str]: ...
     async def members_to_warn(self, until: datetime, offset: int, limit: int) -> list[str]: ...
-    async def balance_view(self, member_id: str, now: datetime, horizon: datetime) -> dict: ...
-    async def history(self, member_id: str, start: int, count: int) -> tuple[list[dict], int]: ...
-    async def leaderboard(self, year: int, size: int, member_id: str) -> dict: ...
+    async def balance_view(self, member_id: str, now: datetime, horizon: datetime) -> BalanceView: ...
+    async def history(self, member_id: str, start: int, count: int) -> tuple[list[HistoryEntry], int]: ...
+    async def leaderboard(self, year: int, size: int, member_id: str) -> BoardRead: ...
 
 
 # -- the service -------------------------------------------------------------------------------
@@ -251,42 +281,35 @@ class PointsService:
             points_by_tier=tuple((t, purchase_points(purchase.amount, t, promotion, rules)) for t in self.program.tiers),
             details={"amount": str(purchase.amount), "occurred_at": purchase.occurred_at.isoformat(),
                      "category": purchase.category, "store_id": purchase.store_id, "promotion": promotion.reason},
+            upgrade_grace=self.upgrade_grace,
         )
-        answer, replayed = _answer(await self._store.purchase(write))
-        return PurchaseResult(member_id=answer["member_id"], points_earned=answer["points_earned"],
-                              balance=answer["balance"], tier=answer["tier"], replayed=replayed)
+        return await self._store.purchase(write)
 
     async def refund(self, member_id: str, refund_id: str, txn_id: str, amount: Decimal,
                      fingerprint: str) -> RefundResult:
         now = self._clock.now()
-        answer, replayed = _answer(await self._store.refund(
-            member_id, refund_id, txn_id, to_fen(amount), str(amount), fingerprint, now,
-            self.window_start(now.date())))
-        return RefundResult(**{k: answer[k] for k in ("member_id", "refund_id", "txn_id", "points_reversed",
-                                                       "balance", "debt")},
-                            tier=answer["tier"] or self.program.base_tier.code, replayed=replayed)
+        result = await self._store.refund(member_id, refund_id, txn_id, to_fen(amount), str(amount), fingerprint,
+                                          now, self.window_start(now.date()), tiers_payload(self.program),
+                                          self.upgrade_grace)
+        return replace(result, tier=result.tier or self.program.base_tier.code)
 
     async def spend(self, member_id: str, points: int, redemption_id: str) -> LedgerChange:
         """Spend points for a redemption, oldest expiry first; once per redemption_id.
         Raises InsufficientPoints (and changes nothing) when the balance does not cover it."""
         _check_points(points)
-        result = await self._store.spend(member_id, points, check_ref(redemption_id, "redemption_id"),
-                                         self._clock.now())
-        answer, replayed = _answer(result)
-        return LedgerChange(member_id, answer["points"], answer["balance"], replayed)
+        return await self._store.spend(member_id, points, check_ref(redemption_id, "redemption_id"),
+                                       self._clock.now())
 
     async def grant(self, member_id: str, points: int, source: str, ref: str) -> LedgerChange:
         """Bonus points (birthday gift, referral reward, …) as a new lot; once per ref."""
         _check_points(points)
         now = self._clock.now()
-        result = await self._store.grant(member_id, points, check_ref(source, "source"), check_ref(ref, "ref"),
-                                         now, add_months(now, self.program.points.lot_lifetime_months))
-        answer, replayed = _answer(result)
-        return LedgerChange(member_id, answer["points"], answer["balance"], replayed)
+        return await self._store.grant(member_id, points, check_ref(source, "source"), check_ref(ref, "ref"),
+                                       now, add_months(now, self.program.points.lot_lifetime_months))
 
     async def expire(self, member_id: str, now: datetime | None = None) -> int:
         """Expire the member's lots past their date; returns the points expired (0 when none)."""
-        return (await self._store.expire(member_id, now or self._clock.now()))["answer"]["expired"]
+        return await self._store.expire(member_id, now or self._clock.now())
 
     async def expire_due(self, now: datetime | None = None, batch: int = 500) -> int:
         """The expiry job: visits only the members whose earliest lot is due (the expiry index).
@@ -305,35 +328,34 @@ class PointsService:
         horizon = now + timedelta(days=self.program.points.expiry_warning_days)
         warned = 0
         async for member_id in walk_index(lambda offset: self._store.members_to_warn(horizon, offset, batch), batch):
-            result = await self._store.warn(member_id, now, horizon)
-            warned += result["answer"]["warned_lots"] > 0
+            warned += await self._store.warn(member_id, now, horizon) > 0
         return warned
 
     async def summary(self, member_id: str, now: datetime) -> PointsSummary:
         days = self.program.points.expiry_warning_days
         view = await self._store.balance_view(member_id, now, now + timedelta(days=days))
-        expiring = view["expiring"]
         return PointsSummary(
-            balance=view["balance"], debt=view["debt"], expiring_points=sum(p for p, _ in expiring),
-            expiring_on=min((at for _, at in expiring), default=None), warning_days=days)
+            balance=view.balance, debt=view.debt, expiring_points=sum(p for p, _ in view.expiring),
+            expiring_on=min((at for _, at in view.expiring), default=None), warning_days=days)
 
     async def history(self, member_id: str, page: int = 1) -> HistoryPage:
         page = max(page, 1)
-        raw, total = await self._store.history(member_id, (page - 1) * HISTORY_PAGE_SIZE, HISTORY_PAGE_SIZE)
-        entries = tuple(HistoryEntry(kind=e["kind"], points=e["points"], balance=e["balance"], debt=e["debt"],
-                                     ref=str(e["ref"]), at=datetime.fromisoformat(e["at"]),
-                                     source=e.get("source", "")) for e in raw)
-        return HistoryPage(entries=entries, page=page, has_more=page * HISTORY_PAGE_SIZE < total)
+        entries, total = await self._store.history(member_id, (page - 1) * HISTORY_PAGE_SIZE, HISTORY_PAGE_SIZE)
+        return HistoryPage(entries=tuple(entries), page=page, has_more=page * HISTORY_PAGE_SIZE < total)
 
     async def leaderboard(self, member_id: str, now: datetime) -> Leaderboard:
         year = now.astimezone(MALL_TZ).year
         board = await self._store.leaderboard(year, self.program.leaderboard.size, member_id)
         rows = tuple(LeaderboardRow(rank=i + 1, name=mask_name(nickname, mid), points=points, is_me=mid == member_id)
-                     for i, (mid, nickname, points) in enumerate(board["top"]))
-        return Leaderboard(year=year, rows=rows, my_rank=board["my_rank"], my_points=board["my_points"])
+                     for i, (mid, nickname, points) in enumerate(board.top))
+        return Leaderboard(year=year, rows=rows, my_rank=board.my_rank, my_points=board.my_score)
 
     def window_start(self, today: date) -> date:
         return window_start(today, self.program.tier_review.spend_window_months)
+
+    @property
+    def upgrade_grace(self) -> timedelta:
+        return self.program.tier_review.upgrade_grace
 
 
 async def walk_index(read_page: Callable[[int], Awaitable[list[str]]], batch: int) -> AsyncIterator[str]:
@@ -358,22 +380,3 @@ async def walk_index(read_page: Callable[[int], Awaitable[list[str]]], batch: in
 def _check_points(points: int) -> None:
     if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
         raise ValueError("points must be a positive whole number")
-
-
-_FAILURES = {
-    "insufficient_points": errors.InsufficientPoints,
-    "txn_conflict": errors.TransactionConflict,
-    "refund_conflict": errors.RefundConflict,
-    "refund_exceeds_purchase": errors.RefundExceedsPurchase,
-    "unknown_txn": errors.UnknownTransaction,
-}
-
-
-def _answer(result: dict) -> tuple[dict, bool]:
-    """The script's answer, or the domain error it reported."""
-    if not result["ok"]:
-        error = _FAILURES.get(result["error"])
-        if error is None:
-            raise ValueError(f"ledger operation refused: {result['error']}")
-        raise error(**{k: v for k, v in result.items() if k not in ("ok", "error")})
-    return result["answer"], bool(result.get("replayed"))

@@ -18,8 +18,11 @@ from .program import Program
 
 
 class SpendReversalStore(Protocol):
-    async def void_spend(self, member_id: str, redemption_id: str, now: datetime) -> dict: ...
-    async def reverse_spend(self, member_id: str, redemption_id: str, now: datetime, expires: datetime) -> dict: ...
+    async def void_spend(self, member_id: str, redemption_id: str, now: datetime) -> bool:
+        """Whether the redemption's points were spent; if not, its spend is void from now on."""
+    async def reverse_spend(self, member_id: str, redemption_id: str, now: datetime,
+                            expires: datetime) -> LedgerChange | None:
+        """The points given back as a new lot (the first answer on a replay); None when nothing was spent."""
     async def spend_state(self, member_id: str, redemption_id: str) -> str: ...
 
 
@@ -31,19 +34,13 @@ class SpendReversals:
 
     async def void_unless_spent(self, member_id: str, redemption_id: str) -> bool:
         """True if the redemption's points were spent; else they never will be (the spend is voided)."""
-        result = await self._store.void_spend(member_id, check_ref(redemption_id, "redemption_id"),
-                                              self._clock.now())
-        return bool(result["answer"]["spent"])
+        return await self._store.void_spend(member_id, check_ref(redemption_id, "redemption_id"), self._clock.now())
 
     async def reverse(self, member_id: str, redemption_id: str) -> LedgerChange | None:
         """Return the spent points as a new lot; None when nothing was spent for this redemption."""
         now = self._clock.now()
         expires = add_months(now, self._program.points.lot_lifetime_months)
-        result = await self._store.reverse_spend(member_id, check_ref(redemption_id, "redemption_id"), now, expires)
-        if not result["ok"]:
-            return None
-        answer = result["answer"]
-        return LedgerChange(member_id, answer["points"], answer["balance"], bool(result.get("replayed")))
+        return await self._store.reverse_spend(member_id, check_ref(redemption_id, "redemption_id"), now, expires)
 
     async def state(self, member_id: str, redemption_id: str) -> str:
         """none | spent | void | reversed"""

@@ -34,7 +34,7 @@ from .coupons import CouponService, TierLookup
 from .pending import PendingChoice, PendingChoices
 from .points import PointsService, walk_index
 from .points_reversal import SpendReversals
-from .program import Program, check_rewards
+from .program import Program
 
 log = logging.getLogger("loyalty_core.redemption")
 
@@ -117,16 +117,20 @@ class CatalogueStore(Protocol):
     async def member_count(self, item_id: str, member_id: str) -> int:
         """The member's redemptions of the item reserved or confirmed (what its per-member limit counts)."""
     async def reserve(self, item_id: str, reservation_id: str, member_id: str, points: int, initial: int | None,
-                      per_member_limit: int, now: datetime) -> dict: ...
-    async def confirm(self, item_id: str, reservation_id: str, now: datetime) -> dict: ...
-    async def release(self, item_id: str, reservation_id: str, reason: str, now: datetime) -> dict: ...
-    async def reservation(self, item_id: str, reservation_id: str) -> dict | None: ...
+                      per_member_limit: int, now: datetime) -> Reservation:
+        """The reservation (the first one on a replay, whatever its state); raises SoldOut, ItemLimitReached."""
+    async def confirm(self, item_id: str, reservation_id: str, now: datetime) -> None:
+        """Raises the refusal the reservation was released for (RedemptionLapsed when it gave none)."""
+    async def release(self, item_id: str, reservation_id: str, reason: str, now: datetime) -> bool:
+        """False when there is nothing to release (never reserved, or confirmed)."""
+    async def reservation(self, item_id: str, reservation_id: str) -> Reservation | None: ...
     async def open_reservations(self, item_id: str, reserved_before: datetime, limit: int,
                                 offset: int = 0) -> list[str]: ...
     async def forget_settled(self, item_id: str, settled_before: datetime, limit: int) -> int: ...
     async def record_outcome(self, member_id: str, redemption_id: str, outcome: dict, event: dict,
-                             now: datetime) -> dict: ...
-    async def outcome(self, member_id: str, redemption_id: str) -> dict | None: ...
+                             now: datetime) -> Outcome:
+        """The outcome recorded for the redemption: this one, or the first one on a replay."""
+    async def outcome(self, member_id: str, redemption_id: str) -> Outcome | None: ...
     async def save_listing(self, member_id: str, listing: dict, keep: timedelta) -> None: ...
     async def listing(self, member_id: str) -> dict | None: ...
 
@@ -134,7 +138,6 @@ class CatalogueStore(Protocol):
 class RedemptionService:
     def __init__(self, store: CatalogueStore, points: PointsService, reversals: SpendReversals,
                  coupons: CouponService, tiers: TierLookup, pending: PendingChoices, program: Program, clock: Clock):
-        check_rewards(program)
         self._store = store
         self._points = points
         self._reversals = reversals
@@ -244,40 +247,32 @@ class RedemptionService:
             await self._check_open(item, member_id, now)
             if offered_points is not None and offered_points != item.points:
                 raise errors.PriceChanged(title=item.title, points=item.points)
-        result = await self._store.reserve(item.id, redemption_id, member_id, item.points, item.stock,
-                                           item.per_member_limit, now)
-        if not result["ok"]:
-            raise {"sold_out": errors.SoldOut, "item_limit_reached": errors.ItemLimitReached}[result["error"]](
-                title=item.title)
-        reservation = _reservation(result["reservation"])
+        try:
+            reservation = await self._store.reserve(item.id, redemption_id, member_id, item.points, item.stock,
+                                                    item.per_member_limit, now)
+        except (errors.SoldOut, errors.ItemLimitReached) as refused:
+            raise type(refused)(title=item.title) from None
         if reservation.state == "released":   # this redemption was refused or abandoned before
-            raise _released(reservation.reason)
+            raise errors.from_code(reservation.reason or "redemption_lapsed")
         return reservation
 
     async def pay(self, reservation: Reservation) -> int:
         """Step 2: spend the points (once per redemption id). Returns the balance after."""
-        try:
-            change = await self._points.spend(reservation.member_id, reservation.points, reservation.reservation_id)
-        except ValueError:  # the ledger refuses this redemption id: the sweeper voided it meanwhile
-            if await self._reversals.state(reservation.member_id, reservation.reservation_id) == "void":
-                raise errors.RedemptionLapsed() from None
-            raise
-        return change.balance
+        change = await self._points.spend(reservation.member_id, reservation.points, reservation.reservation_id)
+        return change.balance   # (RedemptionLapsed when the sweeper voided this redemption's spend meanwhile)
 
     async def fulfil(self, reservation: Reservation, item: CatalogueItem) -> Outcome:
         """Step 3: give the member what the item is, once; the outcome is recorded with reward_redeemed."""
         member_id, redemption_id = reservation.member_id, reservation.reservation_id
         recorded = await self._store.outcome(member_id, redemption_id)
         if recorded is not None:
-            return Outcome(**recorded)
+            return recorded
         if await self._reversals.state(member_id, redemption_id) != "spent":
             raise errors.RedemptionLapsed()
         outcome = await self._deliver(member_id, item, redemption_id)
         event = {"item_id": item.id, "title": item.title, "kind": item.kind, "points": item.points,
                  "outcome": outcome.kind, "prize": outcome.title, "code_tail": outcome.coupon_code[-4:]}
-        stored = await self._store.record_outcome(member_id, redemption_id, asdict(outcome), event,
-                                                  self._clock.now())
-        return Outcome(**stored)
+        return await self._store.record_outcome(member_id, redemption_id, asdict(outcome), event, self._clock.now())
 
     async def _deliver(self, member_id: str, item: CatalogueItem, redemption_id: str) -> Outcome:
         issue_key, source = f"redeem:{redemption_id}", f"redeem:{item.id}"
@@ -300,9 +295,7 @@ class RedemptionService:
 
     async def confirm(self, reservation: Reservation) -> None:
         """Step 4: the unit is sold."""
-        result = await self._store.confirm(reservation.item_id, reservation.reservation_id, self._clock.now())
-        if not result["ok"]:
-            raise _released(result.get("reason") or "redemption_lapsed")
+        await self._store.confirm(reservation.item_id, reservation.reservation_id, self._clock.now())
 
     async def abandon(self, reservation: Reservation, reason: str) -> None:
         """Compensate: give the points back if they were spent, then release the stock."""
@@ -330,8 +323,7 @@ class RedemptionService:
 
     async def _settle_or_skip(self, item: CatalogueItem, reservation_id: str) -> str:
         try:
-            raw = await self._store.reservation(item.id, reservation_id)
-            return await self._settle_abandoned(item, _reservation(raw))
+            return await self._settle_abandoned(item, await self._store.reservation(item.id, reservation_id))
         except Exception as error:  # noqa: BLE001 - one bad reservation must not hold back the others
             log.error("reservation %s of item %s not settled (%s)", reservation_id, item.id, type(error).__name__)
             return "failed"
@@ -364,19 +356,3 @@ class RedemptionService:
 
     async def _tier(self, member_id: str, now: datetime) -> str:
         return (await self._tiers.status(member_id, now)).tier.code
-
-
-def _reservation(raw: dict) -> Reservation:
-    return Reservation(reservation_id=raw["reservation_id"], item_id=raw["item_id"], member_id=raw["member_id"],
-                       points=int(raw["points"]), state=raw["state"], reason=raw.get("reason") or "")
-
-
-_REASONS = {"sold_out": errors.SoldOut, "item_limit_reached": errors.ItemLimitReached,
-            "insufficient_points": errors.InsufficientPoints, "not_on_sale": errors.NotOnSale,
-            "tier_too_low": errors.TierTooLow, "issue_limit_reached": errors.CouponIssueLimit,
-            "coupon_limit_reached": errors.CouponMemberLimit, "template_closed": errors.CouponNotIssuable}
-
-
-def _released(reason: str) -> errors.DomainError:
-    """The refusal a released reservation was released for (a repeat of the saga answers the same)."""
-    return _REASONS.get(reason, errors.RedemptionLapsed)()

@@ -13,6 +13,8 @@ Rules, each refusal recorded with its reason:
   `refund_window`. A refund of that purchase inside the window cancels it (`refunded`), giving the
   place back. When the window is over, `release_due` pays it: the referee needs a bound phone
   (`no_phone`) that no other rewarded referee used (`phone_reused`) — when `require_phone` is on.
+  A referee who has unfollowed by then holds the reward (`held`): it is paid when they follow again
+  within `unfollowed_hold_days` (the `member_refollowed` event), else cancelled (`referee_unfollowed`).
 - Paid: the referrer `referrer_points` × the referrer level's multiplier (the level reached before
   this reward: silver, gold by rewarded referrals) and/or a coupon; the referee `referee_points`
   and/or a welcome coupon. The monthly cap counts rewards, paid or waiting, by the month of the first
@@ -31,8 +33,8 @@ from . import errors
 from .clock import MALL_TZ, Clock
 from .members import FollowResult, MemberService
 from .perk_rules import ReferrerLevel
-from .points import mask_name, walk_index
-from .program import Program, ProgramError
+from .points import BoardRead, mask_name, walk_index
+from .program import Program
 
 log = logging.getLogger("loyalty_core.referral")
 
@@ -93,24 +95,48 @@ class ReferralBoard:
 @dataclass(frozen=True)
 class Release:
     referee_id: str
-    status: str                   # released | cancelled | pending (not due yet) | failed (retried next round) | …
+    status: str                   # released | cancelled | pending (not due yet) | held | failed (retried next round)
     reason: str = ""              # why cancelled; for failed, the kind of error
     referrer_points: int = 0
+
+
+@dataclass(frozen=True)
+class RewardStep:
+    """Where a referee's reward stands after a step of the referee's side: attributed | rejected | pending |
+    held | released | cancelled (or "" for a member who is no referee); `changed` is False on a replay."""
+    status: str
+    referrer: str = ""
+    reason: str = ""
+    changed: bool = True
+    hold_until: datetime | None = None   # held: until when it waits for the referee to follow again
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A released reward on the referrer's side: the points it earns, and the referrer's count that month."""
+    points: int
+    month: str
+    month_count: int
 
 
 # -- ports ----------------------------------------------------------------------------------------------
 class ReferralStore(Protocol):
     async def referee(self, referee: str) -> dict: ...
-    async def attribute(self, referee: str, referrer: str, reason: str, attempt: str, now: datetime) -> dict: ...
+    async def attribute(self, referee: str, referrer: str, reason: str, attempt: str, now: datetime) -> RewardStep:
+        """attributed, or rejected with the reason (this one, or the reason already on record)."""
     async def pending(self, referee: str, txn_id: str, purchased_at: datetime, due: datetime, reserved: bool,
-                      now: datetime) -> dict: ...
-    async def cancel(self, referee: str, txn_id: str, refunded_at: datetime, now: datetime) -> dict: ...
-    async def release(self, referee: str, reason: str, now: datetime) -> dict: ...
-    async def joined(self, referrer: str, referee: str, outcome: str, attempt: str, now: datetime) -> dict: ...
-    async def reserve(self, referrer: str, referee: str, month: str, cap: int, now: datetime) -> dict: ...
-    async def unreserve(self, referrer: str, referee: str, reason: str, now: datetime) -> dict: ...
+                      now: datetime) -> RewardStep: ...
+    async def cancel(self, referee: str, txn_id: str, refunded_at: datetime, now: datetime) -> RewardStep:
+        """`changed`: this refund cancelled the reward now."""
+    async def release(self, referee: str, reason: str, following: bool, hold_until: datetime,
+                      now: datetime) -> RewardStep:
+        """Release, cancel for `reason`, or hold (until `hold_until`, for a referee no longer `following`)."""
+    async def joined(self, referrer: str, referee: str, outcome: str, attempt: str, now: datetime) -> None: ...
+    async def reserve(self, referrer: str, referee: str, month: str, cap: int, now: datetime) -> bool:
+        """Whether a place under the month's cap is the referee's (now, or from before)."""
+    async def unreserve(self, referrer: str, referee: str, reason: str, now: datetime) -> None: ...
     async def credit(self, referrer: str, referee: str, month: str, points: int, levels: list[dict],
-                     now: datetime) -> dict: ...
+                     now: datetime) -> Credit: ...
     async def referrer(self, referrer: str) -> dict: ...
     async def rejections(self, referrer: str, count: int) -> list[dict]: ...
     async def schedule(self, referee: str, due: datetime) -> None: ...
@@ -119,7 +145,7 @@ class ReferralStore(Protocol):
     async def rank(self, month: str, referrer: str, count: int) -> None: ...
     async def claim_phone(self, phone_hash: str, referee: str) -> str: ...
     async def release_phone(self, phone_hash: str, referee: str) -> None: ...
-    async def leaderboard(self, month: str, size: int, member_id: str) -> dict: ...
+    async def leaderboard(self, month: str, size: int, member_id: str) -> BoardRead: ...
     async def my_rank(self, month: str, member_id: str) -> int | None: ...
 
 
@@ -134,14 +160,13 @@ class CouponIssuer(Protocol):
 # -- the service ----------------------------------------------------------------------------------------
 class ReferralService:
     def __init__(self, store: ReferralStore, members: MemberService, points: PointsGranter, program: Program,
-                 clock: Clock, coupons: CouponIssuer | None = None):
+                 clock: Clock, coupons: CouponIssuer):
         self._store = store
         self._members = members
         self._points = points
         self._coupons = coupons
         self.rules = program.referral
         self._clock = clock
-        check_coupons(program, coupons_available=coupons is not None)
 
     # -- attribution ----------------------------------------------------------------------------------------
     async def attribute(self, member_id: str, scene_value: str, follow: FollowResult | None,
@@ -151,12 +176,12 @@ class ReferralService:
         referrer = await self._member(referrer_id) if referrer_id else None
         reason = _refusal(member_id, referrer_id, referrer, follow)
         now, attempt = self._clock.now(), hashlib.sha256(delivery_key.encode()).hexdigest()[:20]  # no openid in ids
-        result = await self._store.attribute(member_id, referrer_id, reason, attempt, now)
+        step = await self._store.attribute(member_id, referrer_id, reason, attempt, now)
+        attributed = step.status == "attributed"
         if referrer is not None:
-            outcome = "joined" if result["attributed"] else result["reason"]
-            await self._store.joined(referrer_id, member_id, outcome, attempt, now)
-        if not result["attributed"]:
-            return Attribution(False, result["reason"], referrer_id)
+            await self._store.joined(referrer_id, member_id, "joined" if attributed else step.reason, attempt, now)
+        if not attributed:
+            return Attribution(False, step.reason, referrer_id)
         return Attribution(True, "", referrer_id, mask_name(referrer.nickname, referrer_id))
 
     async def _member(self, member_id: str):
@@ -178,12 +203,12 @@ class ReferralService:
         now = self._clock.now()
         reserved = await self._store.reserve(referrer, referee, month_of(purchased_at), self.rules.monthly_cap, now)
         due = purchased_at + self.rules.refund_window
-        result = await self._store.pending(referee, txn_id, purchased_at, due, reserved["reserved"], now)
-        if result["status"] == "pending":
+        step = await self._store.pending(referee, txn_id, purchased_at, due, reserved, now)
+        if step.status == "pending":
             await self._store.schedule(referee, due)
-        elif result["status"] == "cancelled":
-            await self._store.unreserve(referrer, referee, result.get("reason", ""), now)
-        return result["status"]
+        elif step.status == "cancelled":
+            await self._store.unreserve(referrer, referee, step.reason, now)
+        return step.status
 
     async def on_refund(self, event: dict) -> str:
         """The ledger's purchase_refunded event: a refund of the first purchase inside the window cancels."""
@@ -193,11 +218,18 @@ class ReferralService:
             return record.get("status", "not_a_referee")
         now = self._clock.now()
         refunded_at = datetime.fromisoformat(event["occurred_at"])
-        result = await self._store.cancel(referee, event["data"]["txn_id"], refunded_at, now)
-        if result.get("cancelled"):
-            await self._store.unreserve(result["referrer"], referee, "refunded", now)
+        step = await self._store.cancel(referee, event["data"]["txn_id"], refunded_at, now)
+        if step.changed:
+            await self._store.unreserve(step.referrer, referee, "refunded", now)
             await self._store.unschedule(referee)
-        return result["status"]
+        return step.status
+
+    async def on_refollow(self, event: dict) -> str:
+        """member_refollowed: a referee holding a reward (they had unfollowed) is paid now."""
+        referee = event["member_id"]
+        if (await self._store.referee(referee)).get("status") != "held":
+            return "not_held"
+        return (await self.release(referee)).status
 
     async def release_due(self, now: datetime | None = None, batch: int = 500) -> list[Release]:
         """The job: every reward whose refund window is over is paid (or cancelled, with its reason). A
@@ -215,26 +247,29 @@ class ReferralService:
 
     async def release(self, referee: str, now: datetime | None = None) -> Release:
         now = now or self._clock.now()
-        reason, phone_hash = await self._phone_check(referee)
-        result = await self._store.release(referee, reason, now)
-        status, referrer = result["status"], result["referrer"]
-        if phone_hash and status != "released":
+        member = await self._member(referee)
+        reason, phone_hash = await self._phone_check(referee, member)
+        hold_until = now + self.rules.unfollowed_hold
+        step = await self._store.release(referee, reason, member is not None and member.subscribed, hold_until, now)
+        if phone_hash and step.status != "released":
             await self._store.release_phone(phone_hash, referee)
-        if status == "pending":
-            return Release(referee, status)
+        if step.status == "pending":
+            return Release(referee, step.status)
+        if step.status == "held":    # due again when the hold ends (or at once if the referee follows again)
+            await self._store.schedule(referee, step.hold_until)
+            return Release(referee, step.status)
         points = 0
-        if status == "released":
-            points = await self._pay(referrer, referee, now)
-        elif status == "cancelled":
-            await self._store.unreserve(referrer, referee, result["reason"], now)
+        if step.status == "released":
+            points = await self._pay(step.referrer, referee, now)
+        elif step.status == "cancelled":
+            await self._store.unreserve(step.referrer, referee, step.reason, now)
         await self._store.unschedule(referee)
-        return Release(referee, status, result.get("reason", ""), points)
+        return Release(referee, step.status, step.reason, points)
 
-    async def _phone_check(self, referee: str) -> tuple[str, str]:
+    async def _phone_check(self, referee: str, member) -> tuple[str, str]:
         """('' or the reason to cancel, the phone hash claimed for this referee)."""
         if not self.rules.require_phone:
             return "", ""
-        member = await self._member(referee)
         if member is None or not member.phone_hash:
             return "no_phone", ""
         holder = await self._store.claim_phone(member.phone_hash, referee)
@@ -246,16 +281,16 @@ class ReferralService:
         month = month_of(now)
         credit = await self._store.credit(referrer, referee, month, self.rules.referrer_points,
                                           self._levels_payload(), now)
-        await self._store.rank(credit["month"], referrer, credit["month_count"])
-        if credit["points"] > 0:
-            await self._points.grant(referrer, credit["points"], "referral", f"referral:{referee}")
+        await self._store.rank(credit.month, referrer, credit.month_count)
+        if credit.points > 0:
+            await self._points.grant(referrer, credit.points, "referral", f"referral:{referee}")
         if self.rules.referee_points > 0:
             await self._points.grant(referee, self.rules.referee_points, "referral_welcome", "referral:welcome")
         if self.rules.referrer_coupon:
             await self._give_coupon(referrer, self.rules.referrer_coupon, f"referral-{referee}")
         if self.rules.referee_coupon:
             await self._give_coupon(referee, self.rules.referee_coupon, f"referral-welcome-{referee}")
-        return credit["points"]
+        return credit.points
 
     async def _give_coupon(self, member_id: str, template_id: str, issue_key: str) -> None:
         """A coupon the rules refuse (its limits are reached) is skipped, not retried forever."""
@@ -286,8 +321,8 @@ class ReferralService:
         month = month_of(now or self._clock.now())
         board = await self._store.leaderboard(month, self.rules.leaderboard_size, member_id)
         rows = tuple(BoardRow(i + 1, mask_name(nickname, mid), count, mid == member_id)
-                     for i, (mid, nickname, count) in enumerate(board["top"]))
-        return ReferralBoard(month, rows, board["my_rank"], board["my_count"])
+                     for i, (mid, nickname, count) in enumerate(board.top))
+        return ReferralBoard(month, rows, board.my_rank, board.my_score)
 
     async def referee_record(self, member_id: str) -> dict:
         """The member's side as a referee: referrer, status, reason, txn, due_at (for support and tests)."""
@@ -313,12 +348,3 @@ def _refusal(member_id: str, referrer_id: str, referrer, follow: FollowResult | 
         return "referrer_unsubscribed"
     return ""
 
-
-def check_coupons(program: Program, *, coupons_available: bool) -> None:
-    """Coupon rewards name templates of the program file, and need the coupon feature."""
-    for key in ("referrer_coupon", "referee_coupon"):
-        template = getattr(program.referral, key)
-        if template and not coupons_available:
-            raise ProgramError(f"referral.{key}", "coupon rewards need the coupon service")
-        if template and program.coupons.template(template) is None:
-            raise ProgramError(f"referral.{key}", f"unknown coupon template {template!r}")

@@ -60,6 +60,15 @@ class RefundRequest:
         return _digest(["refund", self.refund_id, self.txn_id, str(to_fen(self.amount))])
 
 
+@dataclass(frozen=True)
+class RefundState:
+    """What a refund needs to know before claiming its id: the purchase's member (None: no such txn), who holds
+    the refund id already (member_id, fingerprint), and the purchase record (amount, refunded, in fen)."""
+    txn_member: str | None
+    refund_holder: tuple[str, str] | None
+    purchase: dict | None
+
+
 def _digest(parts: list[str]) -> str:
     return hashlib.sha256(orjson.dumps(parts)).hexdigest()[:32]
 
@@ -69,7 +78,7 @@ class TillIndex(Protocol):
         """Claim the txn_id; None if claimed now, else the (member_id, fingerprint) that holds it."""
     async def txn_owner(self, txn_id: str) -> tuple[str, str] | None: ...
     async def release_txn(self, txn_id: str, member_id: str, fingerprint: str) -> None: ...
-    async def refund_state(self, refund_id: str, txn_id: str) -> dict: ...
+    async def refund_state(self, refund_id: str, txn_id: str) -> RefundState: ...
     async def claim_refund(self, refund_id: str, member_id: str, fingerprint: str) -> tuple[str, str] | None: ...
     async def release_refund(self, refund_id: str, member_id: str, fingerprint: str) -> None: ...
 
@@ -136,14 +145,14 @@ class TillService:
         check_amount(request.amount, self._program.till.max_purchase_amount)
         fingerprint = request.fingerprint()
         state = await self._index.refund_state(request.refund_id, request.txn_id)
-        if state["txn_member"] is None:
+        if state.txn_member is None:
             raise errors.UnknownTransaction()
-        member_id = state["txn_member"]
-        if state["refund_holder"] is None:
-            self._check_refundable(state["purchase"], request)
+        member_id = state.txn_member
+        if state.refund_holder is None:
+            self._check_refundable(state.purchase, request)
             holder = await self._index.claim_refund(request.refund_id, member_id, fingerprint)
         else:
-            holder = state["refund_holder"]
+            holder = state.refund_holder
         if holder is not None and holder != (member_id, fingerprint):
             raise errors.RefundConflict()
         try:

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite and benchmarks drive from outside Python:
-# chromium and a Chinese font (browser tests and their screenshots) by default, or the packages
-# named as arguments (e.g. wrk).
+# chromium, a Chinese font and a colour emoji font (the demo's chat page, the browser tests and their
+# screenshots) by default, or the packages named as arguments (e.g. wrk).
 set -euo pipefail
 wanted=("$@")
-[ ${#wanted[@]} -eq 0 ] && wanted=(chromium fonts-wqy-microhei)
+[ ${#wanted[@]} -eq 0 ] && wanted=(chromium fonts-wqy-microhei fonts-noto-color-emoji)
 
 installed() {
     command -v "$1" >/dev/null 2>&1 || dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"

@@ -92,3 +92,7 @@ def output_dir(request) -> Path:
 from tests.fixtures_bot import *  # noqa: E402,F401,F403
 from tests.fixtures_push import *  # noqa: F401,F403
 from tests.fixtures_sandbox import *  # noqa: F401,F403
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "build: builds the package (a few seconds, offline; make test-fast runs it)")

@@ -23,6 +23,7 @@ from .callbacks import CallbackSender
 from .core import Sandbox
 from .errors import ApiError
 from .faults import Fault
+from .notices import service_notice
 from .state import Media, Member, QrCode, Tag, new_ticket
 
 SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
@@ -121,22 +122,36 @@ def _injected_errcode(sandbox: Sandbox, fault: Fault) -> None:
 OK = {"errcode": 0, "errmsg": "ok"}
 
 
-# -- access token ------------------------------------------------------------------------------------
+# -- access tokens -----------------------------------------------------------------------------------
 async def stable_token(sandbox: Sandbox, call: Call) -> dict:
     body = await call.body()
     force = body.get("force_refresh") is True
     call.detail = {"force_refresh": force}
-    if body.get("grant_type") != "client_credential":
-        raise ApiError(40002, "invalid grant_type")
-    if not body.get("appid"):
-        raise ApiError(41002)
-    if body["appid"] != sandbox.config.appid:
-        raise ApiError(40013)
-    if body.get("secret") != sandbox.config.appsecret:
-        raise ApiError(40125)
+    _check_credentials(sandbox, body)
     sandbox.count_daily_call("stable_token")
-    token, expires_in = sandbox.account.tokens.issue(sandbox.now(), force=force, day_of=sandbox.clock.day)
+    token, expires_in = sandbox.account.tokens.stable(sandbox.now(), force=force, day_of=sandbox.clock.day)
     return {"access_token": token, "expires_in": expires_in}
+
+
+async def classic_token(sandbox: Sandbox, call: Call) -> dict:
+    """GET /cgi-bin/token?grant_type=client_credential&appid&secret: what most SDKs call by default."""
+    _check_credentials(sandbox, call.query)
+    sandbox.count_daily_call("token")
+    token, expires_in = sandbox.account.tokens.classic(sandbox.now())
+    return {"access_token": token, "expires_in": expires_in}
+
+
+def _check_credentials(sandbox: Sandbox, given) -> None:
+    if given.get("grant_type") != "client_credential":
+        raise ApiError(40002)
+    if not given.get("appid"):
+        raise ApiError(41002)
+    if given["appid"] != sandbox.config.appid:
+        raise ApiError(40013)
+    if not given.get("secret"):
+        raise ApiError(41004)
+    if given["secret"] != sandbox.config.appsecret:
+        raise ApiError(40125)
 
 
 # -- messages --------------------------------------------------------------------------------------
@@ -194,7 +209,7 @@ async def template_send(sandbox: Sandbox, call: Call) -> dict:
     member = sandbox.account.follower(call.openid)
     _check_template(body, sandbox.templates)
     msgid = sandbox.account.ids.template_msgid()
-    sandbox.deliver(member, "template", _card(sandbox.templates, body, msgid))
+    sandbox.deliver(member, "template", _card(sandbox, sandbox.templates, body, msgid))
     callbacks = call.request.app[CALLBACKS_KEY]
     fields = {"ToUserName": sandbox.config.original_id, "FromUserName": member.openid,
               "CreateTime": int(sandbox.now()), "MsgType": "event", "Event": "TEMPLATESENDJOBFINISH",
@@ -211,16 +226,18 @@ async def subscribe_send(sandbox: Sandbox, call: Call) -> dict:
     if member.consents.get(template_id, 0) < 1:
         raise ApiError(43101)
     member.consents[template_id] -= 1
-    sandbox.deliver(member, "subscribe", _card(sandbox.subscribe_templates, body, None))
+    sandbox.deliver(member, "subscribe", _card(sandbox, sandbox.subscribe_templates, body, None))
     return OK
 
 
-def _card(titles: dict[str, str], body: dict, msgid: int | None) -> dict:
-    card = {"template_id": body["template_id"], "title": titles[body["template_id"]], "data": body["data"]}
-    for optional in ("url", "page", "miniprogram"):
-        if body.get(optional):
-            card[optional] = body[optional]
-    return {"msgtype": "template", "template": card, **({"msgid": msgid} if msgid else {})}
+def _card(sandbox: Sandbox, titles: dict[str, str], body: dict, msgid: int | None) -> dict:
+    """The message as sent, and as the member's WeChat shows it (`notice`)."""
+    template_id = body["template_id"]
+    card = {"template_id": template_id, "title": titles[template_id], "data": body["data"]}
+    links = {link: body[link] for link in ("url", "page", "miniprogram") if body.get(link)}
+    notice = service_notice(card["title"], card["data"], sandbox.keywords.get(template_id, {}), linked=bool(links))
+    return {"msgtype": "template", "template": {**card, **links}, "notice": notice,
+            **({"msgid": msgid} if msgid else {})}
 
 
 # -- mass send -------------------------------------------------------------------------------------
@@ -231,9 +248,15 @@ async def mass_sendall(sandbox: Sandbox, call: Call) -> dict:
         raise ApiError(47001)
     account = sandbox.account
     if rule.get("is_to_all") is True:
+        # The docs let tag_id be left out here; some developers report 40152 without one (even "" passes).
+        # The sandbox follows the docs. Anything else in the filter, such as wechatpy's "group_id", is ignored.
         targets = list(account.followers)
     else:
-        tag = account.tags.get(_int(rule.get("tag_id")))
+        # A send to a tag reads tag_id only. Groups became tags in 2016, and a filter that still names a
+        # "group_id" instead (wechatpy's send_mass_* write one) is answered 40152, as the platform does.
+        if "tag_id" not in rule:
+            raise ApiError(40152)
+        tag = account.tags.get(_int(rule["tag_id"]))
         if tag is None:
             raise ApiError(40050)
         targets = list(tag.members)
@@ -392,14 +415,58 @@ async def _multipart_media(request: web.Request) -> tuple[str, str, bytes]:
 
 
 # -- users and tags ----------------------------------------------------------------------------------
-async def user_info(sandbox: Sandbox, call: Call) -> dict:
-    call.openid = call.query.get("openid", "")
-    member = sandbox.account.member(call.openid)
+USER_PAGE, BATCHGET_MAX = 10_000, 100
+
+
+def _user_info(member: Member) -> dict:
     if not member.subscribed:
         return {"subscribe": 0, "openid": member.openid, "tagid_list": []}
     return {"subscribe": 1, "openid": member.openid, "language": "zh_CN", "subscribe_time": member.subscribe_time,
             "remark": "", "groupid": 0, "tagid_list": list(member.tags),
             "subscribe_scene": member.subscribe_scene, "qr_scene": 0, "qr_scene_str": member.qr_scene_str}
+
+
+async def user_info(sandbox: Sandbox, call: Call) -> dict:
+    call.openid = call.query.get("openid", "")
+    return _user_info(sandbox.account.member(call.openid))
+
+
+async def user_info_batch(sandbox: Sandbox, call: Call) -> dict:
+    """POST user/info/batchget {"user_list": [{"openid", "lang"?}, …]}: 1 to 100 users, each one known."""
+    users = (await call.body()).get("user_list")
+    if not isinstance(users, list) or not 1 <= len(users) <= BATCHGET_MAX:
+        raise ApiError(40032)
+    if not all(isinstance(user, dict) for user in users):
+        raise ApiError(47001)
+    members = [sandbox.account.member(str(user.get("openid") or "")) for user in users]
+    call.detail = {"count": len(members)}
+    return {"user_info_list": [_user_info(member) for member in members]}
+
+
+async def followers(sandbox: Sandbox, call: Call) -> dict:
+    """GET user/get[?next_openid=]: the followers in the order they followed, 10,000 a page.
+
+    As on the platform, a page's next_openid is its last openid even when no follower comes after it; the
+    page after the last one (and an account without followers) has count 0, no "data" and next_openid ""."""
+    account = sandbox.account
+    after = call.query.get("next_openid", "")
+    if after and after not in account.followers:
+        raise ApiError(40003)
+    page = _page_after(account.followers, after, USER_PAGE)
+    call.detail = {"count": page["count"]}
+    return {"total": len(account.followers), **page}
+
+
+def _page_after(openids, after: str, size: int) -> dict:
+    """The next page of a list of openids, starting after `after` (from the start if empty)."""
+    remaining = iter(openids)
+    if after:
+        remaining = itertools.dropwhile(lambda openid: openid != after, remaining)
+        next(remaining, None)
+    page = list(itertools.islice(remaining, size))
+    if not page:
+        return {"count": 0, "next_openid": ""}
+    return {"count": len(page), "data": {"openid": page}, "next_openid": page[-1]}
 
 
 def _tag_name(sandbox: Sandbox, raw, *, except_id: int | None = None) -> str:
@@ -490,15 +557,7 @@ async def tags_of_member(sandbox: Sandbox, call: Call) -> dict:
 async def members_of_tag(sandbox: Sandbox, call: Call) -> dict:
     body = await call.body()
     tag = _tag(sandbox, body.get("tagid"))
-    after = str(body.get("next_openid") or "")
-    openids = iter(tag.members)
-    if after:
-        openids = itertools.dropwhile(lambda o: o != after, openids)
-        next(openids, None)
-    page = list(itertools.islice(openids, TAG_PAGE))
-    if not page:
-        return {"count": 0, "next_openid": ""}
-    return {"count": len(page), "data": {"openid": page}, "next_openid": page[-1]}
+    return _page_after(tag.members, str(body.get("next_openid") or ""), TAG_PAGE)
 
 
 def _int(raw) -> int:
@@ -527,6 +586,7 @@ async def menu_delete(sandbox: Sandbox, call: Call) -> dict:
 
 ROUTES = [
     ("POST", "stable_token", stable_token, False),
+    ("GET", "token", classic_token, False),
     ("POST", "message/custom/send", custom_send, True),
     ("POST", "message/template/send", template_send, True),
     ("POST", "message/subscribe/bizsend", subscribe_send, True),
@@ -536,6 +596,8 @@ ROUTES = [
     ("GET", "showqrcode", showqrcode, False),
     ("POST", "media/upload", media_upload, True),
     ("GET", "user/info", user_info, True),
+    ("POST", "user/info/batchget", user_info_batch, True),
+    ("GET", "user/get", followers, True),
     ("POST", "tags/create", tags_create, True),
     ("GET", "tags/get", tags_get, True),
     ("POST", "tags/update", tags_update, True),

@@ -24,8 +24,19 @@ DEFAULT_SUBSCRIBE_TEMPLATES: Mapping[str, str] = {
     "SUB_BIRTHDAY_GIFT": "生日礼遇提醒",
     "SUB_COUPON_EXPIRING": "优惠券到期提醒",
 }
+# The keywords of those templates, as their cards label them (a field sent without a label shows its key).
+DEFAULT_KEYWORDS: Mapping[str, Mapping[str, str]] = {
+    "TPL_POINTS_CHANGED": {"thing1": "变动原因", "number2": "变动积分", "number3": "积分余额", "time4": "变动时间"},
+    "TPL_TIER_CHANGED": {"thing1": "当前等级", "thing2": "原等级", "time3": "变更时间"},
+    "TPL_COUPON_EXPIRING": {"thing1": "优惠券", "time2": "到期时间"},
+    "TPL_EVENT_REMINDER": {"thing1": "活动名称", "time2": "活动时间", "thing3": "活动地点"},
+    "SUB_EVENT_REMINDER": {"thing1": "活动名称", "time2": "开始时间", "thing3": "活动地点"},
+    "SUB_BIRTHDAY_GIFT": {"thing1": "礼遇内容", "time2": "领取期限"},
+    "SUB_COUPON_EXPIRING": {"thing1": "优惠券", "time2": "到期时间"},
+}
 # Calls per endpoint per day (sandbox clock). Endpoints not listed are unlimited.
 DEFAULT_DAILY_LIMITS: Mapping[str, int] = {
+    "token": 2_000,
     "stable_token": 500_000,
     "message/custom/send": 500_000,
     "message/template/send": 100_000,
@@ -56,6 +67,7 @@ class SandboxConfig:
     daily_limits: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_DAILY_LIMITS))
     templates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
     subscribe_templates: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SUBSCRIBE_TEMPLATES))
+    keywords: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: dict(DEFAULT_KEYWORDS))
     history_limit: int = 20_000                # recorded API calls and callbacks kept for the control API
     seed: int | None = None                    # fault randomness; None -> unpredictable
 

@@ -20,7 +20,8 @@ Faults (per API endpoint name such as "message/custom/send", or "*" for every en
   PUT    /sandbox/daily-limits {"endpoint", "limit"}   calls a day before 45009 (null: unlimited)
 
 Account data
-  GET    /sandbox/templates ; POST /sandbox/templates {"template_id", "title", "kind": "template"|"subscribe"}
+  GET    /sandbox/templates ; POST /sandbox/templates {"template_id", "title", "kind": "template"|"subscribe",
+                                                           "keywords"?: {field: label}}
   GET    /sandbox/menu                          the menu the bot created (or null)
   GET    /sandbox/qrcodes                       QR codes the bot created (to scan from the chat page)
   GET    /sandbox/media/{media_id}              the bytes of uploaded media
@@ -232,16 +233,20 @@ async def put_daily_limit(request: web.Request) -> web.Response:
 @routes.get("/sandbox/templates")
 async def get_templates(request: web.Request) -> web.Response:
     sandbox = _sandbox(request)
-    return _json({"template": sandbox.templates, "subscribe": sandbox.subscribe_templates})
+    return _json({"template": sandbox.templates, "subscribe": sandbox.subscribe_templates,
+                  "keywords": sandbox.keywords})
 
 
 @routes.post("/sandbox/templates")
 async def add_template(request: web.Request) -> web.Response:
     sandbox, body = _sandbox(request), await _body(request)
     book = {"template": sandbox.templates, "subscribe": sandbox.subscribe_templates}.get(body.get("kind", "template"))
-    if book is None or not body.get("template_id") or not body.get("title"):
-        raise BadRequest('give {"template_id", "title", "kind": "template"|"subscribe"}')
-    book[str(body["template_id"])] = str(body["title"])
+    keywords = body.get("keywords") or {}
+    if book is None or not body.get("template_id") or not body.get("title") or not isinstance(keywords, dict):
+        raise BadRequest('give {"template_id", "title", "kind": "template"|"subscribe", "keywords"?: {field: label}}')
+    template_id = str(body["template_id"])
+    book[template_id] = str(body["title"])
+    sandbox.keywords[template_id] = {str(field): str(label) for field, label in keywords.items()}
     return await get_templates(request)
 
 

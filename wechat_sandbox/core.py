@@ -50,6 +50,7 @@ class Sandbox:
         self.faults = Faults(self.config.seed)
         self.templates = dict(self.config.templates)
         self.subscribe_templates = dict(self.config.subscribe_templates)
+        self.keywords = {template_id: dict(labels) for template_id, labels in self.config.keywords.items()}
         self.daily_limits = dict(self.config.daily_limits)
 
     def now(self) -> float:

@@ -14,6 +14,7 @@ TOKEN_SECONDS = 7200
 TOKEN_RENEW_BEFORE = 300          # normal mode hands out a new token in the last 5 minutes
 FORCE_SPACING_SECONDS = 30
 FORCE_PER_DAY = 20
+CLASSIC_OVERLAP_SECONDS = 300    # a classic token still works this long after the next one is issued
 CONVERSATION_LIMIT = 2_000        # entries kept per member
 _OPENID_ALPHABET = string.ascii_letters + string.digits + "-_"
 
@@ -88,54 +89,67 @@ class Media:
 @dataclass
 class Token:
     serial: int
+    stable: bool                     # from stable_token, else from the classic /cgi-bin/token
     expires_at: float
+    superseded_at: float | None = None
 
 
-class TokenBook:
-    """stable_token's memory: normal mode hands out the same token; force_refresh revokes the old ones."""
+class Tokens:
+    """The account's access tokens. The platform keeps the two endpoints' tokens apart:
+    - stable_token: normal mode hands out the same token; force_refresh revokes the stable ones only;
+    - the classic /cgi-bin/token: every call issues a new token, and the one before it keeps working for
+      5 minutes (the documented overlap for a smooth hand-over), then answers 40001."""
 
     def __init__(self):
         self._tokens: dict[str, Token] = {}
-        self._current: str | None = None
+        self._current_stable: str | None = None
+        self._current_classic: str | None = None
         self._serials = itertools.count(1)
+        self.latest_serial = 0
         self._forced: list[float] = []
 
-    def issue(self, now: float, *, force: bool, day_of) -> tuple[str, int]:
+    def stable(self, now: float, *, force: bool, day_of) -> tuple[str, int]:
         if force and not self._too_soon_to_force(now):
             if sum(1 for at in self._forced if day_of(at) == day_of(now)) >= FORCE_PER_DAY:
                 raise ApiError(45009)
             self._forced.append(now)
-            self._tokens.clear()
-            self._current = None
-        current = self._tokens.get(self._current) if self._current else None
+            for token in [t for t, info in self._tokens.items() if info.stable]:
+                del self._tokens[token]
+        current = self._tokens.get(self._current_stable or "")
         if current is None or now >= current.expires_at - TOKEN_RENEW_BEFORE:
-            self._prune(now)
-            self._current = f"{next(self._serials)}_{secrets.token_urlsafe(120)}"
-            current = self._tokens[self._current] = Token(int(self._current.split("_")[0]), now + TOKEN_SECONDS)
-        return self._current, max(int(current.expires_at - now), 0)
+            self._current_stable = self._new(now, stable=True)
+            current = self._tokens[self._current_stable]
+        return self._current_stable, max(int(current.expires_at - now), 0)
+
+    def classic(self, now: float) -> tuple[str, int]:
+        previous = self._tokens.get(self._current_classic or "")
+        if previous is not None:
+            previous.superseded_at = now
+        self._current_classic = self._new(now, stable=False)
+        return self._current_classic, TOKEN_SECONDS
 
     def _too_soon_to_force(self, now: float) -> bool:
         # The platform ignores a force within 30 s of the previous one and answers the current token.
         return bool(self._forced) and now - self._forced[-1] < FORCE_SPACING_SECONDS
 
-    def _prune(self, now: float) -> None:
+    def _new(self, now: float, *, stable: bool) -> str:
         for token in [t for t, info in self._tokens.items() if info.expires_at < now - 86400]:
             del self._tokens[token]
+        self.latest_serial = next(self._serials)
+        token = f"{self.latest_serial}_{secrets.token_urlsafe(120)}"
+        self._tokens[token] = Token(self.latest_serial, stable, now + TOKEN_SECONDS)
+        return token
 
     def check(self, token: str | None, now: float) -> int:
         """The token's serial number if valid, else raises 41001/40001/42001."""
         if not token:
             raise ApiError(41001)
         info = self._tokens.get(token)
-        if info is None:
+        if info is None or (info.superseded_at is not None and now >= info.superseded_at + CLASSIC_OVERLAP_SECONDS):
             raise ApiError(40001)
         if now >= info.expires_at:
             raise ApiError(42001)
         return info.serial
-
-    @property
-    def latest_serial(self) -> int:
-        return self._tokens[self._current].serial if self._current in self._tokens else 0
 
 
 class Ids:
@@ -171,7 +185,7 @@ class Account:
 
     def __init__(self, wall_seconds: float, history_limit: int):
         self.ids = Ids(wall_seconds)
-        self.tokens = TokenBook()
+        self.tokens = Tokens()
         self.members: dict[str, Member] = {}
         self.followers: dict[str, None] = {}                   # subscribed openids, in follow order
         self.tags: dict[int, Tag] = {}

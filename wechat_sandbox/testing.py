@@ -145,9 +145,10 @@ class SandboxClient:
     async def send_sms(self, phone: str, text: str) -> dict:
         return await self.request("POST", "/sandbox/sms", {"phone": phone, "text": text})
 
-    async def add_template(self, template_id: str, title: str, kind: str = "template") -> dict:
+    async def add_template(self, template_id: str, title: str, kind: str = "template",
+                           keywords: dict[str, str] | None = None) -> dict:
         return await self.request("POST", "/sandbox/templates", {"template_id": template_id, "title": title,
-                                                                 "kind": kind})
+                                                                 "kind": kind, "keywords": keywords or {}})
 
     async def qrcodes(self) -> list[dict]:
         return await self.request("GET", "/sandbox/qrcodes")

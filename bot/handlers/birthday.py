@@ -1,14 +1,13 @@
 """生日 / 农历生日 / 领取生日礼: set the birthday once (with 确认), see it, claim the birthday gift."""
 from __future__ import annotations
 
+from loyalty_core.birthday import BIRTHDAY_KIND
 from loyalty_core.birthday_calendar import LUNAR, SOLAR
 from loyalty_core.pending import PendingChoice
 
 from ..context import Ctx
 from ..router import Router
-from .confirm import on_confirm
 
-BIRTHDAY_KIND = "birthday"
 router = Router("birthday")
 
 
@@ -30,12 +29,10 @@ async def birthday_or_proposal(ctx: Ctx, calendar: str):
         status = await ctx.services.birthdays.status(ctx.member)
         return ctx.render("birthday.txt", status=status, calendar=calendar)
     proposal = await ctx.services.birthdays.propose(ctx.member, ctx.args, calendar)
-    choice = await ctx.services.pending.offer(ctx.member, BIRTHDAY_KIND, {"sealed": proposal.sealed}, "设置生日",
-                                              ctx.services.birthdays.confirm_window)
-    return ctx.render("birthday_confirm.txt", proposal=proposal, choice=choice)
+    return ctx.render("birthday_confirm.txt", proposal=proposal, choice=proposal.choice)
 
 
-@on_confirm(BIRTHDAY_KIND)
+@router.confirm(BIRTHDAY_KIND)
 async def confirm_birthday(ctx: Ctx, choice: PendingChoice):
     status = await ctx.services.birthdays.confirm(ctx.member, choice.payload["sealed"], choice.choice_id)
     return ctx.render("birthday_saved.txt", status=status)

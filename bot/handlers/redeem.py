@@ -8,7 +8,6 @@ from loyalty_core.redemption import REDEEM_KIND
 
 from ..context import Ctx
 from ..router import Router
-from .confirm import on_confirm
 
 router = Router("redeem")
 NEXT_PAGE = {"下一页", "下页", "更多", "next", "more"}
@@ -39,7 +38,7 @@ async def redeem(ctx: Ctx):
     return ctx.render("redeem_list.txt", page=page)
 
 
-@on_confirm(REDEEM_KIND)
+@router.confirm(REDEEM_KIND)
 async def confirm_redemption(ctx: Ctx, choice: PendingChoice):
     redemption = await ctx.services.redemption.redeem(ctx.member, choice.payload["item_id"], choice.choice_id,
                                                       offered_points=choice.payload.get("points"))

@@ -191,6 +191,71 @@ local function qualifying_position(tiers, spend)
   return position
 end
 
+-- Upgrades stay on record for the grace period in which a refund can revert them (see revert_upgrades).
+local function remember_upgrade(upgrade, grace_ms)
+  local kept = {}
+  for _, prior in ipairs(cjson.decode(redis.call('HGET', ACCOUNT, 'upgrades') or '[]')) do
+    if NOW_MS - prior.at <= grace_ms then kept[#kept + 1] = prior end
+  end
+  if grace_ms > 0 then kept[#kept + 1] = upgrade end
+  if #kept == 0 then
+    redis.call('HDEL', ACCOUNT, 'upgrades')
+  else
+    redis.call('HSET', ACCOUNT, 'upgrades', cjson.encode(kept))
+  end
+end
+
+-- A refund that leaves `spend` (fen) in the window reverts the newest upgrade inside its grace period while the
+-- spend is under the tier's threshold: down to the tier before it, or the one the spend qualifies for if higher,
+-- taking back the rewards of the tiers given up (their lot first, then the oldest, the rest as debt); a tier
+-- given up earns its reward again when reached again. Rule stated in loyalty_core/tiers.py (revert_upgrades).
+-- Returns the points taken back, the tier before and after, and the years whose earnings changed.
+local function revert_upgrades(tiers, spend, grace_ms)
+  local upgrades = cjson.decode(redis.call('HGET', ACCOUNT, 'upgrades') or '[]')
+  local tier = tier_position(tiers, redis.call('HGET', ACCOUNT, 'tier'))
+  local outcome = {taken = 0, from = tiers[tier].code, to = tiers[tier].code, years = {}}
+  while #upgrades > 0 and grace_ms > 0 do
+    local last = upgrades[#upgrades]
+    if NOW_MS - last.at > grace_ms or spend >= tiers[tier].threshold then break end
+    table.remove(upgrades)
+    local target = math.max(tier_position(tiers, last.from), qualifying_position(tiers, spend))
+    local kept = {}
+    for _, reward in ipairs(last.rewards) do
+      if tier_position(tiers, reward.tier) > target then
+        S.debt = S.debt + reward.points - take(reward.points, last.lot)
+        earned_in_year(last.year, -reward.points)
+        redis.call('HDEL', ACCOUNT, 'rewarded:' .. reward.tier)
+        outcome.taken = outcome.taken + reward.points
+        outcome.years[#outcome.years + 1] = last.year
+      else
+        kept[#kept + 1] = reward
+      end
+    end
+    if target > tier_position(tiers, last.from) then
+      last.to, last.rewards = tiers[target].code, kept
+      upgrades[#upgrades + 1] = last
+    else
+      redis.call('HSET', ACCOUNT, 'tier_since', last.since_before)
+      if last.review_before == '' then
+        redis.call('HDEL', ACCOUNT, 'review_on')
+      else
+        redis.call('HSET', ACCOUNT, 'review_on', last.review_before)
+      end
+    end
+    tier = target
+  end
+  if tiers[tier].code == outcome.from then return outcome end
+  outcome.to = tiers[tier].code
+  redis.call('HSET', ACCOUNT, 'tier', outcome.to)
+  if #upgrades == 0 then
+    redis.call('HDEL', ACCOUNT, 'upgrades')
+  else
+    redis.call('HSET', ACCOUNT, 'upgrades', cjson.encode(upgrades))
+  end
+  S.changed = true
+  return outcome
+end
+
 -- Save the account and say what the caller must do outside this slot: relay the events, and sync the
 -- indexes with the member's whole index state (earliest expiry, earliest lot not yet warned about,
 -- review day, points earned this year).
@@ -210,11 +275,15 @@ local function finish(result)
   result.review_on = redis.call('HGET', ACCOUNT, 'review_on') or ''
   result.year = string.sub(NOW_ISO, 1, 4)
   result.earned_year = num(redis.call('HGET', ACCOUNT, 'earned:' .. result.year))
-  if result.other_year and result.other_year ~= result.year then  -- a refund of last year's purchase
-    result.other_earned = num(redis.call('HGET', ACCOUNT, 'earned:' .. result.other_year))
-  else
-    result.other_year = nil
+  local others, earned = {}, {}   -- other years whose earnings changed (a refund of last year's purchase, …)
+  for _, year in ipairs(result.other_years or {}) do
+    if year ~= result.year and not earned[year] then
+      earned[year] = num(redis.call('HGET', ACCOUNT, 'earned:' .. year))
+      others[#others + 1] = year
+    end
   end
+  result.other_years, result.other_earned = others, {}
+  for i, year in ipairs(others) do result.other_earned[i] = earned[year] end
   local events = {}
   for _, event_id in ipairs(EMITTED) do
     local body = redis.call('HGET', OUTBOX, event_id)

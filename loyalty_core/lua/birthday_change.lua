@@ -7,7 +7,7 @@ local op = 'op:' .. ARGV[6]
 local prior = redis.call('HGET', KEYS[1], op)
 if prior then
   local done = cjson.decode(prior)
-  if done.fp ~= ARGV[9] then return fail('change_conflict') end
+  if done.fp ~= ARGV[9] then return fail('birthday_change_conflict') end
   done.answer.replayed = true
   return cjson.encode(done.answer)
 end

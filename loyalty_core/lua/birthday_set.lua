@@ -5,7 +5,7 @@
 local op = 'op:' .. ARGV[6]
 local prior = redis.call('HGET', KEYS[1], op)
 if prior then return prior end
-if redis.call('HEXISTS', KEYS[1], 'enc') == 1 then return fail('already_set') end
+if redis.call('HEXISTS', KEYS[1], 'enc') == 1 then return fail('birthday_already_set') end
 
 redis.call('HSET', KEYS[1], 'enc', ARGV[3], 'label', ARGV[4], 'set_at', ARGV[2], 'changes', 0)
 redis.call('LPUSH', KEYS[2], cjson.encode({action = 'set', at = ARGV[2], by = 'member', request_id = ARGV[6],

@@ -7,6 +7,7 @@
 -- ARGV[10] window start day (yyyymmdd)  ARGV[11] year  ARGV[12] next review day (yyyymmdd)
 -- ARGV[13] tiers JSON [{code, threshold (fen), reward, points (this purchase at that tier)}], lowest first
 -- ARGV[14] details JSON {amount (text), occurred_at, category, store_id, promotion}
+-- ARGV[15] upgrade grace period (ms): how long an upgrade stays revertible by a refund (0 = never)
 local PURCHASES, SPEND = KEYS[7], KEYS[8]
 local txn, fingerprint, amount = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local expires_ms, expires_iso, year = tonumber(ARGV[7]), ARGV[8], ARGV[11]
@@ -42,18 +43,22 @@ end
 
 local reached = qualifying_position(tiers, spend)
 if reached > current then
-  local reward = 0
+  local reward, rewards = 0, {}
   for i = current + 1, reached do
     if tiers[i].reward > 0 and redis.call('HSETNX', ACCOUNT, 'rewarded:' .. tiers[i].code, NOW_ISO) == 1 then
       reward = reward + tiers[i].reward
+      rewards[#rewards + 1] = {tier = tiers[i].code, points = tiers[i].reward}
     end
   end
-  local to = tiers[reached].code
+  local to, reward_lot = tiers[reached].code, ''
   if reward > 0 then
-    credit(reward, expires_ms, expires_iso, 'tier_upgrade', to)
+    reward_lot = credit(reward, expires_ms, expires_iso, 'tier_upgrade', to)
     earned_in_year(year, reward)
     record('grant', reward, 'tier_upgrade:' .. to, {source = 'tier_upgrade'})
   end
+  remember_upgrade({at = NOW_MS, from = tiers[current].code, to = to, rewards = rewards, lot = reward_lot,
+                    year = year, since_before = redis.call('HGET', ACCOUNT, 'tier_since') or '',
+                    review_before = redis.call('HGET', ACCOUNT, 'review_on') or ''}, tonumber(ARGV[15]))
   redis.call('HSET', ACCOUNT, 'tier', to, 'tier_since', NOW_ISO, 'review_on', ARGV[12])
   publish('tier_upgraded:' .. MEMBER .. ':' .. txn, 'tier_upgraded',
           {from = tiers[current].code, to = to, spend_fen = spend, reward_points = reward, txn_id = txn})

@@ -7,6 +7,7 @@ begin()
 local prior = redis.call('HGET', OPS, op)
 if prior then
   local done = cjson.decode(prior)
+  if done.void then return fail('redemption_lapsed') end   -- the sweeper settled this redemption as abandoned
   if done.answer.points ~= points then return fail('redemption_conflict') end
   return finish({answer = done.answer, replayed = true})
 end

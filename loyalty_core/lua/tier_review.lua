@@ -40,6 +40,7 @@ else
           {from = tiers[current].code, to = to, spend_fen = spend})
   answer = {member_id = MEMBER, due = true, kept = false, from = tiers[current].code, to = to, spend_fen = spend}
 end
+redis.call('HDEL', ACCOUNT, 'upgrades')   -- the review is the new baseline: no refund reverts an older upgrade
 S.changed = true
 redis.call('HSET', OPS, op, cjson.encode({answer = answer}))
 return finish({answer = answer, replayed = false})

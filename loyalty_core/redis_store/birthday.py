@@ -8,9 +8,10 @@ import orjson
 from redis.asyncio import Redis
 
 from .. import keys
+from ..birthday import StoredChange, StoredClaim
 from .batching import Batcher
 from .outbox import Outbox
-from .scripts import Scripts
+from .scripts import Scripts, refusal
 
 INDEX_SCAN_COUNT = 500
 
@@ -32,21 +33,26 @@ class RedisBirthdayStore:
         result = await self._scripts.run(name, [keys.member_birthday(member_id), *extra_keys,
                                                 keys.member_outbox(member_id)], args)
         await self._outbox.relay(member_id)
+        if not result["ok"]:
+            raise refusal(result)
         return result
 
-    async def set(self, member_id: str, sealed: str, label: str, calendar: str, op_id: str, now: datetime) -> dict:
-        return await self._member_script(member_id, "birthday_set", [keys.member_birthday_audit(member_id)],
-                                         [member_id, now.isoformat(), sealed, label, calendar, op_id], now)
+    async def set(self, member_id: str, sealed: str, label: str, calendar: str, op_id: str, now: datetime) -> None:
+        await self._member_script(member_id, "birthday_set", [keys.member_birthday_audit(member_id)],
+                                  [member_id, now.isoformat(), sealed, label, calendar, op_id], now)
 
     async def change(self, member_id: str, sealed: str, label: str, calendar: str, request_id: str, staff_id: str,
-                     reason: str, fingerprint: str, now: datetime) -> dict:
-        return await self._member_script(
+                     reason: str, fingerprint: str, now: datetime) -> StoredChange:
+        result = await self._member_script(
             member_id, "birthday_change", [keys.member_birthday_audit(member_id)],
             [member_id, now.isoformat(), sealed, label, calendar, request_id, staff_id, reason, fingerprint], now)
+        return StoredChange(action=result["action"], changes=result["changes"],
+                            previous_label=result["previous_label"], replayed=bool(result.get("replayed")))
 
-    async def claim(self, member_id: str, cycle: int, gift: dict, now: datetime) -> dict:
-        return await self._member_script(member_id, "birthday_claim", [],
-                                         [member_id, now.isoformat(), cycle, orjson.dumps(gift)], now)
+    async def claim(self, member_id: str, cycle: int, gift: dict, now: datetime) -> StoredClaim:
+        result = await self._member_script(member_id, "birthday_claim", [],
+                                           [member_id, now.isoformat(), cycle, orjson.dumps(gift)], now)
+        return StoredClaim(record=orjson.loads(result["gift"]), replayed=bool(result["replayed"]))
 
     async def audit(self, member_id: str, count: int) -> list[dict]:
         return [orjson.loads(raw) for raw in await self._redis.lrange(keys.member_birthday_audit(member_id), 0,

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 import orjson
 from redis.asyncio import Redis
 
-from .. import keys
+from .. import errors, keys
 from ..clock import epoch_ms
+from ..redemption import Outcome, Reservation
 from .outbox import Outbox
 from .scripts import Scripts
 
@@ -49,19 +50,23 @@ class RedisCatalogueStore:
         return int(await self._redis.hget(keys.item_member_counts(item_id), member_id) or 0)
 
     async def reserve(self, item_id: str, reservation_id: str, member_id: str, points: int, initial: int | None,
-                      per_member_limit: int, now: datetime) -> dict:
-        return await self._scripts.run(
+                      per_member_limit: int, now: datetime) -> Reservation:
+        result = await self._scripts.run_or_refuse(
             "stock_reserve", _stock_keys(item_id)[:4],
             [reservation_id, member_id, points, -1 if initial is None else initial, per_member_limit,
              epoch_ms(now), now.isoformat(), item_id])
+        return _reservation(result["reservation"])
 
-    async def confirm(self, item_id: str, reservation_id: str, now: datetime) -> dict:
-        return await self._scripts.run("stock_confirm", _stock_keys(item_id),
-                                       [reservation_id, now.isoformat(), epoch_ms(now)])
+    async def confirm(self, item_id: str, reservation_id: str, now: datetime) -> None:
+        result = await self._scripts.run("stock_confirm", _stock_keys(item_id),
+                                         [reservation_id, now.isoformat(), epoch_ms(now)])
+        if not result["ok"]:   # released before (for a reason that is a refusal's code), or never reserved
+            raise errors.from_code(result.get("reason") or "redemption_lapsed")
 
-    async def release(self, item_id: str, reservation_id: str, reason: str, now: datetime) -> dict:
-        return await self._scripts.run("stock_release", _stock_keys(item_id),
-                                       [reservation_id, now.isoformat(), reason, epoch_ms(now)])
+    async def release(self, item_id: str, reservation_id: str, reason: str, now: datetime) -> bool:
+        result = await self._scripts.run("stock_release", _stock_keys(item_id),
+                                         [reservation_id, now.isoformat(), reason, epoch_ms(now)])
+        return result["ok"]
 
     async def forget_settled(self, item_id: str, settled_before: datetime, limit: int) -> int:
         result = await self._scripts.run(
@@ -69,9 +74,9 @@ class RedisCatalogueStore:
             [epoch_ms(settled_before), limit])
         return result["forgotten"]
 
-    async def reservation(self, item_id: str, reservation_id: str) -> dict | None:
+    async def reservation(self, item_id: str, reservation_id: str) -> Reservation | None:
         raw = await self._redis.hget(keys.item_reservations(item_id), reservation_id)
-        return None if raw is None else orjson.loads(raw)
+        return None if raw is None else _reservation(orjson.loads(raw))
 
     async def open_reservations(self, item_id: str, reserved_before: datetime, limit: int,
                                 offset: int = 0) -> list[str]:
@@ -84,17 +89,17 @@ class RedisCatalogueStore:
 
     # -- the member's side -----------------------------------------------------------------------------
     async def record_outcome(self, member_id: str, redemption_id: str, outcome: dict, event: dict,
-                             now: datetime) -> dict:
+                             now: datetime) -> Outcome:
         await self._outbox.mark(member_id, now)
         result = await self._scripts.run(
             "redemption_record", [keys.member_redemptions(member_id), keys.member_outbox(member_id)],
             [member_id, now.isoformat(), redemption_id, orjson.dumps(outcome), orjson.dumps(event)])
         await self._outbox.relay(member_id)
-        return result["outcome"]
+        return Outcome(**result["outcome"])
 
-    async def outcome(self, member_id: str, redemption_id: str) -> dict | None:
+    async def outcome(self, member_id: str, redemption_id: str) -> Outcome | None:
         raw = await self._redis.hget(keys.member_redemptions(member_id), redemption_id)
-        return None if raw is None else orjson.loads(raw)
+        return None if raw is None else Outcome(**orjson.loads(raw))
 
     async def save_listing(self, member_id: str, listing: dict, keep: timedelta) -> None:
         await self._redis.set(keys.member_redeem_list(member_id), orjson.dumps(listing),
@@ -103,3 +108,8 @@ class RedisCatalogueStore:
     async def listing(self, member_id: str) -> dict | None:
         raw = await self._redis.get(keys.member_redeem_list(member_id))
         return None if raw is None else orjson.loads(raw)
+
+
+def _reservation(raw: dict) -> Reservation:
+    return Reservation(reservation_id=raw["reservation_id"], item_id=raw["item_id"], member_id=raw["member_id"],
+                       points=int(raw["points"]), state=raw["state"], reason=raw.get("reason") or "")

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from .. import keys
 from ..clock import epoch_ms
 from .outbox import Outbox
-from .scripts import Scripts
+from .scripts import Scripts, refusal
 
 
 def _entry(member_id: str, code: str) -> str:
@@ -54,16 +54,17 @@ class RedisCouponStore:
 
     # -- the member's coupons ---------------------------------------------------------------------------
     async def issue(self, member_id: str, coupon: dict, issue_key: str, per_member_limit: int,
-                    now: datetime) -> dict:
+                    now: datetime) -> str:
         template = coupon["template"]
         event = {"template_id": template["id"], "kind": template["kind"], "title": template["title"],
                  "expires_at": coupon["expires_at"], "source": coupon["source"], "code_tail": coupon["code"][-4:]}
-        return await self._member_change(
+        result = await self._member_change(
             member_id, now, "coupon_issue",
             [keys.member_coupons(member_id), keys.member_coupon_counts(member_id),
              keys.member_coupon_ops(member_id)],
             [issue_key, coupon["code"], orjson.dumps(coupon), template["id"], per_member_limit,
              f"coupon_issued:{member_id}:{coupon['code']}", orjson.dumps(event)])
+        return result["code"]
 
     async def issued_code(self, member_id: str, issue_key: str) -> str | None:
         return await self._redis.hget(keys.member_coupon_ops(member_id), f"issue:{issue_key}")
@@ -71,32 +72,31 @@ class RedisCouponStore:
     async def use(self, member_id: str, code: str, txn_id: str, answer: dict, now: datetime) -> dict:
         result = await self._member_change(member_id, now, "coupon_use", [keys.member_coupons(member_id)],
                                            [code, txn_id, orjson.dumps(answer), epoch_ms(now)])
-        if result["ok"]:
-            await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
-        return result
+        await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
+        return orjson.loads(result["answer"])
 
-    async def expire(self, member_id: str, code: str, now: datetime) -> dict:
+    async def expire(self, member_id: str, code: str, now: datetime) -> bool:
         result = await self._member_change(member_id, now, "coupon_expire", [keys.member_coupons(member_id)],
                                            [code, epoch_ms(now)])
-        if result.get("settled"):
+        if result["settled"]:
             await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
-        return result
+        return result["expired"]
 
-    async def revoke(self, member_id: str, code: str, now: datetime) -> dict:
-        result = await self._member_change(member_id, now, "coupon_revoke", [keys.member_coupons(member_id)],
-                                           [code])
-        if result["ok"]:
-            await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
-        return result
+    async def revoke(self, member_id: str, code: str, now: datetime) -> None:
+        await self._member_change(member_id, now, "coupon_revoke", [keys.member_coupons(member_id)], [code])
+        await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
 
     async def _member_change(self, member_id: str, now: datetime, script: str, member_keys: list[str],
                              args: list) -> dict:
-        """Mark the member's outbox, run the script in the member's slot, relay its events.
+        """Mark the member's outbox, run the script in the member's slot, relay its events; a refusal raises
+        its domain error (after the relay: a refusal emits nothing, but an earlier crash may have left events).
         Every such script takes KEYS = [..member keys, outbox] and ARGV = [member_id, now (iso), ..args]."""
         await self._outbox.mark(member_id, now)
         result = await self._scripts.run(script, [*member_keys, keys.member_outbox(member_id)],
                                          [member_id, now.isoformat(), *args])
         await self._outbox.relay(member_id)
+        if not result["ok"]:
+            raise refusal(result)
         return result
 
     # -- reads ------------------------------------------------------------------------------------------

@@ -4,10 +4,10 @@ from __future__ import annotations
 from redis.asyncio import Redis
 
 from .. import keys
+from ..points import BoardRead
 
 
-async def read_leaderboard(redis: Redis, board: str, size: int, member_id: str) -> dict:
-    """{"top": [(member_id, nickname, score)], "my_rank": 1-based or None, "my_score": int}."""
+async def read_leaderboard(redis: Redis, board: str, size: int, member_id: str) -> BoardRead:
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zrevrange(board, 0, size - 1, withscores=True)
         pipe.zrevrank(board, member_id)
@@ -17,5 +17,5 @@ async def read_leaderboard(redis: Redis, board: str, size: int, member_id: str) 
         for mid, _ in top:
             pipe.hget(keys.member_profile(mid), "nickname")
         nicknames = await pipe.execute()
-    return {"top": [(mid, nickname or "", int(score)) for (mid, score), nickname in zip(top, nicknames)],
-            "my_rank": None if my_rank is None else my_rank + 1, "my_score": int(my_score or 0)}
+    return BoardRead(top=tuple((mid, nickname or "", int(score)) for (mid, score), nickname in zip(top, nicknames)),
+                     my_rank=None if my_rank is None else my_rank + 1, my_score=int(my_score or 0))

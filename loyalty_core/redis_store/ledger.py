@@ -21,11 +21,13 @@ from redis.asyncio import Redis
 
 from .. import keys
 from ..clock import epoch_ms
-from ..points import PurchaseWrite
+from ..points import BalanceView, BoardRead, HistoryEntry, LedgerChange, PurchaseResult, PurchaseWrite, RefundResult
+from ..tiers import ReviewResult, TierView
+from ..till import RefundState
 from .batching import Batcher
 from .leaderboards import read_leaderboard
 from .outbox import STREAM_MAXLEN, Outbox
-from .scripts import Scripts
+from .scripts import Scripts, refusal
 
 
 def ledger_keys(member_id: str) -> list[str]:
@@ -55,10 +57,12 @@ class RedisLedgerStore:
 
     # -- writes ------------------------------------------------------------------------------------
     async def _change(self, member_id: str, now: datetime, name: str, extra_keys: list[str], args: list,
-                      *, new_lot_expires: datetime | None = None, review_on: date | None = None) -> dict:
+                      *, new_lot_expires: datetime | None = None, review_on: date | None = None,
+                      allowed_refusals: tuple[str, ...] = ()) -> dict:
         """Mark, run the member's script, then relay its events and sync the indexes. The marks are
         queued in the same loop turn as the script, so they travel ahead of it in one pipeline.
-        Pre-marks (ZADD LT) are never later than the truth, even if we die before the sync."""
+        Pre-marks (ZADD LT) are never later than the truth, even if we die before the sync.
+        A refusal raises its domain error, unless the caller names it as an answer of its own."""
         marks = [self._batcher.call("ZADD", keys.OUTBOX_DIRTY, epoch_ms(now), member_id)]  # = Outbox.mark
         if new_lot_expires is not None:
             marks += [self._batcher.call("ZADD", index, "LT", epoch_ms(new_lot_expires), member_id)
@@ -72,15 +76,16 @@ class RedisLedgerStore:
             await asyncio.gather(*marks)
         if result["ok"]:
             await self._settle(member_id, result)
+        elif result["error"] not in allowed_refusals:
+            raise refusal(result)
         return result
 
     async def _settle(self, member_id: str, result: dict) -> None:
         events = result.get("events") or []
         pending = sorted(((orjson.loads(body), event_id, body) for event_id, body in zip(events[::2], events[1::2])),
                          key=lambda item: (item[0].get("occurred_at", ""), item[1]))
-        boards = [(result["year"], result["earned_year"])]
-        if result.get("other_year"):
-            boards.append((result["other_year"], result["other_earned"]))
+        boards = [(result["year"], result["earned_year"]),
+                  *zip(result.get("other_years") or [], result.get("other_earned") or [])]
         zsets = [keys.POINTS_EXPIRY_INDEX, keys.POINTS_WARN_INDEX, keys.TIER_REVIEW_INDEX] + \
             [keys.points_leaderboard(year) for year, _ in boards]
         scores = [_score(result["earliest"]), _score(result["unwarned"]), result["review_on"]] + \
@@ -95,42 +100,51 @@ class RedisLedgerStore:
                                   [member_id, result["ver"], *scores])
         await asyncio.gather(synced, *relayed)
 
-    async def purchase(self, write: PurchaseWrite) -> dict:
+    async def purchase(self, write: PurchaseWrite) -> PurchaseResult:
         m = write.member_id
         tiers = [{"code": tier.code, "threshold": tier.threshold_fen, "reward": tier.upgrade_reward, "points": points}
                  for tier, points in write.points_by_tier]
         args = [write.txn_id, write.fingerprint, write.amount_fen, epoch_ms(write.lot_expires),
                 write.lot_expires.date().isoformat(), day_key(write.day), day_key(write.window_start),
-                str(write.now.year), day_key(write.next_review), orjson.dumps(tiers), orjson.dumps(write.details)]
-        return await self._change(m, write.now, "points_purchase", [keys.member_purchases(m), keys.spend_days(m)],
-                                  args, new_lot_expires=write.lot_expires, review_on=write.next_review)
+                str(write.now.year), day_key(write.next_review), orjson.dumps(tiers), orjson.dumps(write.details),
+                _ms(write.upgrade_grace)]
+        result = await self._change(m, write.now, "points_purchase", [keys.member_purchases(m), keys.spend_days(m)],
+                                    args, new_lot_expires=write.lot_expires, review_on=write.next_review)
+        return PurchaseResult(**result["answer"], replayed=bool(result.get("replayed")))
 
     async def refund(self, member_id: str, refund_id: str, txn_id: str, amount_fen: int, amount_text: str,
-                     fingerprint: str, now: datetime, window_start: date) -> dict:
-        return await self._change(
+                     fingerprint: str, now: datetime, window_start: date, tiers: list[dict],
+                     upgrade_grace: timedelta) -> RefundResult:
+        result = await self._change(
             member_id, now, "points_refund", [keys.member_purchases(member_id), keys.spend_days(member_id)],
-            [refund_id, txn_id, amount_fen, fingerprint, day_key(window_start), amount_text])
+            [refund_id, txn_id, amount_fen, fingerprint, day_key(window_start), amount_text, orjson.dumps(tiers),
+             _ms(upgrade_grace)])
+        return RefundResult(**result["answer"], replayed=bool(result.get("replayed")))
 
-    async def spend(self, member_id: str, points: int, redemption_id: str, now: datetime) -> dict:
-        return await self._change(member_id, now, "points_spend", [], [redemption_id, points])
+    async def spend(self, member_id: str, points: int, redemption_id: str, now: datetime) -> LedgerChange:
+        return ledger_change(await self._change(member_id, now, "points_spend", [], [redemption_id, points]))
 
     async def grant(self, member_id: str, points: int, source: str, ref: str, now: datetime,
-                    expires: datetime) -> dict:
-        return await self._change(member_id, now, "points_grant", [],
-                                  [ref, points, source, epoch_ms(expires), expires.date().isoformat(), str(now.year)],
-                                  new_lot_expires=expires)
+                    expires: datetime) -> LedgerChange:
+        return ledger_change(await self._change(
+            member_id, now, "points_grant", [],
+            [ref, points, source, epoch_ms(expires), expires.date().isoformat(), str(now.year)],
+            new_lot_expires=expires))
 
-    async def expire(self, member_id: str, now: datetime) -> dict:
-        return await self._change(member_id, now, "points_expire", [], [])
+    async def expire(self, member_id: str, now: datetime) -> int:
+        return (await self._change(member_id, now, "points_expire", [], []))["answer"]["expired"]
 
-    async def warn(self, member_id: str, now: datetime, horizon: datetime) -> dict:
-        return await self._change(member_id, now, "points_warn", [], [epoch_ms(horizon)])
+    async def warn(self, member_id: str, now: datetime, horizon: datetime) -> int:
+        return (await self._change(member_id, now, "points_warn", [], [epoch_ms(horizon)]))["answer"]["warned_lots"]
 
     async def review(self, member_id: str, now: datetime, today: date, window_start: date, tiers: list[dict],
-                     review_on: str, next_review: str) -> dict:
-        return await self._change(member_id, now, "tier_review", [keys.spend_days(member_id)],
-                                  [day_key(today), day_key(window_start), orjson.dumps(tiers), review_on,
-                                   next_review])
+                     review_on: str, next_review: str) -> ReviewResult:
+        answer = (await self._change(member_id, now, "tier_review", [keys.spend_days(member_id)],
+                                     [day_key(today), day_key(window_start), orjson.dumps(tiers), review_on,
+                                      next_review]))["answer"]
+        if not answer["due"]:
+            return ReviewResult(member_id, due=False)
+        return ReviewResult(member_id, due=True, kept=answer["kept"], from_tier=answer["from"], to_tier=answer["to"])
 
     # -- the till's global indexes -----------------------------------------------------------------
     async def claim_txn(self, txn_id: str, member_id: str, fingerprint: str) -> tuple[str, str] | None:
@@ -153,7 +167,7 @@ class RedisLedgerStore:
     async def release_txn(self, txn_id: str, member_id: str, fingerprint: str) -> None:
         await self._release(keys.txn_index(txn_id), f"{member_id}|{fingerprint}")
 
-    async def refund_state(self, refund_id: str, txn_id: str) -> dict:
+    async def refund_state(self, refund_id: str, txn_id: str) -> RefundState:
         txn_holder, refund_holder = await asyncio.gather(          # two slots: no MGET in a cluster
             self._batcher.call("GET", keys.txn_index(txn_id)), self._batcher.call("GET", keys.refund_index(refund_id)))
         txn_holder = _holder(txn_holder)
@@ -161,8 +175,8 @@ class RedisLedgerStore:
         if txn_holder is not None and refund_holder is None:
             raw = await self._redis.hget(keys.member_purchases(txn_holder[0]), txn_id)
             purchase = orjson.loads(raw) if raw else None
-        return {"txn_member": txn_holder[0] if txn_holder else None, "refund_holder": _holder(refund_holder),
-                "purchase": purchase}
+        return RefundState(txn_member=txn_holder[0] if txn_holder else None,
+                           refund_holder=_holder(refund_holder), purchase=purchase)
 
     async def claim_refund(self, refund_id: str, member_id: str, fingerprint: str) -> tuple[str, str] | None:
         return await self._claim(keys.refund_index(refund_id), f"{member_id}|{fingerprint}")
@@ -189,36 +203,34 @@ class RedisLedgerStore:
         return await self._redis.zrangebyscore(keys.TIER_REVIEW_INDEX, "-inf", int(day_key(today)), start=offset,
                                                num=limit)
 
-    async def balance_view(self, member_id: str, now: datetime, horizon: datetime) -> dict:
-        """Balance and debt as of `now` (lots past their date count as gone even before the job ran)."""
+    async def balance_view(self, member_id: str, now: datetime, horizon: datetime) -> BalanceView:
         view = await self.scripts.run("points_view", [keys.points_account(member_id), keys.points_lots(member_id),
                                                       keys.points_lot_data(member_id)], [epoch_ms(horizon)])
         lots = [orjson.loads(raw) for raw in view["lots"] or () if raw]   # an empty Lua table arrives as {}
         now_ms = epoch_ms(now)
         gone = sum(lot["remaining"] for lot in lots if lot["expires_at"] <= now_ms)
-        expiring = [(lot["remaining"], date.fromisoformat(lot["expires_on"])) for lot in lots
-                    if lot["expires_at"] > now_ms]
-        return {"balance": view["balance"] - gone, "debt": view["debt"], "expiring": expiring}
+        expiring = tuple((lot["remaining"], date.fromisoformat(lot["expires_on"])) for lot in lots
+                         if lot["expires_at"] > now_ms)
+        return BalanceView(balance=view["balance"] - gone, debt=view["debt"], expiring=expiring)
 
-    async def history(self, member_id: str, start: int, count: int) -> tuple[list[dict], int]:
+    async def history(self, member_id: str, start: int, count: int) -> tuple[list[HistoryEntry], int]:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.lrange(keys.points_history(member_id), start, start + count - 1)
             pipe.llen(keys.points_history(member_id))
             raw, total = await pipe.execute()
-        return [orjson.loads(entry) for entry in raw], total
+        return [history_entry(orjson.loads(entry)) for entry in raw], total
 
-    async def leaderboard(self, year: int, size: int, member_id: str) -> dict:
-        board = await read_leaderboard(self._redis, keys.points_leaderboard(year), size, member_id)
-        return {"top": board["top"], "my_rank": board["my_rank"], "my_points": board["my_score"]}
+    async def leaderboard(self, year: int, size: int, member_id: str) -> BoardRead:
+        return await read_leaderboard(self._redis, keys.points_leaderboard(year), size, member_id)
 
-    async def tier_view(self, member_id: str) -> dict:
+    async def tier_view(self, member_id: str) -> TierView:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hmget(keys.points_account(member_id), "tier", "tier_since", "review_on")
             pipe.hgetall(keys.spend_days(member_id))
             (tier, since, review_on), days = await pipe.execute()
-        return {"tier": tier or "", "since": datetime.fromisoformat(since) if since else None,
-                "review_on": parse_day(review_on) if review_on else None,
-                "days": {parse_day(day): int(fen) for day, fen in days.items()}}
+        return TierView(tier=tier or "", since=datetime.fromisoformat(since) if since else None,
+                        review_on=parse_day(review_on) if review_on else None,
+                        days={parse_day(day): int(fen) for day, fen in days.items()})
 
     # -- member codes ------------------------------------------------------------------------------
     async def create_member_code(self, code: str, member_id: str, expires_at: datetime, ttl: timedelta) -> bool:
@@ -228,6 +240,20 @@ class RedisLedgerStore:
     async def use_member_code(self, code: str, txn_id: str, now: datetime) -> str | None:
         result = await self.scripts.run("member_code_use", [keys.member_code(code)], [txn_id, epoch_ms(now)])
         return result["member_id"] if result["ok"] else None
+
+
+def ledger_change(result: dict) -> LedgerChange:
+    answer = result["answer"]
+    return LedgerChange(answer["member_id"], answer["points"], answer["balance"], bool(result.get("replayed")))
+
+
+def history_entry(raw: dict) -> HistoryEntry:
+    return HistoryEntry(kind=raw["kind"], points=raw["points"], balance=raw["balance"], debt=raw["debt"],
+                        ref=str(raw["ref"]), at=datetime.fromisoformat(raw["at"]), source=raw.get("source", ""))
+
+
+def _ms(span: timedelta) -> int:
+    return int(span.total_seconds() * 1000)
 
 
 def _score(epoch_ms_or_none: int) -> int | str:

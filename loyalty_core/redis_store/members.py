@@ -8,7 +8,7 @@ from redis.asyncio import Redis
 
 from .. import keys
 from ..clock import epoch_ms
-from ..members import FollowResult, Member, PhoneRules
+from ..members import FollowResult, Member, PhoneRules, VerifiedCode
 from .outbox import Outbox
 from .scripts import Scripts
 
@@ -97,23 +97,24 @@ class RedisMemberStore:
         await self._outbox.relay(member_id)
         return bool(result.get("changed"))
 
-    async def count_sms_to_number(self, phone_hash: str, now: datetime, day: str, rules: PhoneRules) -> dict:
-        return await self._scripts.run(
+    async def count_sms_to_number(self, phone_hash: str, now: datetime, day: str, rules: PhoneRules) -> None:
+        await self._scripts.run_or_refuse(
             "phone_sms_quota", [keys.phone_sms_last(phone_hash), keys.phone_sms_day(phone_hash, day)],
             [epoch_ms(now), int(rules.number_cooldown.total_seconds() * 1000), rules.number_daily_codes,
              NUMBER_LIMITS_TTL_SECONDS])
 
     async def start_phone_challenge(self, member_id: str, phone_enc: str, phone_hash: str, code_hash: str,
-                                    now: datetime, rules: PhoneRules) -> dict:
-        return await self._scripts.run(
+                                    now: datetime, rules: PhoneRules) -> None:
+        await self._scripts.run_or_refuse(
             "phone_challenge", [keys.phone_challenge(member_id)],
             [phone_enc, phone_hash, code_hash, epoch_ms(now),
              int(rules.code_validity.total_seconds() * 1000), int(rules.code_cooldown.total_seconds() * 1000)],
         )
 
-    async def check_phone_code(self, member_id: str, code_hash: str, now: datetime, rules: PhoneRules) -> dict:
-        return await self._scripts.run(
+    async def check_phone_code(self, member_id: str, code_hash: str, now: datetime, rules: PhoneRules) -> VerifiedCode:
+        checked = await self._scripts.run_or_refuse(
             "phone_verify", [keys.phone_challenge(member_id)], [code_hash, epoch_ms(now), rules.max_tries])
+        return VerifiedCode(phone_hash=checked["phone_hash"], phone_enc=checked["phone_enc"])
 
     async def cancel_phone_challenge(self, member_id: str) -> None:
         await self._redis.delete(keys.phone_challenge(member_id))

@@ -7,6 +7,7 @@ import orjson
 from redis.asyncio import Redis
 
 from .. import keys
+from ..pending import Cancellation, PendingChoice
 from .scripts import Scripts
 
 
@@ -27,11 +28,12 @@ class RedisPendingStore:
         result = await self._scripts.run("pending_claim", [keys.member_pending_choice(member_id)], [choice_id])
         return result["ok"]
 
-    async def cancel(self, member_id: str) -> dict:
+    async def cancel(self, member_id: str) -> Cancellation:
         result = await self._scripts.run("pending_cancel", [keys.member_pending_choice(member_id)])
-        if "choice" in result:
-            result["choice"] = orjson.loads(result["choice"])
-        return result
+        choice = PendingChoice.from_dict(orjson.loads(result["choice"])) if "choice" in result else None
+        if result["ok"]:
+            return Cancellation("cancelled", choice)
+        return Cancellation("claimed", choice) if result["error"] == "claimed" else Cancellation("none")
 
     async def settle(self, member_id: str, choice_id: str) -> bool:
         result = await self._scripts.run("pending_settle", [keys.member_pending_choice(member_id)], [choice_id])

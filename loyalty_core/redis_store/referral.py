@@ -10,7 +10,9 @@ import orjson
 from redis.asyncio import Redis
 
 from .. import keys
-from ..clock import epoch_ms
+from ..clock import epoch_ms, from_epoch_ms
+from ..points import BoardRead
+from ..referral import Credit, RewardStep
 from .leaderboards import read_leaderboard
 from .outbox import Outbox
 from .scripts import Scripts
@@ -39,40 +41,46 @@ class RedisReferralStore:
     async def referee(self, referee: str) -> dict:
         return await self._redis.hgetall(keys.member_referee(referee))
 
-    async def attribute(self, referee: str, referrer: str, reason: str, attempt: str, now: datetime) -> dict:
-        return await self._referee_script(referee, "referral_attribute", [referrer, reason, attempt], now)
+    async def attribute(self, referee: str, referrer: str, reason: str, attempt: str, now: datetime) -> RewardStep:
+        result = await self._referee_script(referee, "referral_attribute", [referrer, reason, attempt], now)
+        return RewardStep("attributed" if result["attributed"] else "rejected", referrer, result.get("reason", ""))
 
     async def pending(self, referee: str, txn_id: str, purchased_at: datetime, due: datetime, reserved: bool,
-                      now: datetime) -> dict:
-        return await self._referee_script(referee, "referral_pending", [txn_id, epoch_ms(due), due.isoformat(),
-                                                                        int(reserved), purchased_at.isoformat()], now)
+                      now: datetime) -> RewardStep:
+        return _step(await self._referee_script(
+            referee, "referral_pending", [txn_id, epoch_ms(due), due.isoformat(), int(reserved),
+                                          purchased_at.isoformat()], now))
 
-    async def cancel(self, referee: str, txn_id: str, refunded_at: datetime, now: datetime) -> dict:
-        return await self._referee_script(referee, "referral_cancel", [txn_id, epoch_ms(refunded_at)], now)
+    async def cancel(self, referee: str, txn_id: str, refunded_at: datetime, now: datetime) -> RewardStep:
+        result = await self._referee_script(referee, "referral_cancel", [txn_id, epoch_ms(refunded_at)], now)
+        return _step(result, changed=result["cancelled"])
 
-    async def release(self, referee: str, reason: str, now: datetime) -> dict:
-        return await self._referee_script(referee, "referral_release", [epoch_ms(now), reason], now)
+    async def release(self, referee: str, reason: str, following: bool, hold_until: datetime,
+                      now: datetime) -> RewardStep:
+        return _step(await self._referee_script(
+            referee, "referral_release", [epoch_ms(now), reason, int(following), epoch_ms(hold_until)], now))
 
     # -- the referrer's side --------------------------------------------------------------------------------
-    async def joined(self, referrer: str, referee: str, outcome: str, attempt: str, now: datetime) -> dict:
+    async def joined(self, referrer: str, referee: str, outcome: str, attempt: str, now: datetime) -> None:
         op = keys.member_op(referrer, f"referral:{referee}:{attempt}")
-        return await self._scripts.run(
+        await self._scripts.run(
             "referral_joined",
             [*self._referrer_keys(referrer), keys.member_referral_rejections(referrer), op],
             [referee, now.isoformat(), outcome, OP_TTL_SECONDS, REJECTIONS_KEPT])
 
-    async def reserve(self, referrer: str, referee: str, month: str, cap: int, now: datetime) -> dict:
-        return await self._scripts.run("referral_reserve", self._referrer_keys(referrer),
-                                       [referee, month, cap, now.isoformat()])
+    async def reserve(self, referrer: str, referee: str, month: str, cap: int, now: datetime) -> bool:
+        result = await self._scripts.run("referral_reserve", self._referrer_keys(referrer),
+                                         [referee, month, cap, now.isoformat()])
+        return result["reserved"]
 
-    async def unreserve(self, referrer: str, referee: str, reason: str, now: datetime) -> dict:
-        return await self._scripts.run("referral_unreserve", self._referrer_keys(referrer),
-                                       [referee, now.isoformat(), reason])
+    async def unreserve(self, referrer: str, referee: str, reason: str, now: datetime) -> None:
+        await self._scripts.run("referral_unreserve", self._referrer_keys(referrer), [referee, now.isoformat(), reason])
 
     async def credit(self, referrer: str, referee: str, month: str, points: int, levels: list[dict],
-                     now: datetime) -> dict:
-        return await self._scripts.run("referral_credit", self._referrer_keys(referrer),
-                                       [referee, now.isoformat(), month, points, levels])
+                     now: datetime) -> Credit:
+        result = await self._scripts.run("referral_credit", self._referrer_keys(referrer),
+                                         [referee, now.isoformat(), month, points, levels])
+        return Credit(points=result["points"], month=result["month"], month_count=result["month_count"])
 
     async def referrer(self, referrer: str) -> dict:
         return await self._redis.hgetall(keys.member_referrer(referrer))
@@ -105,10 +113,16 @@ class RedisReferralStore:
     async def release_phone(self, phone_hash: str, referee: str) -> None:
         await self._scripts.run("index_release", [keys.referral_phone(phone_hash)], [referee])
 
-    async def leaderboard(self, month: str, size: int, member_id: str) -> dict:
-        board = await read_leaderboard(self._redis, keys.referral_leaderboard(month), size, member_id)
-        return {"top": board["top"], "my_rank": board["my_rank"], "my_count": board["my_score"]}
+    async def leaderboard(self, month: str, size: int, member_id: str) -> BoardRead:
+        return await read_leaderboard(self._redis, keys.referral_leaderboard(month), size, member_id)
 
     async def my_rank(self, month: str, member_id: str) -> int | None:
         rank = await self._redis.zrevrank(keys.referral_leaderboard(month), member_id)
         return None if rank is None else rank + 1
+
+
+def _step(result: dict, *, changed: bool | None = None) -> RewardStep:
+    held = result.get("hold_until_ms")
+    return RewardStep(result.get("status", ""), result.get("referrer", ""), result.get("reason", ""),
+                      changed=not result.get("replayed", True) if changed is None else changed,
+                      hold_until=from_epoch_ms(held) if held else None)

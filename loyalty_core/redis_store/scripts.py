@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.crc import key_slot
 from redis.exceptions import NoScriptError
 
+from .. import errors
 from .batching import Batcher
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
@@ -57,6 +58,13 @@ class Scripts:
     async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
         return await self.call(name, keys, args)
 
+    async def run_or_refuse(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
+        """Run the script; a refusal (ok=false) raises the domain error of its code."""
+        result = await self.call(name, keys, args)
+        if not result["ok"]:
+            raise refusal(result)
+        return result
+
     async def _result(self, name: str, command: tuple, queued: Awaitable) -> dict:
         try:
             raw = await queued
@@ -64,6 +72,11 @@ class Scripts:
             await self._redis.script_load(script_source(name))
             raw = await self.batcher.call(*command)
         return decode(name, raw)
+
+
+def refusal(result: dict) -> Exception:
+    """The domain error of a script's refusal, with the refusal's details as its params."""
+    return errors.from_code(result["error"], **{k: v for k, v in result.items() if k not in ("ok", "error")})
 
 
 def decode(name: str, raw: Any) -> dict:

@@ -9,17 +9,21 @@ import orjson
 
 from .. import keys
 from ..clock import epoch_ms
-from .ledger import RedisLedgerStore
+from ..points import LedgerChange
+from .ledger import RedisLedgerStore, ledger_change
 
 
 class RedisSpendReversalStore(RedisLedgerStore):
-    async def void_spend(self, member_id: str, redemption_id: str, now: datetime) -> dict:
-        return await self._change(member_id, now, "points_spend_void", [], [redemption_id])
+    async def void_spend(self, member_id: str, redemption_id: str, now: datetime) -> bool:
+        result = await self._change(member_id, now, "points_spend_void", [], [redemption_id])
+        return bool(result["answer"]["spent"])
 
-    async def reverse_spend(self, member_id: str, redemption_id: str, now: datetime, expires: datetime) -> dict:
-        return await self._change(member_id, now, "points_spend_reverse", [],
-                                  [redemption_id, epoch_ms(expires), expires.date().isoformat()],
-                                  new_lot_expires=expires)
+    async def reverse_spend(self, member_id: str, redemption_id: str, now: datetime,
+                            expires: datetime) -> LedgerChange | None:
+        result = await self._change(member_id, now, "points_spend_reverse", [],
+                                    [redemption_id, epoch_ms(expires), expires.date().isoformat()],
+                                    new_lot_expires=expires, allowed_refusals=("not_spent",))
+        return ledger_change(result) if result["ok"] else None
 
     async def spend_state(self, member_id: str, redemption_id: str) -> str:
         """none | spent | void | reversed"""

@@ -137,14 +137,14 @@ async def test_two_menu_taps_in_the_same_second_each_get_their_own_reply_and_ret
     assert [r.body for r in retries] == [points.body, tier.body]
 
 
-async def test_a_retried_follow_creates_one_member_and_one_event(start_bot, redis):
+async def test_a_retried_follow_creates_one_member_one_join_and_one_welcome_coupon(start_bot, redis):
     first, second = WeChatPeer(await start_bot()), WeChatPeer(await start_bot())
     follow = event_xml("o_erin", "subscribe", create_time=1_700_000_000)
     answers = await asyncio.gather(first.post(follow), second.post(follow), first.post(follow))
     assert len({a.body for a in answers}) == 1
     assert await redis.get("seq:member") == "1"
     events = [fields["type"] for _, fields in await redis.xrange("outbox:events")]
-    assert events == ["member_joined"]
+    assert events == ["member_joined", "coupon_issued"]
 
 
 # -- hostile input -------------------------------------------------------------------------------------

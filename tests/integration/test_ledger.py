@@ -108,11 +108,46 @@ async def test_review_keeps_the_tier_while_the_window_spend_still_qualifies(serv
     assert await services.tiers.review_due() == []                        # the next review is a year away
 
 
-async def test_a_refund_lowers_the_window_spend_but_not_the_tier(services, redis, clock):
+async def test_a_refund_after_the_upgrade_grace_period_lowers_the_window_spend_but_not_the_tier(services, clock):
     await buy(services, "100006", "60000", "t1")
-    await services.points.refund("100006", "r1", "t1", Decimal("20000"), "fp-r1")
+    clock.advance(services.program.tier_review.upgrade_grace + timedelta(minutes=1))
+    refunded = await services.points.refund("100006", "r1", "t1", Decimal("20000"), "fp-r1")
     status = await services.tiers.status("100006", clock.now())
-    assert (status.tier.code, status.spend) == ("gold", Decimal("40000"))
+    assert (refunded.tier, status.tier.code, status.spend) == ("gold", "gold", Decimal("40000"))
+    assert refunded.balance == 60000 - 20000 + 500                   # the upgrade reward stays
+
+
+async def test_buy_upgrade_refund_within_the_grace_period_reverts_the_upgrade_and_its_reward(services, redis, clock):
+    await buy(services, "100016", "50000", "t1")
+    await services.points.spend("100016", 50300, "rd1")               # the reward is spent: 200 points left
+    clock.advance(days=1)
+    refunded = await services.points.refund("100016", "r1", "t1", Decimal("50000"), "fp-r1")
+    assert (refunded.tier, refunded.points_reversed) == ("member", 50000)
+    assert (refunded.balance, refunded.debt) == (0, 50000 - 200 + 500)  # what was spent is owed, reward too
+    status = await services.tiers.status("100016", clock.now())
+    assert (status.tier.code, status.review_on) == ("member", None)
+    [reverted] = await events(redis, "tier_reverted")
+    assert {k: reverted["data"][k] for k in ("from", "to", "reward_points_taken")} == \
+        {"from": "gold", "to": "member", "reward_points_taken": 500}
+    assert (await services.points.history("100016")).entries[0].kind == "tier_reverted"
+    again = await buy(services, "100016", "60000", "t2")              # reached again: rewarded again
+    assert again.tier == "gold" and (again.balance, await debt(services, "100016")) == (60000 - 50300 + 500, 0)
+
+
+async def test_a_refund_that_leaves_enough_spend_keeps_the_tier_and_one_that_undoes_part_keeps_the_rest(services,
+                                                                                                        clock):
+    await buy(services, "100017", "120000", "t1")                     # member -> platinum: 500 + 1000 reward
+    kept = await services.points.refund("100017", "r1", "t1", Decimal("15000"), "fp-r1")
+    assert kept.tier == "platinum"                                     # 105,000 still qualifies
+    partly = await services.points.refund("100017", "r2", "t1", Decimal("30000"), "fp-r2")
+    assert partly.tier == "gold"                                       # 75,000: gold stays, with its reward
+    assert partly.balance == 120000 - 45000 + 500
+    status = await services.tiers.status("100017", clock.now())
+    assert status.review_on is not None                                # gold's review, from the upgrade
+
+
+async def debt(services, member_id: str) -> int:
+    return (await services.points.summary(member_id, services.clock.now())).debt
 
 
 # -- promotions --------------------------------------------------------------------------------------
@@ -242,7 +277,8 @@ async def test_refunds_of_a_very_large_purchase_take_back_exactly_its_points(red
     rest = await services.points.refund("100017", "r2", "t1", Decimal("4095587.70"), "fp-r2")
     assert half.points_reversed == 49_147_052 * 409_558_769 // 819_117_539
     assert half.points_reversed + rest.points_reversed == 49_147_052
-    assert (rest.balance, rest.debt) == (500 + 1000 + 2000, 0)            # only the upgrade rewards are left
+    assert (half.tier, half.balance) == ("diamond", 49_147_052 - half.points_reversed + 500 + 1000 + 2000)
+    assert (rest.tier, rest.balance, rest.debt) == ("member", 0, 0)      # the upgrade went, with its rewards
 
 
 async def test_first_purchase_is_announced_once_with_txn_and_amount(services, redis):

@@ -1,7 +1,7 @@
 """The ledger against a plain model of its rules, under random sequences of operations on the real
 Redis store: purchases (across tier thresholds, years and leap days), partial refunds (after spends,
-into debt, of last year's purchases), spends, grants, time passing with and without the jobs, and
-replays of everything. After every step the lots (FIFO by expiry), debt, tier, the spend per day, the
+into debt, of last year's purchases, undoing recent upgrades), spends, grants, time passing with and without
+the jobs, and replays of everything. After every step the lots (FIFO by expiry), debt, tier, the spend per day, the
 leaderboards and the expiry, warning and review indexes must be what the model says, and reads must not count
 lots past their expiry.
 
@@ -33,13 +33,14 @@ from loyalty_core.program import load_program
 from loyalty_core.redis_store.ledger import RedisLedgerStore, parse_day
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.scripts import Scripts
-from loyalty_core.tiers import TierService, tier_for, window_spend
+from loyalty_core.tiers import TierService, Upgrade, revert_upgrades, tier_for, window_spend
 
 PROGRAM = load_program()
 TIERS = PROGRAM.tiers
 WINDOW = PROGRAM.tier_review.spend_window_months
 LIFETIME = PROGRAM.points.lot_lifetime_months
 WARNING = timedelta(days=PROGRAM.points.expiry_warning_days)
+GRACE = PROGRAM.tier_review.upgrade_grace
 # Purchases (fen) exactly at and just below the tier thresholds.
 AT_THRESHOLDS = sorted({fen for tier in TIERS[1:] for fen in (tier.threshold_fen, tier.threshold_fen - 1)})
 # Moments the calendar rules are easy to get wrong at: year ends, leap days, month ends.
@@ -51,6 +52,13 @@ BOUNDARIES = [(12, 31, 23, 59), (1, 1, 0, 1), (2, 28, 12, 0), (2, 29, 12, 0), (3
 class Lot:
     expires_ms: int
     remaining: int
+
+
+@dataclasses.dataclass
+class Upgraded:
+    upgrade: Upgrade
+    lot: int | None      # the lot its rewards were credited to
+    year: int
 
 
 @dataclasses.dataclass
@@ -66,7 +74,8 @@ class Bought:
 
 class Model:
     """Lots numbered in order of creation (as the store numbers them), spent in order of expiry; earnings
-    pay the debt first; tiers rise with the window's spend and fall only at review."""
+    pay the debt first; tiers rise with the window's spend and fall only at review, or by a refund undoing
+    an upgrade inside its grace period (loyalty_core.tiers.revert_upgrades)."""
 
     def __init__(self):
         self.lots: dict[int, Lot] = {}
@@ -79,6 +88,7 @@ class Model:
         self.purchases: dict[str, Bought] = {}
         self.earned: dict[int, int] = {}               # points earned per calendar year
         self.warned_until = 0                          # epoch ms
+        self.upgrades: list[Upgraded] = []             # inside their grace period, oldest first
 
     @property
     def balance(self) -> int:
@@ -132,13 +142,16 @@ class Model:
         lot = self.credit(points, now)
         reached = TIERS.index(tier_for(self.window(today), PROGRAM))
         if reached > self.tier:
-            reward = 0
+            rewards = []
             for tier in TIERS[self.tier + 1:reached + 1]:
                 if tier.upgrade_reward and tier.code not in self.rewarded:
                     self.rewarded.add(tier.code)
-                    reward += tier.upgrade_reward
-            if reward:
-                self.credit(reward, now)
+                    rewards.append((tier.code, tier.upgrade_reward))
+            reward_lot = self.credit(sum(p for _, p in rewards), now) if rewards else None
+            self.upgrades = [u for u in self.upgrades if now - u.upgrade.at <= GRACE]
+            if GRACE:
+                upgrade = Upgrade(now, TIERS[self.tier].code, TIERS[reached].code, tuple(rewards), self.review_on)
+                self.upgrades.append(Upgraded(upgrade, reward_lot, now.year))
             self.tier, self.review_on = reached, add_months(today, PROGRAM.tier_review.review_interval_months)
         self.purchases[txn] = Bought(fen, points, lot, today, now.year)
         return points
@@ -156,7 +169,24 @@ class Model:
                 del self.days[bought.day]
         self.earned[bought.year] -= clawback
         bought.refunded, bought.clawed = bought.refunded + fen, target
+        self.revert_upgrades(now)
         return clawback
+
+    def revert_upgrades(self, now: datetime) -> None:
+        granted = {code: entry for entry in self.upgrades for code, _ in entry.upgrade.rewards}
+        reverted = revert_upgrades(tuple(u.upgrade for u in self.upgrades), TIERS[self.tier].code,
+                                   self.window(now.date()), now, PROGRAM)
+        for code, points in reverted.taken_back:
+            entry = granted[code]
+            self.debt += points - self.take(points, entry.lot)
+            self.earned[entry.year] -= points
+            self.rewarded.discard(code)
+        # the upgrades that stand are the first ones, in order (the last one perhaps reduced)
+        self.upgrades = [dataclasses.replace(entry, upgrade=upgrade)
+                         for entry, upgrade in zip(self.upgrades, reverted.standing)]
+        self.tier = [t.code for t in TIERS].index(reverted.tier)
+        if reverted.undone:
+            self.review_on = reverted.undone[-1].review_before
 
     def spend(self, points: int, now: datetime) -> None:
         self.sweep(now)
@@ -176,6 +206,7 @@ class Model:
             self.tier = qualifying
         next_review = add_months(self.review_on, PROGRAM.tier_review.review_interval_months)
         self.review_on = next_review if self.tier else None
+        self.upgrades = []
         return kept, TIERS[self.tier].code
 
 
@@ -289,6 +320,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def time_passes(self, days, minutes):
         """Lots may pass their expiry with no job run: reads and writes must not count them."""
         self.clock.advance(days=days, minutes=minutes)
+
+    @rule(days=st.integers(0, GRACE.days + 2), hours=st.integers(0, 23))
+    def a_little_time_passes(self, days, hours):
+        """Refunds inside and just past an upgrade's grace period."""
+        self.clock.advance(days=days, hours=hours)
 
     @rule(boundary=st.sampled_from(BOUNDARIES))
     def time_passes_to_a_calendar_boundary(self, boundary):

@@ -8,7 +8,6 @@ import pytest
 
 from bot.app_keys import SERVICES
 from bot.handlers import build_router
-from bot.handlers.confirm import CONFIRM_HANDLERS, on_confirm
 from bot.router import DuplicateClaim, Router
 from loyalty_core import errors
 from loyalty_core.redis_store.pending import RedisPendingStore
@@ -79,9 +78,14 @@ async def test_cancel_forgets_an_open_choice(pending):
     assert await pending.current("100003") is None
 
 
-def test_a_kind_is_registered_once():
-    with pytest.raises(DuplicateClaim, match="redeem"):
-        on_confirm("redeem")(lambda ctx, choice: None)
+def test_a_confirmation_kind_is_claimed_once():
+    feature = Router("another redeem")
+    feature.confirm("redeem")(lambda ctx, choice: None)
+    with pytest.raises(DuplicateClaim, match="confirmation kind 'redeem' claimed twice"):
+        build_router().include(feature)
+    with pytest.raises(DuplicateClaim, match="lucky"):
+        feature.confirm("lucky")(lambda ctx, choice: None)
+        feature.confirm("lucky")(lambda ctx, choice: None)
 
 
 async def test_another_feature_uses_the_same_confirm_flow(start_bot, redis):
@@ -93,18 +97,15 @@ async def test_another_feature_uses_the_same_confirm_flow(start_bot, redis):
         await ctx.services.pending.offer(ctx.member, "lucky-number", {"number": ctx.args}, f"设置幸运数字 {ctx.args}")
         return ctx.render("choice_cancelled.txt", choice=NS(summary="待确认"))
 
-    @on_confirm("lucky-number")
+    @feature.confirm("lucky-number")
     async def confirm_number(ctx, choice):
         calls.append(choice.choice_id)
         return ctx.render("choice_cancelled.txt", choice=NS(summary=f"已设置 {choice.payload['number']}"))
 
-    try:
-        peer = WeChatPeer(await start_bot(router=build_router().include(feature)))
-        await peer.say("o_lucky", "幸运数字 7")
-        assert "已设置 7" in await peer.say("o_lucky", "确认")
-        assert "已设置 7" in await peer.say("o_lucky", "确认")        # a repeat: the same (idempotent) handler
-        assert len(set(calls)) == 1
-        await peer.say("o_lucky", "幸运数字 8")
-        assert "设置幸运数字 8" in await peer.say("o_lucky", "取消")
-    finally:
-        CONFIRM_HANDLERS.pop("lucky-number")
+    peer = WeChatPeer(await start_bot(router=build_router().include(feature)))
+    await peer.say("o_lucky", "幸运数字 7")
+    assert "已设置 7" in await peer.say("o_lucky", "确认")
+    assert "已设置 7" in await peer.say("o_lucky", "确认")        # a repeat: the same (idempotent) handler
+    assert len(set(calls)) == 1
+    await peer.say("o_lucky", "幸运数字 8")
+    assert "设置幸运数字 8" in await peer.say("o_lucky", "取消")

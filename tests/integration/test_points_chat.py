@@ -53,7 +53,19 @@ async def test_tier_shows_the_progress_to_the_next_tier(bot):
     await peer.follow("o_rae")
     await till.purchase({"openid": "o_rae"}, "87700.00")
     reply = await peer.say("o_rae", "等级")
-    assert "金卡（积分 2 倍）" in reply and "还差 12,300 元升级白金卡" in reply and "· 积分加倍" in reply
+    assert "金卡（积分 2 倍）" in reply and "还差 12,300 元升级白金卡" in reply and "★ 积分加倍" in reply
+    assert "升级后新增：2.5 倍积分、免费停车、生日礼品、VIP 通道、会员日专享" in reply
+
+
+async def test_a_diamond_member_sees_every_benefit_of_the_tiers_below_and_each_points_rate_once(bot):
+    peer, till = bot
+    await peer.follow("o_dia")
+    await till.purchase({"openid": "o_dia"}, "200000.00")
+    reply = await peer.say("o_dia", "等级")
+    benefits = reply[reply.index("钻石卡权益"):].splitlines()
+    assert benefits == ["钻石卡权益（★ 为钻石卡新增）：", "★ 3 倍积分", "★ 私人导购", "★ 年度体检", "★ 品牌大使服务",
+                        "· 入会礼券", "· 专属折扣", "· 免费停车", "· 生日礼品", "· VIP 通道", "· 会员日专享"]
+    assert "积分加倍" not in reply and "2.5 倍积分" not in reply and "您已是最高等级" in reply
 
 
 async def test_the_leaderboard_masks_other_members_and_shows_my_rank(bot, redis):

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from loyalty_core import errors, keys
 from loyalty_core.program import parse_catalogue_item, parse_coupon_template
 from loyalty_core.redemption import SweepReport
+from tests.integration.killed import kill_after
 from tests.integration.rewards import Chat, ledger_totals
 from tests.wechat_peer import WeChatPeer
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -113,20 +108,9 @@ async def test_a_process_killed_mid_redemption_is_settled_by_the_sweeper(
         chat, redis, redis_url, clock, stop_after, stock, totals, wallet):
     item_id = await add_item(chat, stock=5)
     member_id = await chat.member("o_una", points=300)
-    driver = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.integration.redemption_driver", cwd=ROOT, stdout=asyncio.subprocess.PIPE,
-        env=os.environ | {"REDIS_URL": redis_url, "MEMBER_ID": member_id, "ITEM_ID": item_id,
-                          "REDEMPTION_ID": "redeem-killed", "CLOCK_AT": clock.now().isoformat(),
-                          "STOP_AFTER": stop_after})
-    try:
-        lines = [(await asyncio.wait_for(driver.stdout.readline(), 30)).decode().strip()]
-        while lines[-1] != f"{stop_after} done":
-            lines.append((await asyncio.wait_for(driver.stdout.readline(), 30)).decode().strip())
-            assert lines[-1], f"the driver ended early: {lines}"
-    finally:
-        os.kill(driver.pid, signal.SIGKILL)
-        await driver.wait()
-    assert driver.returncode == -signal.SIGKILL
+    await kill_after("tests.integration.redemption_driver", stop_after, {
+        "REDIS_URL": redis_url, "MEMBER_ID": member_id, "ITEM_ID": item_id, "REDEMPTION_ID": "redeem-killed",
+        "CLOCK_AT": clock.now().isoformat()})
     assert (await chat.services.redemption.stock(item_id))["held"] == 1       # the crash left it reserved
     clock.advance(timedelta(minutes=2, seconds=1))
     await chat.services.redemption.sweep()

@@ -117,7 +117,7 @@ async def test_a_referral_from_the_qr_code_to_the_released_reward(journey: Journ
     assert (released.status, released.referrer_points) == ("released", 500)
     assert await journey.status(bob_id) == ("released", "")
     assert await journey.balance(amy_id) == 500 and await journey.balance(bob_id) == 300 + 200
-    assert [c.template.id for c in await journey.services.coupons.wallet(bob_id)] == ["referral-welcome"]
+    assert [c.template.id for c in await journey.services.coupons.wallet(bob_id)] == ["welcome-20", "referral-welcome"]
     assert await journey.referrals.release_due() == []                          # paid once
     stats = await journey.referrals.stats(amy_id)
     assert (stats.joined, stats.rewarded, stats.pending, stats.rank) == (1, 1, 0, 1)
@@ -179,7 +179,7 @@ async def first_purchase_cut_short(journey: Journey, referrer_id: str, referee_i
     purchased_at = datetime.fromisoformat(event["data"]["occurred_at"])
     reserved = await store.reserve(referrer_id, referee_id, month_of(purchased_at), rules.monthly_cap, now)
     await store.pending(referee_id, event["data"]["txn_id"], purchased_at, purchased_at + rules.refund_window,
-                        reserved["reserved"], now)
+                        reserved, now)
     return event
 
 
@@ -294,6 +294,49 @@ async def test_a_referee_without_a_bound_phone_earns_no_reward(journey: Journey)
     [release] = await journey.referrals.release_due()
     assert (release.status, release.reason) == ("cancelled", "no_phone")
     assert await journey.balance(amy_id) == 0 and (await journey.referrals.stats(amy_id)).pending == 0
+
+
+async def referee_with_a_first_purchase(journey: Journey) -> tuple[str, str, str]:
+    """(referrer member_id, referee openid, referee member_id): attributed, phone bound, first purchase handled."""
+    amy, amy_id = await journey.member("阿美")
+    bob, bob_id, _ = await journey.scan_in("小博", await journey.qr_ticket(amy))
+    await journey.bind_phone(bob_id)
+    assert (await journey.till.purchase({"openid": bob}, "300.00")).status == 200
+    await journey.consumer.drain()
+    return amy_id, bob, bob_id
+
+
+async def test_a_referee_who_unfollowed_holds_the_reward_and_is_paid_on_coming_back(journey: Journey):
+    amy_id, bob, bob_id = await referee_with_a_first_purchase(journey)
+    await journey.wired.wechat.unfollow(bob)
+    journey.clock.advance(days=7, minutes=1)
+    [held] = await journey.referrals.release_due()
+    assert held.status == "held" and await journey.status(bob_id) == ("held", "")
+    assert await journey.balance(amy_id) == 0
+    journey.clock.advance(days=10)
+    assert await journey.referrals.release_due() == []              # due again when the hold ends, not before
+    await journey.wired.wechat.follow(bob)                           # back within the hold: paid at once
+    assert (await journey.consumer.drain()).handled >= 1
+    assert await journey.status(bob_id) == ("released", "")
+    assert await journey.balance(amy_id) == 500 and await journey.balance(bob_id) == 300 + 200
+    journey.clock.advance(days=30)
+    assert await journey.referrals.release_due() == []              # paid once: nothing is due any more
+
+
+async def test_a_referee_who_does_not_come_back_within_the_hold_cancels_the_reward(journey: Journey):
+    amy_id, bob, bob_id = await referee_with_a_first_purchase(journey)
+    await journey.wired.wechat.unfollow(bob)
+    journey.clock.advance(days=7, minutes=1)
+    assert [r.status for r in await journey.referrals.release_due()] == ["held"]
+    journey.clock.advance(journey.referrals.rules.unfollowed_hold + timedelta(minutes=1))
+    [cancelled] = await journey.referrals.release_due()
+    assert (cancelled.status, cancelled.reason) == ("cancelled", "referee_unfollowed")
+    assert await journey.status(bob_id) == ("cancelled", "referee_unfollowed")
+    await journey.wired.wechat.follow(bob)                           # too late now
+    await journey.consumer.drain()
+    assert await journey.status(bob_id) == ("cancelled", "referee_unfollowed")
+    assert await journey.balance(amy_id) == 0
+    assert (await journey.referrals.stats(amy_id)).pending == 0      # the place under the cap is given back
 
 
 async def test_a_phone_that_already_made_a_rewarded_referee_cannot_make_another(journey: Journey):

@@ -1,4 +1,4 @@
-"""The sandbox as the platform: stable_token, access tokens, QR codes, media, menus, users and tags."""
+"""The sandbox as the platform: stable_token and the classic token, QR codes, media, menus, users and tags."""
 from __future__ import annotations
 
 import struct
@@ -17,6 +17,18 @@ async def post(sandbox, path: str, body: dict, **query) -> dict:
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{sandbox.url}/cgi-bin/{path}", json=body, params=query) as response:
             return await response.json(content_type=None)
+
+
+async def get(sandbox, path: str, **query) -> dict:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{sandbox.url}/cgi-bin/{path}", params=query) as response:
+            return await response.json(content_type=None)
+
+
+async def classic_token(sandbox, **changes) -> dict:
+    query = {"grant_type": "client_credential", "appid": sandbox.config.appid, "secret": sandbox.config.appsecret,
+             **changes}
+    return await get(sandbox, "token", **{name: value for name, value in query.items() if value is not None})
 
 
 async def stable_token(sandbox, force: bool = False, **changes) -> dict:
@@ -68,6 +80,60 @@ async def test_every_api_call_needs_a_valid_unexpired_token(sandbox):
     assert (await post(sandbox, "menu/create", MENU, access_token="1_forged"))["errcode"] == 40001
     await sandbox.client.advance(7200)
     assert (await post(sandbox, "menu/create", MENU, access_token=token))["errcode"] == 42001
+
+
+# -- the classic /cgi-bin/token -----------------------------------------------------------------------------
+@pytest.mark.parametrize("changes, errcode", [
+    ({"grant_type": "authorization_code"}, 40002),
+    ({"grant_type": None}, 40002),
+    ({"appid": None}, 41002),
+    ({"appid": "wx-someone-else"}, 40013),
+    ({"secret": None}, 41004),
+    ({"secret": "guessed"}, 40125),
+])
+async def test_the_classic_token_checks_the_credentials(sandbox, changes, errcode):
+    answer = await classic_token(sandbox, **changes)
+
+    assert answer["errcode"] == errcode and "access_token" not in answer
+    assert [c["errcode"] for c in await sandbox.client.calls("token")] == [errcode]
+
+
+async def test_each_classic_token_call_replaces_the_last_token_which_works_5_more_minutes(sandbox):
+    first = await classic_token(sandbox)
+    second = await classic_token(sandbox)
+    await sandbox.client.advance(299)
+    first_in_overlap = await post(sandbox, "menu/create", MENU, access_token=first["access_token"])
+    await sandbox.client.advance(1)
+    first_after = await post(sandbox, "menu/create", MENU, access_token=first["access_token"])
+    second_after = await post(sandbox, "menu/create", MENU, access_token=second["access_token"])
+
+    assert first["expires_in"] == second["expires_in"] == 7200
+    assert first["access_token"] != second["access_token"] and len(second["access_token"]) >= 100
+    assert (first_in_overlap["errcode"], first_after["errcode"], second_after["errcode"]) == (0, 40001, 0)
+
+
+async def test_classic_and_stable_tokens_do_not_replace_each_other(sandbox):
+    stable = (await stable_token(sandbox))["access_token"]
+    replaced = (await classic_token(sandbox))["access_token"]
+    classic = (await classic_token(sandbox))["access_token"]
+    await sandbox.client.advance(301)
+    after_classic_calls = [await post(sandbox, "menu/create", MENU, access_token=t) for t in (stable, replaced)]
+    await stable_token(sandbox, force=True)
+    after_force = [await post(sandbox, "menu/create", MENU, access_token=t) for t in (stable, classic)]
+
+    assert [a["errcode"] for a in after_classic_calls] == [0, 40001]
+    assert [a["errcode"] for a in after_force] == [40001, 0]
+    assert (await stable_token(sandbox))["access_token"] != stable
+
+
+async def test_the_classic_token_has_its_own_daily_quota(sandbox):
+    await sandbox.move_to_morning()
+    await sandbox.client.daily_limit("token", 2)
+
+    answers = [await classic_token(sandbox) for _ in range(3)]
+
+    assert ["access_token" in a for a in answers] == [True, True, False] and answers[2]["errcode"] == 45009
+    assert "access_token" in await stable_token(sandbox)
 
 
 # -- QR codes --------------------------------------------------------------------------------------------------
@@ -252,3 +318,80 @@ async def test_tag_limits(sandbox, wechat_api):
 
     assert (too_many.value.errcode, member_full.value.errcode, duplicate.value.errcode) == (45056, 45059, 45157)
     assert len(await wechat_api.tags_of(openid)) == 20
+
+
+async def test_the_follower_list_pages_10000_at_a_time_in_follow_order(sandbox):
+    openids = await sandbox.client.add_followers(10_003, prefix="oFan")
+    await sandbox.client.unfollow(openids[5])
+    token = (await stable_token(sandbox))["access_token"]
+    followers = [o for o in openids if o != openids[5]]
+
+    first = await get(sandbox, "user/get", access_token=token)
+    last = await get(sandbox, "user/get", access_token=token, next_openid=first["next_openid"])
+    after_last = await get(sandbox, "user/get", access_token=token, next_openid=last["next_openid"])
+
+    assert (first["total"], first["count"], first["next_openid"]) == (10_002, 10_000, followers[9_999])
+    assert first["data"]["openid"] == followers[:10_000]
+    assert last == {"total": 10_002, "count": 2, "data": {"openid": followers[10_000:]}, "next_openid": followers[-1]}
+    assert after_last == {"total": 10_002, "count": 0, "next_openid": ""}
+
+
+async def test_an_account_without_followers_lists_none_and_a_stranger_is_no_place_to_start(sandbox):
+    token = (await stable_token(sandbox))["access_token"]
+    stranger = await sandbox.client.add_member(nickname="路人")
+
+    assert await get(sandbox, "user/get", access_token=token) == {"total": 0, "count": 0, "next_openid": ""}
+    assert (await get(sandbox, "user/get", access_token=token, next_openid=stranger["openid"]))["errcode"] == 40003
+    assert (await get(sandbox, "user/get", access_token=token, next_openid="o-never-seen"))["errcode"] == 40003
+
+
+async def test_user_info_in_batches_of_at_most_100_known_users(sandbox):
+    token = (await stable_token(sandbox))["access_token"]
+    openids = await sandbox.client.add_followers(101, prefix="oBatch")
+    await sandbox.client.unfollow(openids[1])
+    users = lambda ids: {"user_list": [{"openid": o, "lang": "zh_CN"} for o in ids]}  # noqa: E731
+
+    batch = await post(sandbox, "user/info/batchget", users(openids[:100]), access_token=token)
+    too_many = await post(sandbox, "user/info/batchget", users(openids), access_token=token)
+    empty = await post(sandbox, "user/info/batchget", users([]), access_token=token)
+    unknown = await post(sandbox, "user/info/batchget", users([openids[0], "o-never-seen"]), access_token=token)
+
+    infos = batch["user_info_list"]
+    assert [i["openid"] for i in infos] == openids[:100]
+    assert [i["subscribe"] for i in infos[:3]] == [1, 0, 1] and infos[1] == {"subscribe": 0, "openid": openids[1],
+                                                                           "tagid_list": []}
+    assert (too_many["errcode"], empty["errcode"], unknown["errcode"]) == (40032, 40032, 40003)
+    assert [c["detail"] for c in await sandbox.client.calls("user/info/batchget")] == [{"count": 100}, {}, {}, {}]
+
+
+async def test_a_mass_send_filter_names_a_tag_by_tag_id_not_the_old_group_id(sandbox, wechat_api):
+    openids = await sandbox.client.add_followers(3, prefix="oMass")
+    tag = await wechat_api.create_tag("会员日")
+    await wechat_api.tag_members(tag.id, openids[:2])
+    token = (await stable_token(sandbox))["access_token"]
+    text = {"msgtype": "text", "text": {"content": "会员日"}}
+
+    by_group = await post(sandbox, "message/mass/sendall", {"filter": {"is_to_all": False, "group_id": tag.id},
+                                                            **text}, access_token=token)
+    unknown_tag = await post(sandbox, "message/mass/sendall", {"filter": {"is_to_all": False, "tag_id": 999},
+                                                               **text}, access_token=token)
+    by_tag = await post(sandbox, "message/mass/sendall", {"filter": {"is_to_all": False, "tag_id": tag.id}, **text},
+                        access_token=token)
+
+    assert (by_group["errcode"], unknown_tag["errcode"], by_tag["errcode"]) == (40152, 40050, 0)
+    assert sorted(m["openid"] for m in await sandbox.client.all_messages(channel="mass")) == sorted(openids[:2])
+
+
+# -- service notices -----------------------------------------------------------------------------------------------
+async def test_a_template_added_with_its_keywords_labels_the_fields_of_its_notices(sandbox, wechat_api):
+    openid = (await sandbox.client.add_member(nickname="李姐", follow=True))["openid"]
+    await sandbox.client.add_template("TPL_PARKING", "停车优惠到账", keywords={"thing1": "优惠内容"})
+
+    await wechat_api.send_template(openid, "TPL_PARKING", {"thing1": {"value": "免费停车 2 小时"},
+                                                           "time2": {"value": "今日"}})
+
+    [sent] = await sandbox.client.delivered(openid, "template")
+    assert sent["message"]["notice"] == {"title": "停车优惠到账", "details": False, "fields": [
+        {"label": "优惠内容", "value": "免费停车 2 小时"}, {"label": "time2", "value": "今日"}]}
+    assert (await sandbox.client.request("GET", "/sandbox/templates"))["keywords"]["TPL_PARKING"] == {
+        "thing1": "优惠内容"}

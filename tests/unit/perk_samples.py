@@ -1,20 +1,21 @@
 """Sample values of the birthday and referral templates, built from the core's own values."""
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from types import SimpleNamespace as NS
 
 from loyalty_core.birthday import BirthdayProposal, BirthdayStatus, GiftClaim
 from loyalty_core.birthday_calendar import Birthday, Occurrence, birthday_words, kept_words
 from loyalty_core.clock import MALL_TZ
+from loyalty_core.pending import PendingChoice
 from loyalty_core.perk_rules import Gift, ReferralRules, ReferrerLevel
 from loyalty_core.referral import Attribution, BoardRow, ReferralBoard, ReferralStats
 
 LUNAR_LEAP = Birthday("lunar", 2020, 4, 26, leap=True)
 STATUS = BirthdayStatus(LUNAR_LEAP, birthday_words(LUNAR_LEAP), kept_words(LUNAR_LEAP),
                         Occurrence(2026, date(2026, 6, 10), date(2026, 6, 1), date(2026, 6, 30)), in_window=True)
-PROPOSAL = BirthdayProposal(LUNAR_LEAP, birthday_words(LUNAR_LEAP), kept_words(LUNAR_LEAP), sealed="v1.…")
 OFFERED = datetime(2026, 6, 3, 10, 0, tzinfo=MALL_TZ)
-CHOICE = NS(offered_at=OFFERED, expires_at=OFFERED + timedelta(minutes=10))
+CHOICE = PendingChoice("birthday", "birthday-0123456789abcdef0123", "设置生日", OFFERED, OFFERED + timedelta(minutes=10),
+                       {"sealed": "v1.…"})
+PROPOSAL = BirthdayProposal(LUNAR_LEAP, birthday_words(LUNAR_LEAP), kept_words(LUNAR_LEAP), CHOICE)
 VOUCHER_CLAIM = GiftClaim(Gift("voucher", "生日蛋糕兑换券"), 2026, OFFERED, replayed=False,
                           voucher_code="K7QH3-WXN9P", valid_until=date(2026, 7, 3))
 SILVER = ReferrerLevel("silver", "银牌推荐官", 5, Decimal("1.5"))

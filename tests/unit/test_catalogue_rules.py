@@ -9,7 +9,7 @@ import pytest
 
 from loyalty_core.catalogue import CatalogueItem, Prize, draw, listing, on_sale, tier_reaches
 from loyalty_core.clock import MALL_TZ
-from loyalty_core.program import ProgramError, check_rewards, load_program, parse_catalogue_item, parse_program
+from loyalty_core.program import ProgramError, load_program, parse_catalogue_item, parse_program
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=MALL_TZ)
 TIERS = ["member", "gold", "platinum", "diamond"]
@@ -48,7 +48,6 @@ def test_a_draw_is_deterministic_in_its_seed_and_follows_the_weights():
 
 def test_the_default_program_has_attractive_items_and_consistent_references():
     program = load_program()
-    check_rewards(program)
     titles = {i.title: i for i in program.catalogue.items}
     assert titles["满200减30 餐饮券"].points == 500 and titles["星巴克中杯兑换券"].points == 800
     assert {i.kind for i in program.catalogue.items} == {"coupon", "voucher", "lottery"}
@@ -79,11 +78,13 @@ def test_mistakes_in_the_sections_name_their_key(text, message):
         parse_program(text)
 
 
-def test_references_to_unknown_templates_or_tiers_are_refused():
+def test_references_to_unknown_templates_or_tiers_are_refused_at_load():
     with pytest.raises(ProgramError, match=r"catalogue.items\[0\].template: unknown coupon template 'nope'"):
-        check_rewards(parse_program(edited('template = "dining-200-30"\nstock', 'template = "nope"\nstock')))
-    with pytest.raises(ProgramError, match=r"min_tier: unknown tier 'golden'"):
-        check_rewards(parse_program(DEFAULT.replace('min_tier = "gold"', 'min_tier = "golden"')))
+        parse_program(edited('template = "dining-200-30"\nstock', 'template = "nope"\nstock'))
+    with pytest.raises(ProgramError) as refused:
+        parse_program(DEFAULT.replace('min_tier = "gold"', 'min_tier = "golden"'))
+    assert str(refused.value).splitlines() == ["coupons.templates[5].min_tier: unknown tier 'golden'",
+                                               "catalogue.items[5].min_tier: unknown tier 'golden'"]
 
 
 def test_an_item_from_json_with_dates_as_text():

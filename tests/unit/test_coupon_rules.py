@@ -154,8 +154,18 @@ categories = st.sampled_from(["dining", "fashion", "kids", ""])
 stores = st.sampled_from(["S01", "S02", ""])
 items = st.lists(st.builds(BasketItem, sku=st.sampled_from(["TEA", "SBUX", "X"]), price=money,
                            quantity=st.integers(1, 5), category=categories), max_size=6)
+
+
+def valid_template(**fields) -> CouponTemplate:
+    """Any template the program file or the admin API accepts: a 满减's threshold is at least its value,
+    gift and voucher coupons say what is given."""
+    if fields["kind"] == "threshold":
+        fields["min_amount"] = max(fields["min_amount"], fields["value"])
+    return CouponTemplate(gift="礼品", **fields)
+
+
 templates = st.builds(
-    CouponTemplate, id=st.just("t"), title=st.just("t"), kind=st.sampled_from(
+    valid_template, id=st.just("t"), title=st.just("t"), kind=st.sampled_from(
         ["cash_off", "threshold", "percentage", "gift", "bogo", "voucher"]),
     value=money, min_amount=st.one_of(st.just(D("0.00")), money), percent_off=st.integers(1, 99).map(D),
     max_discount=st.one_of(st.none(), money), sku=st.sampled_from(["", "TEA", "SBUX"]),

@@ -9,13 +9,14 @@ from importlib import resources
 import pytest
 
 from bot.templating import Templates
-from loyalty_core.birthday import GiftClaim, check_gifts
+from loyalty_core.birthday import GiftClaim
 from loyalty_core.perk_rules import Gift
 from loyalty_core.program import ProgramError, load_program, program_from_dict
-from loyalty_core.referral import Attribution, ReferralBoard, check_coupons
+from loyalty_core.referral import Attribution, ReferralBoard
 from tests.unit.perk_samples import OFFERED, PERK_SAMPLES, STATUS
 
-DEFAULT = tomllib.loads(resources.files("loyalty_core").joinpath("program_default.toml").read_text("utf-8"))
+DEFAULT = tomllib.loads(resources.files("loyalty_core").joinpath("program_default.toml").read_text("utf-8"),
+                        parse_float=Decimal)
 TIERS = ("member", "gold", "platinum", "diamond")
 templates = Templates()
 
@@ -34,8 +35,6 @@ def test_the_default_program_gives_every_tier_a_birthday_gift_and_the_documented
                                                                                                         20)
     assert [(level.code, level.min_rewarded, level.multiplier) for level in rules.levels] == \
         [("silver", 5, Decimal("1.5")), ("gold", 20, Decimal(2))]
-    check_gifts(program, coupons_available=True)
-    check_coupons(program, coupons_available=True)
 
 
 def test_a_tier_without_a_gift_gets_the_next_lower_tiers():
@@ -68,7 +67,7 @@ def test_birthday_mistakes_name_their_key(section, path):
     ({"levels": [{"code": "silver", "name": "银", "min_rewarded": 5, "multiplier": 0.5}]},
      "referral.levels[0].multiplier"),
     ({"levels": [{"code": "a", "name": "A", "min_rewarded": 5, "multiplier": 1},
-                 {"code": "a", "name": "B", "min_rewarded": 9, "multiplier": 2}]}, "referral.levels[1].id"),
+                 {"code": "a", "name": "B", "min_rewarded": 9, "multiplier": 2}]}, "referral.levels[1].code"),
 ])
 def test_referral_mistakes_name_their_key(section, path):
     with pytest.raises(ProgramError) as refused:
@@ -76,17 +75,18 @@ def test_referral_mistakes_name_their_key(section, path):
     assert refused.value.path == path
 
 
-def test_gifts_and_rewards_must_name_known_tiers_and_coupon_templates():
-    unknown_tier = program_with(birthday={"gifts": {"vip": {"kind": "points", "title": "积分", "points": 5}}})
-    with pytest.raises(ProgramError, match="birthday.gifts.vip"):
-        check_gifts(unknown_tier, coupons_available=True)
-    unknown_template = program_with(birthday={"gifts": {"gold": {"kind": "coupon", "title": "券", "template": "x"}}})
-    with pytest.raises(ProgramError, match="unknown coupon template"):
-        check_gifts(unknown_template, coupons_available=True)
-    with pytest.raises(ProgramError, match="coupon service"):
-        check_gifts(load_program(), coupons_available=False)
-    with pytest.raises(ProgramError, match="referral.referee_coupon"):
-        check_coupons(program_with(referral={"referee_coupon": "nope"}), coupons_available=True)
+@pytest.mark.parametrize("sections, message", [
+    ({"birthday": {"gifts": {"vip": {"kind": "points", "title": "积分", "points": 5}}}},
+     "birthday.gifts.vip: unknown tier 'vip'"),
+    ({"birthday": {"gifts": {"gold": {"kind": "coupon", "title": "券", "template": "x"}}}},
+     "birthday.gifts.gold.template: unknown coupon template 'x'"),
+    ({"referral": {"referee_coupon": "nope"}}, "referral.referee_coupon: unknown coupon template 'nope'"),
+    ({"referral": {"referrer_coupon": "nope"}}, "referral.referrer_coupon: unknown coupon template 'nope'"),
+])
+def test_gifts_and_rewards_must_name_known_tiers_and_coupon_templates(sections, message):
+    with pytest.raises(ProgramError) as refused:
+        program_with(**sections)
+    assert str(refused.value) == message
 
 
 def test_referrer_levels_by_rewarded_referrals():

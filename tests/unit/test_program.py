@@ -1,13 +1,16 @@
 """The program file: the packaged default loads; each kind of mistake stops the start with its key path."""
 import dataclasses
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
+from loyalty_core.clock import MALL_TZ
 from loyalty_core.program import (
-    SECTIONS, Program, ProgramError, load_program, parse_program, program_from_dict, section,
+    Program, ProgramError, QuietHours, load_program, parse_program, program_from_dict,
 )
 
 DEFAULT = (Path(__file__).parents[2] / "loyalty_core" / "program_default.toml").read_text()
@@ -72,14 +75,109 @@ def test_each_kind_of_mistake_names_the_key_and_the_problem(text, message):
     assert message in str(raised.value)
 
 
+MINIMAL_TIERS = [{"code": "member", "name": "普卡", "threshold": 0, "multiplier": 1}]
+SECTIONS = sorted(field.name for field in dataclasses.fields(Program) if field.name != "tiers")
+
+
 def test_a_section_that_is_not_a_table_is_refused():
     with pytest.raises(ProgramError, match="leaderboard: must be a table"):
-        program_from_dict({"tiers": [{"code": "member", "name": "普卡", "threshold": 0, "multiplier": 1}],
-                           "leaderboard": 10})
+        program_from_dict({"tiers": MINIMAL_TIERS, "leaderboard": 10})
 
 
-def test_each_registered_section_is_a_field_of_the_program():
-    """Adding a section = a parse function registered with @section and a Program field of that name."""
-    assert set(SECTIONS) == {field.name for field in dataclasses.fields(Program)}
-    with pytest.raises(ValueError, match="registered twice"):
-        section("tiers")(lambda raw, path: None)
+@pytest.mark.parametrize("name", SECTIONS)
+def test_every_section_is_a_table_of_known_keys_with_its_defaults_stated_once(name):
+    """Adding a section = a table class and a Program field: it defaults as a whole, and refuses keys it
+    does not declare."""
+    program = program_from_dict({"tiers": MINIMAL_TIERS})
+    assert getattr(program, name) == type(getattr(program, name))()
+    with pytest.raises(ProgramError) as refused:
+        program_from_dict({"tiers": MINIMAL_TIERS, name: {"nonsense": 1}})
+    assert str(refused.value) == f"{name}.nonsense: unknown key"
+
+
+def test_every_problem_is_reported_on_its_own_line():
+    text = edited("member_day = 18", "member_day = 40").replace("size = 10 ", "size = 0 ")
+    with pytest.raises(ProgramError) as refused:
+        parse_program(text)
+    assert str(refused.value).splitlines() == ["promotions.member_day: must be a whole number between 0 and 31",
+                                               "leaderboard.size: must be a whole number between 1 and 100"]
+    assert (refused.value.path, refused.value.problem) == ("promotions.member_day",
+                                                           "must be a whole number between 0 and 31")
+
+
+def test_fractions_are_read_as_decimals_never_floats():
+    program = load_program()
+    assert program.tiers[2].multiplier == Decimal("2.5") and isinstance(program.tiers[2].multiplier, Decimal)
+    assert program.referral.levels[0].multiplier == Decimal("1.5")
+    with pytest.raises(ProgramError, match="tiers.0..multiplier: must be a number > 0"):
+        program_from_dict({"tiers": [{**MINIMAL_TIERS[0], "multiplier": 1.5}]})
+
+
+# -- the sections the push side, tier reviews, referrals and the welcome gift read -------------------------
+def test_the_seed_program_sets_the_push_limits_the_grace_and_hold_periods_and_the_welcome_gift():
+    program = load_program()
+    quiet = program.push.quiet_hours
+    assert (quiet.start, quiet.end) == (time(21, 30), time(9, 0))
+    assert (program.push.marketing_per_day, program.push.marketing_per_week) == (1, 3)
+    assert program.tier_review.upgrade_grace == timedelta(days=30)
+    assert program.referral.unfollowed_hold == timedelta(days=30)
+    assert (program.welcome.coupon, program.welcome.points) == ("welcome-20", 0)
+    assert program.coupons.template("welcome-20").title == "新会员立减券"
+
+
+def test_no_quiet_hours_and_a_grace_of_zero():
+    program = parse_program(edited('quiet_hours = ["21:30", "09:00"]', "quiet_hours = []")
+                            .replace("upgrade_grace_days = 30", "upgrade_grace_days = 0"))
+    assert program.push.quiet_hours is None and program.tier_review.upgrade_grace == timedelta(0)
+
+
+@pytest.mark.parametrize("text, message", [
+    (edited('quiet_hours = ["21:30", "09:00"]', 'quiet_hours = ["21:30", "9:00"]'),
+     "push.quiet_hours[1]: must be a time of day (HH:MM)"),
+    (edited('quiet_hours = ["21:30", "09:00"]', 'quiet_hours = ["24:00", "09:00"]'),
+     "push.quiet_hours[0]: must be a time of day (HH:MM)"),
+    (edited('quiet_hours = ["21:30", "09:00"]', 'quiet_hours = ["21:30"]'),
+     'push.quiet_hours: must be ["HH:MM", "HH:MM"] (from, until) or [] for none'),
+    (edited('quiet_hours = ["21:30", "09:00"]', 'quiet_hours = ["21:30", "21:30"]'),
+     "push.quiet_hours[1]: must start and end at different times"),
+    (edited("marketing_per_week = 3", "marketing_per_week = 0"),
+     "push.marketing_per_week: must be a whole number between 1 and 70"),
+    (edited("marketing_per_day = 1", "marketing_per_day = 4"),
+     "push.marketing_per_week: must be at least push.marketing_per_day (4)"),
+    (edited("upgrade_grace_days = 30", "upgrade_grace_days = -1"),
+     "tier_review.upgrade_grace_days: must be a whole number between 0 and 365"),
+    (edited("unfollowed_hold_days = 30", "unfollowed_hold_days = 1.5"),
+     "referral.unfollowed_hold_days: must be a whole number between 0 and 365"),
+    (edited('coupon = "welcome-20"', 'coupon = "welcome-200"'),
+     "welcome.coupon: unknown coupon template 'welcome-200'"),
+    (edited("points = 0\n\n# Messages", "points = -5\n\n# Messages"),
+     "welcome.points: must be a whole number between 0 and 1000000"),
+    (edited('replaces = ["2.5 倍积分"]', 'replaces = ["2.5倍积分"]'),
+     "tiers[3].replaces[0]: '2.5倍积分' is not a benefit of a lower tier"),
+    (edited('replaces = ["2.5 倍积分"]', 'replaces = ["2.5 倍积分"]\ninherit_benefits = false'),
+     "tiers[3].replaces: needs inherit_benefits = true"),
+    (edited('replaces = ["消费积分"]', 'replaces = ["积分加倍"]'),
+     "tiers[1].replaces[0]: '积分加倍' is not a benefit of a lower tier"),
+])
+def test_mistakes_in_the_new_sections_name_their_key(text, message):
+    with pytest.raises(ProgramError) as raised:
+        parse_program(text)
+    assert message in str(raised.value)
+
+
+@given(st.times(), st.times(), st.times())
+def test_quiet_hours_hold_from_their_start_until_their_end_across_midnight_too(start, end, moment):
+    start, end, moment = (t.replace(second=0, microsecond=0) for t in (start, end, moment))
+    assume(start != end)
+    quiet = QuietHours(start, end)
+    at = datetime.combine(date(2026, 6, 1), moment, MALL_TZ)
+    inside = start <= moment < end if start < end else not end <= moment < start
+    assert quiet.contains(at) == inside
+    assert quiet.contains(at.astimezone(timezone.utc)) == inside        # judged in the mall's time
+
+
+def test_the_seed_quiet_hours_run_from_half_past_nine_at_night_until_nine_in_the_morning():
+    quiet = load_program().push.quiet_hours
+    at = lambda hh, mm: datetime(2026, 6, 1, hh, mm, tzinfo=MALL_TZ)   # noqa: E731
+    assert [quiet.contains(at(*t)) for t in ((21, 29), (21, 30), (0, 0), (8, 59), (9, 0), (12, 0))] == \
+        [False, True, True, True, False, False]

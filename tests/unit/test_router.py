@@ -35,11 +35,18 @@ def test_two_feature_routers_claiming_one_menu_key_fail_when_included():
         root.include(second)
 
 
-def test_events_scenes_and_fallback_are_claimed_once():
+def test_events_scenes_fallback_and_the_join_greeting_are_claimed_once():
     router = Router()
     router.event("subscribe")(points)
     router.scene("ref")(points)
     router.fallback(points)
+    router.joined(points)
+    with pytest.raises(DuplicateClaim, match="joined"):
+        router.joined(other)
+    greeting = Router("greeting")
+    greeting.joined(points)
+    with pytest.raises(DuplicateClaim, match="joined"):
+        Router("root").include(greeting).include(greeting)
     with pytest.raises(DuplicateClaim):
         router.event("SUBSCRIBE")(other)
     with pytest.raises(DuplicateClaim):
@@ -102,7 +109,7 @@ def test_normalise_text():
 
 def test_the_product_router_builds_and_lists_commands():
     router = build_router()
-    assert router.fallback_handler is not None
+    assert router.fallback_handler is not None and router.join_handler is not None
     assert "subscribe" in router.events and "unsubscribe" in router.events
     assert {"绑定", "验证", "帮助"} <= set(router.keywords)
     assert all(command.summary for command in router.commands)

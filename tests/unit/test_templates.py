@@ -7,15 +7,18 @@ import pytest
 
 from bot.router import Command
 from bot.templating import Templates, money
+from loyalty_core.tiers import TierBenefits
+from loyalty_core.welcome import WelcomeGift
 from tests.unit.perk_samples import PERK_SAMPLES
 
 COMMANDS = [Command("积分", "查看积分", featured=True), Command("绑定 手机号", "绑定手机号")]
+WELCOME_COUPON = NS(template=NS(title="新会员立减券"), terms="立减20元，满100可用，至7月1日")
 GOLD = NS(name="金卡", multiplier=Decimal("2"), benefits=("积分加倍", "专属折扣"))
 PLATINUM = NS(name="白金卡", multiplier=Decimal("2.5"), benefits=())
 
 # Each template's sample values. A new template without an entry here fails the completeness test.
 SAMPLES: dict[str, dict] = {
-    "welcome.txt": {"restored": False, "commands": COMMANDS},
+    "welcome.txt": {"restored": False, "commands": COMMANDS, "gift": WelcomeGift(WELCOME_COUPON, points=100)},
     "help.txt": {"commands": COMMANDS},
     "not_understood.txt": {"commands": COMMANDS},
     "error.txt": {"correlation": "a1b2c3d4e5f6"},
@@ -43,7 +46,9 @@ SAMPLES: dict[str, dict] = {
         NS(kind="grant", source="tier_upgrade", points=500, balance=1080, debt=0, at=datetime(2026, 1, 14, 9, 0)),
         NS(kind="refund", source="", points=-300, balance=0, debt=120, at=datetime(2026, 1, 13, 9, 0))])},
     "tier.txt": {"status": NS(tier=GOLD, spend=Decimal("87700"), next_tier=PLATINUM, to_next=Decimal("12300"),
-                              review_on=date(2027, 1, 15), window_months=12)},
+                              review_on=date(2027, 1, 15), window_months=12,
+                              benefits=TierBenefits(new=("积分加倍", "专属折扣"), kept=("入会礼券",)),
+                              next_benefits=("2.5 倍积分", "免费停车"))},
     "leaderboard.txt": {"board": NS(year=2026, my_rank=12, my_points=3400, rows=[
         NS(rank=1, name="王**", points=98000, is_me=False), NS(rank=2, name="会员 10**23", points=87000, is_me=False)])},
     "member_code.txt": {"code": NS(grouped="8812 3456 7890 1234 56", valid_minutes=5)},
@@ -106,9 +111,28 @@ def test_money_filter(value, shown):
 
 
 def test_the_welcome_lists_only_featured_commands_and_help_lists_all():
-    welcome = templates.render("welcome.txt", restored=False, commands=COMMANDS)
+    welcome = templates.render("welcome.txt", restored=False, gift=None, commands=COMMANDS)
     assert "积分 — 查看积分" in welcome and "绑定 手机号" not in welcome
     assert "绑定 手机号" in templates.render("help.txt", commands=COMMANDS)
+
+
+@pytest.mark.parametrize("gift, lines", [
+    (WelcomeGift(WELCOME_COUPON, 100), ["新会员礼已送到您的账户：", "· 新会员立减券：立减20元，满100可用，至7月1日",
+                                        "· 100 积分", "发送「我的券」查看，发送「积分」查看余额。"]),
+    (WelcomeGift(WELCOME_COUPON), ["新会员礼已送到您的账户：", "· 新会员立减券：立减20元，满100可用，至7月1日",
+                                   "发送「我的券」查看。"]),
+    (WelcomeGift(points=100), ["新会员礼已送到您的账户：", "· 100 积分", "发送「积分」查看余额。"]),
+])
+def test_the_welcome_says_what_the_new_member_was_given_and_where_to_see_it(gift, lines):
+    welcome = templates.render("welcome.txt", restored=False, gift=gift, commands=COMMANDS).splitlines()
+    start = welcome.index(lines[0])
+    assert welcome[start:start + len(lines)] == lines
+
+
+@pytest.mark.parametrize("gift", [None, WelcomeGift()])
+def test_a_welcome_without_a_gift_promises_none(gift):
+    welcome = templates.render("welcome.txt", restored=False, gift=gift, commands=COMMANDS)
+    assert "新会员礼" not in welcome and "我的券" not in welcome and welcome.startswith("欢迎加入会员中心")
 
 
 def test_replies_to_members_are_in_chinese_without_english_error_texts():
@@ -116,3 +140,12 @@ def test_replies_to_members_are_in_chinese_without_english_error_texts():
     assert "抱歉" in generic and not any("a" <= c.lower() <= "z" for c in generic)
     tier = templates.render("tier.txt", **SAMPLES["tier.txt"])
     assert "还差 12,300 元升级白金卡" in tier and "CNY" not in tier
+
+
+def test_the_tier_reply_marks_the_tiers_new_benefits_and_says_what_the_next_adds():
+    tier = templates.render("tier.txt", **SAMPLES["tier.txt"])
+    assert "金卡权益（★ 为金卡新增）：\n★ 积分加倍\n★ 专属折扣\n· 入会礼券" in tier
+    assert "升级后新增：2.5 倍积分、免费停车" in tier
+    base = SAMPLES["tier.txt"]["status"].__dict__ | {"benefits": TierBenefits(new=("消费积分", "入会礼券"), kept=())}
+    plain = templates.render("tier.txt", status=NS(**base))
+    assert "金卡权益：\n· 消费积分\n· 入会礼券" in plain and "★" not in plain

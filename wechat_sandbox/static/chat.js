@@ -241,7 +241,7 @@ function content(message) {
       return el("div", { class: "bubble image" },
         el("img", { src: `/sandbox/media/${encodeURIComponent(message.image.media_id)}`, alt: "image" }));
     case "template":
-      return templateCard(message.template);
+      return serviceNotice(message.notice);
     case "mpnews":
       return el("div", { class: "bubble" }, "[图文消息] ", message.mpnews.media_id.slice(0, 12));
     default:
@@ -249,13 +249,12 @@ function content(message) {
   }
 }
 
-function templateCard(card) {
-  const rows = Object.entries(card.data || {}).flatMap(([name, field]) => [
-    el("dt", {}, name), el("dd", {}, String(field && field.value !== undefined ? field.value : field)),
-  ]);
-  const link = card.url || card.page;
-  return el("div", { class: "card-msg" }, el("h4", {}, card.title), el("dl", {}, ...rows),
-    link ? el("div", { class: "more-link" }, "详情 ›") : null);
+function serviceNotice(notice) {
+  // As WeChat shows template and subscribe messages: title, one line per keyword, 「详情」 for a link.
+  const rows = notice.fields.map((field) => el("div", { class: "field" },
+    el("span", { class: "label" }, field.label), el("span", { class: "value" }, field.value)));
+  return el("div", { class: "card-msg" }, el("h4", {}, notice.title), el("div", { class: "fields" }, ...rows),
+    notice.details ? el("div", { class: "more-link" }, el("span", {}, "详情"), el("span", {}, "›")) : null);
 }
 
 // -- QR codes -------------------------------------------------------------------------------------------------
