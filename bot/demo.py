@@ -71,7 +71,7 @@ async def run_demo(settings: Settings, stop: asyncio.Event) -> None:
 async def sending(services: Services, settings: Settings):
     """A push sender on the bot's Redis and clock, until the block ends."""
     async with aiohttp.ClientSession() as session:
-        sender = build_sender(services.redis, session, settings, services.clock)
+        sender = build_sender(services.redis, session, settings, services.clock, policy=services.pushes.policy)
         stop = asyncio.Event()
         task = asyncio.create_task(sender.run(stop))
         try:

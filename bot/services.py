@@ -96,7 +96,8 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                           rewards["pending"], program, clock, wechat)
     till = TillService(points, members, member_codes, ledger, program, clock)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
-    pushes, push_queue = push_services(redis, scripts, clock, push_policy or PushPolicy(), push_partitions)
+    pushes, push_queue = push_services(redis, scripts, clock, push_policy or PushPolicy.from_program(program.push),
+                                       push_partitions)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, till=till, pushes=pushes, push_queue=push_queue, wechat=wechat,

@@ -38,6 +38,7 @@ import orjson
 
 from loyalty_core.clock import Clock, SystemClock
 from loyalty_core.push.model import PushRecord
+from loyalty_core.program import load_program
 from loyalty_core.push.planner import PushPolicy
 from loyalty_core.push.service import Begun, Outcome, PushService
 from loyalty_core.redis_store.batching import Batcher
@@ -414,9 +415,11 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
 def build_sender(redis, session: aiohttp.ClientSession, settings: Settings, clock: Clock, *,
                  policy: PushPolicy | None = None, name: str | None = None,
                  config: SenderConfig | None = None) -> Sender:
-    """A sender on the process's Redis client and HTTP session, configured from the settings."""
+    """A sender on the process's Redis client and HTTP session, configured from the settings; its policy (quiet
+    hours and caps, which replanning applies) is the program file's unless given."""
     scripts = Scripts(redis, Batcher(redis, linger=BATCH_LINGER))
-    pushes, queue = push_services(redis, scripts, clock, policy or PushPolicy(), settings.push_partitions)
+    policy = policy or PushPolicy.from_program(load_program(settings.program_file).push)
+    pushes, queue = push_services(redis, scripts, clock, policy, settings.push_partitions)
     config = config or SenderConfig(concurrency=settings.push_sender_concurrency,
                                     call_timeout=settings.push_call_timeout)
     api = WeChatApi(session, redis, settings.wechat_appid, settings.wechat_appsecret, settings.wechat_api_base,
@@ -426,7 +429,7 @@ def build_sender(redis, session: aiohttp.ClientSession, settings: Settings, cloc
 
 async def run_sender(settings: Settings, stop: asyncio.Event) -> None:
     """`python -m bot sender`: consume the push outbox until SIGINT/SIGTERM."""
-    redis = connect(settings.redis_url, max_connections=512)   # as serve: pipelines in flight under load, readers
+    redis = connect(settings.redis_url, max_connections=512)   # as serve's: pipelines in flight under load
     connector = aiohttp.TCPConnector(limit=settings.push_sender_concurrency, limit_per_host=0)
     async with aiohttp.ClientSession(connector=connector) as session:
         sender = build_sender(redis, session, settings, SystemClock())

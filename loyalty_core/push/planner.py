@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
+from ..program import PushRules, QuietHours
 from . import hours
 from .model import Decision, MemberFacts, Push
 
@@ -30,7 +31,7 @@ DAILY_CAP, WEEKLY_CAP, QUIET_HOURS = "daily_cap", "weekly_cap", "quiet_hours"
 
 @dataclass(frozen=True)
 class PushPolicy:
-    quiet_hours: hours.QuietHours = (time(21, 30), time(9, 0))
+    quiet_hours: QuietHours | None = QuietHours(time(21, 30), time(9, 0))
     marketing_per_day: int = 1
     marketing_per_week: int = 3
     mass_per_month: int = 4              # the platform's limit for a service account's followers
@@ -47,9 +48,10 @@ class PushPolicy:
             raise ValueError("window_margin must not be negative")
 
     @classmethod
-    def from_settings(cls, quiet_hours=("21:30", "09:00"), **others) -> "PushPolicy":
-        """From the program file's flat [push] table: quiet_hours = ["21:30", "09:00"] ([] for none), …"""
-        return cls(quiet_hours=hours.parse_quiet_hours(quiet_hours), **others)
+    def from_program(cls, rules: PushRules, **others) -> "PushPolicy":
+        """The program file's [push] table (quiet hours, the caps), with this side's own defaults for the rest."""
+        return cls(quiet_hours=rules.quiet_hours, marketing_per_day=rules.marketing_per_day,
+                   marketing_per_week=rules.marketing_per_week, **others)
 
 
 def plan(push: Push, facts: MemberFacts, now: datetime, policy: PushPolicy) -> Decision:

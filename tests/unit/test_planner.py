@@ -2,7 +2,10 @@
 then its properties over random pushes, facts, moments and policies."""
 from __future__ import annotations
 
+import tomllib
 from datetime import datetime, time, timedelta
+from decimal import Decimal
+from importlib import resources
 
 import pytest
 from hypothesis import given, strategies as st
@@ -10,6 +13,7 @@ from hypothesis import given, strategies as st
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.push import hours
 from loyalty_core.push.model import Content, Decision, MemberFacts, Notice, Push, Window
+from loyalty_core.program import QuietHours, load_program, program_from_dict
 from loyalty_core.push.planner import PushPolicy, plan
 
 THURSDAY = datetime(2026, 1, 15, 10, 0, tzinfo=MALL_TZ)
@@ -146,7 +150,7 @@ def test_the_table_is_at_least_thirty_cases():
 
 
 def test_without_quiet_hours_marketing_goes_at_night():
-    policy = PushPolicy.from_settings(quiet_hours=[])
+    policy = PushPolicy(quiet_hours=None)
     assert plan(push(**MARKETING), MemberFacts(window=window(now=at(15, 23))), at(15, 23), policy) == \
         Decision.send("custom")
 
@@ -163,17 +167,25 @@ def test_a_cap_of_zero_drops_marketing():
 
 
 def test_quiet_hours_that_do_not_cross_midnight():
-    policy = PushPolicy.from_settings(quiet_hours=["12:00", "14:00"])
+    policy = PushPolicy(quiet_hours=QuietHours(time(12, 0), time(14, 0)))
     facts = MemberFacts(window=window(now=at(15, 13)))
     assert plan(push(**MARKETING), facts, at(15, 13), policy) == Decision.defer(at(15, 14), "quiet_hours")
     assert plan(push(**MARKETING), facts, at(15, 14), policy) == Decision.send("custom")
 
 
-@pytest.mark.parametrize("raw, problem", [(["21:30"], "HH:MM"), (["25:00", "09:00"], "'25:00'"),
-                                          (["9:00", "21:30"], "'9:00'"), ("21:30-09:00", "HH:MM")])
-def test_bad_quiet_hours_are_refused_with_the_reason(raw, problem):
-    with pytest.raises(ValueError, match=problem):
-        PushPolicy.from_settings(quiet_hours=raw)
+def program_with_push(push: dict):
+    raw = tomllib.loads(resources.files("loyalty_core").joinpath("program_default.toml").read_text(),
+                        parse_float=Decimal)
+    return program_from_dict(raw | {"push": push})
+
+
+def test_the_program_files_push_table_is_the_policy():
+    policy = PushPolicy.from_program(program_with_push({"quiet_hours": ["22:00", "08:00"], "marketing_per_day": 2,
+                                                        "marketing_per_week": 5}).push)
+    assert (policy.quiet_hours, policy.marketing_per_day, policy.marketing_per_week) == (
+        QuietHours(time(22, 0), time(8, 0)), 2, 5)
+    assert PushPolicy.from_program(program_with_push({"quiet_hours": []}).push).quiet_hours is None
+    assert PushPolicy.from_program(load_program().push) == PushPolicy()
 
 
 def test_a_negative_cap_is_refused():
@@ -185,8 +197,8 @@ def test_a_negative_cap_is_refused():
 CHANNEL_SETS = st.sets(st.sampled_from(["custom", "template", "subscribe", "mass"]), min_size=1)
 START = datetime(2026, 1, 12, 0, 0, tzinfo=MALL_TZ)          # a Monday
 moments = st.integers(0, 14 * 24 * 60).map(lambda minutes: START + timedelta(minutes=minutes))
-quiet = st.one_of(st.just(()), st.tuples(st.integers(0, 95), st.integers(0, 95)).map(
-    lambda q: (time(q[0] // 4, 15 * (q[0] % 4)), time(q[1] // 4, 15 * (q[1] % 4)))))
+quiet = st.one_of(st.none(), st.tuples(st.integers(0, 95), st.integers(0, 95)).filter(lambda q: q[0] != q[1]).map(
+    lambda q: QuietHours(time(q[0] // 4, 15 * (q[0] % 4)), time(q[1] // 4, 15 * (q[1] % 4)))))
 policies = st.builds(PushPolicy, quiet_hours=quiet, marketing_per_day=st.integers(0, 3),
                      marketing_per_week=st.integers(0, 5))
 

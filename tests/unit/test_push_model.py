@@ -1,13 +1,14 @@
 """A push's shape: what it must carry, what each channel's content may hold, and how it is stored."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, time, timedelta, timezone
 
 import pytest
 from hypothesis import given, strategies as st
 
 from loyalty_core import errors
 from loyalty_core.clock import MALL_TZ
+from loyalty_core.program import QuietHours
 from loyalty_core.push import hours
 from loyalty_core.push.model import Content, Notice, Push, Window, push_id_for
 
@@ -80,7 +81,7 @@ def test_a_window_counts_as_closed_within_the_margin():
 
 
 def test_the_calendar_of_caps_and_quiet_hours():
-    quiet = hours.parse_quiet_hours(["21:30", "09:00"])
+    quiet = QuietHours(time(21, 30), time(9, 0))
     sunday_night = datetime(2026, 1, 18, 23, 0, tzinfo=MALL_TZ)
     assert hours.quiet_hours_end(sunday_night, quiet) == datetime(2026, 1, 19, 9, 0, tzinfo=MALL_TZ)
     assert hours.next_week(sunday_night) == datetime(2026, 1, 19, 0, 0, tzinfo=MALL_TZ)
