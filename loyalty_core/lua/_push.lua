@@ -1,4 +1,4 @@
--- Helpers of the push scripts (loyalty_core/push): a push's record, its delivery log, the member's
+-- What the push scripts share (loyalty_core/push): a push's record, its delivery log, the member's
 -- customer-service window. A record is JSON in the member's pushes hash:
 --   {push = {...}, status, channel, until_ms, reason, attempt, retries, v, batch, flight_ms, updated_ms}
 
@@ -35,6 +35,14 @@ local function record_step(pushes_key, record, now_ms, log, done)
       redis.call('ZREM', done[1], push_id)
     end
   end
+end
+
+-- The push will not go out on this attempt (expired, the member gone, planned again): the frequency caps forget
+-- it, and the step is recorded.
+local function set_aside(pushes_key, caps_key, record, status, reason, now_ms, log, done)
+  record.status, record.reason = status, reason
+  redis.call('HDEL', caps_key, record.push.push_id)
+  record_step(pushes_key, record, now_ms, log, done)
 end
 
 -- Take one message from the member's customer-service window: false when taken, else why not.

@@ -29,16 +29,12 @@ elseif record.status ~= 'queued' then
 end
 
 if now_ms >= record.push.not_after_ms then       -- it waited in the outbox past its time
-  record.status, record.reason = 'expired', 'not_after passed in the outbox'
-  redis.call('HDEL', KEYS[7], record.push.push_id)
-  record_step(KEYS[1], record, now_ms, log, done)
+  set_aside(KEYS[1], KEYS[7], record, 'expired', 'not_after passed in the outbox', now_ms, log, done)
   return ok({action = 'expired', record = record})
 end
 local openid = redis.call('HGET', KEYS[4], 'openid')
 if not reachable(KEYS[4], KEYS[2]) then
-  record.status, record.reason = 'dropped', 'unsubscribed'
-  redis.call('HDEL', KEYS[7], record.push.push_id)
-  record_step(KEYS[1], record, now_ms, log, done)
+  set_aside(KEYS[1], KEYS[7], record, 'dropped', 'unsubscribed', now_ms, log, done)
   return ok({action = 'dropped', record = record})
 end
 if record.channel == 'mass' then return ok({action = 'mass', record = record, openid = openid}) end
@@ -55,9 +51,7 @@ elseif record.channel == 'subscribe' then
   end
 end
 if refused then
-  record.status, record.reason = 'planned', refused
-  redis.call('HDEL', KEYS[7], record.push.push_id)
-  record_step(KEYS[1], record, now_ms, log, done)
+  set_aside(KEYS[1], KEYS[7], record, 'planned', refused, now_ms, log, done)
   return ok({action = 'replan', record = record})
 end
 record.status, record.flight_ms = 'in_flight', now_ms

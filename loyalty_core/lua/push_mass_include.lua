@@ -13,18 +13,14 @@ if record.status == 'in_flight' and record.batch == ARGV[3] then
 end
 if record.status ~= 'queued' then return ok({action = 'ack'}) end
 if not reachable(KEYS[3], KEYS[2]) then
-  record.status, record.reason = 'dropped', 'unsubscribed'
-  redis.call('HDEL', KEYS[6], record.push.push_id)
-  record_step(KEYS[1], record, now_ms, log, done)
+  set_aside(KEYS[1], KEYS[6], record, 'dropped', 'unsubscribed', now_ms, log, done)
   return ok({action = 'dropped', record = record})
 end
 if redis.call('HGET', KEYS[2], 'mass_month') ~= ARGV[4] then
   redis.call('HSET', KEYS[2], 'mass_month', ARGV[4], 'mass_count', 0)
 end
 if tonumber(redis.call('HGET', KEYS[2], 'mass_count')) >= tonumber(ARGV[5]) then
-  record.status, record.reason = 'planned', 'mass_quota_used'
-  redis.call('HDEL', KEYS[6], record.push.push_id)
-  record_step(KEYS[1], record, now_ms, log, done)
+  set_aside(KEYS[1], KEYS[6], record, 'planned', 'mass_quota_used', now_ms, log, done)
   return ok({action = 'replan', record = record})
 end
 redis.call('HINCRBY', KEYS[2], 'mass_count', 1)
