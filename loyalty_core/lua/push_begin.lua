@@ -24,6 +24,8 @@ if record.status == 'in_flight' then
   record.reason = 'sent again after an unknown outcome'
 elseif record.status == 'in_doubt' then
   return ok({action = 'in_doubt', record = record})   -- listed again: the step after may have been cut short
+elseif record.status == 'planned' then
+  return ok({action = 'replan', record = record})     -- set aside by this attempt, and not yet planned again
 elseif record.status ~= 'queued' then
   return ok({action = 'ack'})
 end

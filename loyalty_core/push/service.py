@@ -34,7 +34,8 @@ PLAN_TRIES = 5
 
 
 class ConcurrentChange(RuntimeError):
-    """The push's facts kept changing while it was planned; its watchdog plans it again shortly."""
+    """The push's facts kept changing while it was planned (a queued push's caps filling meanwhile, again and
+    again): nothing was recorded; plan it again."""
 
 
 @dataclass(frozen=True)

@@ -231,3 +231,17 @@ async def test_a_push_that_waited_in_the_outbox_past_not_after_expires_instead_o
     clock.advance(hours=1)
     begun = await services.pushes.begin(member.member_id, record.push_id, 1, timedelta(seconds=30))
     assert (begun.action, begun.record.status) == ("expired", "expired")
+
+
+async def test_a_push_set_aside_by_a_sender_that_then_died_is_planned_again_by_the_next(services, clock):
+    [member] = await followers(services, 1)
+    await message_window(services, member)
+    record = await services.pushes.plan(text_push(member.member_id, clock.now(), template=POINTS_NOTICE))
+    await services.pushes.window_refused(member.member_id)
+    store, timeout = services.pushes._store, timedelta(seconds=30)
+    set_aside = await store.begin(member.member_id, record.push_id, 1, clock.now(), timeout, services.pushes.policy)
+    assert (set_aside.action, set_aside.record.status) == ("replan", "planned")     # … and its process died here
+    again = await services.pushes.begin(member.member_id, record.push_id, 1, timeout)   # the entry, reclaimed
+    assert again.action == "replan"
+    replanned = await services.pushes.record(member.member_id, record.push_id)
+    assert (replanned.status, replanned.channel, replanned.attempt) == ("queued", "template", 2)
