@@ -65,7 +65,7 @@ BATCH_LINGER = 0.002                    # seconds a Redis pipeline waits for mor
 class SenderConfig:
     concurrency: int = 500                     # entries being worked on at once (API calls in flight)
     call_timeout: float = 30.0                 # seconds; an answer later than this is an unknown outcome
-    claim_idle_ms: int | None = None           # reclaim entries pending this long (default: the call timeout)
+    claim_idle_ms: int | None = None           # reclaim entries pending this long (default: in_doubt_after)
     read_batch: int = 200
     block_ms: int = 1000
     retry_delays: tuple[float, ...] = (30.0, 120.0, 600.0, 1800.0)   # seconds before the next try; then failed
@@ -397,10 +397,14 @@ class Group:
     content: dict
     members: list[tuple[Entry, PushRecord]] = field(default_factory=list)
     last_added: float = 0.0
+    _entry_ids: set[str] = field(default_factory=set)
 
     def add(self, entry: Entry, record: PushRecord) -> None:
-        self.members.append((entry, record))
-        self.last_added = time.monotonic()
+        """Once per entry: one that waited here long enough to be reclaimed (by this process) comes back."""
+        if entry.entry_id not in self._entry_ids:
+            self._entry_ids.add(entry.entry_id)
+            self.members.append((entry, record))
+            self.last_added = time.monotonic()
 
     def quiet_for(self) -> float:
         return time.monotonic() - self.last_added

@@ -75,7 +75,7 @@ class RedisPushStore:
     async def inbox(self, member_id: str, limit: int) -> list[str]:
         if limit <= 0:
             return []
-        return await self._redis.zrange(keys.member_push_inbox(member_id), 0, limit - 1)
+        return await self._scripts.batcher.call("ZRANGE", keys.member_push_inbox(member_id), 0, limit - 1)
 
     # -- sending ---------------------------------------------------------------------------------------------
     async def begin(self, member_id: str, push_id: str, attempt: int, now: datetime, call_timeout: timedelta,
