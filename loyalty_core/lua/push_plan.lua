@@ -14,8 +14,7 @@ local log, done = {KEYS[5], ARGV[10]}, {KEYS[6], ARGV[11]}
 
 local record = load_record(KEYS[1], push.push_id)
 if record then
-  if not WAITING[record.status] then return ok({record = record, replayed = true}) end
-  if record.v ~= tonumber(ARGV[3]) then return fail('stale') end
+  if record.v ~= tonumber(ARGV[3]) or not WAITING[record.status] then return fail('stale') end
 elseif redis.call('ZSCORE', KEYS[2], push.dedup_key) then
   if decision.reason ~= 'duplicate' then return fail('stale') end
   log_step(log, {push = push, status = 'dropped', channel = '', reason = 'duplicate'}, now_ms)

@@ -245,3 +245,12 @@ async def test_a_push_set_aside_by_a_sender_that_then_died_is_planned_again_by_t
     assert again.action == "replan"
     replanned = await services.pushes.record(member.member_id, record.push_id)
     assert (replanned.status, replanned.channel, replanned.attempt) == ("queued", "template", 2)
+
+
+async def test_two_plans_of_one_push_at_once_queue_it_once(services, redis, clock):
+    [member] = await followers(services, 1)
+    push = text_push(member.member_id, clock.now(), template=POINTS_NOTICE)
+    records = await asyncio.gather(*(services.pushes.plan(push) for _ in range(5)))
+    assert {(r.status, r.attempt) for r in records} == {("queued", 1)}
+    assert len(await stream_entries(redis, services)) == 1
+    assert [s.status for s in await services.pushes.deliveries(member.member_id)] == ["queued"]
