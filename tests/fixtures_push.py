@@ -20,7 +20,7 @@ from loyalty_core.redis_store.connection import connect
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
 from loyalty_core.redis_store.scripts import Scripts
 
-TEST_SENDER = dict(concurrency=50, call_timeout=5.0, claim_idle_ms=60_000, retry_delays=(30.0,))
+TEST_SENDER = dict(concurrency=50, call_timeout=30.0, claim_idle_ms=600_000, retry_delays=(30.0,))
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """One token bucket per WeChat API endpoint, in Redis, shared by every sender process.
 
-A process takes tokens a few at a time (at most `chunk`, one script call) and hands them out locally, so
-the bucket costs one Redis call per chunk of messages rather than one per message. Tokens a process took
-and did not use are lost when it stops: the limit errs on the slow side, never the fast one.
+A process takes tokens a chunk at a time (one script call) and hands them out locally, so the bucket costs
+one Redis call per chunk of messages rather than one per message. Tokens a process took and did not use are
+lost when it stops: the limit errs on the slow side, never the fast one.
 """
 from __future__ import annotations
 
@@ -36,27 +36,37 @@ DEFAULT_RATES: Mapping[str, Rate] = {
 
 
 class RateLimiter:
-    def __init__(self, scripts: Scripts, rates: Mapping[str, Rate] = DEFAULT_RATES, chunk: int = 50):
+    def __init__(self, scripts: Scripts, rates: Mapping[str, Rate] = DEFAULT_RATES, chunk: int = 200):
         self._scripts = scripts
         self._rates = dict(rates)
         self._chunk = chunk
         self._stock: defaultdict[str, int] = defaultdict(int)
-        self._refills: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._refills: dict[str, asyncio.Task] = {}
 
     async def acquire(self, endpoint: str) -> None:
-        """Wait until the endpoint's bucket allows one more call (at once for endpoints without a rate)."""
-        rate = self._rates.get(endpoint)
-        if rate is None:
+        """Wait until the endpoint's bucket allows one more call (at once for endpoints without a rate). The next
+        chunk is fetched while half of this one is left, so a steady stream of calls seldom waits for Redis."""
+        if endpoint not in self._rates:
             return
         while self._stock[endpoint] <= 0:
-            async with self._refills[endpoint]:
-                if self._stock[endpoint] > 0:
-                    break
-                granted, wait_ms = await self.take(endpoint, min(self._chunk, rate.burst))
-                self._stock[endpoint] += granted
-                if not granted:
-                    await asyncio.sleep(wait_ms / 1000)
+            await asyncio.shield(self._refill(endpoint))
         self._stock[endpoint] -= 1
+        if self._stock[endpoint] < self._chunk // 2:
+            self._refill(endpoint)
+
+    def _refill(self, endpoint: str) -> asyncio.Task:
+        """The one refill of the endpoint under way, started if there is none."""
+        refill = self._refills.get(endpoint)
+        if refill is None:
+            refill = self._refills[endpoint] = asyncio.create_task(self._take_more(endpoint))
+            refill.add_done_callback(lambda _: self._refills.pop(endpoint, None))
+        return refill
+
+    async def _take_more(self, endpoint: str) -> None:
+        granted, wait_ms = await self.take(endpoint, min(self._chunk, self._rates[endpoint].burst))
+        self._stock[endpoint] += granted
+        if not granted:
+            await asyncio.sleep(wait_ms / 1000)
 
     async def take(self, endpoint: str, want: int) -> tuple[int, int]:
         """Up to `want` tokens from the shared bucket now: (granted, ms until the next one)."""
