@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-fast demo system-deps bench bench-callback bench-fanout bench-ledger clean
+.PHONY: venv test test-fast demo system-deps bench bench-callback bench-fanout bench-ledger bench-push clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ demo: $(STAMP)
 	@bash scripts/system-deps.sh fonts-wqy-microhei fonts-noto-color-emoji
 	$(PY) -m bot demo
 
-bench: bench-callback bench-fanout bench-ledger
+bench: bench-callback bench-fanout bench-ledger bench-push
 
 bench-callback: $(STAMP)
 	@bash scripts/system-deps.sh wrk
@@ -38,6 +38,9 @@ bench-fanout: $(STAMP)
 
 bench-ledger: $(STAMP)
 	$(PY) -m bench.ledger
+
+bench-push: $(STAMP)
+	$(PY) -m bench.push
 
 clean:
 	rm -rf $(VENV) var build *.egg-info test-output

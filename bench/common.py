@@ -91,6 +91,24 @@ def bot_env(redis_url: str, port: int, *, token: str, appid: str, pos_secret: st
     return env | ({"WECHAT_AES_KEY": aes_key} if aes_key else {"WECHAT_ALLOW_PLAINTEXT": "1"})
 
 
+@contextmanager
+def private_redis():
+    """A redis-server of the benchmark's own in a temporary directory, without AOF; yields its URL."""
+    from bot.embedded_redis import EmbeddedRedis
+    with tempfile.TemporaryDirectory(prefix="bench-redis-") as data_dir:
+        with EmbeddedRedis(Path(data_dir), appendonly=False) as redis_server:
+            yield redis_server.url
+
+
+@contextmanager
+def sandbox_process(port: int, appid: str, secret: str):
+    """`python -m wechat_sandbox` on the port for the account, sending its callbacks nowhere; yields its URL."""
+    env = {"SANDBOX_PORT": str(port), "WECHAT_APPID": appid, "WECHAT_APPSECRET": secret,
+           "BOT_CALLBACK_URL": "http://127.0.0.1:9/unused"}
+    with server([sys.executable, "-m", "wechat_sandbox"], env, port):
+        yield f"http://127.0.0.1:{port}"
+
+
 def machine() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
 

@@ -19,17 +19,15 @@ import os
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from pathlib import Path
 
 import aiohttp
 import redis as syncredis
 
-from bench.common import machine, server, write_results
-from bot.embedded_redis import EmbeddedRedis, free_port
+from bench.common import machine, private_redis, sandbox_process, write_results
+from bot.embedded_redis import free_port
 from loyalty_core import keys
 
 APPID, SECRET = "wxbenchfanout0001", "bench-fanout-secret"
@@ -84,17 +82,8 @@ def redis_server():
     if url:
         yield url
         return
-    with tempfile.TemporaryDirectory(prefix="bench-fanout-redis-") as data_dir:
-        with EmbeddedRedis(Path(data_dir), appendonly=False) as server:
-            yield server.url
-
-
-@contextmanager
-def sandbox_process(port: int):
-    env = {"SANDBOX_PORT": str(port), "WECHAT_APPID": APPID, "WECHAT_APPSECRET": SECRET,
-           "BOT_CALLBACK_URL": "http://127.0.0.1:9/unused"}
-    with server([sys.executable, "-m", "wechat_sandbox"], env, port):
-        yield f"http://127.0.0.1:{port}"
+    with private_redis() as url:
+        yield url
 
 
 async def prepare(sandbox_url: str, members: int, latency_ms: int) -> None:
@@ -173,7 +162,7 @@ def main() -> None:
         sender_main(args)
         return
     runs = []
-    with redis_server() as redis_url, sandbox_process(free_port()) as sandbox_url:
+    with redis_server() as redis_url, sandbox_process(free_port(), APPID, SECRET) as sandbox_url:
         try:
             for latency in (int(ms) for ms in args.latencies.split(",")):
                 forget_token(redis_url)

@@ -19,6 +19,7 @@ from .dispatch import DEFAULT_BUDGET, Dispatcher
 from .events import background_work as running_in_background
 from .gateway import WeChatGateway
 from .handlers import build_router
+from .push_metrics import push_metrics
 from .router import Router
 from .services import build_services
 from .settings import Settings
@@ -47,7 +48,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
         wechat = WeChatApi(session, redis, settings.wechat_appid, settings.wechat_appsecret,
                            settings.wechat_api_base)
         services = build_services(redis, clock or SystemClock(), settings.pii_key_bytes,
-                                  sms or _sms_sender(settings, session), wechat=wechat, program=program)
+                                  sms or _sms_sender(settings, session), wechat=wechat, program=program,
+                                  push_partitions=settings.push_partitions)
         dispatcher = Dispatcher(router or build_router(), services, Templates(), sender=wechat, budget=budget)
         crypto = (SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
                   if settings.safe_mode else None)
@@ -100,4 +102,5 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    pushes = await push_metrics(request.app[SERVICES].push_queue)
+    return web.Response(body=generate_latest() + pushes, headers={"Content-Type": CONTENT_TYPE_LATEST})

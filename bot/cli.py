@@ -1,5 +1,6 @@
-"""`python -m bot <command>`: serve (web process), demo (everything locally), till (a purchase from the shell),
-staff (audited staff actions, e.g. changing a birthday), keys (the API keys of tills and systems)."""
+"""`python -m bot <command>`: serve (web process), scheduler (timed jobs), sender (push outbox consumers),
+demo (everything locally), till (a purchase from the shell), staff (audited staff actions, e.g. changing a
+birthday), keys (the API keys of tills and systems)."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +15,7 @@ from .api.till_client import add_till_arguments, run_till
 from .app import create_app
 from .process import redis_for, run, start_site
 from .scheduler.cli import add_scheduler_arguments, scheduler_command
+from .scheduler.sender import run_sender
 from .settings import Settings, SettingsError
 
 log = logging.getLogger("bot")
@@ -24,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web process (/wechat, /api/v1, /healthz, /metrics)")
     serve.add_argument("--host", default="127.0.0.1")
+    commands.add_parser("sender", help="send queued pushes to WeChat (run any number of them)")
     commands.add_parser("demo", help="run Redis, the WeChat sandbox and the bot together, with demo data")
     add_till_arguments(commands.add_parser("till", help="post a signed purchase, refund or coupon use "
                                                         "to the running bot"))
@@ -40,15 +43,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_keys(args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings.from_env(demo=args.command == "demo", web=args.command in ("serve", "demo"))
+        settings = Settings.from_env(demo=args.command == "demo", web=args.command in ("serve", "demo"),
+                                     pii=args.command != "sender")
     except SettingsError as error:
         sys.exit(f"python -m bot {args.command}: {error}")
     if args.command == "serve":
         run(lambda stop: serve_forever(settings, args.host, stop))
     elif args.command == "scheduler":
-        if not settings.redis_url:
-            sys.exit("python -m bot scheduler: REDIS_URL is required (the Redis that `serve` uses)")
         run(lambda stop: exit_with(scheduler_command(settings, args, stop)))
+    elif args.command == "sender":
+        run(lambda stop: run_sender(settings, stop))
     elif args.command == "demo":
         run(lambda stop: demo_command().run_demo(settings, stop))
 

@@ -1,4 +1,4 @@
-"""`python -m bot demo`: Redis, the WeChat sandbox and the bot in one process, with demo members.
+"""`python -m bot demo`: Redis, the WeChat sandbox, the bot and a push sender in one process, with demo members.
 
 Everything runs on this machine: the sandbox plays WeChat (its chat page is where you are a member),
 the bot talks to it through WECHAT_API_BASE exactly as it would talk to WeChat. Redis is the embedded
@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+
+import aiohttp
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -25,6 +27,7 @@ from .app import create_app
 from .app_keys import SERVICES
 from .process import redis_for, start_site
 from .menu import MENU
+from .scheduler.sender import build_sender
 from .services import Services
 from .settings import Settings
 
@@ -58,10 +61,25 @@ async def run_demo(settings: Settings, stop: asyncio.Event) -> None:
         async with contextlib.AsyncExitStack() as running:
             for app, port in ((sandbox, settings.sandbox_port), (bot, settings.bot_port)):
                 running.push_async_callback((await start_site(app, "127.0.0.1", port)).cleanup)
+            await running.enter_async_context(sending(bot[SERVICES], settings))
             await prepare(bot[SERVICES], sandbox_url)
             print(banner(settings, sandbox_url, bot_url, embedded_redis), flush=True)
             await stop.wait()
         print("demo stopped", flush=True)
+
+
+@contextlib.asynccontextmanager
+async def sending(services: Services, settings: Settings):
+    """A push sender on the bot's Redis and clock, until the block ends."""
+    async with aiohttp.ClientSession() as session:
+        sender = build_sender(services.redis, session, settings, services.clock, policy=services.pushes.policy)
+        stop = asyncio.Event()
+        task = asyncio.create_task(sender.run(stop))
+        try:
+            yield sender
+        finally:
+            stop.set()
+            await task
 
 
 async def prepare(services: Services, sandbox_url: str) -> None:

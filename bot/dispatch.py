@@ -5,6 +5,12 @@ later retries (WeChat tries 3 times) wait for that run's stored reply instead of
 A handler that misses the budget keeps running; WeChat gets "success" now and the member gets the
 reply as a customer-service message when it is ready.
 
+Every delivery that is a member's action (a message, a menu tap, a follow, a scan) opens the member's
+customer-service window in our facts, as the platform does. The bot's own customer-service messages — late
+replies and the follow-ups of a reply — take their message from that window like any push; one the window
+has no room for waits in the member's pending inbox. A member's message releases that inbox: up to a few
+pending pushes follow the reply in the window it opened.
+
 The claim is a lease a little longer than the budget: by then a live first delivery has stored its
 reply or marked it deferred (both kept for DEDUP_TTL_SECONDS). A claim that lapses with neither means
 its process died, and the retry that finds it gone runs the handler itself.
@@ -19,12 +25,15 @@ import asyncio
 import logging
 import time
 import uuid
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import orjson
 
 from loyalty_core import keys
+from loyalty_core.clock import MALL_TZ
 from loyalty_core.errors import DomainError
+from loyalty_core.push.model import Content, Push
 from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 
 from .context import Ctx
@@ -32,6 +41,7 @@ from .inbound import Inbound
 from .replies import SUCCESS, Message, Text, as_messages, passive_xml
 from .router import Match, Router
 from .templating import Templates
+from .wechat_api import OutsideWindow, WindowUsedUp
 
 log = logging.getLogger("bot.dispatch")
 
@@ -44,6 +54,9 @@ REPLY_MARGIN_SECONDS = 0.3    # past the budget, a reply is given up for the bus
 KNOWN_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link", "event"})
 # Events that come from the platform, or that manage membership themselves.
 NO_IMPLICIT_JOIN = frozenset({"subscribe", "unsubscribe", "templatesendjobfinish", "masssendjobfinish"})
+# The events that open a customer-service window (any message does): the platform's own list.
+WINDOW_EVENTS = {"subscribe": "follow", "scan": "scan", "click": "click"}
+REPLY_WAITS = timedelta(hours=48)       # how long a reply the window had no room for waits for the member
 
 
 class CustomSender(Protocol):
@@ -93,11 +106,11 @@ class Dispatcher:
             await self.batcher.call("SET", key, DEFERRED, "EX", DEDUP_TTL_SECONDS)
             log.warning("handler over budget, reply deferred to customer service: type=%s", message.msg_type)
             return SUCCESS
-        messages = run.result()
+        messages, member_id = run.result()
         xml = self._passive(message, messages)
         await self.batcher.call("SET", key, orjson.dumps({"s": "done", "r": xml}), "EX", DEDUP_TTL_SECONDS)
-        if len(messages) > 1:
-            self._track(self._send_custom(message.openid, messages[1:]))
+        if len(messages) > 1 or (member_id and not message.is_event):
+            self._track(self._follow_up(message, member_id, messages[1:]))
         return xml
 
     async def _reply_of_first_delivery(self, key: str, deadline: float) -> str | None:
@@ -116,23 +129,42 @@ class Dispatcher:
             await asyncio.sleep(pause)
             pause = min(pause * 1.5, 0.1)
 
-    async def _run(self, message: Inbound) -> list[Message]:
+    async def _run(self, message: Inbound) -> tuple[list[Message], str | None]:
+        """The reply's messages, and the member it is for (None for platform reports)."""
         ctx = Ctx(message=message, services=self.services, templates=self.templates,
                   now=self.services.clock.now(), commands=self.router.commands,
                   confirmations=self.router.confirmations)
         try:
             await self._identify(ctx)
-            return as_messages(await self._dispatch(ctx))
+            messages = as_messages(await self._dispatch(ctx))
         except DomainError as error:
-            return [self._domain_error_reply(ctx, error)]
+            messages = [self._domain_error_reply(ctx, error)]
         except UNAVAILABLE as error:
             self.outage.failed(error)
-            return [ctx.render("busy.txt")]
+            messages = [ctx.render("busy.txt")]
         except Exception:
             correlation = uuid.uuid4().hex[:12]
             log.exception("handler failed: correlation=%s type=%s event=%s member=%s",
                           correlation, message.msg_type, message.event, ctx.member_id)
-            return [ctx.render("error.txt", correlation=correlation)]
+            messages = [ctx.render("error.txt", correlation=correlation)]
+        await self._note_action(ctx)
+        return messages, ctx.member_id
+
+    async def _note_action(self, ctx: Ctx) -> None:
+        """The member's window as the platform keeps it: opened by this action, closed by an unfollow."""
+        message = ctx.message
+        if ctx.member_id is None:
+            return
+        action = WINDOW_EVENTS.get(message.event) if message.is_event else "message"
+        pushes = self.services.pushes
+        try:
+            if message.event == "unsubscribe":
+                await pushes.member_left(ctx.member_id)
+            elif action is not None:
+                await pushes.member_acted(ctx.member_id, action, datetime.fromtimestamp(message.create_time, MALL_TZ),
+                                          message.delivery_key)
+        except Exception as exc:  # noqa: BLE001 - the reply goes out all the same; the window stays as it was
+            log.warning("customer-service window not updated: member=%s (%s)", ctx.member_id, type(exc).__name__)
 
     async def _identify(self, ctx: Ctx) -> None:
         members = self.services.members
@@ -179,18 +211,43 @@ class Dispatcher:
                            create_time=int(time.time()))
 
     async def _deliver_late(self, message: Inbound, run: asyncio.Task) -> None:
-        messages = await run
-        await self._send_custom(message.openid, messages)
+        messages, member_id = await run
+        await self._follow_up(message, member_id, messages)
 
-    async def _send_custom(self, openid: str, messages: list[Message]) -> None:
-        if self.sender is None:
+    async def _follow_up(self, message: Inbound, member_id: str | None, messages: list[Message]) -> None:
+        """Customer-service messages after (or instead of) the passive reply; then, after a member's message,
+        the pushes waiting in the member's pending inbox."""
+        await self._send_custom(message, member_id, messages)
+        if member_id and not message.is_event:
+            try:
+                await self.services.pushes.release_inbox(member_id)
+            except Exception as exc:  # noqa: BLE001 - they wait for the next message
+                log.warning("pending inbox not released: member=%s (%s)", member_id, type(exc).__name__)
+
+    async def _send_custom(self, message: Inbound, member_id: str | None, messages: list[Message]) -> None:
+        if messages and self.sender is None:
             log.error("no WeChat API client configured: %d customer-service message(s) dropped", len(messages))
             return
-        for item in messages:
+        pushes = self.services.pushes
+        for n, item in enumerate(messages):
             try:
-                await self.sender.send_custom(openid, item.custom_payload())
+                if member_id is not None and not await pushes.take_window(member_id):
+                    await self._wait_in_inbox(message, member_id, n, item)
+                    continue
+                await self.sender.send_custom(message.openid, item.custom_payload())
+            except (OutsideWindow, WindowUsedUp):
+                await pushes.window_refused(member_id)
+                await self._wait_in_inbox(message, member_id, n, item)
             except Exception as exc:  # noqa: BLE001 - a failed push must not kill the loop
                 log.warning("customer-service message failed: %s", type(exc).__name__)
+
+    async def _wait_in_inbox(self, message: Inbound, member_id: str, n: int, item: Message) -> None:
+        """A reply the window has no room for waits for the member's next message, like any push."""
+        reply = Push(push_id="", member_id=member_id, kind="service", topic="reply", urgency="now",
+                     not_after=self.services.clock.now() + REPLY_WAITS, content=Content(custom=item.custom_payload()),
+                     dedup_key=f"reply:{message.delivery_key}:{n}")
+        await self.services.pushes.plan(reply)
+        log.info("customer-service window full: a reply waits in the pending inbox: member=%s", member_id)
 
     def _track(self, coro) -> None:
         task = asyncio.create_task(coro)

@@ -18,6 +18,8 @@ from loyalty_core.pii import Pii
 from loyalty_core.points import BirthdayWindows, PointsService
 from loyalty_core.program import Program, load_program
 from loyalty_core.points_reversal import SpendReversals
+from loyalty_core.push.planner import PushPolicy
+from loyalty_core.push.service import PushService
 from loyalty_core.redemption import RedemptionService
 from loyalty_core.redis_store.access_keys import RedisAccessKeyStore
 from loyalty_core.redis_store.batching import Batcher
@@ -26,9 +28,12 @@ from loyalty_core.redis_store.catalogue import RedisCatalogueStore
 from loyalty_core.redis_store.channels import RedisChannelStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.ledger import RedisLedgerStore
+from loyalty_core.redis_store.mass_batches import RedisMassBatches
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.pending import RedisPendingStore
+from loyalty_core.redis_store.push import RedisPushStore
+from loyalty_core.redis_store.push_queue import RedisPushQueue
 from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
@@ -64,6 +69,8 @@ class Services:
     referral_qr: ReferralQrCodes
     welcome: WelcomeService
     access_keys: AccessKeys
+    pushes: PushService
+    push_queue: RedisPushQueue
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -75,7 +82,8 @@ class NoBirthdaysYet:
 
 
 def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, wechat=None, *,
-                   program: Program | None = None, birthdays: BirthdayWindows | None = None) -> Services:
+                   program: Program | None = None, birthdays: BirthdayWindows | None = None,
+                   push_policy: PushPolicy | None = None, push_partitions: int = 8) -> Services:
     batcher = Batcher(redis)
     scripts = Scripts(redis, batcher)
     outbox = Outbox(redis, scripts)
@@ -92,12 +100,21 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                           rewards["pending"], program, clock, wechat)
     resolver = MemberResolver(members, member_codes)
     till = TillService(points, resolver, ledger, program, clock)
-    channels = ChannelFacts(RedisChannelStore(redis, scripts))
+    channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
+    pushes, push_queue = push_services(redis, scripts, clock, push_policy or PushPolicy.from_program(program.push),
+                                       push_partitions)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
-                    member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, wechat=wechat,
-                    **rewards, **perks)
+                    member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
+                    push_queue=push_queue, wechat=wechat, **rewards, **perks)
+
+
+def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,
+                  partitions: int) -> tuple[PushService, RedisPushQueue]:
+    """The push service and its queue: what `serve` plans with and what the sender process runs on alone."""
+    queue = RedisPushQueue(redis, scripts, partitions)
+    return PushService(RedisPushStore(redis, scripts), queue, clock, policy), queue
 
 
 def reward_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outbox, points: PointsService,

@@ -46,6 +46,9 @@ class Settings:
     data_dir: Path = Path("var")
     scheduler_lease_seconds: int = 30
     demo: bool = False
+    push_partitions: int = 8              # outbox streams push:{0..P-1}; may grow, never shrink
+    push_sender_concurrency: int = 500    # API calls one sender process has in flight
+    push_call_timeout: float = 30.0       # seconds; a send with no answer by then is in doubt
 
     @property
     def safe_mode(self) -> bool:
@@ -63,9 +66,11 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False, web: bool = True) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False, web: bool = True,
+                 pii: bool = True) -> "Settings":
         """`web`: the settings of a process that takes callbacks and API requests (serve, demo); the others
-        (scheduler, sender) need neither the callback token nor the API secrets."""
+        (scheduler, sender) need neither the callback token nor the API secrets. `pii`: the process reads
+        personal data (not the sender, whose pushes carry their texts)."""
         env = os.environ if env is None else env
         problems: list[str] = []
         get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
@@ -87,6 +92,8 @@ class Settings:
         redis_url = get("REDIS_URL")
         if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        if redis_url is None and not web and not demo:
+            problems.append("REDIS_URL is required: the scheduler and the sender share Redis with the serve processes")
         pos_secret, admin_secret = get("POS_API_SECRET"), get("ADMIN_API_SECRET")
         if pos_secret is None and web and not demo:
             problems.append("POS_API_SECRET is required (the HMAC secret the tills sign with)")
@@ -97,7 +104,7 @@ class Settings:
             problems.append("ADMIN_API_SECRET must differ from POS_API_SECRET, or every till could administer "
                             "the program")
         pii_key = get("PII_KEY")
-        if pii_key is None and not demo:
+        if pii_key is None and pii and not demo:
             problems.append("PII_KEY is required: base64 of 32 random bytes "
                             "(encrypts phones and birthdays at rest)")
         elif pii_key is not None and not _is_32_bytes_base64(pii_key):
@@ -123,6 +130,10 @@ class Settings:
         secret = get("WECHAT_APPSECRET") or (DEMO_APPSECRET if demo else None)
         if appid is None or secret is None:
             problems.append("WECHAT_APPID and WECHAT_APPSECRET are required")
+        push = {"push_partitions": _whole(get("PUSH_PARTITIONS"), 8, "PUSH_PARTITIONS", 1024, problems),
+                "push_sender_concurrency": _whole(get("PUSH_SENDER_CONCURRENCY"), 500, "PUSH_SENDER_CONCURRENCY",
+                                                  10_000, problems),
+                "push_call_timeout": _seconds(get("PUSH_CALL_TIMEOUT"), 30.0, "PUSH_CALL_TIMEOUT", problems)}
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -135,7 +146,7 @@ class Settings:
             program_file=Path(program_file) if program_file else None,
             bot_port=ports["BOT_PORT"], sandbox_port=ports["SANDBOX_PORT"],
             sms_provider=sms, data_dir=Path(get("DATA_DIR") or "var"), scheduler_lease_seconds=int(lease), demo=demo,
-        )
+            **push)
 
 
 def _is_aes_key(value: str) -> bool:
@@ -152,6 +163,28 @@ def _is_32_bytes_base64(value: str) -> bool:
         return len(base64.b64decode(value, validate=True)) == 32
     except (binascii.Error, ValueError):
         return False
+
+
+def _whole(raw: str | None, default: int, name: str, highest: int, problems: list[str]) -> int:
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= highest:
+        problems.append(f"{name} must be a whole number from 1 to {highest}, got {raw!r}")
+        return default
+    return int(raw)
+
+
+def _seconds(raw: str | None, default: float, name: str, problems: list[str]) -> float:
+    if raw is None:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0.1 <= seconds <= 600:     # also refuses nan and inf
+        problems.append(f"{name} must be a number of seconds from 0.1 to 600, got {raw!r}")
+        return default
+    return seconds
 
 
 def _port(raw: str | None, default: int, name: str, problems: list[str]) -> int:

@@ -9,6 +9,10 @@
   retried once. Fifty concurrent failures cause one refresh.
 - Errors say what to do: `RetryableError` (-1, 45066, network, 5xx) is retried here with exponential backoff
   and jitter, a bounded number of times; `PermanentError` (quotas, windows, consent, …) never is.
+- A client built with `exactly_once=True` (the push sender's) never repeats a message send whose outcome
+  it cannot know — a timeout, a connection lost after the request went out, a 5xx — and raises
+  `OutcomeUnknown` instead: the message may have reached the member. A refused connection, "system busy"
+  (-1) and a rejected token are still retried: the platform did not send.
 - One shared aiohttp session (its connection pool) and a semaphore bound the calls in flight.
 
 Nothing here logs access tokens, secrets, openids or message contents.
@@ -75,6 +79,11 @@ class TokenError(WeChatApiError):
     """40001/42001/40014: the token was replaced and the call retried once, and it failed again."""
 
 
+class OutcomeUnknown(WeChatApiError):
+    """A message send with no answer (timeout, connection lost after sending, 5xx): it may have gone out.
+    Raised, not retried, by a client built with exactly_once=True."""
+
+
 class DailyQuotaReached(PermanentError):      # 45009: API call quota reached for the day
     pass
 
@@ -104,6 +113,9 @@ class Unauthorised(PermanentError):          # 48001: API not authorised for thi
 
 
 TOKEN_ERRCODES = frozenset({40001, 42001, 40014})
+# Calls that send a message and carry nothing the platform could recognise a repeat by (a mass send has its
+# clientmsgid): repeating one whose outcome is unknown may deliver it twice.
+SENDS_WITHOUT_IDEMPOTENCY = frozenset({"message/custom/send", "message/template/send", "message/subscribe/bizsend"})
 # 45066 "same clientmsgid retry too fast": a mass send retried while the platform still handles the first
 # try; a later retry answers 45065 with that send's msg_id (or sends, if the first try never arrived).
 RETRYABLE_ERRCODES = frozenset({-1, 45066})
@@ -187,7 +199,7 @@ class TagPage:
 class WeChatApi:
     def __init__(self, session: aiohttp.ClientSession, redis: Redis, appid: str, secret: str, base_url: str, *,
                  concurrency: int = 200, clock: Callable[[], float] = time.time,
-                 retry: RetryPolicy = RetryPolicy(), timeout: float = 10.0):
+                 retry: RetryPolicy = RetryPolicy(), timeout: float = 10.0, exactly_once: bool = False):
         self._session = session
         self._redis = redis
         self._appid = appid
@@ -198,6 +210,7 @@ class WeChatApi:
         self._clock = clock
         self._retry = retry
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._exactly_once = exactly_once
         self._urls: dict[str, tuple[str | None, yarl.URL]] = {}
         self._cached: AccessToken | None = None
         self._flights: dict[tuple, asyncio.Future] = {}
@@ -368,10 +381,20 @@ class WeChatApi:
                                                  headers=JSON_HEADERS if body is not None else None,
                                                  timeout=self._timeout) as response:
                     status, raw = response.status, await response.read()
+            except aiohttp.ClientConnectorError as exc:     # no connection: the request never went out
+                raise RetryableError(-1, f"network error ({type(exc).__name__})") from None
             except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 # The exception's text may carry the URL and with it the access token: keep only its kind.
-                raise RetryableError(-1, f"network error ({type(exc).__name__})") from None
-        return _answer(status, raw, accept)
+                raise self._no_answer(endpoint, f"network error ({type(exc).__name__})") from None
+        try:
+            return _answer(status, raw, accept)
+        except NoWeChatAnswer as error:                     # a gateway's 5xx, a body that is not WeChat's
+            raise self._no_answer(endpoint, error.errmsg) from None
+
+    def _no_answer(self, endpoint: str, what: str) -> WeChatApiError:
+        if self._exactly_once and endpoint in SENDS_WITHOUT_IDEMPOTENCY:
+            return OutcomeUnknown(-1, what)
+        return RetryableError(-1, what)
 
     def _url(self, endpoint: str, token: str | None) -> yarl.URL:
         """The endpoint's URL with the token in its query, built once per endpoint and token."""
@@ -485,9 +508,13 @@ class WeChatApi:
             await pipe.execute()
 
 
+class NoWeChatAnswer(RetryableError):
+    """HTTP 5xx, or a body that is not a JSON object: something between us and WeChat failed."""
+
+
 def _answer(status: int, raw: bytes, accept) -> dict:
     if status >= 500:
-        raise RetryableError(-1, f"HTTP {status}")
+        raise NoWeChatAnswer(-1, f"HTTP {status}")
     try:
         answer = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -495,7 +522,7 @@ def _answer(status: int, raw: bytes, accept) -> dict:
     if not isinstance(answer, dict):
         if status >= 400:
             raise PermanentError(status, f"HTTP {status} without a WeChat answer")
-        raise RetryableError(-1, f"HTTP {status} with a body that is not a JSON object")
+        raise NoWeChatAnswer(-1, f"HTTP {status} with a body that is not a JSON object")
     errcode = answer.get("errcode") or 0
     if errcode and errcode not in accept:
         raise error_for(errcode, str(answer.get("errmsg", "")))

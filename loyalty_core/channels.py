@@ -1,5 +1,6 @@
 """What the platform tells us about delivery channels: subscribe-message consents (one consent = one
-send) and the results of mass and template send jobs. The push side reads both."""
+send) and the results of mass and template send jobs. The push side reads both; a mass job's report is
+also reconciled against the batch the push side sent (through the MassReports port)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,9 +13,9 @@ class JobReport:
     msg_id: str
     event: str          # masssendjobfinish | templatesendjobfinish
     status: str         # "send success", "send fail", "err(N)", "success", "failed:user block", …
-    total: int = 0
-    filtered: int = 0   # members over their monthly mass quota (or otherwise filtered)
-    sent: int = 0
+    total: int = 0      # TotalCount: the openids (or the tag's followers) the send was for
+    filtered: int = 0   # FilterCount: those left to send to after the platform's filtering (members over their
+    sent: int = 0       #   4 mass messages a month are filtered out); about SentCount + ErrorCount
     errors: int = 0
 
 
@@ -28,9 +29,15 @@ class ChannelStore(Protocol):
     async def job(self, msg_id: str) -> JobReport | None: ...
 
 
+class MassReports(Protocol):
+    async def reconcile(self, report: JobReport, now: datetime) -> None:
+        """Compare a mass job's report with the batch we sent."""
+
+
 class ChannelFacts:
-    def __init__(self, store: ChannelStore):
+    def __init__(self, store: ChannelStore, mass_reports: MassReports | None = None):
         self._store = store
+        self._mass_reports = mass_reports
 
     async def record_consents(self, member_id: str, accepted_templates: list[str], op_key: str) -> None:
         if accepted_templates:
@@ -45,6 +52,8 @@ class ChannelFacts:
 
     async def record_job(self, report: JobReport, now: datetime) -> None:
         await self._store.record_job(report, now)
+        if report.event == "masssendjobfinish" and self._mass_reports is not None:
+            await self._mass_reports.reconcile(report, now)
 
     async def job(self, msg_id: str) -> JobReport | None:
         return await self._store.job(msg_id)

@@ -267,3 +267,9 @@ class BirthdayChangeConflict(DomainError):
 # --- API keys --------------------------------------------------------------------------------------------
 class UnknownAccessKey(DomainError):
     code, http_status, message = "unknown_key", 404, "no such API key"
+
+
+# --- pushes ------------------------------------------------------------------------------------------
+class InvalidPush(DomainError):
+    """A push that cannot be planned as given (a missing field, a template field too long, …)."""
+    code, message = "invalid_push", "the push is not well-formed"

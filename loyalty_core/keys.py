@@ -100,6 +100,62 @@ def push_job(msg_id: str) -> str:               # hash: event, status, total, fi
     return f"push:job:{msg_id}"
 
 
+# --- pushes (see loyalty_core/push) ------------------------------------------------------------
+def member_pushes(member_id: str) -> str:       # hash push_id -> record JSON {push, status, channel, until_ms,
+    return f"{member_tag(member_id)}:pushes"    #   reason, attempt, retries, v, batch, flight_ms}
+
+
+def member_push_dedup(member_id: str) -> str:   # zset dedup_key -> planned at (epoch ms): never the same twice
+    return f"{member_tag(member_id)}:push-dedup"
+
+
+def member_push_inbox(member_id: str) -> str:   # zset push_id -> urgency rank × 1e13 + not_after (epoch ms)
+    return f"{member_tag(member_id)}:push-inbox"
+
+
+def member_push_facts(member_id: str) -> str:   # hash: the customer-service window (w_action, w_opened, w_closes,
+    return f"{member_tag(member_id)}:push-facts"  #   w_limit, w_used, w_key), mass_month, mass_count, unreachable
+
+
+def member_push_caps(member_id: str) -> str:    # hash push_id -> yyyymmdd a marketing push was counted on (this week)
+    return f"{member_tag(member_id)}:push-caps"
+
+
+def member_push_done(member_id: str) -> str:    # zset push_id -> ended at (epoch ms): ended records are forgotten
+    return f"{member_tag(member_id)}:push-done"
+
+
+def member_deliveries(member_id: str) -> str:   # list of step JSON {at, push_id, topic, kind, status, channel,
+    return f"{member_tag(member_id)}:deliveries"  #  reason, until}, newest first, bounded
+
+
+def push_stream(partition: int) -> str:         # stream of queued pushes {m, p, a, c} of the members hashed to it;
+    return f"push:{{{partition}}}"              #   each partition its own cluster slot
+
+
+PUSH_SENDERS = "senders"                        # the consumer group of every push stream
+PUSH_DUE = "push:due"                           # zset "member_id|push_id" -> when to look at the push again (ms)
+PUSH_IN_DOUBT = "push:in-doubt"                 # zset "member_id|push_id" -> when its outcome became unknown (ms)
+PUSH_COUNTS = "push:counts"                     # hash "kind|topic family|channel|outcome" -> pushes
+PUSH_MASS_SEQ = "push:mass:seq"                 # INCR -> the next mass batch number
+
+
+def push_topic_counts(topic: str) -> str:       # hash "channel|outcome" -> pushes of that topic (a campaign's results)
+    return f"push:topic:{topic}"
+
+
+def push_mass_batch(batch_id: str) -> str:      # hash: topic, clientmsgid, content, members JSON, msg_id, report …
+    return f"push:mass:batch:{batch_id}"
+
+
+def push_mass_job(msg_id: str) -> str:          # string batch_id of the mass send the platform named msg_id
+    return f"push:mass:job:{msg_id}"
+
+
+def rate_bucket(name: str) -> str:              # hash: tokens, at (Redis server ms): one API endpoint's rate limit
+    return f"ratelimit:{name}"
+
+
 # --- points ledger, tiers (see loyalty_core/points.py) ----------------------------------------
 def points_account(member_id: str) -> str:      # hash: balance, debt, ver, lot_seq, hist_seq, purchases,
     return f"{member_tag(member_id)}:points"    #   tier, tier_since, review_on, earned:<year>, rewarded:<tier>, …

@@ -90,6 +90,7 @@ def output_dir(request) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     return path
 from tests.fixtures_bot import *  # noqa: E402,F401,F403
+from tests.fixtures_push import *  # noqa: F401,F403
 from tests.fixtures_sandbox import *  # noqa: F401,F403
 
 

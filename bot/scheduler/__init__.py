@@ -1,1 +1,1 @@
-"""The push side's processes: the scheduler (timed jobs, leader-locked) and, beside it, the sender."""
+"""The push side's processes: the scheduler (timed jobs, leader-locked) and the sender (outbox consumers)."""

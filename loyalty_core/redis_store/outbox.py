@@ -57,7 +57,7 @@ class Outbox:
             for member_id in members:
                 relayed += await self.relay(member_id)
                 # Unmark only if no newer operation marked the member meanwhile (then it is past the cutoff).
-                await self._scripts.run("outbox_unmark", [keys.OUTBOX_DIRTY], [member_id, cutoff])
+                await self._scripts.run("zset_unmark", [keys.OUTBOX_DIRTY], [member_id, cutoff])
             if len(members) < batch:
                 return relayed
 

@@ -45,7 +45,7 @@ class Scripts:
 
     def __init__(self, redis: Redis, batcher: Batcher | None = None):
         self._redis = redis
-        self._batcher = batcher or Batcher(redis)
+        self.batcher = batcher or Batcher(redis)
 
     def call(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> Awaitable[dict]:
         """Queue the script in this event-loop turn (so it shares a pipeline with what else is queued);
@@ -53,7 +53,7 @@ class Scripts:
         if self.check_slots and len({key_slot(k.encode()) for k in keys}) > 1:
             raise CrossSlotScript(f"script {name} touches keys in several cluster slots: {list(keys)}")
         command = ("EVALSHA", script_sha(name), len(keys), *keys, *(_arg(a) for a in args))
-        return self._result(name, command, self._batcher.call(*command))
+        return self._result(name, command, self.batcher.call(*command))
 
     async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
         return await self.call(name, keys, args)
@@ -70,7 +70,7 @@ class Scripts:
             raw = await queued
         except NoScriptError:  # first use on this server (or after SCRIPT FLUSH / a restart)
             await self._redis.script_load(script_source(name))
-            raw = await self._batcher.call(*command)
+            raw = await self.batcher.call(*command)
         return decode(name, raw)
 
 

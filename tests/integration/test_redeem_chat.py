@@ -121,9 +121,10 @@ async def test_confirm_is_refused_when_the_price_changed_since_the_offer(chat, s
 
 
 def without_replies(state: dict, *dropped: str) -> dict:
-    """The database apart from the callbacks' stored replies (and the keys named)."""
+    """The database apart from the callbacks' stored replies, the customer-service windows the members' messages
+    open whatever the answer (and the keys named)."""
     return {key: value for key, value in state.items()
-            if not key.startswith(keys.callback_dedup("")) and key not in dropped}
+            if not key.startswith(keys.callback_dedup("")) and not key.endswith(":push-facts") and key not in dropped}
 
 
 async def test_an_item_redeemed_up_to_its_per_member_limit_is_refused_at_the_offer(chat):

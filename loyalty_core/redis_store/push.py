@@ -1,0 +1,167 @@
+"""Pushes in their member's slot: records, dedup keys, the pending inbox, frequency caps, the customer-service
+window and the delivery log (see loyalty_core/push/service.py for the steps and their order)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+import orjson
+from redis.asyncio import Redis
+
+from .. import keys
+from ..clock import epoch_ms, from_epoch_ms
+from ..push import hours
+from ..push.model import URGENCIES, Decision, Delivery, MemberFacts, Push, PushRecord, Window
+from ..push.planner import PushPolicy
+from ..push.service import Begun, Outcome
+from .scripts import Scripts
+
+LOG_LENGTH = 100                              # delivery log entries kept per member
+KEEP_ENDED_MS = 7 * 86_400_000                # ended records stay readable this long (the log stays longer)
+KEEP_DEDUP_MS = 400 * 86_400_000              # "never the same topic twice": for more than a year
+URGENCY_RANK_SPAN = 10**13                    # inbox order: urgency rank, then not_after (epoch ms < 10^13)
+
+
+class RedisPushStore:
+    def __init__(self, redis: Redis, scripts: Scripts):
+        self._redis = redis
+        self._scripts = scripts
+
+    # -- planning ----------------------------------------------------------------------------------------
+    async def situation(self, push: Push, now: datetime) -> tuple[MemberFacts, PushRecord | None] | None:
+        member_id, call = push.member_id, self._scripts.batcher.call
+        status, facts, consents, caps, dedup, raw_record = await asyncio.gather(
+            call("HGET", keys.member_profile(member_id), "status"), call("HGETALL", keys.member_push_facts(member_id)),
+            call("HGETALL", keys.member_consents(member_id)), call("HGETALL", keys.member_push_caps(member_id)),
+            call("ZSCORE", keys.member_push_dedup(member_id), push.dedup_key),
+            call("HGET", keys.member_pushes(member_id), push.push_id))
+        if status is None:
+            return None
+        record = PushRecord.from_dict(orjson.loads(raw_record)) if raw_record else None
+        today, monday = hours.day_key(now), hours.week_start(now).strftime("%Y%m%d")
+        others = [day for push_id, day in caps.items() if push_id != push.push_id and day >= monday]
+        return MemberFacts(
+            following=status == "subscribed" and facts.get("unreachable") != "1",
+            window=_window(facts),
+            consents={template_id: int(left) for template_id, left in consents.items()},
+            mass_this_month=int(facts.get("mass_count", 0)) if facts.get("mass_month") == hours.month_key(now) else 0,
+            marketing_today=sum(day == today for day in others),
+            marketing_this_week=sum(day <= today for day in others),
+            duplicate=dedup is not None and record is None,
+        ), record
+
+    async def apply(self, push: Push, decision: Decision, version: int, now: datetime,
+                    policy: PushPolicy) -> PushRecord | None:
+        member_id = push.member_id
+        result = await self._scripts.run("push_plan", [
+            keys.member_pushes(member_id), keys.member_push_dedup(member_id), keys.member_push_inbox(member_id),
+            keys.member_push_caps(member_id), keys.member_deliveries(member_id), keys.member_push_done(member_id),
+        ], [
+            _json(push.to_dict()), _json(_decision(decision)), version, epoch_ms(now), hours.day_key(now),
+            hours.week_start(now).strftime("%Y%m%d"), policy.marketing_per_day, policy.marketing_per_week,
+            URGENCIES.index(push.urgency) * URGENCY_RANK_SPAN + epoch_ms(push.not_after), LOG_LENGTH,
+            KEEP_ENDED_MS, KEEP_DEDUP_MS,
+        ])
+        if not result["ok"]:
+            return None
+        if result.get("duplicate"):
+            return PushRecord(push=push, status=decision.status, reason=decision.reason)
+        return PushRecord.from_dict(result["record"])
+
+    async def record(self, member_id: str, push_id: str) -> PushRecord | None:
+        raw = await self._redis.hget(keys.member_pushes(member_id), push_id)
+        return PushRecord.from_dict(orjson.loads(raw)) if raw else None
+
+    async def inbox(self, member_id: str, limit: int) -> list[str]:
+        if limit <= 0:
+            return []
+        return await self._scripts.batcher.call("ZRANGE", keys.member_push_inbox(member_id), 0, limit - 1)
+
+    # -- sending ---------------------------------------------------------------------------------------------
+    async def begin(self, member_id: str, push_id: str, attempt: int, now: datetime, call_timeout: timedelta,
+                    policy: PushPolicy) -> Begun:
+        result = await self._scripts.call("push_begin", [
+            keys.member_pushes(member_id), keys.member_push_facts(member_id), keys.member_consents(member_id),
+            keys.member_profile(member_id), keys.member_deliveries(member_id), keys.member_push_done(member_id),
+            keys.member_push_caps(member_id),
+        ], [
+            push_id, attempt, epoch_ms(now), int(call_timeout.total_seconds() * 1000),
+            ",".join(sorted(policy.resend_in_doubt)), int(policy.window_margin.total_seconds() * 1000), LOG_LENGTH,
+            KEEP_ENDED_MS,
+        ])
+        return _begun(result)
+
+    async def include_in_batch(self, record: PushRecord, batch_id: str, now: datetime, policy: PushPolicy) -> Begun:
+        member_id = record.member_id
+        result = await self._scripts.call("push_mass_include", [
+            keys.member_pushes(member_id), keys.member_push_facts(member_id), keys.member_profile(member_id),
+            keys.member_deliveries(member_id), keys.member_push_done(member_id), keys.member_push_caps(member_id),
+        ], [
+            record.push_id, record.attempt, batch_id, hours.month_key(now), policy.mass_per_month, epoch_ms(now),
+            LOG_LENGTH, KEEP_ENDED_MS,
+        ])
+        return _begun(result, record)
+
+    async def finish(self, record: PushRecord, outcome: Outcome, now: datetime) -> bool:
+        member_id = record.member_id
+        result = await self._scripts.call("push_finish", [
+            keys.member_pushes(member_id), keys.member_push_facts(member_id), keys.member_consents(member_id),
+            keys.member_push_caps(member_id), keys.member_deliveries(member_id), keys.member_push_done(member_id),
+        ], [record.push_id, record.attempt, _json(_outcome(outcome)), epoch_ms(now), LOG_LENGTH, KEEP_ENDED_MS])
+        return not result.get("ignored")
+
+    # -- the customer-service window ----------------------------------------------------------------------------
+    async def open_window(self, member_id: str, window: Window, delivery_key: str) -> bool:
+        result = await self._scripts.call("push_window_open", [keys.member_push_facts(member_id)], [
+            window.action, epoch_ms(window.opened_at), epoch_ms(window.closes_at), window.limit, delivery_key])
+        return result["opened"]
+
+    async def take_window(self, member_id: str, now: datetime, margin: timedelta) -> bool:
+        result = await self._scripts.call("push_window_take", [keys.member_push_facts(member_id)],
+                                          [epoch_ms(now), int(margin.total_seconds() * 1000)])
+        return result["ok"]
+
+    async def close_window(self, member_id: str, now: datetime) -> None:
+        await self._scripts.call("push_window_close", [keys.member_push_facts(member_id)], [epoch_ms(now)])
+
+    async def window(self, member_id: str) -> Window | None:
+        return _window(await self._redis.hgetall(keys.member_push_facts(member_id)))
+
+    # -- the delivery log ------------------------------------------------------------------------------------
+    async def deliveries(self, member_id: str, limit: int) -> list[Delivery]:
+        raw = await self._redis.lrange(keys.member_deliveries(member_id), 0, max(0, limit - 1))
+        return [Delivery.from_dict(orjson.loads(entry)) for entry in raw]
+
+
+def _window(facts: dict) -> Window | None:
+    if "w_closes" not in facts:
+        return None
+    return Window(action=facts["w_action"], opened_at=from_epoch_ms(facts["w_opened"]),
+                  closes_at=from_epoch_ms(facts["w_closes"]), limit=int(facts["w_limit"]),
+                  used=int(facts.get("w_used", 0)))
+
+
+def _begun(result: dict, record: PushRecord | None = None) -> Begun:
+    raw = result.get("record")
+    return Begun(result["action"], PushRecord.from_dict(raw) if raw else record, result.get("openid") or "")
+
+
+def _decision(decision: Decision) -> dict:
+    return _present(status=decision.status, channel=decision.channel, reason=decision.reason,
+                    until_ms=epoch_ms(decision.until) if decision.until else None)
+
+
+def _outcome(outcome: Outcome) -> dict:
+    return _present(status=outcome.status, reason=outcome.reason,
+                    until_ms=epoch_ms(outcome.until) if outcome.until else None,
+                    close_window=outcome.close_window or None, clear_consent=outcome.clear_consent or None,
+                    unreachable=outcome.unreachable or None, refund_mass=outcome.refund_mass or None)
+
+
+def _present(**values) -> dict:
+    """Without the empty ones: Lua's cjson turns a JSON null into a value that is not nil."""
+    return {name: value for name, value in values.items() if value is not None and value != ""}
+
+
+def _json(value: dict) -> str:
+    return orjson.dumps(value).decode()
