@@ -25,8 +25,9 @@ from wechat_sandbox.testing import SandboxClient
 
 from .app import create_app
 from .app_keys import SERVICES
-from .process import redis_for, start_site
 from .menu import MENU
+from .process import redis_for, start_site
+from .scheduler.process import Scheduler, runner_for
 from .scheduler.sender import build_sender
 from .services import Services
 from .settings import Settings
@@ -62,6 +63,7 @@ async def run_demo(settings: Settings, stop: asyncio.Event) -> None:
             for app, port in ((sandbox, settings.sandbox_port), (bot, settings.bot_port)):
                 running.push_async_callback((await start_site(app, "127.0.0.1", port)).cleanup)
             await running.enter_async_context(sending(bot[SERVICES], settings))
+            await running.enter_async_context(scheduling(bot[SERVICES], settings))
             await prepare(bot[SERVICES], sandbox_url)
             print(banner(settings, sandbox_url, bot_url, embedded_redis), flush=True)
             await stop.wait()
@@ -80,6 +82,18 @@ async def sending(services: Services, settings: Settings):
         finally:
             stop.set()
             await task
+
+
+@contextlib.asynccontextmanager
+async def scheduling(services: Services, settings: Settings):
+    """The scheduler's timed jobs on the bot's Redis and clock, until the block ends."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(Scheduler(runner_for(services, settings.scheduler_lease)).run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
 
 
 async def prepare(services: Services, sandbox_url: str) -> None:

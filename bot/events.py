@@ -1,6 +1,6 @@
 """Background work of the web process: the consumers of the outbox stream (referrals; the birthday
 index, which repairs an index step a crash cut short; the welcome gift, which completes a gift a crash
-cut short; the join-day index of membership anniversaries), and periodic housekeeping — relaying domain events a crashed process left in a member's
+cut short; the join-day index of membership anniversaries; the notices of the ledger's events), and periodic housekeeping — relaying domain events a crashed process left in a member's
 outbox, and settling redemptions a crashed process left half done. Any number of processes may run all
 of it: each consumer group shares its entries out, and every step is idempotent. (Calendar jobs —
 expiry, warnings, tier reviews, referral rewards whose refund window is over — belong to the
@@ -15,12 +15,13 @@ import socket
 from typing import Awaitable, Callable
 
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
+from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
 from loyalty_core.referral import REFERRAL_GROUP
-from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.welcome import WELCOME_GROUP
 
+from .notices import NOTICES_GROUP, NoticeEvents
 from .services import Services
 
 log = logging.getLogger("bot.events")
@@ -54,6 +55,12 @@ def join_day_consumer(services: Services, name: str | None = None, **options) ->
     filing that a crash after the member's creation cut short."""
     return StreamConsumer(services.redis, JOIN_DAY_GROUP, name or consumer_name(),
                           {"member_joined": services.members.on_member_joined}, **options)
+
+
+def notice_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that tells members what a purchase, refund, tier change or expiry warning did."""
+    return StreamConsumer(services.redis, NOTICES_GROUP, name or consumer_name(),
+                          NoticeEvents(services.notices, services.program).handlers(), **options)
 
 
 def welcome_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
@@ -93,7 +100,7 @@ async def background_work(services: Services):
     stop = asyncio.Event()
     tasks = [asyncio.create_task(consumer.run(stop))
              for consumer in (referral_consumer(services), birthday_index_consumer(services),
-                              welcome_consumer(services), join_day_consumer(services))]
+                              welcome_consumer(services), join_day_consumer(services), notice_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

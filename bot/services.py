@@ -42,6 +42,7 @@ from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
 from loyalty_core.welcome import WelcomeService
 
+from .notices import Notices
 from .referral_qr import ReferralQrCodes
 
 
@@ -71,6 +72,7 @@ class Services:
     access_keys: AccessKeys
     pushes: PushService
     push_queue: RedisPushQueue
+    notices: Notices
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -96,18 +98,19 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     member_codes = MemberCodeService(ledger, program.member_code, clock)
     tiers = TierService(ledger, program, clock)
     rewards = reward_services(redis, batcher, scripts, outbox, points, tiers, program, clock)
+    pushes, push_queue = push_services(redis, scripts, clock, push_policy or PushPolicy.from_program(program.push),
+                                       push_partitions)
+    notices = Notices(program, pushes, members, clock)
     perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
-                          rewards["pending"], program, clock, wechat)
+                          rewards["pending"], notices, program, clock, wechat)
     resolver = MemberResolver(members, member_codes)
     till = TillService(points, resolver, ledger, program, clock)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
-    pushes, push_queue = push_services(redis, scripts, clock, push_policy or PushPolicy.from_program(program.push),
-                                       push_partitions)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
-                    push_queue=push_queue, wechat=wechat, **rewards, **perks)
+                    push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks)
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,
@@ -131,10 +134,10 @@ def reward_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Ou
 
 def perk_services(redis: Redis, scripts: Scripts, outbox: Outbox, birthday_store: RedisBirthdayStore,
                   seal: BirthdaySeal, members: MemberService, points: PointsService, tiers: TierService, coupons,
-                  pending: PendingChoices, program: Program, clock: Clock, wechat) -> dict:
+                  pending: PendingChoices, notices: Notices, program: Program, clock: Clock, wechat) -> dict:
     """Birthday privileges, referrals and the referral QR codes, the welcome gift."""
     return {"birthdays": BirthdayService(birthday_store, seal, program, clock, tiers, points, pending, coupons),
             "referrals": ReferralService(RedisReferralStore(redis, scripts, outbox), members, points, program, clock,
-                                         coupons),
+                                         coupons, notices),
             "referral_qr": ReferralQrCodes(redis, wechat, clock, program.referral.qr_days),
             "welcome": WelcomeService(coupons, points, program.welcome, clock)}

@@ -8,7 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal, Protocol, Sequence
+from typing import AsyncIterator, Literal, Protocol, Sequence
 
 from . import errors
 from .care import anniversary_labels, join_label
@@ -82,6 +82,8 @@ class MemberStore(Protocol):
     async def phone_claims(self, member_id: str) -> tuple[str | None, str | None]: ...
     async def follow(self, openid: str, now: datetime, op_key: str, via: str) -> FollowResult: ...
     async def unfollow(self, member_id: str, now: datetime, op_key: str) -> bool: ...
+    def following(self) -> AsyncIterator[str]:
+        """Every member who follows the account (a scan of all members: for greetings to everyone)."""
     async def file_join_day(self, member_id: str, label: str) -> None:
         """File the member under the day of the year they joined (idempotent)."""
     async def members_joined_on(self, label: str) -> list[str]: ...
@@ -114,6 +116,9 @@ class MemberService:
         if result.is_new:       # (a retry of the callback files again; a crash before it: on_member_joined)
             await self._store.file_join_day(result.member_id, join_label(now.astimezone(MALL_TZ).date()))
         return result
+
+    def following(self) -> AsyncIterator[str]:
+        return self._store.following()
 
     async def on_member_joined(self, event: dict) -> None:
         """member_joined from the outbox stream: the member is filed under their join day (for anniversaries)."""

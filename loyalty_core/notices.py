@@ -11,8 +11,8 @@ customer-service window who has monthly mass quota left.
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Mapping, Protocol
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -74,3 +74,9 @@ def notice_kind(notices: dict[str, NoticeKind], kind: str) -> NoticeKind | None:
     """The kind's table, when it is on."""
     found = notices.get(kind)
     return found if found is not None and found.enabled else None
+
+
+class Notifier(Protocol):
+    """Where the core's services tell a member something (the bot makes it a push): once per (kind, ref)."""
+    async def notify(self, member_id: str, kind: str, values: Mapping[str, Any], ref: str,
+                     at: datetime | None = None) -> Any: ...

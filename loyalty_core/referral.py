@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from . import errors
 from .clock import MALL_TZ, Clock
 from .members import FollowResult, MemberService
+from .notices import Notifier
 from .perk_rules import ReferrerLevel
 from .points import BoardRead, mask_name, walk_index
 from .program import Program
@@ -160,11 +161,12 @@ class CouponIssuer(Protocol):
 # -- the service ----------------------------------------------------------------------------------------
 class ReferralService:
     def __init__(self, store: ReferralStore, members: MemberService, points: PointsGranter, program: Program,
-                 clock: Clock, coupons: CouponIssuer):
+                 clock: Clock, coupons: CouponIssuer, notifier: Notifier | None = None):
         self._store = store
         self._members = members
         self._points = points
         self._coupons = coupons
+        self._notifier = notifier
         self.rules = program.referral
         self._clock = clock
 
@@ -283,7 +285,12 @@ class ReferralService:
                                           self._levels_payload(), now)
         await self._store.rank(credit.month, referrer, credit.month_count)
         if credit.points > 0:
-            await self._points.grant(referrer, credit.points, "referral", f"referral:{referee}")
+            paid = await self._points.grant(referrer, credit.points, "referral", f"referral:{referee}")
+            if self._notifier is not None:
+                friend = await self._member(referee)
+                await self._notifier.notify(referrer, "referral_reward", {
+                    "friend": mask_name(friend.nickname if friend else "", referee), "points": credit.points,
+                    "balance": paid.balance}, f"referral:{referee}")
         if self.rules.referee_points > 0:
             await self._points.grant(referee, self.rules.referee_points, "referral_welcome", "referral:welcome")
         if self.rules.referrer_coupon:

@@ -25,8 +25,10 @@ def service_notice(title: str, data: Mapping, labels: Mapping[str, str], *, link
     """The card as shown: {"title", "fields": [{"label", "value"}], "details": bool}.
 
     `labels` names the template's keywords (e.g. "number2" -> "变动积分"); a field without one shows its key."""
-    fields = [{"label": labels.get(key, key), "value": shown_value(field)}
-              for key, field in data.items() if key not in DROPPED_FIELDS]
+    order = list(labels)        # the template's own order of keywords, as WeChat shows them, whatever the call's
+    keys = sorted((key for key in data if key not in DROPPED_FIELDS),
+                  key=lambda key: order.index(key) if key in order else len(order))
+    fields = [{"label": labels.get(key, key), "value": shown_value(data[key])} for key in keys]
     return {"title": title, "fields": fields, "details": linked}
 
 

@@ -14,8 +14,8 @@ from loyalty_core.schedule import next_run
 from ..services import build_services
 from ..settings import Settings
 from ..sms import LogSmsSender
-from .jobs import JOBS, job_table
-from .process import Scheduler, holder_name, schedule_for
+from .jobs import JOBS
+from .process import Scheduler, runner_for
 from .runner import JobRunner
 
 
@@ -32,8 +32,7 @@ async def scheduler_command(settings: Settings, args: argparse.Namespace, stop: 
     try:
         program = load_program(settings.program_file)
         services = build_services(redis, SystemClock(), settings.pii_key_bytes, LogSmsSender(), program=program)
-        runner = JobRunner(schedule_for(services, settings.scheduler_lease, program.schedule.catch_up_days),
-                           job_table(program), services, holder_name())
+        runner = runner_for(services, settings.scheduler_lease)
         if args.action == "list":
             print(await job_list(runner))
             return 0

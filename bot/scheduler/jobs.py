@@ -5,6 +5,7 @@ died repeats nothing."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Awaitable, Callable
 
 from loyalty_core.program import Program
@@ -26,8 +27,17 @@ async def expiry_warnings(ctx: JobContext) -> str:
 
 
 async def coupon_expiry(ctx: JobContext) -> str:
-    expired = await ctx.services.coupons.expire_due(ctx.now)
-    return f"{expired} coupons expired"
+    coupons = ctx.services.coupons
+    expired = await coupons.expire_due(ctx.now)
+    days = ctx.services.program.coupons.expiry_reminder_days
+    if not days:
+        return f"{expired} coupons expired"
+    last_day = ctx.day + timedelta(days=days)
+    expiring = await coupons.last_day_on(last_day)
+    for member_id, held in expiring.items():
+        await ctx.services.notices.notify(member_id, "coupon_expiring", {
+            "title": held[0].template.title, "expires_on": last_day, "count": len(held)}, last_day.isoformat())
+    return f"{expired} coupons expired, {len(expiring)} members reminded of coupons expiring on {last_day.isoformat()}"
 
 
 async def tier_review(ctx: JobContext) -> str:
@@ -42,10 +52,38 @@ async def referral_release(ctx: JobContext) -> str:
 
 
 async def birthday_greetings(ctx: JobContext) -> str:
+    """The day's birthdays: the tier's gift (unless claimed already this year) and the greeting that says so."""
     members = await ctx.services.birthdays.members_with_birthday_on(ctx.day)
-    gifts = [await ctx.services.birthdays.gift_of_the_day(member_id) for member_id in members]
-    given = sum(1 for gift in gifts if gift is not None and not gift.replayed)
-    return f"{len(members)} birthdays: {given} gifts given, {sum(g is not None and g.replayed for g in gifts)} claimed before"
+    given = before = 0
+    for member_id in members:
+        gift = await ctx.services.birthdays.gift_of_the_day(member_id)
+        given += gift is not None and not gift.replayed
+        before += gift is not None and gift.replayed
+        await ctx.services.notices.notify(member_id, "birthday_greeting", {
+            "gift": gift.gift.title if gift else "", "gift_kind": gift.gift.kind if gift else ""}, str(ctx.day.year))
+    return f"{len(members)} birthdays: {given} gifts given, {before} claimed before"
+
+
+async def anniversaries(ctx: JobContext) -> str:
+    if not ctx.services.program.care.anniversaries:
+        return "membership anniversaries are off"
+    found = await ctx.services.members.anniversaries_on(ctx.day)
+    for member_id, years in found:
+        await ctx.services.notices.notify(member_id, "anniversary", {"years": years}, str(ctx.day.year))
+    return f"{len(found)} membership anniversaries"
+
+
+async def holidays(ctx: JobContext) -> str:
+    """The care calendar's holidays of the day, greeted to every member who follows the account."""
+    names = [holiday.name for holiday in ctx.services.program.care.holidays_on(ctx.day)]
+    if not names:
+        return "no holiday"
+    greeted = 0
+    async for member_id in ctx.services.members.following():
+        for name in names:
+            await ctx.services.notices.notify(member_id, "holiday", {"holiday": name}, f"{name}:{ctx.day.year}")
+        greeted += 1
+    return f"{'、'.join(names)}: {greeted} members greeted"
 
 
 JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
@@ -53,8 +91,10 @@ JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("coupon-expiry", coupon_expiry, "mark the coupons past their validity expired"),
     ("birthday-greetings", birthday_greetings,
      "greet the members whose birthday (solar or lunar) is today, with the tier's gift"),
+    ("holidays", holidays, "greet the members on the care calendar's holidays"),
     ("tier-review", tier_review, "review the tiers whose anniversary is today"),
     ("expiry-warnings", expiry_warnings, "warn of points about to expire"),
+    ("anniversaries", anniversaries, "greet the members who joined on this day in an earlier year"),
     ("referral-release", referral_release, "pay the referral rewards whose refund window is over"),
 )
 

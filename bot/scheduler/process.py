@@ -19,6 +19,7 @@ from loyalty_core.clock import MALL_TZ
 from loyalty_core.redis_store.schedule import RedisScheduleStore
 from loyalty_core.schedule import Lease, Schedule
 
+from .jobs import job_table
 from .runner import Job, JobRunner, Outcome
 
 log = logging.getLogger("bot.scheduler")
@@ -31,6 +32,13 @@ def holder_name() -> str:
 
 def schedule_for(services, lease_ttl: timedelta = timedelta(seconds=30), max_catch_up: int = 7) -> Schedule:
     return Schedule(RedisScheduleStore(services.redis, services.scripts), services.clock, lease_ttl, max_catch_up)
+
+
+def runner_for(services, lease_ttl: timedelta) -> JobRunner:
+    """The program's jobs at its timetable's times, run by this process."""
+    program = services.program
+    return JobRunner(schedule_for(services, lease_ttl, program.schedule.catch_up_days), job_table(program), services,
+                     holder_name())
 
 
 class Scheduler:

@@ -42,7 +42,8 @@ redis.call('HSET', PURCHASES, txn, cjson.encode(purchase))
 record('refund', -clawback, refund_id, {txn_id = txn, debt_added = clawback - taken})
 publish('purchase_refunded:' .. MEMBER .. ':' .. refund_id, 'purchase_refunded',
         {refund_id = refund_id, txn_id = txn, amount = ARGV[9], points_reversed = clawback,
-         debt_added = clawback - taken, fully_refunded = refunded == purchase.amount})
+         debt_added = clawback - taken, fully_refunded = refunded == purchase.amount, balance = S.balance,
+         debt = S.debt})
 
 local debt_before = S.debt
 local reverted = revert_upgrades(cjson.decode(ARGV[10]), window_spend(SPEND, tonumber(ARGV[8])), tonumber(ARGV[11]))

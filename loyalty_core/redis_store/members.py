@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime
+from typing import AsyncIterator
 
 from redis.asyncio import Redis
 
@@ -96,6 +97,19 @@ class RedisMemberStore:
         )
         await self._outbox.relay(member_id)
         return bool(result.get("changed"))
+
+    async def following(self, batch: int = 1000) -> AsyncIterator[str]:
+        """Every member who follows the account, by member number (numbers are handed out in order)."""
+        last = int(await self._redis.get(keys.MEMBER_SEQ) or 0)
+        for start in range(1, last + 1, batch):
+            numbers = [str(FIRST_MEMBER_NUMBER + n) for n in range(start, min(start + batch, last + 1))]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for member_id in numbers:
+                    pipe.hget(keys.member_profile(member_id), "status")
+                statuses = await pipe.execute()
+            for member_id, status in zip(numbers, statuses):
+                if status == "subscribed":
+                    yield member_id
 
     async def file_join_day(self, member_id: str, label: str) -> None:
         await self._redis.sadd(keys.joined_on(label), member_id)

@@ -47,7 +47,7 @@ def test_a_job_run_by_hand_twice_for_one_day_does_it_once(env):
     once = command(env, "run", "coupon-expiry", "--date", "2026-06-03")
     twice = command(env, "run", "coupon-expiry", "--date", "2026-06-03")
     assert (once.returncode, twice.returncode) == (0, 0), once.stderr + twice.stderr
-    assert once.stdout.strip() == "coupon-expiry 2026-06-03: done: 0 coupons expired"
-    assert twice.stdout.strip() == "coupon-expiry 2026-06-03: already done: 0 coupons expired"
+    assert once.stdout.strip() == "coupon-expiry 2026-06-03: done: 0 coupons expired, 0 members reminded of coupons expiring on 2026-06-06"
+    assert twice.stdout.strip() == "coupon-expiry 2026-06-03: already done: 0 coupons expired, 0 members reminded of coupons expiring on 2026-06-06"
     listing = command(env, "list").stdout
-    assert "2026-06-03 done: 0 coupons expired" in listing
+    assert "2026-06-03 done: 0 coupons expired, 0 members" in listing

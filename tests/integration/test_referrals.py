@@ -118,6 +118,8 @@ async def test_a_referral_from_the_qr_code_to_the_released_reward(journey: Journ
     assert await journey.status(bob_id) == ("released", "")
     assert await journey.balance(amy_id) == 500 and await journey.balance(bob_id) == 300 + 200
     assert [c.template.id for c in await journey.services.coupons.wallet(bob_id)] == ["welcome-20", "referral-welcome"]
+    told = [step for step in await journey.services.pushes.deliveries(amy_id) if step.topic == "referral_reward"]
+    assert told and len({step.push_id for step in told}) == 1           # the referrer is told, once
     assert await journey.referrals.release_due() == []                          # paid once
     stats = await journey.referrals.stats(amy_id)
     assert (stats.joined, stats.rewarded, stats.pending, stats.rank) == (1, 1, 0, 1)

@@ -82,3 +82,22 @@ async def test_tier_reviews_run_on_the_anniversary(services, runner, clock):
     clock.advance(days=365)
     review = await runner.run_day("tier-review", clock.now().date())
     assert review.summary == "1 members reviewed: 0 kept their tier, 1 moved down"
+
+
+async def topics(services, member_id: str) -> list[str]:
+    return sorted({step.topic for step in await services.pushes.deliveries(member_id)})
+
+
+async def test_holidays_greet_every_follower_once_and_anniversaries_the_members_of_that_day(services, runner, clock):
+    ann = await member(services, "o_ann")
+    ben = await member(services, "o_ben")
+    await services.members.unfollow("o_ben", "evt:left")
+    clock.set(datetime(2026, 9, 25, 9, 30, tzinfo=MALL_TZ))                 # 中秋节
+    first = await runner.run_day("holidays", clock.now().date())
+    again = await runner.run_day("holidays", clock.now().date())
+    assert first.summary == "中秋节: 1 members greeted" and not again.ran
+    assert await topics(services, ann) == ["holiday"] and await topics(services, ben) == []
+    assert (await runner.run_day("holidays", date(2026, 9, 26))).summary == "no holiday"
+    clock.set(datetime(2027, 6, 3, 10, 0, tzinfo=MALL_TZ))
+    assert (await runner.run_day("anniversaries", clock.now().date())).summary == "1 membership anniversaries"
+    assert await topics(services, ann) == ["anniversary", "holiday"]
