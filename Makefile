@@ -41,6 +41,7 @@ bench-ledger: $(STAMP)
 
 bench-push: $(STAMP)
 	$(PY) -m bench.push
+	$(PY) -m bench.scans
 
 clean:
 	rm -rf $(VENV) var build *.egg-info test-output
