@@ -99,7 +99,11 @@ class SenderProcess:
 
     def stop(self) -> dict:
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(60)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:      # a sender that does not stop is killed, never left behind
+            self.process.kill()
+            self.process.wait()
         output = self.output()
         os.unlink(self.log.name)
         stats = re.search(r"stopped: (.*)", output)
