@@ -86,9 +86,9 @@ def run_wrk(port: int, seconds: int, connections: int, threads: int, script: Pat
 def bot_env(redis_url: str, port: int, *, token: str, appid: str, pos_secret: str, aes_key: str | None = None) -> dict:
     """`python -m bot serve` against the given Redis; the WeChat API points nowhere (nothing is pushed)."""
     env = {"REDIS_URL": redis_url, "BOT_PORT": str(port), "WECHAT_TOKEN": token, "WECHAT_APPID": appid,
-           "WECHAT_APPSECRET": "bench-secret", "POS_API_SECRET": pos_secret, "PII_KEY": BENCH_PII_KEY,
-           "WECHAT_API_BASE": "http://127.0.0.1:9"}
-    return env | ({"WECHAT_AES_KEY": aes_key} if aes_key else {})
+           "WECHAT_APPSECRET": "bench-secret", "POS_API_SECRET": pos_secret, "ADMIN_API_SECRET": "bench-admin-secret",
+           "PII_KEY": BENCH_PII_KEY, "WECHAT_API_BASE": "http://127.0.0.1:9"}
+    return env | ({"WECHAT_AES_KEY": aes_key} if aes_key else {"WECHAT_ALLOW_PLAINTEXT": "1"})
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from loyalty_core.program import load_program
 from loyalty_core.redis_store.connection import connect
 
 from .api import setup_api
+from .api.errors import RETRY_AFTER_SECONDS
 from .app_keys import DISPATCHER, GATEWAY, SERVICES, SETTINGS
 from .dispatch import DEFAULT_BUDGET, Dispatcher
 from .events import background_work as running_in_background
@@ -53,7 +54,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
         crypto = (SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
                   if settings.safe_mode else None)
         app[SERVICES], app[DISPATCHER] = services, dispatcher
-        app[GATEWAY] = WeChatGateway(settings.wechat_token, dispatcher, crypto)
+        app[GATEWAY] = WeChatGateway(settings.wechat_token, dispatcher, crypto,
+                                     accept_plaintext=not settings.safe_mode or settings.allow_plaintext)
         yield
         await dispatcher.drain()
         await session.close()
@@ -62,7 +64,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
     app.cleanup_ctx.append(resources)
     if settings.demo if background is None else background:
         app.cleanup_ctx.append(background_work)
-    setup_api(app, settings.pos_api_secret)
+    setup_api(app, settings.pos_api_secret, settings.admin_api_secret)
     app.router.add_get("/wechat", wechat_verify)
     app.router.add_post("/wechat", wechat_receive)
     app.router.add_get("/healthz", healthz)
@@ -90,10 +92,12 @@ async def wechat_receive(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Redis answers a PING (within the client's command timeout: a Redis that hangs is unhealthy too)."""
     try:
         await request.app[SERVICES].redis.ping()
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
-        return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503)
+        return web.json_response({"status": "unavailable", "redis": type(exc).__name__}, status=503,
+                                 headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return web.json_response({"status": "ok"})
 
 

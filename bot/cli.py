@@ -1,5 +1,6 @@
-"""`python -m bot <command>`: serve (web process), sender (push outbox consumers), demo (everything locally),
-till (a purchase from the shell), staff (audited staff actions, e.g. changing a birthday)."""
+"""`python -m bot <command>`: serve (web process), sender (push outbox consumers), scheduler (timed jobs), demo
+(everything locally), till (a purchase from the shell), staff (audited staff actions, e.g. changing a birthday),
+keys (the API keys of tills and systems)."""
 from __future__ import annotations
 
 import argparse
@@ -8,10 +9,12 @@ import importlib
 import logging
 import sys
 
+from .api.keys_command import add_keys_arguments, run_keys
 from .api.staff_client import add_staff_arguments, run_staff
 from .api.till_client import add_till_arguments, run_till
 from .app import create_app
 from .process import redis_for, run, start_site
+from .scheduler.cli import add_scheduler_arguments, scheduler_command
 from .scheduler.sender import run_sender
 from .settings import Settings, SettingsError
 
@@ -28,22 +31,39 @@ def main(argv: list[str] | None = None) -> None:
     add_till_arguments(commands.add_parser("till", help="post a signed purchase, refund or coupon use "
                                                         "to the running bot"))
     add_staff_arguments(commands.add_parser("staff", help="staff actions through the running bot's admin API"))
+    add_keys_arguments(commands.add_parser("keys", help="add, list and revoke the API keys of tills and systems"))
+    add_scheduler_arguments(commands.add_parser(
+        "scheduler", help="the timed jobs (any number of schedulers may run; one leads); `list`; `run JOB`"))
     args = parser.parse_args(argv)
     if args.command == "till":
         sys.exit(run_till(args))
     if args.command == "staff":
         sys.exit(run_staff(args))
+    if args.command == "keys":
+        sys.exit(run_keys(args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = Settings.from_env(demo=args.command == "demo", sender=args.command == "sender")
+        settings = Settings.from_env(demo=args.command == "demo", web=args.command in ("serve", "demo"))
     except SettingsError as error:
         sys.exit(f"python -m bot {args.command}: {error}")
     if args.command == "serve":
         run(lambda stop: serve_forever(settings, args.host, stop))
     elif args.command == "sender":
+        if not settings.redis_url:
+            sys.exit("python -m bot sender: REDIS_URL is required (the Redis that `serve` uses)")
         run(lambda stop: run_sender(settings, stop))
+    elif args.command == "scheduler":
+        if not settings.redis_url:
+            sys.exit("python -m bot scheduler: REDIS_URL is required (the Redis that `serve` uses)")
+        run(lambda stop: exit_with(scheduler_command(settings, args, stop)))
     elif args.command == "demo":
         run(lambda stop: demo_command().run_demo(settings, stop))
+
+
+async def exit_with(command) -> None:
+    code = await command
+    if code:
+        sys.exit(code)
 
 
 def demo_command():

@@ -17,7 +17,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from loyalty_core import errors
-from loyalty_core.till import MemberRef, PurchaseRequest
+from loyalty_core.members import MemberRef
+from loyalty_core.till import PurchaseRequest
 from wechat_sandbox.app import create_sandbox_app
 from wechat_sandbox.config import SandboxConfig
 from wechat_sandbox.testing import SandboxClient
@@ -104,7 +105,8 @@ async def buy(services: Services, persona: Persona) -> None:
 
 
 def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: bool) -> str:
-    redis = f"embedded, data in {settings.data_dir}/redis" if embedded_redis else settings.redis_url
+    redis = f"{settings.redis_url} (embedded, data in {settings.data_dir}/redis)" if embedded_redis \
+        else settings.redis_url
     personas = ", ".join(f"{p.nickname} ({p.openid})" for p in PERSONAS)
     return f"""
   ───────────────────────────────────────────────────────────────
@@ -112,9 +114,11 @@ def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: b
    Chat page (be a member):  {sandbox_url}/
    Bot callback endpoint:    {bot_url}/wechat   ({'safe mode' if settings.safe_mode else 'plaintext'})
    Till API:                 {bot_url}/api/v1    (POS secret: {settings.pos_api_secret})
+   Admin API:                {bot_url}/api/v1/admin    (admin secret: {settings.admin_api_secret})
    Health / metrics:         {bot_url}/healthz   {bot_url}/metrics
    Redis:                    {redis}
    Demo members:             {personas}
    A purchase at a till:     python -m bot till --openid o_demo_li --amount 199
+   A key for one till:       REDIS_URL={settings.redis_url} python -m bot keys --demo add --scope till --store S01
    Ctrl-C stops everything.
   ───────────────────────────────────────────────────────────────"""

@@ -14,6 +14,10 @@ pending pushes follow the reply in the window it opened.
 The claim is a lease a little longer than the budget: by then a live first delivery has stored its
 reply or marked it deferred (both kept for DEDUP_TTL_SECONDS). A claim that lapses with neither means
 its process died, and the retry that finds it gone runs the handler itself.
+
+Redis unreachable, or hanging past the budget: the member gets a short "busy" text (busy.txt) inside
+WeChat's 5 s (REPLY_MARGIN_SECONDS after the budget, whatever the Redis timeouts), and the outage is
+logged once, not per message.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from loyalty_core import keys
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.errors import DomainError
 from loyalty_core.push.model import Content, Push
+from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 
 from .context import Ctx
 from .inbound import Inbound
@@ -44,6 +49,7 @@ DEDUP_TTL_SECONDS = 300
 PENDING, DEFERRED = b'{"s":"pending"}', b'{"s":"deferred"}'
 DEFAULT_BUDGET = 4.5
 CLAIM_MARGIN_SECONDS = 2.0    # how long past the budget a claim outlives a first delivery that went silent
+REPLY_MARGIN_SECONDS = 0.3    # past the budget, a reply is given up for the busy text (WeChat waits 5 s)
 # Message types WeChat documents for official accounts; anything else is answered "success" untouched.
 KNOWN_TYPES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link", "event"})
 # Events that come from the platform, or that manage membership themselves.
@@ -68,6 +74,19 @@ class Dispatcher:
         self.budget = budget
         self.claim_ms = int(1000 * (claim_seconds if claim_seconds is not None else budget + CLAIM_MARGIN_SECONDS))
         self.background: set[asyncio.Task] = set()
+        self.outage = OutageLog(log, "WeChat callbacks")
+
+    async def reply(self, message: Inbound, started: float) -> str:
+        """The reply to this delivery within WeChat's time, whatever Redis does: unreachable or hanging, the
+        member gets the busy text."""
+        try:
+            async with asyncio.timeout(started + self.budget + REPLY_MARGIN_SECONDS - time.monotonic()):
+                xml = await self.respond(message, started)
+        except (TimeoutError, *UNAVAILABLE) as error:
+            self.outage.failed(error)
+            return self._passive(message, [Text(self.templates.render("busy.txt"))])
+        self.outage.succeeded()
+        return xml
 
     async def respond(self, message: Inbound, started: float | None = None) -> str:
         """The plaintext reply XML for this delivery, or "success"."""
@@ -83,8 +102,8 @@ class Dispatcher:
             log.warning("a delivery's claim lapsed without a reply, running it again: type=%s", message.msg_type)
         run = asyncio.create_task(self._run(message))
         if not await finished_within(run, deadline - time.monotonic()):
+            self._track(self._deliver_late(message, run))     # first: the mark below may find Redis hanging
             await self.batcher.call("SET", key, DEFERRED, "EX", DEDUP_TTL_SECONDS)
-            self._track(self._deliver_late(message, run))
             log.warning("handler over budget, reply deferred to customer service: type=%s", message.msg_type)
             return SUCCESS
         messages, member_id = run.result()
@@ -120,6 +139,9 @@ class Dispatcher:
             messages = as_messages(await self._dispatch(ctx))
         except DomainError as error:
             messages = [self._domain_error_reply(ctx, error)]
+        except UNAVAILABLE as error:
+            self.outage.failed(error)
+            return [ctx.render("busy.txt")], ctx.member_id   # Redis is away: the window waits for it too
         except Exception:
             correlation = uuid.uuid4().hex[:12]
             log.exception("handler failed: correlation=%s type=%s event=%s member=%s",
@@ -141,6 +163,8 @@ class Dispatcher:
             elif action is not None:
                 await pushes.member_acted(ctx.member_id, action, datetime.fromtimestamp(message.create_time, MALL_TZ),
                                           message.delivery_key)
+        except UNAVAILABLE as exc:
+            self.outage.failed(exc)
         except Exception as exc:  # noqa: BLE001 - the reply goes out all the same; the window stays as it was
             log.warning("customer-service window not updated: member=%s (%s)", ctx.member_id, type(exc).__name__)
 
@@ -199,6 +223,8 @@ class Dispatcher:
         if member_id and not message.is_event:
             try:
                 await self.services.pushes.release_inbox(member_id)
+            except UNAVAILABLE as exc:
+                self.outage.failed(exc)
             except Exception as exc:  # noqa: BLE001 - they wait for the next message
                 log.warning("pending inbox not released: member=%s (%s)", member_id, type(exc).__name__)
 

@@ -40,22 +40,31 @@ def free_port() -> int:
 
 
 class EmbeddedRedis:
-    def __init__(self, data_dir: Path, port: int | None = None, *, appendonly: bool = True):
+    """`appendfsync`: "everysec" (at most a second of writes lost on power failure) or "always" (none; each
+    write waits for the disk)."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, *, appendonly: bool = True,
+                 appendfsync: str = "everysec"):
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.appendonly = appendonly
+        self.appendfsync = appendfsync
         self._process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             find_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1",
             "--dir", str(self.data_dir.resolve()), "--save", "",
-            "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "everysec",
+            "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.appendfsync,
             "--logfile", "redis.log",
         ]
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -81,14 +90,16 @@ class EmbeddedRedis:
         raise EmbeddedRedisError(f"redis-server did not answer within {timeout} s")
 
     def stop(self, timeout: float = 10.0) -> None:
-        if self._process is None or self._process.poll() is not None:
+        if self._process is None:
             return
-        self._process.terminate()  # Redis treats SIGTERM as SHUTDOWN: the AOF is fsynced first
         try:
-            self._process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(timeout)
+            if self._process.poll() is None:
+                self._process.terminate()  # Redis treats SIGTERM as SHUTDOWN: the AOF is fsynced first
+                try:
+                    self._process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+                    self._process.wait(timeout)
         finally:
             if self._process.stderr:
                 self._process.stderr.close()

@@ -1,10 +1,10 @@
 """Background work of the web process: the consumers of the outbox stream (referrals; the birthday
 index, which repairs an index step a crash cut short; the welcome gift, which completes a gift a crash
-cut short), and periodic housekeeping — releasing referral rewards whose refund window is over,
-relaying domain events a crashed process left in a member's outbox, and settling redemptions a crashed
-process left half done. Any number of processes may run all of it: each consumer group shares its
-entries out, and every step is idempotent.
-(Calendar jobs — expiry, warnings, tier reviews — belong to the scheduler.)"""
+cut short; the join-day index of membership anniversaries), and periodic housekeeping — relaying domain events a crashed process left in a member's
+outbox, and settling redemptions a crashed process left half done. Any number of processes may run all
+of it: each consumer group shares its entries out, and every step is idempotent. (Calendar jobs —
+expiry, warnings, tier reviews, referral rewards whose refund window is over — belong to the
+scheduler, bot/scheduler/.)"""
 from __future__ import annotations
 
 import asyncio
@@ -15,15 +15,16 @@ import socket
 from typing import Awaitable, Callable
 
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
+from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
 from loyalty_core.referral import REFERRAL_GROUP
+from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.welcome import WELCOME_GROUP
 
 from .services import Services
 
 log = logging.getLogger("bot.events")
 
-RELEASE_EVERY_SECONDS = 60.0
 OUTBOX_SWEEP_EVERY_SECONDS = 30.0
 REDEMPTION_SWEEP_EVERY_SECONDS = 60.0
 
@@ -48,6 +49,13 @@ def birthday_index_consumer(services: Services, name: str | None = None, **optio
                           {"birthday_set": on_event, "birthday_changed": on_event}, **options)
 
 
+def join_day_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that files each new member under their join day (membership anniversaries), repairing a
+    filing that a crash after the member's creation cut short."""
+    return StreamConsumer(services.redis, JOIN_DAY_GROUP, name or consumer_name(),
+                          {"member_joined": services.members.on_member_joined}, **options)
+
+
 def welcome_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
     """The consumer that gives each new member the welcome gift, if the callback that created them did not."""
     return StreamConsumer(services.redis, WELCOME_GROUP, name or consumer_name(),
@@ -55,19 +63,25 @@ def welcome_consumer(services: Services, name: str | None = None, **options) -> 
 
 
 async def every(seconds: float, job: Callable[[], Awaitable], stop: asyncio.Event) -> None:
-    """Run `job` now and then every `seconds` until `stop`; a failed round is logged and retried."""
+    """Run `job` now and then every `seconds` until `stop`; a failed round is logged and retried, and a Redis
+    outage is logged once, however many rounds it lasts, and once more when Redis is back."""
+    name = getattr(job, "__qualname__", job)
+    outage = OutageLog(log, f"background job {name}")
     while not stop.is_set():
         try:
             await job()
+        except UNAVAILABLE as error:
+            outage.failed(error)
         except Exception as error:  # noqa: BLE001 - try again next round
-            log.warning("background job %s failed (%s)", getattr(job, "__qualname__", job), type(error).__name__)
+            log.warning("background job %s failed (%s)", name, type(error).__name__)
+        else:
+            outage.succeeded()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 def housekeeping(services: Services) -> list[tuple[float, Callable[[], Awaitable]]]:
     return [
-        (RELEASE_EVERY_SECONDS, services.referrals.release_due),
         (OUTBOX_SWEEP_EVERY_SECONDS, lambda: services.outbox.sweep(services.clock.now())),
         (REDEMPTION_SWEEP_EVERY_SECONDS, services.redemption.sweep),
     ]
@@ -79,7 +93,7 @@ async def background_work(services: Services):
     stop = asyncio.Event()
     tasks = [asyncio.create_task(consumer.run(stop))
              for consumer in (referral_consumer(services), birthday_index_consumer(services),
-                              welcome_consumer(services))]
+                              welcome_consumer(services), join_day_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

@@ -25,11 +25,16 @@ APOLOGY = "抱歉，系统开了个小差，请稍后再试。"
 
 
 class WeChatGateway:
+    """`accept_plaintext`: whether a callback without encryption is taken. With a safe-mode key it is not (unless
+    WECHAT_ALLOW_PLAINTEXT=1, e.g. while switching modes): its signature covers only timestamp and nonce, so
+    anyone who saw one callback URL could post any message with it."""
+
     def __init__(self, token: str, dispatcher: Dispatcher, crypto: SafeModeCrypto | None,
-                 wall_clock=time.time):
+                 *, accept_plaintext: bool, wall_clock=time.time):
         self.token = token
         self.dispatcher = dispatcher
         self.crypto = crypto
+        self.accept_plaintext = accept_plaintext
         self._wall_clock = wall_clock
 
     async def verify(self, request: web.Request) -> web.Response:
@@ -53,6 +58,8 @@ class WeChatGateway:
             body = await self._read_body(request)
             if safe_mode:
                 fields = self._open_envelope(body, query, timestamp, nonce)
+            elif not self.accept_plaintext:
+                raise CallbackRejected("plaintext callback refused: safe mode is configured")
             else:
                 check_signature(query.get("signature", ""), self.token, timestamp, nonce)
                 fields = parse_fields(body)
@@ -71,8 +78,8 @@ class WeChatGateway:
 
     async def _reply_to(self, message: Inbound, started: float) -> str:
         try:
-            return await self.dispatcher.respond(message, started)
-        except Exception:  # Redis down or a bug outside the handler: apologise, never a 500
+            return await self.dispatcher.reply(message, started)
+        except Exception:  # a bug outside the handler: apologise, never a 500
             correlation = uuid.uuid4().hex[:12]
             log.exception("callback failed outside the handler: correlation=%s", correlation)
             return passive_xml(Text(f"{APOLOGY}（编号 {correlation}）"), to_user=message.openid,

@@ -6,12 +6,13 @@ from datetime import date
 
 from redis.asyncio import Redis
 
+from loyalty_core.access_keys import AccessKeys
 from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayWindows
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
 from loyalty_core.coupons import CouponService
 from loyalty_core.member_code import MemberCodeService
-from loyalty_core.members import MemberService, SmsSender
+from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
 from loyalty_core.pii import Pii
 from loyalty_core.points import BirthdayWindows, PointsService
@@ -20,6 +21,7 @@ from loyalty_core.points_reversal import SpendReversals
 from loyalty_core.push.planner import PushPolicy
 from loyalty_core.push.service import PushService
 from loyalty_core.redemption import RedemptionService
+from loyalty_core.redis_store.access_keys import RedisAccessKeyStore
 from loyalty_core.redis_store.batching import Batcher
 from loyalty_core.redis_store.birthday import RedisBirthdayStore
 from loyalty_core.redis_store.catalogue import RedisCatalogueStore
@@ -57,6 +59,7 @@ class Services:
     points: PointsService
     tiers: TierService
     member_codes: MemberCodeService
+    resolver: MemberResolver
     till: TillService
     pending: PendingChoices
     coupons: CouponService
@@ -65,6 +68,7 @@ class Services:
     referrals: ReferralService
     referral_qr: ReferralQrCodes
     welcome: WelcomeService
+    access_keys: AccessKeys
     pushes: PushService
     push_queue: RedisPushQueue
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
@@ -94,14 +98,16 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     rewards = reward_services(redis, batcher, scripts, outbox, points, tiers, program, clock)
     perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
                           rewards["pending"], program, clock, wechat)
-    till = TillService(points, members, member_codes, ledger, program, clock)
+    resolver = MemberResolver(members, member_codes)
+    till = TillService(points, resolver, ledger, program, clock)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
+    access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
     pushes, push_queue = push_services(redis, scripts, clock, push_policy or PushPolicy.from_program(program.push),
                                        push_partitions)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
-                    member_codes=member_codes, till=till, pushes=pushes, push_queue=push_queue, wechat=wechat,
-                    **rewards, **perks)
+                    member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
+                    push_queue=push_queue, wechat=wechat, **rewards, **perks)
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

@@ -5,6 +5,7 @@ import base64
 import binascii
 import os
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
 
@@ -13,6 +14,7 @@ DEMO_TOKEN = "dev-token"
 DEMO_APPID = "wxd0000000000demo"
 DEMO_APPSECRET = "demo-app-secret"
 DEMO_POS_SECRET = "demo-pos-secret"
+DEMO_ADMIN_SECRET = "demo-admin-secret"
 # A fixed key for local demos only; `serve` refuses to start with it unless in demo mode.
 DEMO_PII_KEY = base64.b64encode(b"demo-pii-key-not-for-production!").decode()
 
@@ -34,12 +36,15 @@ class Settings:
     wechat_api_base: str = DEFAULT_API_BASE
     redis_url: str | None = None
     pos_api_secret: str | None = None
+    admin_api_secret: str | None = None
+    allow_plaintext: bool = False
     pii_key: str = DEMO_PII_KEY
     program_file: Path | None = None
     bot_port: int = 8080
     sandbox_port: int = 8081
     sms_provider: str = "log"
     data_dir: Path = Path("var")
+    scheduler_lease_seconds: int = 30
     demo: bool = False
     push_partitions: int = 8              # outbox streams push:{0..P-1}; may grow, never shrink
     push_sender_concurrency: int = 500    # API calls one sender process has in flight
@@ -50,6 +55,10 @@ class Settings:
         return self.wechat_aes_key is not None
 
     @property
+    def scheduler_lease(self) -> timedelta:
+        return timedelta(seconds=self.scheduler_lease_seconds)
+
+    @property
     def pii_key_bytes(self) -> bytes:
         return base64.b64decode(self.pii_key)
 
@@ -57,10 +66,9 @@ class Settings:
         return replace(self, **changes)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False,
-                 sender: bool = False) -> "Settings":
-        """`sender`: for `python -m bot sender`, which needs Redis and the WeChat account, not the till or
-        callback secrets."""
+    def from_env(cls, env: Mapping[str, str] | None = None, *, demo: bool = False, web: bool = True) -> "Settings":
+        """`web`: the settings of a process that takes callbacks and API requests (serve, demo); the others
+        (scheduler, sender) need neither the callback token nor the API secrets."""
         env = os.environ if env is None else env
         problems: list[str] = []
         get = lambda name: (env.get(name) or "").strip() or None  # noqa: E731
@@ -69,19 +77,30 @@ class Settings:
         if aes_key is not None and not _is_aes_key(aes_key):
             problems.append("WECHAT_AES_KEY must be 43 characters of base64 (the EncodingAESKey), "
                             f"got {len(aes_key)} characters")
+        allow_plaintext = get("WECHAT_ALLOW_PLAINTEXT")
+        if allow_plaintext not in (None, "1"):
+            problems.append("WECHAT_ALLOW_PLAINTEXT must be 1 or unset")
+        elif aes_key is None and allow_plaintext is None and web and not demo:
+            problems.append("WECHAT_AES_KEY is unset, and plaintext callbacks are signed over timestamp and nonce "
+                            "only (anyone who sees one callback URL can post any message for 5 minutes): set "
+                            "WECHAT_AES_KEY for safe mode, or WECHAT_ALLOW_PLAINTEXT=1 to accept that")
         api_base = get("WECHAT_API_BASE") or DEFAULT_API_BASE
         if not api_base.startswith(("http://", "https://")):
             problems.append("WECHAT_API_BASE must be an http(s) URL")
         redis_url = get("REDIS_URL")
         if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
             problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
-        if redis_url is None and sender and not demo:
-            problems.append("REDIS_URL is required: the sender shares its outbox with the serve processes")
-        pos_secret = get("POS_API_SECRET")
-        if pos_secret is None and not (demo or sender):
+        pos_secret, admin_secret = get("POS_API_SECRET"), get("ADMIN_API_SECRET")
+        if pos_secret is None and web and not demo:
             problems.append("POS_API_SECRET is required (the HMAC secret the tills sign with)")
+        if admin_secret is None and web and not demo:
+            problems.append("ADMIN_API_SECRET is required (the HMAC secret of /api/v1/admin, which the tills' "
+                            "secret does not open)")
+        elif admin_secret is not None and admin_secret == pos_secret:
+            problems.append("ADMIN_API_SECRET must differ from POS_API_SECRET, or every till could administer "
+                            "the program")
         pii_key = get("PII_KEY")
-        if pii_key is None and not (demo or sender):
+        if pii_key is None and not demo:
             problems.append("PII_KEY is required: base64 of 32 random bytes "
                             "(encrypts phones and birthdays at rest)")
         elif pii_key is not None and not _is_32_bytes_base64(pii_key):
@@ -96,7 +115,11 @@ class Settings:
             problems.append("SMS_PROVIDER must be 'log' or 'sandbox'")
         ports = {name: _port(get(name), default, name, problems)
                  for name, default in (("BOT_PORT", 8080), ("SANDBOX_PORT", 8081))}
-        token = get("WECHAT_TOKEN") or (DEMO_TOKEN if demo or sender else None)
+        lease = get("SCHEDULER_LEASE_SECONDS") or "30"
+        if not (lease.isascii() and lease.isdigit()) or not 2 <= int(lease) <= 600:
+            problems.append(f"SCHEDULER_LEASE_SECONDS must be a whole number of seconds from 2 to 600, got {lease!r}")
+            lease = "30"
+        token = get("WECHAT_TOKEN") or (DEMO_TOKEN if demo or not web else None)
         if token is None:
             problems.append("WECHAT_TOKEN is required (the callback token set in the WeChat admin)")
         appid = get("WECHAT_APPID") or (DEMO_APPID if demo else None)
@@ -113,10 +136,12 @@ class Settings:
             wechat_token=token, wechat_appid=appid, wechat_appsecret=secret,
             wechat_aes_key=aes_key, wechat_api_base=api_base.rstrip("/"),
             redis_url=redis_url, pos_api_secret=pos_secret or (DEMO_POS_SECRET if demo else None),
+            admin_api_secret=admin_secret or (DEMO_ADMIN_SECRET if demo else None),
+            allow_plaintext=allow_plaintext == "1",
             pii_key=pii_key or DEMO_PII_KEY,
             program_file=Path(program_file) if program_file else None,
             bot_port=ports["BOT_PORT"], sandbox_port=ports["SANDBOX_PORT"],
-            sms_provider=sms, data_dir=Path(get("DATA_DIR") or "var"), demo=demo,
+            sms_provider=sms, data_dir=Path(get("DATA_DIR") or "var"), scheduler_lease_seconds=int(lease), demo=demo,
         )
 
 

@@ -294,6 +294,15 @@ class BirthdayService:
         claim = await self._store.claim(member_id, cycle, self._gift_record(member_id, gift, cycle, now), now)
         return await self._deliver(member_id, claim, status.occurrence)
 
+    async def gift_of_the_day(self, member_id: str) -> GiftClaim | None:
+        """On the birthday the tier's gift comes by itself, unless the member claimed it already this cycle (the
+        same once-a-year claim as 领取生日礼, so never twice): the claim, or None when there is no gift to give
+        (no birthday, the window closed, a tier without one)."""
+        try:
+            return await self.claim_gift(member_id)
+        except (errors.NoBirthday, errors.NotInBirthdayWindow, errors.NoBirthdayGift):
+            return None
+
     def _gift_record(self, member_id: str, gift: Gift, cycle: int, now: datetime) -> dict:
         record = {"kind": gift.kind, "title": gift.title, "points": gift.points, "template": gift.template,
                   "claimed_at": now.isoformat(), "voucher_code": "", "valid_until": ""}

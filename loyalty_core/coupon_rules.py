@@ -290,6 +290,7 @@ class CouponRules:
     """The `[coupons]` section of the program file: templates, and the names of till categories."""
     templates: tuple[CouponTemplate, ...] = ()
     category_names: dict[str, Text] = field(default_factory=dict)     # {"dining": "餐饮", …}
+    expiry_reminder_days: Annotated[int, Whole(0, 30)] = 3            # remind this many days ahead; 0 = never
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "CouponRules":

@@ -16,14 +16,14 @@ coupon_rules.py) price the basket; the member's script marks the coupon used by 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 import orjson
 
 from . import coupon_codes, errors
 from .catalogue import tier_reaches
-from .clock import Clock, epoch_ms
+from .clock import MALL_TZ, Clock, epoch_ms
 from .coupon_rules import (
     ZERO, Basket, CouponState, CouponTemplate, Evaluation, evaluate, status_refusal, terms_zh, validity_at_issue,
 )
@@ -94,6 +94,8 @@ class CouponStore(Protocol):
         """Whether this call expired the coupon."""
     async def revoke(self, member_id: str, code: str, now: datetime) -> None:
         """Raises CouponAlreadyUsed, UnknownCoupon, or CouponNotApplicable (expired)."""
+    async def expiring_between(self, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        """(member_id, code) of the issued coupons whose validity ends after `start` and by `end`."""
     async def due(self, until: datetime, offset: int, limit: int) -> list[str]: ...
 
 
@@ -236,6 +238,18 @@ class CouponService:
         if raw is None:
             raise errors.UnknownCoupon()
         return self._coupon(raw)
+
+    async def last_day_on(self, day: date) -> dict[str, list[Coupon]]:
+        """The members' coupons still usable whose last day is `day`, by member (for the reminder); the
+        expiry index finds them, so only those coupons are read."""
+        start = datetime.combine(day, datetime.min.time(), MALL_TZ)
+        found: dict[str, list[Coupon]] = {}
+        for member_id, code in await self._store.expiring_between(start, start + timedelta(days=1)):
+            raw = await self._store.coupon(member_id, code)
+            coupon = self._coupon(raw) if raw else None
+            if coupon is not None and coupon.status == "issued" and coupon.last_day == day:
+                found.setdefault(member_id, []).append(coupon)
+        return found
 
     # -- the expiry job ---------------------------------------------------------------------------------
     async def expire_due(self, now: datetime | None = None, batch: int = 500) -> int:

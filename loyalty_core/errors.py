@@ -132,6 +132,11 @@ class RefundExceedsPurchase(DomainError):
     code, http_status, message = "refund_exceeds_purchase", 409, "refunds would exceed the purchase amount"
 
 
+class OtherStore(DomainError):
+    """A till key bound to a store was used for another store's purchase, refund or coupon."""
+    code, http_status, message = "forbidden", 403, "this key books for its own store only"
+
+
 class InvalidMemberCode(DomainError):
     code, http_status, message = "invalid_member_code", 404, "the member code is unknown, used or expired"
 
@@ -257,6 +262,11 @@ class NoBirthdayGift(DomainError):
 
 class BirthdayChangeConflict(DomainError):
     code, http_status, message = "birthday_change_conflict", 409, "this request_id was already used for another change"
+
+
+# --- API keys --------------------------------------------------------------------------------------------
+class UnknownAccessKey(DomainError):
+    code, http_status, message = "unknown_key", 404, "no such API key"
 
 
 # --- pushes ------------------------------------------------------------------------------------------

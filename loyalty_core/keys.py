@@ -31,6 +31,10 @@ def phone_index(phone_hash: str) -> str:        # string: member_id (phone_hash 
     return f"idx:phone:{phone_hash}"
 
 
+def joined_on(label: str) -> str:                # set of member_id who joined on that day of the year
+    return f"idx:joined:{label}"                 #   (label = "solar:MM-DD"): membership anniversaries
+
+
 def phone_challenge(member_id: str) -> str:     # hash: phone_enc, phone_hash, code_hash, tries, sent_at, expires_at
     return f"{member_tag(member_id)}:phone-challenge"
 
@@ -55,6 +59,14 @@ def callback_dedup(delivery_key: str) -> str:   # string JSON: {"s": "pending"|"
 # --- till and admin API (/api/v1) ----------------------------------------------------------------
 def api_signature(signature: str) -> str:      # string "<METHOD> <path?query>": the request a signature was first
     return f"api:sig:{signature}"              #   used for (SET NX GET, with a TTL past its timestamp's window)
+
+
+# API keys (loyalty_core/access_keys.py): one slot, so that a key and the list of keys change in one script.
+API_KEY_IDS = "api:{keys}:ids"                 # zset key_id -> created at (epoch ms)
+
+
+def api_key(key_id: str) -> str:               # hash: scopes (space-separated), store_id, label, created_at,
+    return f"api:{{keys}}:key:{key_id}"        #   secret_enc (sealed, loyalty_core.pii), revoked_at
 
 
 # --- WeChat API client ------------------------------------------------------------------------
@@ -322,3 +334,15 @@ def stream_dead_letters(stream: str, group: str) -> str:  # stream of entries gi
 
 def stream_done(group: str, event_id: str) -> str:  # string, with a TTL: the group has handled this event
     return f"consumer:{{{group}}}:done:{event_id}"
+
+
+# --- the scheduler (loyalty_core/schedule.py): one slot, so a run's claim checks the lease atomically ----------
+SCHEDULER_LEASE = "{sched}:lease"               # hash: holder, token, expires_ms, fence (the last token handed out)
+
+
+def scheduler_run(job: str, day: str) -> str:  # hash: status, holder, token, started_ms, expires_ms, at, summary
+    return f"{{sched}}:run:{job}:{day}"         #   (day = yyyymmdd; kept a year)
+
+
+def scheduler_last(job: str) -> str:           # hash: done_day (the latest day done), day, status, summary, at, holder
+    return f"{{sched}}:last:{job}"

@@ -1,17 +1,23 @@
-"""Member identity: follow/unfollow, and binding a phone number with a verification code."""
+"""Member identity: follow/unfollow, binding a phone number with a verification code, and resolving the member
+a request names (by openid, phone, member code or member id)."""
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import date, datetime, timedelta
+from typing import Literal, Protocol, Sequence
 
 from . import errors
+from .care import anniversary_labels, join_label
 from .clock import MALL_TZ, Clock
 from .phone import mask_phone, normalise_phone
 from .pii import Pii
+
+
+JOIN_DAY_GROUP = "join-day-index"     # the consumer group that files new members under their join day
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,9 @@ class MemberStore(Protocol):
     async def phone_claims(self, member_id: str) -> tuple[str | None, str | None]: ...
     async def follow(self, openid: str, now: datetime, op_key: str, via: str) -> FollowResult: ...
     async def unfollow(self, member_id: str, now: datetime, op_key: str) -> bool: ...
+    async def file_join_day(self, member_id: str, label: str) -> None:
+        """File the member under the day of the year they joined (idempotent)."""
+    async def members_joined_on(self, label: str) -> list[str]: ...
     async def count_sms_to_number(self, phone_hash: str, now: datetime, day: str, rules: PhoneRules) -> None:
         """Count a code to the number; raises CodeCooldown or PhoneDailyLimit (and counts nothing)."""
     async def start_phone_challenge(self, member_id: str, phone_enc: str, phone_hash: str, code_hash: str,
@@ -100,7 +109,27 @@ class MemberService:
         self.rules = rules
 
     async def follow(self, openid: str, delivery_key: str, *, via: str = "follow") -> FollowResult:
-        return await self._store.follow(openid, self._clock.now(), op_key=f"follow:{delivery_key}", via=via)
+        now = self._clock.now()
+        result = await self._store.follow(openid, now, op_key=f"follow:{delivery_key}", via=via)
+        if result.is_new:       # (a retry of the callback files again; a crash before it: on_member_joined)
+            await self._store.file_join_day(result.member_id, join_label(now.astimezone(MALL_TZ).date()))
+        return result
+
+    async def on_member_joined(self, event: dict) -> None:
+        """member_joined from the outbox stream: the member is filed under their join day (for anniversaries)."""
+        joined = datetime.fromisoformat(event["occurred_at"]).astimezone(MALL_TZ).date()
+        await self._store.file_join_day(event["member_id"], join_label(joined))
+
+    async def anniversaries_on(self, day: date) -> list[tuple[str, int]]:
+        """(member_id, years) of the members who follow and joined on this day of the year, a year or more ago."""
+        found = []
+        for label in anniversary_labels(day):
+            for member_id in await self._store.members_joined_on(label):
+                member = await self._store.get(member_id)
+                years = day.year - member.joined_at.astimezone(MALL_TZ).year if member else 0
+                if member is not None and member.subscribed and years >= 1:
+                    found.append((member_id, years))
+        return found
 
     async def unfollow(self, openid: str, delivery_key: str) -> bool:
         member_id = await self._store.member_id_for_openid(openid)
@@ -190,3 +219,62 @@ class MemberService:
     def _code_hash(self, member_id: str, code: str) -> str:
         key = self._pii.lookup_hash(member_id, context="phone-code-salt").encode()
         return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+
+# --- which member a request names ----------------------------------------------------------------
+MemberKind = Literal["openid", "phone", "member_code", "member_id"]
+MEMBER_KINDS: tuple[MemberKind, ...] = ("openid", "phone", "member_code", "member_id")
+_MEMBER_ID = re.compile(r"[0-9]{1,20}")   # member numbers (RedisMemberStore); nothing else becomes a member key
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    kind: MemberKind
+    value: str
+
+
+def exactly_one_of(accepts: Sequence[MemberKind], key: str = "member") -> errors.InvalidRequest:
+    return errors.InvalidRequest(f"{key} must name exactly one of {', '.join(accepts)}")
+
+
+class MemberDirectory(Protocol):
+    async def member_id_for_openid(self, openid: str) -> str | None: ...
+    async def member_id_for_phone(self, raw_phone: str) -> str | None: ...
+    async def get(self, member_id: str) -> Member: ...
+
+
+class MemberCodes(Protocol):
+    async def use(self, code: str, txn_id: str) -> str: ...
+
+
+class MemberResolver:
+    """The one answer to "which member is this?" for every endpoint, each saying which kinds it accepts.
+    A member code is consumed by the purchase that presents it (a retry of that purchase may present it
+    again), so it names a member only together with a txn_id.
+
+    Errors: InvalidRequest (a kind the endpoint does not accept), InvalidPhone (not a mainland mobile
+    number), InvalidMemberCode (unknown, used or expired), UnknownMember (no member by that openid,
+    phone or member id)."""
+
+    def __init__(self, directory: MemberDirectory, codes: MemberCodes):
+        self._directory = directory
+        self._codes = codes
+
+    async def resolve(self, ref: MemberRef, accepts: Sequence[MemberKind], *, txn_id: str | None = None) -> str:
+        if ref.kind not in accepts:
+            raise exactly_one_of(accepts)
+        if ref.kind == "member_code":
+            if txn_id is None:
+                raise errors.InvalidRequest("a member code names the member of one purchase only")
+            return await self._codes.use(ref.value, txn_id)
+        if ref.kind == "member_id":
+            if not _MEMBER_ID.fullmatch(ref.value):
+                raise errors.UnknownMember()
+            return (await self._directory.get(ref.value)).member_id
+        if ref.kind == "openid":
+            member_id = await self._directory.member_id_for_openid(ref.value)
+        else:
+            member_id = await self._directory.member_id_for_phone(ref.value)
+        if member_id is None:
+            raise errors.UnknownMember()
+        return member_id

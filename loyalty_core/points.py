@@ -51,10 +51,12 @@ def from_fen(fen: int) -> Decimal:
     return (Decimal(fen) / 100).quantize(CENT)
 
 
-def check_amount(amount: Decimal, maximum: Decimal) -> Decimal:
-    """A CNY amount the till may send: finite, > 0, at most 2 decimals, not above the maximum."""
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(CENT) or amount > maximum:
-        raise errors.InvalidAmount(maximum=str(maximum))
+def check_amount(amount: Decimal, maximum: Decimal, name: str = "amount") -> Decimal:
+    """A CNY amount the till may send: finite, > 0, not above the maximum, at most 2 decimals. The maximum is
+    checked before the decimals: quantizing a number of more digits than Decimal's precision raises."""
+    if not amount.is_finite() or amount <= 0 or amount > maximum or amount != amount.quantize(CENT):
+        raise errors.InvalidAmount(f"{name} must be more than 0 and at most {maximum}, with at most 2 decimals",
+                                   maximum=str(maximum))
     return amount.quantize(CENT)
 
 
@@ -248,8 +250,8 @@ class LedgerStore(Protocol):
                     expires: datetime) -> LedgerChange: ...
     async def expire(self, member_id: str, now: datetime) -> int:
         """Points expired now."""
-    async def warn(self, member_id: str, now: datetime, horizon: datetime) -> int:
-        """Lots warned about now."""
+    async def warn(self, member_id: str, now: datetime, horizon: datetime, *, last_reminder: bool = False) -> int:
+        """Lots warned about now (the first warning, or the last reminder: each once per lot)."""
     async def members_with_lots_expiring(self, until: datetime, offset: int, limit: int) -> list[str]: ...
     async def members_to_warn(self, until: datetime, offset: int, limit: int) -> list[str]: ...
     async def balance_view(self, member_id: str, now: datetime, horizon: datetime) -> BalanceView: ...
@@ -330,6 +332,20 @@ class PointsService:
         async for member_id in walk_index(lambda offset: self._store.members_to_warn(horizon, offset, batch), batch):
             warned += await self._store.warn(member_id, now, horizon) > 0
         return warned
+
+    async def remind_expiring(self, now: datetime | None = None, batch: int = 500) -> int:
+        """The last reminder, `expiry_reminder_days` ahead, once per lot: visits the members whose earliest
+        lot expires within that (the expiry index). Returns members reminded."""
+        days = self.program.points.expiry_reminder_days
+        if not days:
+            return 0
+        now = now or self._clock.now()
+        horizon = now + timedelta(days=days)
+        reminded = 0
+        async for member_id in walk_index(
+                lambda offset: self._store.members_with_lots_expiring(horizon, offset, batch), batch):
+            reminded += await self._store.warn(member_id, now, horizon, last_reminder=True) > 0
+        return reminded
 
     async def summary(self, member_id: str, now: datetime) -> PointsSummary:
         days = self.program.points.expiry_warning_days

@@ -24,10 +24,13 @@ from typing import Annotated, Any, Iterator, get_args, get_origin
 
 from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
+from .care import CareRules
 from .catalogue import CatalogueItem, CatalogueRules
 from .clock import MALL_TZ
 from .coupon_rules import CouponRules, CouponTemplate
+from .notices import NoticesRules
 from .perk_rules import BirthdayRules, ReferralRules, WelcomeRules
+from .schedule import ScheduleRules
 from .program_fields import (
     Checked, Day, Duration, Flag, Invalid, Loc, Multiplier, Number, RefersTo, Text, Whole, clock_time, rules,
 )
@@ -52,12 +55,16 @@ class PointsRules:
     base_rate: Annotated[Decimal, Number(0, 100, above_minimum=True)] = Decimal(1)   # points per CNY 1
     lot_lifetime_months: Annotated[int, Whole(1, 120)] = 12
     expiry_warning_days: Annotated[int, Whole(1, 365)] = 30
+    expiry_reminder_days: Annotated[int, Whole(0, 365)] = 7   # a last reminder this close to expiry; 0 = none
 
     @model_validator(mode="after")
     def _warning_inside_lifetime(self) -> "PointsRules":
         if self.expiry_warning_days >= self.lot_lifetime_months * 28:
             raise Invalid(f"must be shorter than the lot lifetime ({self.lot_lifetime_months} months)",
                           ("expiry_warning_days",))
+        if self.expiry_reminder_days >= self.expiry_warning_days:
+            raise Invalid(f"must be shorter than points.expiry_warning_days ({self.expiry_warning_days})",
+                          ("expiry_reminder_days",))
         return self
 
 
@@ -193,6 +200,9 @@ class Program:
     referral: ReferralRules = Field(default_factory=ReferralRules)
     welcome: WelcomeRules = Field(default_factory=WelcomeRules)
     push: PushRules = Field(default_factory=PushRules)
+    schedule: ScheduleRules = Field(default_factory=ScheduleRules)
+    care: CareRules = Field(default_factory=CareRules)
+    notices: NoticesRules = Field(default_factory=dict)
 
     @field_validator("tiers", mode="after")
     @classmethod

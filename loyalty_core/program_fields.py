@@ -221,6 +221,7 @@ def clock_time(value: Any) -> time:
     raise Invalid("must be a time of day (HH:MM)")
 
 
+ClockTime = Annotated[time, Checked(clock_time)]
 Day = Annotated[date, Checked(_day)]
 OptionalDay = Annotated[date | None, Checked(_day, optional=True)]
 Start = Annotated[datetime | None, Checked(lambda value: _moment(value, end=False), optional=True)]

@@ -8,27 +8,20 @@ fingerprint is a conflict. Requests that fail change nothing (a claim is release
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Protocol
 
 import orjson
 
 from . import errors
 from .clock import MALL_TZ, Clock
-from .member_code import MemberCodeService
+from .members import MemberKind, MemberRef, MemberResolver
 from .points import Purchase, PurchaseResult, PointsService, RefundResult, check_amount, check_ref, to_fen
 from .program import Program
 
-MemberKind = Literal["openid", "phone", "member_code"]
-MEMBER_KINDS: tuple[MemberKind, ...] = ("openid", "phone", "member_code")
-
-
-@dataclass(frozen=True)
-class MemberRef:
-    kind: MemberKind
-    value: str
+TILL_MEMBER_KINDS: tuple[MemberKind, ...] = ("openid", "phone", "member_code")   # how a till names the member
 
 
 @dataclass(frozen=True)
@@ -63,10 +56,21 @@ class RefundRequest:
 @dataclass(frozen=True)
 class RefundState:
     """What a refund needs to know before claiming its id: the purchase's member (None: no such txn), who holds
-    the refund id already (member_id, fingerprint), and the purchase record (amount, refunded, in fen)."""
+    the refund id already (member_id, fingerprint), and the purchase record (amount and refunded in fen,
+    store)."""
     txn_member: str | None
     refund_holder: tuple[str, str] | None
     purchase: dict | None
+
+
+def booked_store(bound_store: str, store_id: str) -> str:
+    """The store a request books for. A till key bound to a store books for that store alone: a request that
+    names no store is its store's, one that names another store is refused."""
+    if not bound_store or store_id == bound_store:
+        return store_id
+    if not store_id:
+        return bound_store
+    raise errors.OtherStore()
 
 
 def _digest(parts: list[str]) -> str:
@@ -83,17 +87,11 @@ class TillIndex(Protocol):
     async def release_refund(self, refund_id: str, member_id: str, fingerprint: str) -> None: ...
 
 
-class MemberDirectory(Protocol):
-    async def member_id_for_openid(self, openid: str) -> str | None: ...
-    async def member_id_for_phone(self, raw_phone: str) -> str | None: ...
-
-
 class TillService:
-    def __init__(self, points: PointsService, members: MemberDirectory, codes: MemberCodeService,
-                 index: TillIndex, program: Program, clock: Clock):
+    def __init__(self, points: PointsService, members: MemberResolver, index: TillIndex, program: Program,
+                 clock: Clock):
         self._points = points
         self._members = members
-        self._codes = codes
         self._index = index
         self._program = program
         self._clock = clock
@@ -110,7 +108,9 @@ class TillService:
         if request.occurred_at < now - rules.max_backdate:
             raise errors.InvalidTime(f"occurred_at is more than {rules.max_backdate.days} days ago")
 
-    async def purchase(self, request: PurchaseRequest) -> PurchaseResult:
+    async def purchase(self, request: PurchaseRequest, *, bound_store: str = "") -> PurchaseResult:
+        """`bound_store`: the store the caller's key is bound to ("" = any store)."""
+        request = replace(request, store_id=booked_store(bound_store, request.store_id))
         self.check_purchase(request)
         member_id = await self._member_of(request)
         fingerprint = request.fingerprint(member_id)
@@ -125,21 +125,14 @@ class TillService:
             raise
 
     async def _member_of(self, request: PurchaseRequest) -> str:
-        kind, value = request.member.kind, request.member.value
-        if kind == "member_code":
+        if request.member.kind == "member_code":
             holder = await self._index.txn_owner(request.txn_id)
             if holder is not None:  # a retry: its code was consumed by the first attempt (and may have expired)
                 return holder[0]
-            return await self._codes.use(value, request.txn_id)
-        if kind == "openid":
-            member_id = await self._members.member_id_for_openid(value)
-        else:
-            member_id = await self._members.member_id_for_phone(value)
-        if member_id is None:
-            raise errors.UnknownMember()
-        return member_id
+        return await self._members.resolve(request.member, TILL_MEMBER_KINDS, txn_id=request.txn_id)
 
-    async def refund(self, request: RefundRequest) -> RefundResult:
+    async def refund(self, request: RefundRequest, *, bound_store: str = "") -> RefundResult:
+        """`bound_store`: the store the caller's key is bound to ("" = any store); it refunds its own sales only."""
         check_ref(request.refund_id, "refund_id")
         check_ref(request.txn_id, "txn_id")
         check_amount(request.amount, self._program.till.max_purchase_amount)
@@ -147,6 +140,8 @@ class TillService:
         state = await self._index.refund_state(request.refund_id, request.txn_id)
         if state.txn_member is None:
             raise errors.UnknownTransaction()
+        if bound_store and (state.purchase or {}).get("store") != bound_store:
+            raise errors.OtherStore()
         member_id = state.txn_member
         if state.refund_holder is None:
             self._check_refundable(state.purchase, request)

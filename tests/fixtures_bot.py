@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from wechat_sandbox.testing import SandboxClient
 
 POS_SECRET = "test-pos-secret"
+ADMIN_SECRET = "test-admin-secret"
 
 
 class CapturingSms:
@@ -33,7 +34,7 @@ class CapturingSms:
 
 def bot_settings(test_redis_url: str, **changes) -> Settings:
     base = Settings(redis_url=test_redis_url, wechat_token=TOKEN, wechat_appid=APPID, wechat_appsecret="test-secret",
-                    pos_api_secret=POS_SECRET, wechat_api_base="http://127.0.0.1:9")
+                    pos_api_secret=POS_SECRET, admin_api_secret=ADMIN_SECRET, wechat_api_base="http://127.0.0.1:9")
     return base.with_(**changes)
 
 

@@ -1,6 +1,7 @@
-"""/api/v1: the HTTP API for the mall's tills and CRM (HMAC-signed JSON, see auth.py).
+"""/api/v1: the HTTP API for the mall's tills, CRM and staff (HMAC-signed JSON, see auth.py).
 
-Each resource is a module with a `routes` table; mounting one more is one line in API_MODULES.
+Each resource is a module with a `routes` table, each route marked with the scopes that reach it
+(auth.reached_by); mounting one more is one line in API_MODULES.
 Every error is JSON {"error": {"code", "message"}} (errors.py) and changes nothing.
 """
 from __future__ import annotations
@@ -11,16 +12,18 @@ from typing import Callable
 from aiohttp import web
 
 from . import admin, coupons, deliveries, purchases, refunds, staff
-from .auth import SIGNER, Signer, hmac_auth
-from .errors import json_errors
+from .auth import CREDENTIALS, Credentials, hmac_auth
+from .errors import OUTAGE, api_outage_log, json_errors
 
 API_PREFIX = "/api/v1"
 API_MODULES = (purchases, refunds, coupons, admin, staff, deliveries)
 
 
-def setup_api(app: web.Application, secret: str | None, *, wall_clock: Callable[[], float] = time.time) -> None:
+def setup_api(app: web.Application, pos_secret: str | None, admin_secret: str | None, *,
+              wall_clock: Callable[[], float] = time.time) -> None:
     api = web.Application(middlewares=[json_errors, hmac_auth])
-    api[SIGNER] = Signer(secret, wall_clock)
+    api[CREDENTIALS] = Credentials(pos_secret, admin_secret, wall_clock)
+    api[OUTAGE] = api_outage_log()
     for module in API_MODULES:
         api.add_routes(module.routes)
     app.add_subapp(API_PREFIX, api)

@@ -13,13 +13,16 @@ from aiohttp import web
 
 from loyalty_core import errors
 from loyalty_core.coupons import Coupon
+from loyalty_core.members import MemberKind
 from loyalty_core.program import ProgramError, parse_catalogue_item, parse_coupon_template
 
 from ..app_keys import SERVICES
 from . import fields
+from .auth import MEMBER_SERVICE, PROGRAM, reached_by
 from .errors import json_answer
 
 routes = web.RouteTableDef()
+STAFF_MEMBER_KINDS: tuple[MemberKind, ...] = ("openid", "phone", "member_id")   # a member code is the till's
 
 
 def created(answer: dict) -> web.Response:
@@ -27,6 +30,7 @@ def created(answer: dict) -> web.Response:
 
 
 @routes.post("/admin/coupon-templates")
+@reached_by(PROGRAM)
 async def create_template(request: web.Request) -> web.Response:
     template = definition(parse_coupon_template, fields.json_object(request))
     await request.config_dict[SERVICES].coupons.create_template(template)
@@ -34,6 +38,7 @@ async def create_template(request: web.Request) -> web.Response:
 
 
 @routes.post("/admin/catalogue-items")
+@reached_by(PROGRAM)
 async def create_item(request: web.Request) -> web.Response:
     item = definition(parse_catalogue_item, fields.json_object(request))
     await request.config_dict[SERVICES].redemption.create_item(item)
@@ -41,16 +46,18 @@ async def create_item(request: web.Request) -> web.Response:
 
 
 @routes.post("/admin/coupons")
+@reached_by(MEMBER_SERVICE)
 async def issue_coupon(request: web.Request) -> web.Response:
     services = request.config_dict[SERVICES]
     data = fields.json_object(request)
-    member_id = await member_of(services, data.get("member"))
+    member_id = await services.resolver.resolve(fields.member_ref(data, STAFF_MEMBER_KINDS), STAFF_MEMBER_KINDS)
     coupon = await services.coupons.issue(member_id, fields.text(data, "template_id"),
                                           fields.text(data, "issue_key"), source="admin")
     return created(coupon_answer(coupon))
 
 
 @routes.post("/admin/coupons/{code}/revoke")
+@reached_by(MEMBER_SERVICE)
 async def revoke_coupon(request: web.Request) -> web.Response:
     fields.text(fields.json_object(request), "reason")
     coupon = await request.config_dict[SERVICES].coupons.revoke(request.match_info["code"])
@@ -62,23 +69,6 @@ def definition(parse, data: dict):
         return parse(data)
     except ProgramError as error:
         raise errors.InvalidDefinition(str(error)) from None
-
-
-async def member_of(services, member) -> str:
-    kinds = ("openid", "phone", "member_id")
-    given = [k for k in kinds if isinstance(member, dict) and member.get(k)]
-    if len(given) != 1:
-        raise errors.InvalidRequest(f"member must name exactly one of {', '.join(kinds)}")
-    value = fields.text(member, given[0])
-    if given[0] == "openid":
-        member_id = await services.members.member_id_for_openid(value)
-    elif given[0] == "phone":
-        member_id = await services.members.member_id_for_phone(value)
-    else:
-        member_id = (await services.members.get(value)).member_id
-    if member_id is None:
-        raise errors.UnknownMember()
-    return member_id
 
 
 def coupon_answer(coupon: Coupon) -> dict:

@@ -18,9 +18,11 @@ from aiohttp import web
 from loyalty_core import errors
 from loyalty_core.coupon_rules import Basket, BasketItem
 from loyalty_core.points import check_amount
+from loyalty_core.till import booked_store
 
 from ..app_keys import SERVICES
 from . import fields
+from .auth import PRINCIPAL, TILL, reached_by
 from .errors import json_answer
 
 routes = web.RouteTableDef()
@@ -28,37 +30,42 @@ MAX_ITEMS = 200
 
 
 @routes.get("/coupons/{code}")
+@reached_by(TILL)
 async def check_coupon(request: web.Request) -> web.Response:
     services = request.config_dict[SERVICES]
     query = request.query
-    basket = basket_from(query, services.program) if query.get("amount") else None
+    basket = basket_from(query, services.program, request[PRINCIPAL].store_id) if query.get("amount") else None
     checked = await services.coupons.check(request.match_info["code"], basket)
     return json_answer(checked.answer())
 
 
 @routes.post("/coupons/{code}/redeem")
+@reached_by(TILL)
 async def redeem_coupon(request: web.Request) -> web.Response:
     services = request.config_dict[SERVICES]
     data = fields.json_object(request)
     answer = await services.coupons.use(request.match_info["code"], fields.text(data, "txn_id"),
-                                        basket_from(data, services.program))
+                                        basket_from(data, services.program, request[PRINCIPAL].store_id))
     return json_answer(answer)
 
 
-def basket_from(data: Mapping, program) -> Basket:
-    """amount (required), category, store_id, and for gift / buy-one-get-one coupons the item lines
-    items: [{"sku", "price", "quantity", "category"}]."""
-    amount = check_amount(fields.amount(dict(data)), program.till.max_purchase_amount)
-    return Basket(amount=amount, category=fields.text(data, "category", required=False),
-                  store_id=fields.text(data, "store_id", required=False), items=_items(data.get("items")))
+def basket_from(data: Mapping, program, bound_store: str) -> Basket:
+    """amount (required), category, store_id (a key bound to a store: that store), and for gift /
+    buy-one-get-one coupons the item lines items: [{"sku", "price", "quantity", "category"}]."""
+    maximum = program.till.max_purchase_amount
+    amount = check_amount(fields.amount(dict(data)), maximum)
+    store_id = booked_store(bound_store, fields.text(data, "store_id", required=False))
+    return Basket(amount=amount, category=fields.text(data, "category", required=False), store_id=store_id,
+                  items=_items(data.get("items"), maximum))
 
 
-def _items(raw) -> tuple[BasketItem, ...]:
+def _items(raw, maximum) -> tuple[BasketItem, ...]:
     if raw in (None, []):
         return ()
     if not isinstance(raw, list) or len(raw) > MAX_ITEMS or not all(isinstance(line, dict) for line in raw):
         raise errors.InvalidRequest(f"items must be a list of at most {MAX_ITEMS} objects")
-    return tuple(BasketItem(sku=fields.text(line, "sku"), price=fields.amount(line, "price"),
+    return tuple(BasketItem(sku=fields.text(line, "sku"),
+                            price=check_amount(fields.amount(line, "price"), maximum, "items[].price"),
                             quantity=_quantity(line), category=fields.text(line, "category", required=False))
                  for line in raw)
 

@@ -5,14 +5,14 @@ import json
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 import orjson
 from aiohttp import web
 
 from loyalty_core import errors
 from loyalty_core.clock import MALL_TZ
-from loyalty_core.till import MEMBER_KINDS, MemberRef
+from loyalty_core.members import MEMBER_KINDS, MemberKind, MemberRef, exactly_one_of
 
 from .auth import RAW_BODY
 
@@ -101,11 +101,12 @@ def moment(data: dict, key: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=MALL_TZ)
 
 
-def member_ref(data: dict, key: str = "member") -> MemberRef:
+def member_ref(data: dict, accepts: Sequence[MemberKind], key: str = "member") -> MemberRef:
+    """{"openid": …} or another of the kinds the endpoint accepts (loyalty_core.members.MemberResolver)."""
     value = data.get(key)
     if not isinstance(value, dict):
-        raise errors.InvalidRequest(f"{key} is required: an object with one of {', '.join(MEMBER_KINDS)}")
+        raise errors.InvalidRequest(f"{key} is required: an object with one of {', '.join(accepts)}")
     given = [kind for kind in MEMBER_KINDS if value.get(kind) not in (None, "")]
-    if len(given) != 1:
-        raise errors.InvalidRequest(f"{key} must name exactly one of {', '.join(MEMBER_KINDS)}")
+    if len(given) != 1 or given[0] not in accepts:
+        raise exactly_one_of(accepts, key)
     return MemberRef(given[0], text(value, given[0]))

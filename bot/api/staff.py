@@ -11,24 +11,28 @@ from aiohttp import web
 
 from loyalty_core import errors
 from loyalty_core.birthday_calendar import LUNAR, SOLAR
+from loyalty_core.members import MemberRef
 
 from ..app_keys import SERVICES
 from . import fields
+from .auth import MEMBER_SERVICE, reached_by
 from .errors import json_answer
 
 routes = web.RouteTableDef()
 
 
 @routes.post("/admin/members/{member_id}/birthday")
+@reached_by(MEMBER_SERVICE)
 async def change_birthday(request: web.Request) -> web.Response:
     services = request.config_dict[SERVICES]
     data = fields.json_object(request)
-    member = await services.members.get(request.match_info["member_id"])
+    member_id = await services.resolver.resolve(MemberRef("member_id", request.match_info["member_id"]),
+                                                ("member_id",))
     calendar = fields.text(data, "calendar")
     if calendar not in (SOLAR, LUNAR):
         raise errors.InvalidRequest("calendar must be solar or lunar")
     change = await services.birthdays.change(
-        member.member_id, fields.text(data, "date"), calendar, staff_id=fields.text(data, "staff_id"),
+        member_id, fields.text(data, "date"), calendar, staff_id=fields.text(data, "staff_id"),
         reason=fields.text(data, "reason"), request_id=fields.text(data, "request_id"))
     return json_answer({"member_id": change.member_id, "action": change.action, "changes": change.changes,
                         "replayed": change.replayed})

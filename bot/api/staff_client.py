@@ -3,6 +3,9 @@ running bot's signed admin API (the change is audited with the staff id and the 
 
     python -m bot staff birthday 100023 1990-05-20 --reason "证件核对" --staff S007
     python -m bot staff birthday 100023 2020-闰04-26 --lunar --reason "会员来电更正" --staff S007
+
+Signed with the API key API_KEY_ID / API_KEY_SECRET when set (a crm or admin key), else with
+ADMIN_API_SECRET, else with the demo's: the tills' secret does not reach the admin API.
 """
 from __future__ import annotations
 
@@ -14,8 +17,8 @@ import uuid
 import aiohttp
 import orjson
 
-from ..settings import DEMO_POS_SECRET
-from .till_client import post_signed
+from ..settings import DEMO_ADMIN_SECRET
+from .till_client import credentials, post_signed
 
 
 def add_staff_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,9 +42,9 @@ def staff_request(args: argparse.Namespace) -> tuple[str, dict]:
 def run_staff(args: argparse.Namespace) -> int:
     path, payload = staff_request(args)
     base = args.url or f"http://127.0.0.1:{os.environ.get('BOT_PORT') or 8080}"
-    secret = os.environ.get("POS_API_SECRET") or DEMO_POS_SECRET
+    secret, key_id = credentials("ADMIN_API_SECRET", DEMO_ADMIN_SECRET)
     try:
-        status, answer = asyncio.run(post_signed(base.rstrip("/") + path, secret, payload))
+        status, answer = asyncio.run(post_signed(base.rstrip("/") + path, secret, payload, key_id))
     except aiohttp.ClientError as error:
         print(f"cannot reach the bot at {base}: {error}")
         return 2

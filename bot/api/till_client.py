@@ -7,7 +7,8 @@
     python -m bot till --coupon K7QH-3WXN-9PZD-R --amount 250 --category dining [--txn T1]   (use a coupon)
     python -m bot till --coupon K7QH-3WXN-9PZD-R --amount 250 --check                      (only check it)
 
-The secret is POS_API_SECRET (else the demo secret); the bot is at 127.0.0.1:BOT_PORT (else 8080).
+Signed with the API key API_KEY_ID / API_KEY_SECRET when set (`python -m bot keys add`), else with
+POS_API_SECRET, else with the demo's; the bot is at 127.0.0.1:BOT_PORT (else 8080).
 """
 from __future__ import annotations
 
@@ -66,18 +67,33 @@ def coupon_request(args: argparse.Namespace) -> tuple[str, dict]:
     return f"/api/v1/coupons/{code}/redeem", {"txn_id": args.txn or f"T{uuid.uuid4().hex[:16]}"} | basket
 
 
-async def get_signed(url: str, secret: str) -> tuple[int, dict]:
+def credentials(shared_secret_variable: str, demo_secret: str) -> tuple[str, str | None]:
+    """The secret to sign with and the key id to send: the API key in API_KEY_ID and API_KEY_SECRET when set,
+    else the shared secret in `shared_secret_variable`, else the demo's."""
+    key_id = (os.environ.get("API_KEY_ID") or "").strip()
+    if not key_id:
+        return os.environ.get(shared_secret_variable) or demo_secret, None
+    secret = (os.environ.get("API_KEY_SECRET") or "").strip()
+    if not secret:
+        raise SystemExit("API_KEY_ID is set but API_KEY_SECRET is not: sign with the key's secret")
+    return secret, key_id
+
+
+def signed_headers(secret: str, body: bytes, key_id: str | None) -> dict[str, str]:
     timestamp = str(int(time.time()))
-    headers = {"X-Timestamp": timestamp, "X-Signature": sign(secret, timestamp, b"")}
+    headers = {"X-Timestamp": timestamp, "X-Signature": sign(secret, timestamp, body)}
+    return headers | ({"X-Key-Id": key_id} if key_id else {})
+
+
+async def get_signed(url: str, secret: str, key_id: str | None = None) -> tuple[int, dict]:
     async with aiohttp.ClientSession() as session:
-        async with session.get(url, headers=headers) as response:
+        async with session.get(url, headers=signed_headers(secret, b"", key_id)) as response:
             return response.status, await response.json(content_type=None)
 
 
-async def post_signed(url: str, secret: str, payload: dict) -> tuple[int, dict]:
+async def post_signed(url: str, secret: str, payload: dict, key_id: str | None = None) -> tuple[int, dict]:
     body = orjson.dumps(payload)
-    timestamp = str(int(time.time()))
-    headers = {"Content-Type": "application/json", "X-Timestamp": timestamp, "X-Signature": sign(secret, timestamp, body)}
+    headers = {"Content-Type": "application/json"} | signed_headers(secret, body, key_id)
     async with aiohttp.ClientSession() as session:
         async with session.post(url, data=body, headers=headers) as response:
             return response.status, await response.json(content_type=None)
@@ -86,11 +102,12 @@ async def post_signed(url: str, secret: str, payload: dict) -> tuple[int, dict]:
 def run_till(args: argparse.Namespace) -> int:
     path, payload = till_request(args)
     base = args.url or f"http://127.0.0.1:{os.environ.get('BOT_PORT') or 8080}"
-    secret = os.environ.get("POS_API_SECRET") or DEMO_POS_SECRET
+    secret, key_id = credentials("POS_API_SECRET", DEMO_POS_SECRET)
     url = base.rstrip("/") + path
     print(f"POST {path} {orjson.dumps(payload).decode()}" if payload else f"GET {path}")
     try:
-        status, answer = asyncio.run(post_signed(url, secret, payload) if payload else get_signed(url, secret))
+        status, answer = asyncio.run(post_signed(url, secret, payload, key_id) if payload
+                                     else get_signed(url, secret, key_id))
     except aiohttp.ClientError as error:
         print(f"cannot reach the bot at {base}: {error}")
         return 2

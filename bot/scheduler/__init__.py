@@ -1,1 +1,2 @@
-"""The push side's processes: the sender (outbox consumers, sender.py) and, later, the scheduler's timed jobs."""
+"""The push side's processes: the scheduler (timed jobs, leader-locked) and, beside it, the sender (the push
+outbox's consumers, sender.py)."""

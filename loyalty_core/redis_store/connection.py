@@ -1,15 +1,49 @@
-"""The Redis client the processes use: redis-py asyncio, with commands packed by hiredis.
+"""The Redis client the processes use: redis-py asyncio, with commands packed by hiredis, bounded timeouts,
+and what an outage looks like to the rest of the program.
 
 redis-py's asyncio connection packs commands in Python; for the argument lists of our Lua scripts
 that was about a seventh of the web process's CPU under load. hiredis packs the same bytes (checked
 in tests) several times faster.
+
+Timeouts. redis-py's defaults from a URL wait for ever: a Redis that hangs (stopped, swapping, a network
+that drops packets) would hold every request. redis-py's own `socket_timeout` puts a timer around every
+reply read and a task around every send, which cost a third of the client's throughput on pipelines
+(measured); so the timeout is kept by the parser instead, one timer per read from the socket, which holds
+all the replies of a pipeline that have arrived. The values:
+- CONNECT_TIMEOUT_SECONDS = 1: a TCP connect to Redis on the same host or LAN takes well under a
+  millisecond, and a refused port answers at once; a second leaves room for one lost SYN.
+- COMMAND_TIMEOUT_SECONDS = 2: our commands and scripts take milliseconds. Two seconds cover Redis's own
+  stalls (an AOF fsync of `everysec` delays writes by up to 2 s on a busy disk; a fork for an AOF rewrite)
+  and the outbox consumers' blocking reads of 1 s, and leave a till an answer within a few seconds. The
+  callback gateway has its own deadline inside WeChat's 5 s (bot/dispatch.py), whatever Redis does.
+- One immediate retry, on a broken connection only: after Redis restarted, a pooled connection it closed is
+  found dead by the first command sent on it, and that command goes again on a new connection. No retry
+  after a timeout, and no backoff: waiting would stretch an outage into every request. The callers answer
+  at once (503 to a till, a short "busy" text to a member) and try again later (the till, WeChat, the
+  background loops); every state change is idempotent by its natural key, so a command that reached Redis
+  before its timeout, and is sent again later, is carried out once.
+So the process recovers by itself when Redis is back.
 """
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
+import time
+
 import hiredis
 import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+from redis._parsers import _AsyncHiredisParser
 from redis.asyncio.connection import Connection
-from redis.exceptions import DataError
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+CONNECT_TIMEOUT_SECONDS = 1.0
+COMMAND_TIMEOUT_SECONDS = 2.0
+# Redis cannot be reached, hangs, is still loading its data (BusyLoadingError is a ConnectionError) or is a
+# replica during a failover: a moment to wait out, not a bug.
+UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ReadOnlyError)
 
 
 class HiredisPackingConnection(Connection):
@@ -19,12 +53,60 @@ class HiredisPackingConnection(Connection):
         try:
             return [hiredis.pack_command(args)]
         except TypeError:
-            raise DataError(f"invalid argument types for a Redis command: {[type(a).__name__ for a in args]}")
+            kinds = [type(a).__name__ for a in args]
+            raise redis_errors.DataError(f"invalid argument types for a Redis command: {kinds}")
+
+
+class BoundedReadParser(_AsyncHiredisParser):
+    """hiredis's parser, waiting at most `read_timeout` seconds for each read from the socket."""
+    read_timeout = COMMAND_TIMEOUT_SECONDS
+
+    async def read_from_socket(self):
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                return await super().read_from_socket()
+        except TimeoutError:          # the connection then closes: a reply may still be on its way
+            raise redis_errors.TimeoutError(f"no reply from Redis within {self.read_timeout} s") from None
+
+
+@functools.cache
+def bounded_read_parser(seconds: float) -> type[BoundedReadParser]:
+    return type("BoundedReadParser", (BoundedReadParser,), {"read_timeout": seconds})
 
 
 def connect(url: str, **options) -> aioredis.Redis:
-    """A client for `url` with decoded (str) responses; TCP URLs get the hiredis-packing connection."""
+    """A client for `url` with decoded (str) responses and the timeouts above; TCP URLs get the hiredis-packing
+    connection. `socket_timeout` (seconds) sets the read timeout."""
     options.setdefault("decode_responses", True)
+    options.setdefault("socket_connect_timeout", CONNECT_TIMEOUT_SECONDS)
+    read_timeout = options.pop("socket_timeout", None) or COMMAND_TIMEOUT_SECONDS
+    options.setdefault("parser_class", bounded_read_parser(read_timeout))
+    options.setdefault("retry", Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)))
     if url.startswith("redis://"):
         options.setdefault("connection_class", HiredisPackingConnection)
     return aioredis.from_url(url, **options)
+
+
+class OutageLog:
+    """One line when Redis becomes unavailable to `what`, one when it is back, however many attempts fail in
+    between (a loop retrying every second would otherwise log every second)."""
+
+    def __init__(self, log: logging.Logger, what: str):
+        self._log = log
+        self._what = what
+        self._since: float | None = None
+        self.failures = 0
+
+    def failed(self, error: BaseException) -> None:
+        self.failures += 1
+        if self._since is None:
+            self._since = time.monotonic()
+            self._log.warning("%s: Redis unavailable (%s); trying again quietly until it is back", self._what,
+                              type(error).__name__)
+
+    def succeeded(self) -> None:
+        if self._since is not None:
+            self._log.warning("%s: Redis back after %.1f s and %d failed attempts", self._what,
+                              time.monotonic() - self._since, self.failures)
+            self._since = None
+            self.failures = 0

@@ -110,6 +110,11 @@ class RedisCouponStore:
     async def owner(self, code: str) -> str | None:
         return await self._redis.get(keys.coupon_index(code))
 
+    async def expiring_between(self, start: datetime, end: datetime) -> list[tuple[str, str]]:
+        """(member_id, code) of the issued coupons whose validity ends after `start` and by `end`."""
+        entries = await self._redis.zrangebyscore(keys.COUPON_EXPIRY_INDEX, f"({epoch_ms(start)}", epoch_ms(end))
+        return [tuple(entry.split(":", 1)) for entry in entries]
+
     async def due(self, until: datetime, offset: int, limit: int) -> list[str]:
         return await self._redis.zrangebyscore(keys.COUPON_EXPIRY_INDEX, "-inf", epoch_ms(until), start=offset,
                                                num=limit)

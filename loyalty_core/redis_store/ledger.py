@@ -134,8 +134,11 @@ class RedisLedgerStore:
     async def expire(self, member_id: str, now: datetime) -> int:
         return (await self._change(member_id, now, "points_expire", [], []))["answer"]["expired"]
 
-    async def warn(self, member_id: str, now: datetime, horizon: datetime) -> int:
-        return (await self._change(member_id, now, "points_warn", [], [epoch_ms(horizon)]))["answer"]["warned_lots"]
+    async def warn(self, member_id: str, now: datetime, horizon: datetime, *, last_reminder: bool = False) -> int:
+        mark = "reminded_until" if last_reminder else "warned_until"
+        days = round((horizon - now).total_seconds() / 86400)
+        result = await self._change(member_id, now, "points_warn", [], [epoch_ms(horizon), mark, days])
+        return result["answer"]["warned_lots"]
 
     async def review(self, member_id: str, now: datetime, today: date, window_start: date, tiers: list[dict],
                      review_on: str, next_review: str) -> ReviewResult:
@@ -172,8 +175,8 @@ class RedisLedgerStore:
             self._batcher.call("GET", keys.txn_index(txn_id)), self._batcher.call("GET", keys.refund_index(refund_id)))
         txn_holder = _holder(txn_holder)
         purchase = None
-        if txn_holder is not None and refund_holder is None:
-            raw = await self._redis.hget(keys.member_purchases(txn_holder[0]), txn_id)
+        if txn_holder is not None:
+            raw = await self._batcher.call("HGET", keys.member_purchases(txn_holder[0]), txn_id)
             purchase = orjson.loads(raw) if raw else None
         return RefundState(txn_member=txn_holder[0] if txn_holder else None,
                            refund_holder=_holder(refund_holder), purchase=purchase)

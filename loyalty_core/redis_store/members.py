@@ -97,6 +97,12 @@ class RedisMemberStore:
         await self._outbox.relay(member_id)
         return bool(result.get("changed"))
 
+    async def file_join_day(self, member_id: str, label: str) -> None:
+        await self._redis.sadd(keys.joined_on(label), member_id)
+
+    async def members_joined_on(self, label: str) -> list[str]:
+        return [member async for member in self._redis.sscan_iter(keys.joined_on(label), count=500)]
+
     async def count_sms_to_number(self, phone_hash: str, now: datetime, day: str, rules: PhoneRules) -> None:
         await self._scripts.run_or_refuse(
             "phone_sms_quota", [keys.phone_sms_last(phone_hash), keys.phone_sms_day(phone_hash, day)],

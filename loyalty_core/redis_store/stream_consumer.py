@@ -15,6 +15,8 @@
 - A handler that fails leaves its entry pending, to be re-claimed later; after `max_attempts` failures
   the entry is moved to the group's dead-letter stream and acknowledged, so one bad event cannot
   block the others. Logs name event types and entry ids only, never an event's data.
+- `run` rides out a Redis outage: it tries again every `pause_after_error` seconds and logs the outage
+  once, and once more when Redis is back.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from .. import keys
+from .connection import UNAVAILABLE, OutageLog
 from .scripts import Scripts
 
 log = logging.getLogger("loyalty_core.stream_consumer")
@@ -67,6 +70,7 @@ class StreamConsumer:
         self.batch = batch
         self.forget_idle_ms = forget_idle_ms
         self._group_ready = False
+        self.outage = OutageLog(log, f"consumer {group}")
 
     async def ensure_group(self) -> None:
         """Create the group (reading from the stream's start, so no earlier event is missed) once, and
@@ -124,9 +128,14 @@ class StreamConsumer:
                 await self.step(block_ms=block_ms)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - Redis away for a moment: keep the loop alive
+            except UNAVAILABLE as error:
+                self.outage.failed(error)
+                await asyncio.sleep(pause_after_error)
+            except Exception as error:  # noqa: BLE001 - keep the loop alive
                 log.warning("consumer %s: step failed (%s)", self.group, type(error).__name__)
                 await asyncio.sleep(pause_after_error)
+            else:
+                self.outage.succeeded()
 
     async def _reclaim(self) -> StepReport:
         """Every stale pending entry: XAUTOCLAIM looks at a bounded number of entries per call, so a call

@@ -58,8 +58,8 @@ class Process:
 
 def base_env(**values: str) -> dict[str, str]:
     """The test process's environment without anything that would point the child elsewhere."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "BOT_", "SANDBOX_", "POS_",
-                                                                    "PII_", "REDIS_", "SMS_", "DATA_DIR"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WECHAT_", "BOT_", "SANDBOX_", "POS_", "ADMIN_",
+                                                                    "API_KEY_", "PII_", "REDIS_", "SMS_", "DATA_DIR"))}
     return env | {"PYTHONUNBUFFERED": "1"} | values
 
 

@@ -20,7 +20,7 @@ from loyalty_core.birthday import BirthdaySeal, BirthdayService
 from loyalty_core.birthday_calendar import LUNAR, SOLAR
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.redis_store.birthday import RedisBirthdayStore
-from tests.fixtures_bot import POS_SECRET
+from tests.fixtures_bot import ADMIN_SECRET
 from tests.integration.till import Till, snapshot
 from tests.polling import until
 from tests.wechat_peer import WeChatPeer
@@ -149,13 +149,13 @@ async def test_staff_change_a_birthday_through_the_signed_api_with_an_audit_and_
     body = {"calendar": "lunar", "date": "2020-闰04-26", "reason": "证件核对更正", "staff_id": "S007",
             "request_id": "chg-1"}
     path = f"/api/v1/admin/members/{member_id}/birthday"
-    answer = await till.post(path, body)
+    answer = await till.admin.post(path, body)
     assert answer.status == 200 and answer.json == {"member_id": member_id, "action": "changed", "changes": 1,
                                                     "replayed": False}
-    assert (await till.post(path, body)).json["replayed"] is True
-    assert (await till.post(path, body | {"date": "2020-闰04-27"})).error == "birthday_change_conflict"
-    assert (await till.post(path, body, signature="0" * 64)).status == 401
-    unknown = await till.post("/api/v1/admin/members/999999/birthday", body | {"request_id": "chg-2"})
+    assert (await till.admin.post(path, body)).json["replayed"] is True
+    assert (await till.admin.post(path, body | {"date": "2020-闰04-27"})).error == "birthday_change_conflict"
+    assert (await till.admin.post(path, body, signature="0" * 64)).status == 401
+    unknown = await till.admin.post("/api/v1/admin/members/999999/birthday", body | {"request_id": "chg-2"})
     assert unknown.status == 404
 
     [change, first] = await till.services.birthdays.audit(member_id)
@@ -176,9 +176,9 @@ async def test_a_staff_change_signed_for_one_member_cannot_be_replayed_for_anoth
     fay, gus = await join(peer, till, "o_fay"), await join(peer, till, "o_gus")
     body = {"calendar": "solar", "date": "1990-05-20", "reason": "证件核对", "staff_id": "S007", "request_id": "r-1"}
     ts = int(time.time())
-    assert (await till.post(f"/api/v1/admin/members/{fay}/birthday", body, timestamp=ts)).status == 200
+    assert (await till.admin.post(f"/api/v1/admin/members/{fay}/birthday", body, timestamp=ts)).status == 200
     before = await snapshot(redis)
-    replayed = await till.post(f"/api/v1/admin/members/{gus}/birthday", body, timestamp=ts)
+    replayed = await till.admin.post(f"/api/v1/admin/members/{gus}/birthday", body, timestamp=ts)
     assert (replayed.status, replayed.error) == (401, "replayed_signature")
     assert await snapshot(redis) == before and await till.services.birthdays.audit(gus) == []
 
@@ -191,7 +191,7 @@ async def test_the_staff_cli_builds_the_signed_request(bot, redis):
     args = parser.parse_args(["birthday", member_id, "1988-01-01", "--lunar", "--reason", "会员来电", "--staff",
                               "S001", "--request", "cli-1"])
     path, payload = staff_request(args)
-    status, answer = await post_signed(str(till.client.make_url(path)), POS_SECRET, payload)
+    status, answer = await post_signed(str(till.client.make_url(path)), ADMIN_SECRET, payload)
     assert status == 200 and answer["action"] == "set"
     assert await till.services.birthdays.members_with_birthday_on(date(2026, 2, 17)) == [member_id]
 

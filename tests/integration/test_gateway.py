@@ -57,6 +57,21 @@ async def test_safe_mode_conversation_is_encrypted_both_ways(start_bot):
     assert "会员中心可以帮您" in await peer.say("o_bob", "帮助")
 
 
+async def test_in_safe_mode_a_plaintext_callback_is_refused_however_well_signed(start_bot, redis):
+    client = await start_bot(wechat_aes_key=AES_KEY)
+    plaintext = WeChatPeer(client)               # signs timestamp and nonce, as anyone with one callback URL can
+    answer = await plaintext.post(text_xml("o_mallory", "积分"))
+    assert (answer.status, answer.body) == (403, "plaintext callback refused: safe mode is configured")
+    assert await redis.dbsize() == 0
+
+
+async def test_wechat_allow_plaintext_takes_plaintext_callbacks_next_to_safe_mode(start_bot):
+    client = await start_bot(wechat_aes_key=AES_KEY, allow_plaintext=True)    # e.g. while switching modes
+    assert "欢迎加入" in (await WeChatPeer(client).follow("o_carol")).content
+    safe = WeChatPeer(client, aes_key=AES_KEY)
+    assert "欢迎加入" in safe.open_reply(await safe.follow("o_dave")).content
+
+
 async def test_safe_mode_message_for_another_appid_is_refused(start_bot, redis):
     client = await start_bot(wechat_aes_key=AES_KEY)
     foreign = WeChatPeer(client, aes_key=AES_KEY, appid="wx0ther0000000000")
@@ -258,7 +273,10 @@ async def test_a_failing_handler_gives_an_apology_with_a_correlation_id_and_a_cl
     assert correlation in logged and "o_victim_openid" not in logged
 
 
-async def test_redis_down_still_gets_an_apology_not_a_500(start_bot):
+async def test_redis_down_gets_the_short_busy_text_not_a_500(start_bot, caplog):
     peer = WeChatPeer(await start_bot(redis_url="redis://127.0.0.1:1/0"))
-    answer = await peer.post(text_xml("o_someone", "积分"))
-    assert answer.status == 200 and "抱歉" in answer.content
+    with caplog.at_level("WARNING"):
+        answers = [await peer.post(text_xml("o_someone", "积分")) for _ in range(3)]
+    assert {(answer.status, answer.content) for answer in answers} == {(200, "系统繁忙，请稍后再试。")}
+    outage = [record.getMessage() for record in caplog.records if "Redis unavailable" in record.getMessage()]
+    assert outage == ["WeChat callbacks: Redis unavailable (ConnectionError); trying again quietly until it is back"]

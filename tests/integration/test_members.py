@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import pytest
 
+from bot.events import join_day_consumer
 from bot.services import build_services
 from bot.sms import LogSmsSender
-from loyalty_core import errors
+from loyalty_core import errors, keys
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.scripts import Scripts
 from tests.fixtures_bot import CapturingSms
@@ -63,6 +64,20 @@ async def test_unfollow_and_refollow_keep_the_member(services, redis, clock):
 async def test_unfollow_of_a_stranger_changes_nothing(services, redis):
     assert not await services.members.unfollow("o_nobody", "evt:1")
     assert await redis.dbsize() == 0
+
+
+async def test_members_are_filed_under_their_join_day_for_anniversaries(services, redis, clock):
+    ann = (await services.members.follow("o_ann", "evt:1")).member_id
+    ben = (await services.members.follow("o_ben", "evt:2")).member_id
+    await redis.srem(keys.joined_on("solar:01-15"), ben)              # a crash right after the member was made
+    assert await services.members.anniversaries_on(clock.now().date()) == []      # joined today: none yet
+    assert (await join_day_consumer(services, "test").drain()).handled == 2        # the consumer files ben again
+    year_on = clock.now().date().replace(year=2027)
+    clock.advance(days=365)
+    await services.members.unfollow("o_ben", "evt:3")
+    assert await services.members.anniversaries_on(year_on) == [(ann, 1)]        # ben unfollowed
+    assert await services.members.anniversaries_on(year_on.replace(year=2029)) == [(ann, 3)]
+    assert await services.members.anniversaries_on(year_on.replace(day=16)) == []
 
 
 async def test_outbox_sweep_relays_events_a_crashed_process_left(redis, clock):

@@ -85,9 +85,10 @@ def test_names_on_the_leaderboard_are_masked(nickname, member_id, shown):
     assert mask_name(nickname, member_id) == shown
 
 
-@pytest.mark.parametrize("amount", ["0", "-1", "0.001", "500000.01", "NaN", "Infinity"])
+@pytest.mark.parametrize("amount", ["0", "-1", "0.001", "500000.01", "NaN", "Infinity", "1E+30",
+                                    "1000000000000000000000000000000", "1E+999999", "1E-999999"])
 def test_amounts_a_till_may_not_send(amount):
-    with pytest.raises(errors.InvalidAmount):
+    with pytest.raises(errors.InvalidAmount, match="amount must be more than 0 and at most 500000"):
         check_amount(Decimal(amount), Decimal(500_000))
 
 

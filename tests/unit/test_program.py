@@ -92,7 +92,7 @@ def test_every_section_is_a_table_of_known_keys_with_its_defaults_stated_once(na
     assert getattr(program, name) == type(getattr(program, name))()
     with pytest.raises(ProgramError) as refused:
         program_from_dict({"tiers": MINIMAL_TIERS, name: {"nonsense": 1}})
-    assert str(refused.value) == f"{name}.nonsense: unknown key"
+    assert str(refused.value).startswith(f"{name}.nonsense: unknown key")
 
 
 def test_every_problem_is_reported_on_its_own_line():

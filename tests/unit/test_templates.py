@@ -22,6 +22,7 @@ SAMPLES: dict[str, dict] = {
     "help.txt": {"commands": COMMANDS},
     "not_understood.txt": {"commands": COMMANDS},
     "error.txt": {"correlation": "a1b2c3d4e5f6"},
+    "busy.txt": {},
     "phone_how.txt": {},
     "verify_how.txt": {},
     "phone_code_sent.txt": {"sent": NS(masked_phone="138****8000", valid_minutes=10)},
