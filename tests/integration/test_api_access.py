@@ -41,6 +41,7 @@ def test_every_endpoint_names_the_scopes_that_reach_it():
         "POST /coupons/{code}/redeem": TILL,
         "POST /admin/coupons": MEMBER_SERVICE, "POST /admin/coupons/{code}/revoke": MEMBER_SERVICE,
         "POST /admin/members/{member_id}/birthday": MEMBER_SERVICE,
+        "GET /admin/members/{member_id}/deliveries": MEMBER_SERVICE,
         "POST /admin/coupon-templates": PROGRAM, "POST /admin/catalogue-items": PROGRAM}
 
 

@@ -201,6 +201,8 @@ def endpoints(seed: dict) -> list[Endpoint]:
         Endpoint("POST", "/api/v1/admin/coupons/{code}/revoke", params=code,
                  body={"reason": Part(fixed("发放错误"), BAD_TEXT)}),
         Endpoint("POST", "/api/v1/admin/members/{member_id}/birthday", params=member_id, body=BIRTHDAY),
+        Endpoint("GET", "/api/v1/admin/members/{member_id}/deliveries", params=member_id,
+                 query={"limit": st.just(MISSING) | TEXTS}),
     ]
 
 
