@@ -26,7 +26,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from bench.common import machine, private_redis, sandbox_process, write_results
+from bench.common import BENCH_PII_KEY, machine, private_redis, sandbox_process, write_results
 from bot.embedded_redis import free_port
 
 APPID, SECRET = "wxbenchpush000001", "bench-push-secret"
@@ -99,7 +99,11 @@ class SenderProcess:
 
     def stop(self) -> dict:
         self.process.send_signal(signal.SIGTERM)
-        self.process.wait(60)
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:      # a sender that does not stop is killed, never left behind
+            self.process.kill()
+            self.process.wait()
         output = self.output()
         os.unlink(self.log.name)
         stats = re.search(r"stopped: (.*)", output)
@@ -133,7 +137,7 @@ def run_once(redis_url: str, sandbox_url: str, senders: int, args: argparse.Name
     total = args.members * args.per_member
     planning = asyncio.run(plan_pushes(redis_url, sandbox_url, args.members, args.per_member, args.latency))
     env = {"REDIS_URL": redis_url, "WECHAT_APPID": APPID, "WECHAT_APPSECRET": SECRET, "WECHAT_API_BASE": sandbox_url,
-           "PUSH_SENDER_CONCURRENCY": str(args.concurrency), "PUSH_PARTITIONS": "8"}
+           "PUSH_SENDER_CONCURRENCY": str(args.concurrency), "PUSH_PARTITIONS": "8", "PII_KEY": BENCH_PII_KEY}
     processes = [SenderProcess(env) for _ in range(senders)]
     try:
         deadline = time.monotonic() + args.timeout

@@ -3,6 +3,7 @@
 Every step of every push to the member (queued, deferred, pending_inbox, in_flight, sent, failed, in_doubt,
 dropped, expired) with its topic, kind, channel, reason and, for a deferred push, when it is due. The log is
 bounded (the last 100 steps); `limit` is 1 to 100, 50 by default. An unknown member is 404 unknown_member.
+Reached with the admin secret or a key of scope crm or admin (the member service's, like the staff's changes).
 """
 from __future__ import annotations
 

@@ -55,11 +55,11 @@ class RateLimiter:
             self._refill(endpoint)
 
     def _refill(self, endpoint: str) -> asyncio.Task:
-        """The one refill of the endpoint under way, started if there is none."""
+        """The one refill of the endpoint under way, started if there is none. A refill that has ended is never
+        handed out again: awaiting it would not wait, and a send finding the stock spent would spin on it."""
         refill = self._refills.get(endpoint)
-        if refill is None:
+        if refill is None or refill.done():
             refill = self._refills[endpoint] = asyncio.create_task(self._take_more(endpoint))
-            refill.add_done_callback(lambda _: self._refills.pop(endpoint, None))
         return refill
 
     async def _take_more(self, endpoint: str) -> None:

@@ -42,7 +42,7 @@ from loyalty_core.program import load_program
 from loyalty_core.push.planner import PushPolicy
 from loyalty_core.push.service import Begun, Outcome, PushService
 from loyalty_core.redis_store.batching import Batcher
-from loyalty_core.redis_store.connection import connect
+from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog, connect
 from loyalty_core.redis_store.mass_batches import MassBatch, RedisMassBatches
 from loyalty_core.redis_store.push_queue import Entry, RedisPushQueue
 from loyalty_core.redis_store.scripts import Scripts
@@ -102,6 +102,7 @@ class Sender:
         self._slots = asyncio.Semaphore(config.concurrency)
         self._working: set[asyncio.Task] = set()
         self.stats: Counter[str] = Counter()      # what this process did, by outcome
+        self.outage = OutageLog(log, f"sender {self.name}")
 
     # -- driving it ----------------------------------------------------------------------------------------
     async def step(self) -> int:
@@ -147,11 +148,15 @@ class Sender:
                     self._release(taken)
                     raise
                 self._release(taken - len(entries))
+                self.outage.succeeded()
                 for entry in entries:
                     self._spawn(entry)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # noqa: BLE001 - Redis away for a moment: keep reading
+            except UNAVAILABLE as error:
+                self.outage.failed(error)
+                await _pause(stop, 1.0)
+            except Exception as error:  # noqa: BLE001 - keep reading
                 log.warning("sender %s: reading partition %d failed (%s)", self.name, partition, type(error).__name__)
                 await _pause(stop, 1.0)
 
@@ -184,6 +189,8 @@ class Sender:
                 await job()
             except asyncio.CancelledError:
                 raise
+            except UNAVAILABLE as error:
+                self.outage.failed(error)
             except Exception as error:  # noqa: BLE001 - try again next round
                 log.warning("sender %s: %s failed (%s)", self.name, job.__name__, type(error).__name__)
             await _pause(stop, seconds)
@@ -239,6 +246,8 @@ class Sender:
             if begun.action == "send":
                 await self._send(begun)
             self.acknowledge(entry)
+        except UNAVAILABLE as error:         # left pending: reclaimed once Redis is back
+            self.outage.failed(error)
         except Exception as error:  # noqa: BLE001 - left pending: reclaimed and looked at again later
             log.warning("sender %s: entry %s of partition %d failed (%s)", self.name, entry.entry_id,
                         entry.partition, type(error).__name__)

@@ -4,6 +4,7 @@ sandbox's message log holds no duplicate."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import signal
 from collections import Counter
 
@@ -54,7 +55,8 @@ async def test_a_sender_killed_mid_run_leaves_no_duplicate_and_no_more_in_doubt_
                                                               text=f"{m.openid}:{n}"))
                                for m in members[start:start + 20] for n in range(PER_MEMBER)))
     env = base_env(REDIS_URL=redis_url, WECHAT_APPID=sandbox.config.appid, WECHAT_APPSECRET=sandbox.config.appsecret,
-                   WECHAT_API_BASE=sandbox.url, PUSH_CALL_TIMEOUT="2", PUSH_SENDER_CONCURRENCY="100")
+                   WECHAT_API_BASE=sandbox.url, PUSH_CALL_TIMEOUT="2", PUSH_SENDER_CONCURRENCY="100",
+                   PII_KEY=base64.b64encode(b"c" * 32).decode())
     delivered = sandbox.state.account.delivered
 
     first = Process(["-m", "bot", "sender"], env)

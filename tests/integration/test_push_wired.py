@@ -16,7 +16,7 @@ from bot.router import Router
 from loyalty_core import keys
 from loyalty_core.push import hours
 from loyalty_core.push.model import Content, Push
-from tests.fixtures_bot import ADMIN_SECRET
+from tests.fixtures_bot import ADMIN_SECRET, POS_SECRET
 from tests.fixtures_push import advance, align_clock
 from tests.pushes import POINTS_NOTICE, text_push
 
@@ -191,6 +191,10 @@ async def test_operators_read_a_members_delivery_log_newest_first(wired, make_se
     assert [(s["status"], s["channel"]) for s in answer["deliveries"]] == [("sent", "custom"), ("in_flight", "custom")]
     assert answer["deliveries"][0]["push_id"] == record.push_id and answer["deliveries"][0]["topic"] == "points_earned"
     assert (await admin_get(wired, "/api/v1/admin/members/999999/deliveries"))[1]["error"]["code"] == "unknown_member"
+    ts = str(int(time.time()))
+    by_a_till = await wired.bot.get(f"/api/v1/admin/members/{member_id}/deliveries",
+                                    headers={"X-Timestamp": ts, "X-Signature": sign(POS_SECRET, ts, b"")})
+    assert by_a_till.status == 403                                   # the log is the member service's, not a till's
     status, answer = await admin_get(wired, f"/api/v1/admin/members/{member_id}/deliveries?limit=0")
     assert (status, answer["error"]["code"]) == (422, "invalid_request")
     metrics = await (await wired.bot.get("/metrics")).text()
