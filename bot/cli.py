@@ -42,14 +42,18 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "keys":
         sys.exit(run_keys(args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)    # every firing; the jobs log their own outcome
     try:
-        settings = Settings.from_env(demo=args.command == "demo", web=args.command in ("serve", "demo"),
+        demo = args.command == "demo" or (args.command == "scheduler" and args.demo)
+        settings = Settings.from_env(demo=demo, web=args.command in ("serve", "demo"),
                                      pii=args.command != "sender")
     except SettingsError as error:
         sys.exit(f"python -m bot {args.command}: {error}")
     if args.command == "serve":
         run(lambda stop: serve_forever(settings, args.host, stop))
     elif args.command == "scheduler":
+        if not settings.redis_url:
+            sys.exit("python -m bot scheduler: REDIS_URL is required (the Redis the bot uses)")
         run(lambda stop: exit_with(scheduler_command(settings, args, stop)))
     elif args.command == "sender":
         run(lambda stop: run_sender(settings, stop))

@@ -134,5 +134,6 @@ def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: b
    Demo members:             {personas}
    A purchase at a till:     python -m bot till --openid o_demo_li --amount 199
    A key for one till:       REDIS_URL={settings.redis_url} python -m bot keys --demo add --scope till --store S01
+   The scheduler's jobs:     REDIS_URL={settings.redis_url} python -m bot scheduler --demo list
    Ctrl-C stops everything.
   ───────────────────────────────────────────────────────────────"""

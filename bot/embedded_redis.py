@@ -67,7 +67,9 @@ class EmbeddedRedis:
             "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", self.appendfsync,
             "--logfile", "redis.log",
         ]
-        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # A session of its own: a Ctrl-C at the terminal stops the bot, which then stops this server last (with the
+        # terminal's process group, Redis would go first and the bot's consumers would log an outage on the way out).
+        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         self._wait_until_ready(timeout)
         log.info("embedded redis-server ready on port %s (data in %s)", self.port, self.data_dir)
         return self

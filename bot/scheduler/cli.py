@@ -20,6 +20,7 @@ from .runner import JobRunner
 
 
 def add_scheduler_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--demo", action="store_true", help="with the demo's settings (its REDIS_URL still needed)")
     actions = parser.add_subparsers(dest="action")
     actions.add_parser("list", help="each job, its next run time, its last run and outcome")
     run = actions.add_parser("run", help="run one job once for a day (default today) and exit")
