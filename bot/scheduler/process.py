@@ -92,6 +92,7 @@ class Scheduler:
         """Until `stop`: keep the lease (renewed three times per lease) while APScheduler fires the jobs; a new
         leader catches up at once (in APScheduler's task, so that a long run never holds back a renewal)."""
         self.start()
+        log.info("scheduler %s started with %d jobs", self.runner.holder, len(self.jobs))
         renew_every = self.schedule.lease_ttl.total_seconds() / 3
         try:
             while not stop.is_set():
