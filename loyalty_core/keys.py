@@ -346,3 +346,16 @@ def scheduler_run(job: str, day: str) -> str:  # hash: status, holder, token, st
 
 def scheduler_last(job: str) -> str:           # hash: done_day (the latest day done), day, status, summary, at, holder
     return f"{{sched}}:last:{job}"
+
+
+# --- communities (WeChat tags mirrored) and the member facts campaigns segment by ------------------------
+def member_communities(member_id: str) -> str:  # set of community_id the member belongs to
+    return f"{member_tag(member_id)}:communities"
+
+
+def community_members(community_id: str) -> str:  # set of member_id: a community's audience (its own slot)
+    return f"{{cm:{community_id}}}:members"
+
+
+def member_facts(member_id: str) -> str:        # hash: the member's segmentation facts (12-month spend, last
+    return f"{member_tag(member_id)}:facts"     #   purchase, preferred category, lifecycle stage, …)
