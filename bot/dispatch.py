@@ -106,11 +106,11 @@ class Dispatcher:
             await self.batcher.call("SET", key, DEFERRED, "EX", DEDUP_TTL_SECONDS)
             log.warning("handler over budget, reply deferred to customer service: type=%s", message.msg_type)
             return SUCCESS
-        messages, member_id = run.result()
+        messages, member_id, pending = run.result()
         xml = self._passive(message, messages)
         await self.batcher.call("SET", key, orjson.dumps({"s": "done", "r": xml}), "EX", DEDUP_TTL_SECONDS)
-        if len(messages) > 1 or (member_id and not message.is_event):
-            self._track(self._follow_up(message, member_id, messages[1:]))
+        if len(messages) > 1 or (pending and not message.is_event):
+            self._track(self._follow_up(message, member_id, messages[1:], pending))
         return xml
 
     async def _reply_of_first_delivery(self, key: str, deadline: float) -> str | None:
@@ -129,13 +129,17 @@ class Dispatcher:
             await asyncio.sleep(pause)
             pause = min(pause * 1.5, 0.1)
 
-    async def _run(self, message: Inbound) -> tuple[list[Message], str | None]:
-        """The reply's messages, and the member it is for (None for platform reports)."""
+    async def _run(self, message: Inbound) -> tuple[list[Message], str | None, int]:
+        """The reply's messages, the member it is for (None for platform reports), and how many pushes wait in
+        that member's pending inbox. A known member's window is noted beside the handler (their first commands
+        share a pipeline); a new follower's once the handler has made the member."""
         ctx = Ctx(message=message, services=self.services, templates=self.templates,
                   now=self.services.clock.now(), commands=self.router.commands,
                   confirmations=self.router.confirmations)
+        noting = None
         try:
             await self._identify(ctx)
+            noting = asyncio.ensure_future(self._note_action(ctx)) if ctx.member_id else None
             messages = as_messages(await self._dispatch(ctx))
         except DomainError as error:
             messages = [self._domain_error_reply(ctx, error)]
@@ -147,24 +151,28 @@ class Dispatcher:
             log.exception("handler failed: correlation=%s type=%s event=%s member=%s",
                           correlation, message.msg_type, message.event, ctx.member_id)
             messages = [ctx.render("error.txt", correlation=correlation)]
-        await self._note_action(ctx)
-        return messages, ctx.member_id
+        pending = await noting if noting is not None else await self._note_action(ctx)
+        return messages, ctx.member_id, pending
 
-    async def _note_action(self, ctx: Ctx) -> None:
-        """The member's window as the platform keeps it: opened by this action, closed by an unfollow."""
+    async def _note_action(self, ctx: Ctx) -> int:
+        """The member's window as the platform keeps it: opened by this action, closed by an unfollow. Returns
+        how many pushes wait in the member's pending inbox."""
         message = ctx.message
         if ctx.member_id is None:
-            return
+            return 0
         action = WINDOW_EVENTS.get(message.event) if message.is_event else "message"
         pushes = self.services.pushes
         try:
             if message.event == "unsubscribe":
                 await pushes.member_left(ctx.member_id)
             elif action is not None:
-                await pushes.member_acted(ctx.member_id, action, datetime.fromtimestamp(message.create_time, MALL_TZ),
-                                          message.delivery_key)
+                noted = await pushes.member_acted(ctx.member_id, action,
+                                                  datetime.fromtimestamp(message.create_time, MALL_TZ),
+                                                  message.delivery_key)
+                return noted.pending
         except Exception as exc:  # noqa: BLE001 - the reply goes out all the same; the window stays as it was
             log.warning("customer-service window not updated: member=%s (%s)", ctx.member_id, type(exc).__name__)
+        return 0
 
     async def _identify(self, ctx: Ctx) -> None:
         members = self.services.members
@@ -211,14 +219,15 @@ class Dispatcher:
                            create_time=int(time.time()))
 
     async def _deliver_late(self, message: Inbound, run: asyncio.Task) -> None:
-        messages, member_id = await run
-        await self._follow_up(message, member_id, messages)
+        messages, member_id, pending = await run
+        await self._follow_up(message, member_id, messages, pending)
 
-    async def _follow_up(self, message: Inbound, member_id: str | None, messages: list[Message]) -> None:
+    async def _follow_up(self, message: Inbound, member_id: str | None, messages: list[Message],
+                         pending: int) -> None:
         """Customer-service messages after (or instead of) the passive reply; then, after a member's message,
-        the pushes waiting in the member's pending inbox."""
+        the pushes waiting in the member's pending inbox (`pending` of them, as the window's step counted)."""
         await self._send_custom(message, member_id, messages)
-        if member_id and not message.is_event:
+        if member_id and pending and not message.is_event:
             try:
                 await self.services.pushes.release_inbox(member_id)
             except Exception as exc:  # noqa: BLE001 - they wait for the next message

@@ -51,6 +51,13 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class ActionNoted:
+    """What a member's action did to their window, and how many pushes wait in their pending inbox."""
+    opened: bool
+    pending: int
+
+
+@dataclass(frozen=True)
 class Begun:
     """What the sender is to do with an outbox entry."""
     action: str                      # send | mass | mass_resend | ack | busy | replan | in_doubt | dropped | expired
@@ -74,7 +81,7 @@ class PushStore(Protocol):
                                policy: PushPolicy) -> Begun: ...
     async def finish(self, record: PushRecord, outcome: Outcome, now: datetime) -> bool:
         """Record the outcome of the attempt in flight; False when it is no longer in flight (nothing changes)."""
-    async def open_window(self, member_id: str, window: Window, delivery_key: str) -> bool: ...
+    async def open_window(self, member_id: str, window: Window, delivery_key: str) -> ActionNoted: ...
     async def take_window(self, member_id: str, now: datetime, margin: timedelta) -> bool: ...
     async def close_window(self, member_id: str, now: datetime) -> None: ...
     async def deliveries(self, member_id: str, limit: int) -> list[Delivery]: ...
@@ -163,11 +170,12 @@ class PushService:
                         type(problem).__name__)
 
     # -- windows and the pending inbox --------------------------------------------------------------------
-    async def member_acted(self, member_id: str, action: str, at: datetime, delivery_key: str) -> bool:
+    async def member_acted(self, member_id: str, action: str, at: datetime, delivery_key: str) -> ActionNoted:
         """A message, menu tap, follow or scan opens the member's window (replacing the previous one). `at` is
-        when the platform says it happened; never later than now, so our window never outlasts the platform's."""
+        when the platform says it happened; never later than now, so our window never outlasts the platform's.
+        Also says how many pushes wait in the member's pending inbox (a message releases them)."""
         if action not in WINDOW_RULES:
-            return False
+            return ActionNoted(False, 0)
         window = Window.opened_by(action, min(at, self._clock.now()))
         return await self._store.open_window(member_id, window, delivery_key)
 

@@ -13,7 +13,7 @@ from ..clock import epoch_ms, from_epoch_ms
 from ..push import hours
 from ..push.model import URGENCIES, Decision, Delivery, MemberFacts, Push, PushRecord, Window
 from ..push.planner import PushPolicy
-from ..push.service import Begun, Outcome
+from ..push.service import ActionNoted, Begun, Outcome
 from .scripts import Scripts
 
 LOG_LENGTH = 100                              # delivery log entries kept per member
@@ -111,10 +111,11 @@ class RedisPushStore:
         return not result.get("ignored")
 
     # -- the customer-service window ----------------------------------------------------------------------------
-    async def open_window(self, member_id: str, window: Window, delivery_key: str) -> bool:
-        result = await self._scripts.call("push_window_open", [keys.member_push_facts(member_id)], [
-            window.action, epoch_ms(window.opened_at), epoch_ms(window.closes_at), window.limit, delivery_key])
-        return result["opened"]
+    async def open_window(self, member_id: str, window: Window, delivery_key: str) -> ActionNoted:
+        result = await self._scripts.call(
+            "push_window_open", [keys.member_push_facts(member_id), keys.member_push_inbox(member_id)],
+            [window.action, epoch_ms(window.opened_at), epoch_ms(window.closes_at), window.limit, delivery_key])
+        return ActionNoted(result["opened"], result["pending"])
 
     async def take_window(self, member_id: str, now: datetime, margin: timedelta) -> bool:
         result = await self._scripts.call("push_window_take", [keys.member_push_facts(member_id)],

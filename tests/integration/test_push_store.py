@@ -101,14 +101,14 @@ async def test_the_latest_action_replaces_the_window_and_a_retried_callback_chan
     store = services.pushes._store
     await services.pushes.member_acted(member.member_id, "message", clock.now(), "msg:1")
     assert await services.pushes.take_window(member.member_id)
-    assert not await services.pushes.member_acted(member.member_id, "message", clock.now(), "msg:1")   # a retry
+    assert not (await services.pushes.member_acted(member.member_id, "message", clock.now(), "msg:1")).opened   # a retry
     assert (await store.window(member.member_id)).used == 1
     await services.pushes.member_acted(member.member_id, "click", clock.now() + timedelta(seconds=1), "evt:click")
     window = await store.window(member.member_id)
     assert (window.action, window.limit, window.used) == ("click", 3, 0)
-    assert not await services.pushes.member_acted(member.member_id, "message", clock.now() - timedelta(seconds=5),
-                                                  "msg:older")
-    assert not await services.pushes.member_acted(member.member_id, "view", clock.now(), "evt:view")
+    assert not (await services.pushes.member_acted(member.member_id, "message", clock.now() - timedelta(seconds=5),
+                                                   "msg:older")).opened
+    assert not (await services.pushes.member_acted(member.member_id, "view", clock.now(), "evt:view")).opened
     assert (await store.window(member.member_id)).action == "click"
 
 
