@@ -109,6 +109,12 @@ def sandbox_process(port: int, appid: str, secret: str):
         yield f"http://127.0.0.1:{port}"
 
 
+def cpu_seconds(pid: int) -> float:
+    """The processor time (user and system) a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def machine() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
 

@@ -4,7 +4,8 @@
 message opened), then sent by `python -m bot sender` processes to the WeChat sandbox, a process of its own
 with quotas off and 100 ms of latency injected into every message/custom/send. Two runs: one sender
 process, then two. Reported per run: messages per second from the sandbox's first delivery to its last, the
-share of each sender process, each sender's peak RSS (VmHWM), the duplicates the sandbox received (must be 0)
+share of each sender process, the messages each sender sent per second of processor time it used (what a
+sender does with a core of its own, whatever else the machine runs), each sender's peak RSS (VmHWM), the duplicates the sandbox received (must be 0)
 and the pushes' outcomes; also how fast this process planned the pushes (not part of the measurement).
 Writes bench/results/push.json.
 
@@ -26,7 +27,7 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from bench.common import BENCH_PII_KEY, machine, private_redis, sandbox_process, write_results
+from bench.common import BENCH_PII_KEY, cpu_seconds, machine, private_redis, sandbox_process, write_results
 from bot.embedded_redis import free_port
 
 APPID, SECRET = "wxbenchpush000001", "bench-push-secret"
@@ -91,7 +92,14 @@ class SenderProcess:
     def ready(self) -> bool:
         if self.process.poll() is not None:
             raise RuntimeError(f"sender exited: {self.output()[-2000:]}")
-        return "partitions" in self.output()
+        if "partitions" not in self.output():
+            return False
+        self.cpu_at_ready = cpu_seconds(self.process.pid)
+        return True
+
+    def cpu_used(self) -> float:
+        """Processor seconds spent since the sender said it was reading."""
+        return cpu_seconds(self.process.pid) - self.cpu_at_ready
 
     def peak_rss_mb(self) -> float:
         status = Path(f"/proc/{self.process.pid}/status").read_text()
@@ -146,27 +154,31 @@ def run_once(redis_url: str, sandbox_url: str, senders: int, args: argparse.Name
         while asyncio.run(delivered(sandbox_url)) < total and time.monotonic() < deadline:
             time.sleep(0.5)
         rss = [p.peak_rss_mb() for p in processes]
+        cpu = [p.cpu_used() for p in processes]
     finally:
         stats = [p.stop() for p in processes]
     received = asyncio.run(audit(sandbox_url))
     rate = received["received"] / received["seconds"] if received["seconds"] else 0.0
     outcomes = sum((Counter(s) for s in stats), Counter())
+    per_cpu_second = [round(s.get("sent", 0) / seconds) if seconds else 0 for s, seconds in zip(stats, cpu)]
     return {"senders": senders, "messages": total, "concurrency": args.concurrency, "latency_ms": args.latency,
             **planning, "msgs_per_s": round(rate, 1),
             "per_process": [round(rate * s.get("sent", 0) / max(1, outcomes["sent"]), 1) for s in stats],
+            "cpu_seconds": [round(c, 1) for c in cpu], "msgs_per_cpu_second": per_cpu_second,
             "peak_rss_mb": rss, "outcomes": dict(outcomes), **received}
 
 
 def print_table(runs: list[dict]) -> None:
     header = (f"{'senders':>7} {'messages':>9} {'seconds':>8} {'msgs/s':>8} {'per process':>16} {'peak RSS':>14} "
-              f"{'in flight':>9} {'dupes':>6} {'sent':>7}")
+              f"{'per CPU-second':>16} {'in flight':>9} {'dupes':>6} {'sent':>7}")
     print(header)
     print("-" * len(header))
     for run in runs:
         per = " / ".join(f"{r:.0f}" for r in run["per_process"])
         rss = " / ".join(f"{r:.0f}" for r in run["peak_rss_mb"]) + " MB"
+        cpu = " / ".join(f"{r:.0f}" for r in run["msgs_per_cpu_second"])
         print(f"{run['senders']:>7} {run['messages']:>9} {run['seconds']:>8.2f} {run['msgs_per_s']:>8.0f} "
-              f"{per:>16} {rss:>14} {run['peak_in_flight']:>9} {run['duplicates']:>6} {run['outcomes'].get('sent', 0):>7}")
+              f"{per:>16} {rss:>14} {cpu:>16} {run['peak_in_flight']:>9} {run['duplicates']:>6} {run['outcomes'].get('sent', 0):>7}")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ Nothing here logs access tokens, secrets, openids or message contents.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import mimetypes
 import random
@@ -198,15 +199,17 @@ class TagPage:
 # -- the client --------------------------------------------------------------------------------------------
 class WeChatApi:
     def __init__(self, session: aiohttp.ClientSession, redis: Redis, appid: str, secret: str, base_url: str, *,
-                 concurrency: int = 200, clock: Callable[[], float] = time.time,
-                 retry: RetryPolicy = RetryPolicy(), timeout: float = 10.0, exactly_once: bool = False):
+                 concurrency: int | None = 200, clock: Callable[[], float] = time.time,
+                 retry: RetryPolicy = RetryPolicy(), timeout: float | None = 10.0, exactly_once: bool = False):
+        """`concurrency` bounds the calls in flight and `timeout` each HTTP request; None for either when the caller
+        bounds them itself (the sender does, its retries included), which spares a lock and a timer per call."""
         self._session = session
         self._redis = redis
         self._appid = appid
         self._secret = secret
         self._base = base_url.rstrip("/")
         self._qrcode_base = OFFICIAL_QRCODE_BASE if self._base == OFFICIAL_API_BASE else self._base
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = asyncio.Semaphore(concurrency) if concurrency else contextlib.nullcontext()
         self._clock = clock
         self._retry = retry
         self._timeout = aiohttp.ClientTimeout(total=timeout)

@@ -25,7 +25,7 @@ TEST_SENDER = dict(concurrency=50, call_timeout=30.0, claim_idle_ms=600_000, ret
 
 @pytest.fixture
 async def make_sender(redis_url, make_wechat_api, clock):
-    opened = []
+    opened, senders = [], []
 
     async def make(sandbox, *, policy: PushPolicy | None = None, partitions: int = 8, name: str = "sender-1",
                    **config) -> Sender:
@@ -34,10 +34,14 @@ async def make_sender(redis_url, make_wechat_api, clock):
         scripts = Scripts(redis)
         pushes, queue = push_services(redis, scripts, clock, policy or PushPolicy(), partitions)
         api = await make_wechat_api(sandbox, exactly_once=True)
-        return Sender(pushes, queue, RedisMassBatches(redis), api, RateLimiter(scripts), name=name,
-                      config=SenderConfig(**(TEST_SENDER | config)))
+        sender = Sender(pushes, queue, RedisMassBatches(redis), api, RateLimiter(scripts), name=name,
+                        config=SenderConfig(**(TEST_SENDER | config)))
+        senders.append(sender)
+        return sender
 
     yield make
+    for sender in senders:
+        await sender.aclose()
     for redis in opened:
         await redis.aclose()
 

@@ -54,6 +54,13 @@ class RateLimiter:
         if self._stock[endpoint] < self._chunk // 2:
             self._refill(endpoint)
 
+    async def aclose(self) -> None:
+        """Ends the refills under way (their tokens are lost, as on any stop), before the Redis client closes."""
+        refills, self._refills = list(self._refills.values()), {}
+        for refill in refills:
+            refill.cancel()
+        await asyncio.gather(*refills, return_exceptions=True)
+
     def _refill(self, endpoint: str) -> asyncio.Task:
         """The one refill of the endpoint under way, started if there is none. A refill that has ended is never
         handed out again: awaiting it would not wait, and a send finding the stock spent would spin on it."""

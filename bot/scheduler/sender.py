@@ -136,7 +136,12 @@ class Sender:
         if self._working:
             await asyncio.wait(list(self._working), timeout=self.config.call_timeout + 1)
         await self._mass.send_all()
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """What is left in hand is written; nothing keeps running on the Redis client after this."""
         await self._flush()
+        await self._limiter.aclose()
 
     async def _read_forever(self, partition: int, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -436,7 +441,7 @@ def build_sender(redis, session: aiohttp.ClientSession, settings: Settings, cloc
     config = config or SenderConfig(concurrency=settings.push_sender_concurrency,
                                     call_timeout=settings.push_call_timeout)
     api = WeChatApi(session, redis, settings.wechat_appid, settings.wechat_appsecret, settings.wechat_api_base,
-                    concurrency=config.concurrency, timeout=config.call_timeout, exactly_once=True)
+                    concurrency=None, timeout=None, exactly_once=True)   # the sender bounds both itself
     return Sender(pushes, queue, RedisMassBatches(redis), api, RateLimiter(scripts), name=name, config=config)
 
 

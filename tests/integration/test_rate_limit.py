@@ -29,6 +29,7 @@ async def test_a_sender_waits_for_the_bucket_to_refill_and_goes_on(redis):
     limiter = RateLimiter(Scripts(redis), {CUSTOM: Rate(per_second=500, burst=2)}, chunk=2)
     for _ in range(6):                                          # 2 at once, then 2 ms a token
         await limiter.acquire(CUSTOM)
+    await limiter.aclose()
     assert float(await redis.hget(keys.rate_bucket(CUSTOM), "tokens")) < 2
 
 
