@@ -13,16 +13,21 @@ from loyalty_core.program import Program
 from .runner import Job, JobContext
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """"1 member", "2 members": a summary line reads as a sentence."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 async def points_expiry(ctx: JobContext) -> str:
     expired = await ctx.services.points.expire_due(ctx.now)
-    return f"{expired} points expired"
+    return f"{counted(expired, 'point')} expired"
 
 
 async def expiry_warnings(ctx: JobContext) -> str:
     rules = ctx.services.program.points
     warned = await ctx.services.points.warn_expiring(ctx.now)
     reminded = await ctx.services.points.remind_expiring(ctx.now)
-    return (f"{warned} members warned of points expiring within {rules.expiry_warning_days} days, "
+    return (f"{counted(warned, 'member')} warned of points expiring within {rules.expiry_warning_days} days, "
             f"{reminded} reminded of points expiring within {rules.expiry_reminder_days}")
 
 
@@ -31,19 +36,20 @@ async def coupon_expiry(ctx: JobContext) -> str:
     expired = await coupons.expire_due(ctx.now)
     days = ctx.services.program.coupons.expiry_reminder_days
     if not days:
-        return f"{expired} coupons expired"
+        return f"{counted(expired, 'coupon')} expired"
     last_day = ctx.day + timedelta(days=days)
     expiring = await coupons.last_day_on(last_day)
     for member_id, held in expiring.items():
         await ctx.services.notices.notify(member_id, "coupon_expiring", {
             "title": held[0].template.title, "expires_on": last_day, "count": len(held)}, last_day.isoformat())
-    return f"{expired} coupons expired, {len(expiring)} members reminded of coupons expiring on {last_day.isoformat()}"
+    return (f"{counted(expired, 'coupon')} expired, {counted(len(expiring), 'member')} reminded of coupons "
+            f"expiring on {last_day.isoformat()}")
 
 
 async def tier_review(ctx: JobContext) -> str:
     results = await ctx.services.tiers.review_due(ctx.now)
     kept = sum(result.kept for result in results if result.due)
-    return f"{len(results)} members reviewed: {kept} kept their tier, {len(results) - kept} moved down"
+    return f"{counted(len(results), 'member')} reviewed: {kept} kept their tier, {len(results) - kept} moved down"
 
 
 async def referral_release(ctx: JobContext) -> str:
@@ -61,7 +67,7 @@ async def birthday_greetings(ctx: JobContext) -> str:
         before += gift is not None and gift.replayed
         await ctx.services.notices.notify(member_id, "birthday_greeting", {
             "gift": gift.gift.title if gift else "", "gift_kind": gift.gift.kind if gift else ""}, str(ctx.day.year))
-    return f"{len(members)} birthdays: {given} gifts given, {before} claimed before"
+    return f"{counted(len(members), 'birthday')}: {counted(given, 'gift')} given, {before} claimed before"
 
 
 async def anniversaries(ctx: JobContext) -> str:
@@ -70,7 +76,7 @@ async def anniversaries(ctx: JobContext) -> str:
     found = await ctx.services.members.anniversaries_on(ctx.day)
     for member_id, years in found:
         await ctx.services.notices.notify(member_id, "anniversary", {"years": years}, str(ctx.day.year))
-    return f"{len(found)} membership anniversaries"
+    return f"{counted(len(found), 'membership anniversary', 'membership anniversaries')}"
 
 
 async def holidays(ctx: JobContext) -> str:
@@ -83,7 +89,7 @@ async def holidays(ctx: JobContext) -> str:
         for name in names:
             await ctx.services.notices.notify(member_id, "holiday", {"holiday": name}, f"{name}:{ctx.day.year}")
         greeted += 1
-    return f"{'、'.join(names)}: {greeted} members greeted"
+    return f"{'、'.join(names)}: {counted(greeted, 'member')} greeted"
 
 
 JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (

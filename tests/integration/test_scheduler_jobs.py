@@ -61,7 +61,7 @@ async def test_points_expiry_and_warnings_visit_only_the_members_due(services, r
     fresh = await member(services, "o_fresh", spend="100")
     clock.set(JUNE_3 + timedelta(days=366 - 20))
     warned = await runner.run_day("expiry-warnings", clock.now().date())
-    assert warned.summary == ("1 members warned of points expiring within 30 days, "
+    assert warned.summary == ("1 member warned of points expiring within 30 days, "
                               "0 reminded of points expiring within 7")
     clock.set(JUNE_3 + timedelta(days=366 - 5))
     reminded = await runner.run_day("expiry-warnings", clock.now().date())
@@ -81,7 +81,7 @@ async def test_tier_reviews_run_on_the_anniversary(services, runner, clock):
     await member(services, "o_gold", spend="60000")
     clock.advance(days=365)
     review = await runner.run_day("tier-review", clock.now().date())
-    assert review.summary == "1 members reviewed: 0 kept their tier, 1 moved down"
+    assert review.summary == "1 member reviewed: 0 kept their tier, 1 moved down"
 
 
 async def topics(services, member_id: str) -> list[str]:
@@ -95,9 +95,9 @@ async def test_holidays_greet_every_follower_once_and_anniversaries_the_members_
     clock.set(datetime(2026, 9, 25, 9, 30, tzinfo=MALL_TZ))                 # 中秋节
     first = await runner.run_day("holidays", clock.now().date())
     again = await runner.run_day("holidays", clock.now().date())
-    assert first.summary == "中秋节: 1 members greeted" and not again.ran
+    assert first.summary == "中秋节: 1 member greeted" and not again.ran
     assert await topics(services, ann) == ["holiday"] and await topics(services, ben) == []
     assert (await runner.run_day("holidays", date(2026, 9, 26))).summary == "no holiday"
     clock.set(datetime(2027, 6, 3, 10, 0, tzinfo=MALL_TZ))
-    assert (await runner.run_day("anniversaries", clock.now().date())).summary == "1 membership anniversaries"
+    assert (await runner.run_day("anniversaries", clock.now().date())).summary == "1 membership anniversary"
     assert await topics(services, ann) == ["anniversary", "holiday"]
