@@ -17,6 +17,7 @@ from loyalty_core.pending import PendingChoices
 from loyalty_core.pii import Pii
 from loyalty_core.points import BirthdayWindows, PointsService
 from loyalty_core.program import Program, load_program
+from loyalty_core.points_payment import PointsPayments
 from loyalty_core.points_reversal import SpendReversals
 from loyalty_core.push.planner import PushPolicy
 from loyalty_core.push.service import PushService
@@ -37,6 +38,7 @@ from loyalty_core.redis_store.push_queue import RedisPushQueue
 from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
+from loyalty_core.redis_store.till_payments import RedisPaymentStore
 from loyalty_core.referral import ReferralService
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
@@ -62,6 +64,7 @@ class Services:
     member_codes: MemberCodeService
     resolver: MemberResolver
     till: TillService
+    payments: PointsPayments
     pending: PendingChoices
     coupons: CouponService
     redemption: RedemptionService
@@ -105,11 +108,13 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                           rewards["pending"], notices, program, clock, wechat)
     resolver = MemberResolver(members, member_codes)
     till = TillService(points, resolver, ledger, program, clock)
+    payment_store = RedisPaymentStore(redis, outbox, batcher)
+    payments = PointsPayments(payment_store, payment_store, resolver, program, clock)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
-                    member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
+                    member_codes=member_codes, resolver=resolver, till=till, payments=payments, access_keys=access_keys, pushes=pushes,
                     push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks)
 
 

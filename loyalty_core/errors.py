@@ -273,3 +273,58 @@ class UnknownAccessKey(DomainError):
 class InvalidPush(DomainError):
     """A push that cannot be planned as given (a missing field, a template field too long, …)."""
     code, message = "invalid_push", "the push is not well-formed"
+
+
+# --- the till: points as payment, walk-in sales, the service desk ----------------------------------------
+class InvalidPoints(DomainError):
+    code, message = "invalid_points", "points must be a whole number of points the programme accepts as payment"
+
+
+class PointsShareExceeded(DomainError):
+    code, message = "points_share_exceeded", "points may pay only part of the basket"
+
+
+class PointsPaymentOff(DomainError):
+    code, http_status, message = "points_payment_off", 403, "points do not pay at the till in this programme"
+
+
+class PaymentConflict(DomainError):
+    code, http_status, message = "payment_conflict", 409, "this redemption_id was already used for another payment"
+
+
+class UnknownRedemption(DomainError):
+    code, http_status, message = "unknown_redemption", 404, "no points payment with this redemption_id"
+
+
+class WalkInSale(DomainError):
+    code, message = "walk_in_sale", "a walk-in sale earned no points: there are none to take back"
+
+
+class NotAWalkIn(DomainError):
+    code, http_status, message = "not_walk_in", 409, "this transaction was a member's purchase, not a walk-in sale"
+
+
+class JoinExpired(DomainError):
+    code, message = "join_expired", "the receipt's join code is older than the programme allows"
+
+
+class AlreadyJoined(DomainError):
+    code, http_status, message = "already_joined", 409, "this receipt's points were already credited to a member"
+
+
+class UnknownVoucher(DomainError):
+    code, http_status, message = "unknown_voucher", 404, "no such gift voucher"
+
+
+class NotAVoucher(DomainError):
+    code, message = "not_a_voucher", "this code is a coupon for the till, not a gift voucher for the desk"
+
+
+class VoucherCollected(CouponAlreadyUsed):
+    message = "the gift voucher was already collected"
+
+
+class VoucherExpired(CouponNotApplicable):
+    def __init__(self, **params):
+        super().__init__("expired", **params)
+        self.args = ("the gift voucher is past its last day",)

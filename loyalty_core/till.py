@@ -39,7 +39,7 @@ class PurchaseRequest:
 
     def fingerprint(self, member_id: str) -> str:
         """Equal for the same purchase however the till spelled it (and whichever way it named the member)."""
-        return _digest(["purchase", self.txn_id, member_id, str(to_fen(self.amount)),
+        return fingerprint_of(["purchase", self.txn_id, member_id, str(to_fen(self.amount)),
                         self.occurred_at.astimezone(MALL_TZ).isoformat(), self.category, self.store_id])
 
 
@@ -50,7 +50,7 @@ class RefundRequest:
     amount: Decimal
 
     def fingerprint(self) -> str:
-        return _digest(["refund", self.refund_id, self.txn_id, str(to_fen(self.amount))])
+        return fingerprint_of(["refund", self.refund_id, self.txn_id, str(to_fen(self.amount))])
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def booked_store(bound_store: str, store_id: str) -> str:
     raise errors.OtherStore()
 
 
-def _digest(parts: list[str]) -> str:
+def fingerprint_of(parts: list[str]) -> str:
     return hashlib.sha256(orjson.dumps(parts)).hexdigest()[:32]
 
 

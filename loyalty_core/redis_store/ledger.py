@@ -244,6 +244,11 @@ class RedisLedgerStore:
         result = await self.scripts.run("member_code_use", [keys.member_code(code)], [txn_id, epoch_ms(now)])
         return result["member_id"] if result["ok"] else None
 
+    async def peek_member_code(self, code: str, now: datetime) -> str | None:
+        raw = await self._batcher.call("GET", keys.member_code(code))
+        found = orjson.loads(raw) if raw else None
+        return found["member_id"] if found and found["expires_at"] > epoch_ms(now) else None
+
 
 def ledger_change(result: dict) -> LedgerChange:
     answer = result["answer"]
