@@ -10,7 +10,9 @@ from loyalty_core.access_keys import AccessKeys
 from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayWindows
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
+from loyalty_core.counter import Counter
 from loyalty_core.coupons import CouponService
+from loyalty_core.desk import ServiceDesk
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
@@ -28,6 +30,7 @@ from loyalty_core.redis_store.birthday import RedisBirthdayStore
 from loyalty_core.redis_store.catalogue import RedisCatalogueStore
 from loyalty_core.redis_store.channels import RedisChannelStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
+from loyalty_core.redis_store.desk import RedisGiftVouchers
 from loyalty_core.redis_store.ledger import RedisLedgerStore
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
 from loyalty_core.redis_store.members import RedisMemberStore
@@ -65,6 +68,8 @@ class Services:
     resolver: MemberResolver
     till: TillService
     payments: PointsPayments
+    counter: Counter
+    desk: ServiceDesk
     pending: PendingChoices
     coupons: CouponService
     redemption: RedemptionService
@@ -97,7 +102,8 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     program = program or load_program()
     ledger = RedisLedgerStore(redis, outbox, batcher)
     birthday_store, seal = RedisBirthdayStore(redis, scripts, outbox, batcher), BirthdaySeal(pii)
-    points = PointsService(ledger, program, clock, birthdays or StoredBirthdayWindows(birthday_store, seal, program))
+    birthday_windows = StoredBirthdayWindows(birthday_store, seal, program)
+    points = PointsService(ledger, program, clock, birthdays or birthday_windows)
     member_codes = MemberCodeService(ledger, program.member_code, clock)
     tiers = TierService(ledger, program, clock)
     rewards = reward_services(redis, batcher, scripts, outbox, points, tiers, program, clock)
@@ -110,11 +116,13 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     till = TillService(points, resolver, ledger, program, clock)
     payment_store = RedisPaymentStore(redis, outbox, batcher)
     payments = PointsPayments(payment_store, payment_store, resolver, program, clock)
+    counter = Counter(resolver, members, tiers, birthday_windows, clock)
+    desk = ServiceDesk(RedisGiftVouchers(scripts), rewards["coupons"], clock)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
-                    member_codes=member_codes, resolver=resolver, till=till, payments=payments, access_keys=access_keys, pushes=pushes,
+                    member_codes=member_codes, resolver=resolver, till=till, payments=payments, counter=counter, desk=desk, access_keys=access_keys, pushes=pushes,
                     push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks)
 
 

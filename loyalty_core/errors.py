@@ -323,6 +323,10 @@ class NotAVoucher(DomainError):
 class VoucherCollected(CouponAlreadyUsed):
     message = "the gift voucher was already collected"
 
+    def __init__(self, collected_at: str | None = None, **params):
+        super().__init__(f"the gift voucher was already collected (at {collected_at})" if collected_at else None,
+                         collected_at=collected_at, **params)
+
 
 class VoucherExpired(CouponNotApplicable):
     def __init__(self, **params):
