@@ -42,12 +42,15 @@ from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
 from loyalty_core.redis_store.till_payments import RedisPaymentStore
+from loyalty_core.redis_store.walk_in import RedisSalesCounter, RedisWalkInStore
 from loyalty_core.referral import ReferralService
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
+from loyalty_core.walk_in import WalkIns
 from loyalty_core.welcome import WelcomeService
 
 from .notices import Notices
+from .join_qr import JoinQrCodes
 from .referral_qr import ReferralQrCodes
 
 
@@ -68,6 +71,9 @@ class Services:
     resolver: MemberResolver
     till: TillService
     payments: PointsPayments
+    walk_ins: WalkIns
+    walk_in_store: RedisWalkInStore
+    join_qr: JoinQrCodes
     counter: Counter
     desk: ServiceDesk
     pending: PendingChoices
@@ -113,7 +119,10 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
                           rewards["pending"], notices, program, clock, wechat)
     resolver = MemberResolver(members, member_codes)
-    till = TillService(points, resolver, ledger, program, clock)
+    walk_in_store = RedisWalkInStore(redis, scripts)
+    walk_ins = WalkIns(walk_in_store, RedisSalesCounter(redis, scripts), ledger, points, program.till.walk_in_join,
+                       clock)
+    till = TillService(points, resolver, ledger, program, clock, walk_ins)
     payment_store = RedisPaymentStore(redis, outbox, batcher)
     payments = PointsPayments(payment_store, payment_store, resolver, program, clock)
     counter = Counter(resolver, members, tiers, birthday_windows, clock)
@@ -122,7 +131,8 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
-                    member_codes=member_codes, resolver=resolver, till=till, payments=payments, counter=counter, desk=desk, access_keys=access_keys, pushes=pushes,
+                    member_codes=member_codes, resolver=resolver, till=till, payments=payments, walk_ins=walk_ins, walk_in_store=walk_in_store,
+                    join_qr=JoinQrCodes(walk_ins, walk_in_store, wechat, clock), counter=counter, desk=desk, access_keys=access_keys, pushes=pushes,
                     push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks)
 
 

@@ -332,3 +332,7 @@ class VoucherExpired(CouponNotApplicable):
     def __init__(self, **params):
         super().__init__("expired", **params)
         self.args = ("the gift voucher is past its last day",)
+
+
+class JoinCodeUnavailable(DomainError):
+    code, http_status, message = "join_code_unavailable", 503, "WeChat cannot make the join code just now: try again"

@@ -26,9 +26,9 @@ from typing import Protocol
 from . import errors
 from .clock import Clock
 from .members import MemberRef, MemberResolver
-from .points import LedgerChange, check_amount, check_ref, from_fen, to_fen
+from .points import LedgerChange, check_amount, check_ref, fingerprint_of, from_fen, to_fen
 from .program import PaymentRules, Program
-from .till import TILL_MEMBER_KINDS, booked_store, fingerprint_of
+from .till import TILL_MEMBER_KINDS, booked_store
 
 CHANNEL = "till"                # what the ledger's answer and events say the points paid for
 REDEMPTION_PREFIX = "pay:"      # the ledger's op key of a till payment, apart from catalogue redemptions
@@ -128,7 +128,7 @@ class Quote:
 class PaymentLedger(Protocol):
     async def pay(self, member_id: str, points: int, ref: str, paying: dict, now: datetime) -> LedgerChange:
         """Spend the points, oldest expiry first, recording the lots drawn; raises InsufficientPoints."""
-    async def restore(self, member_id: str, ref: str, now: datetime) -> LedgerChange | None:
+    async def restore(self, member_id: str, ref: str, now: datetime, reason: str = "") -> LedgerChange | None:
         """Put the points back into their lots (the first answer on a replay); None when nothing was spent."""
     async def paid(self, member_id: str, ref: str) -> dict | None:
         """The payment's answer as stored (store_id, txn_id, points …), or None."""
@@ -175,8 +175,9 @@ class PointsPayments:
         return Payment(member_id, request.redemption_id, change.points, value, change.balance, request.txn_id,
                        request.store_id, change.replayed)
 
-    async def reverse(self, redemption_id: str, *, bound_store: str = "") -> PaymentReversal:
-        """Give the points back into their original lots, once; a key bound to a store reverses its own."""
+    async def reverse(self, redemption_id: str, reason: str, *, bound_store: str = "") -> PaymentReversal:
+        """Give the points back into their original lots, once (`reason`: why, kept in the member's history); a
+        key bound to a store reverses its own store's payments only."""
         check_ref(redemption_id, "redemption_id")
         holder = await self._index.payment_owner(redemption_id)
         paid = None if holder is None else await self._ledger.paid(holder[0], REDEMPTION_PREFIX + redemption_id)
@@ -184,7 +185,7 @@ class PointsPayments:
             raise errors.UnknownRedemption()
         if bound_store and paid.get("store_id") != bound_store:
             raise errors.OtherStore()
-        change = await self._ledger.restore(holder[0], REDEMPTION_PREFIX + redemption_id, self._clock.now())
+        change = await self._ledger.restore(holder[0], REDEMPTION_PREFIX + redemption_id, self._clock.now(), reason)
         if change is None:
             raise errors.UnknownRedemption()
         return PaymentReversal(holder[0], redemption_id, change.points, change.balance, change.replayed)

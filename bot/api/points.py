@@ -3,8 +3,8 @@
 - POST /api/v1/points/redemptions {"redemption_id", "member": {…}, "points", "txn_id", "store_id"[, "amount"]}
   -> {"redemption_id", "points_spent", "cash_value", "balance", "member_id", "txn_id"}; `amount` is the basket,
   whose share points may pay is then checked. Once per redemption_id.
-- POST /api/v1/points/redemptions/{redemption_id}/reverse {} (a cancelled sale, or a refund of the purchase it
-  paid for) -> {"redemption_id", "points_restored", "balance", "member_id"}: the points back into their lots.
+- POST /api/v1/points/redemptions/{redemption_id}/reverse {"reason"} (a cancelled sale, or a refund of the
+  purchase it paid for) -> {"redemption_id", "points_restored", "balance", "member_id"}: the points back into their lots.
 - GET /api/v1/points/quote?openid=|phone=|member_code=[&amount=] -> how many points may pay, and their value;
   a member code is not used up.
 """
@@ -43,8 +43,8 @@ async def pay_with_points(request: web.Request) -> web.Response:
 @reached_by(TILL)
 async def reverse_points_payment(request: web.Request) -> web.Response:
     services = request.config_dict[SERVICES]
-    fields.json_object(request)
-    reversal = await services.payments.reverse(request.match_info["redemption_id"],
+    data = fields.json_object(request)
+    reversal = await services.payments.reverse(request.match_info["redemption_id"], fields.text(data, "reason"),
                                                bound_store=request[PRINCIPAL].store_id)
     return json_answer({"redemption_id": reversal.redemption_id, "points_restored": reversal.points_restored,
                         "balance": reversal.balance, "member_id": reversal.member_id})

@@ -8,6 +8,7 @@
 -- Either way the spent total goes down by as much, so balance + spent is unchanged.
 -- KEYS[1..6] see _ledger.lua   ARGV[1..3] see _ledger.lua  ARGV[4] redemption_id
 -- ARGV[5] lot expiry (ms)  ARGV[6] lot expiry (iso date)  ARGV[7] mode: fresh (default) | original
+-- ARGV[8] (optional) why, kept in the history entry
 local op, redemption = 'unspend:' .. ARGV[4], ARGV[4]
 
 begin()
@@ -32,7 +33,7 @@ else
   _, repaid = credit(points, tonumber(ARGV[5]), ARGV[6], 'reversal', redemption)
 end
 redis.call('HINCRBY', ACCOUNT, 'spent_total', -points)
-record('reversal', points, redemption, {debt_repaid = repaid, source = spend.answer.channel})
+record('reversal', points, redemption, {debt_repaid = repaid, source = spend.answer.channel, reason = ARGV[8]})
 local answer = {member_id = MEMBER, redemption_id = redemption, points = points, balance = S.balance,
                 channel = spend.answer.channel, txn_id = spend.answer.txn_id}
 publish('points_restored:' .. MEMBER .. ':' .. redemption, 'points_restored', answer)

@@ -187,6 +187,9 @@ class RedisLedgerStore:
     async def release_refund(self, refund_id: str, member_id: str, fingerprint: str) -> None:
         await self._release(keys.refund_index(refund_id), f"{member_id}|{fingerprint}")
 
+    async def move_txn(self, txn_id: str, holder: str, new_holder: str) -> None:
+        await self.scripts.run("txn_index_move", [keys.txn_index(txn_id)], [holder, new_holder])
+
     async def _release(self, key: str, value: str) -> None:
         """Delete a claim only if it is still ours."""
         await self.scripts.run("index_release", [key], [value])

@@ -19,9 +19,10 @@ class RedisPaymentStore(RedisLedgerStore):
         return ledger_change(await self._change(member_id, now, "points_spend", [],
                                                 [ref, points, orjson.dumps(paying).decode()]))
 
-    async def restore(self, member_id: str, ref: str, now: datetime) -> LedgerChange | None:
+    async def restore(self, member_id: str, ref: str, now: datetime, reason: str = "") -> LedgerChange | None:
         # the restored lots may expire before any other: the expiry index is pre-marked at now
-        result = await self._change(member_id, now, "points_spend_reverse", [], [ref, epoch_ms(now), "", "original"],
+        result = await self._change(member_id, now, "points_spend_reverse", [],
+                                    [ref, epoch_ms(now), "", "original", reason],
                                     new_lot_expires=now, allowed_refusals=("not_spent",))
         return ledger_change(result) if result["ok"] else None
 

@@ -100,12 +100,12 @@ async def test_a_reversal_puts_the_points_back_into_their_lots_once(till, redis)
     before = await lots(redis, member_id)
     assert (await pay(till, "o_back", 1000, "P-back")).status == 200
     assert await lots(redis, member_id) != before
-    reversed_ = await till.post("/api/v1/points/redemptions/P-back/reverse", {})
+    reversed_ = await till.post("/api/v1/points/redemptions/P-back/reverse", {"reason": "sale cancelled"})
     assert reversed_.status == 200
     assert reversed_.json == {"redemption_id": "P-back", "points_restored": 1000, "balance": 1300,
                               "member_id": member_id}
     assert await lots(redis, member_id) == before
-    again = await till.post("/api/v1/points/redemptions/P-back/reverse", {"reason": "retry"})
+    again = await till.post("/api/v1/points/redemptions/P-back/reverse", {"reason": "sale cancelled"})
     assert again.status == 200 and again.json == reversed_.json
     assert await lots(redis, member_id) == before
     types = [fields["type"] for _, fields in await redis.xrange(keys.OUTBOX_STREAM)]
@@ -115,7 +115,7 @@ async def test_a_reversal_puts_the_points_back_into_their_lots_once(till, redis)
 async def test_reversing_a_payment_that_does_not_exist_is_404(till, redis):
     await member_with(till, "o_none", "300.00")
     before = await snapshot(redis)
-    answer = await till.post("/api/v1/points/redemptions/P-nothing/reverse", {})
+    answer = await till.post("/api/v1/points/redemptions/P-nothing/reverse", {"reason": "sale cancelled"})
     assert (answer.status, answer.error) == (404, "unknown_redemption")
     assert await snapshot(redis) == before
 
@@ -146,5 +146,5 @@ async def test_a_till_key_bound_to_a_store_reverses_only_its_own_stores_payments
     assert (await pay(till, "o_store", 200, "P-store")).status == 200      # booked for S01
     made = await till.services.access_keys.add(["till"], "S02", "S02 till")
     other = till.signing_with(made.secret, made.key.key_id)
-    answer = await other.post("/api/v1/points/redemptions/P-store/reverse", {})
+    answer = await other.post("/api/v1/points/redemptions/P-store/reverse", {"reason": "sale cancelled"})
     assert (answer.status, answer.error) == (403, "forbidden")

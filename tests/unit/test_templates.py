@@ -87,6 +87,9 @@ SAMPLES: dict[str, dict] = {
     "errors/template_closed.txt": {},
     "errors/unknown_item.txt": {},
     **PERK_SAMPLES,                     # birthday, referrals
+    # a walk-in receipt's join code
+    "walk_in_joined.txt": {"joined": NS(amount=Decimal("199.00"), points_earned=199, balance=1479, replayed=False)},
+    "walk_in_refused.txt": {"reason": "already_joined", "join_days": 7},
 }
 
 templates = Templates()
