@@ -100,7 +100,7 @@ class TooManyTries(DomainError):
 
 # --- points ledger, tiers, till -----------------------------------------------------------------
 class InsufficientPoints(DomainError):
-    code, http_status, message = "insufficient_points", 409, "not enough points"
+    code, http_status, message = "insufficient_points", 422, "not enough points"
 
 
 class InvalidRequest(DomainError):

@@ -28,7 +28,7 @@ from .clock import Clock
 from .members import MemberRef, MemberResolver
 from .points import LedgerChange, check_amount, check_ref, fingerprint_of, from_fen, to_fen
 from .program import PaymentRules, Program
-from .till import TILL_MEMBER_KINDS, booked_store
+from .till import TILL_MEMBER_KINDS, booked_store, member_named
 
 CHANNEL = "till"                # what the ledger's answer and events say the points paid for
 REDEMPTION_PREFIX = "pay:"      # the ledger's op key of a till payment, apart from catalogue redemptions
@@ -212,8 +212,5 @@ class PointsPayments:
         check_points(request.points, request.amount, self._rules)
 
     async def _member_of(self, request: PaymentRequest) -> str:
-        if request.member.kind == "member_code":
-            holder = await self._index.payment_owner(request.redemption_id)
-            if holder is not None:  # a retry: its code was used by the first attempt (and may have expired)
-                return holder[0]
-        return await self._members.resolve(request.member, TILL_MEMBER_KINDS, txn_id=request.txn_id)
+        return await member_named(self._members, request.member, request.txn_id,
+                                  lambda: self._index.payment_owner(request.redemption_id))

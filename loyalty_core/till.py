@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Awaitable, Callable, Protocol
 
 
 from . import errors
@@ -62,6 +62,17 @@ class RefundState:
     txn_member: str | None
     refund_holder: tuple[str, str] | None
     purchase: dict | None
+
+
+async def member_named(members: MemberResolver, ref: MemberRef, txn_id: str,
+                       first_holder: Callable[[], Awaitable[tuple[str, str] | None]]) -> str:
+    """The member a till request names. A member code is used by the request's first attempt (and may have
+    expired since), so a retry's member is whoever holds the request's id (`first_holder`)."""
+    if ref.kind == "member_code":
+        holder = await first_holder()
+        if holder is not None:
+            return holder[0]
+    return await members.resolve(ref, TILL_MEMBER_KINDS, txn_id=txn_id)
 
 
 def booked_store(bound_store: str, store_id: str) -> str:
@@ -134,11 +145,8 @@ class TillService:
         return await self._index.txn_owner(txn_id)
 
     async def _member_of(self, request: PurchaseRequest) -> str:
-        if request.member.kind == "member_code":
-            holder = await self._index.txn_owner(request.txn_id)
-            if holder is not None:  # a retry: its code was consumed by the first attempt (and may have expired)
-                return holder[0]
-        return await self._members.resolve(request.member, TILL_MEMBER_KINDS, txn_id=request.txn_id)
+        return await member_named(self._members, request.member, request.txn_id,
+                                  lambda: self._index.txn_owner(request.txn_id))
 
     async def refund(self, request: RefundRequest, *, bound_store: str = "") -> RefundResult:
         """`bound_store`: the store the caller's key is bound to ("" = any store); it refunds its own sales only."""

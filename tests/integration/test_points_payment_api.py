@@ -62,7 +62,7 @@ async def test_a_payment_the_balance_does_not_cover_is_refused_and_changes_nothi
     await member_with(till, "o_short", "250.00")
     before = await snapshot(redis)
     answer = await pay(till, "o_short", 300)
-    assert (answer.status, answer.error) == (409, "insufficient_points")
+    assert (answer.status, answer.error) == (422, "insufficient_points")
     assert await snapshot(redis) == before
 
 
@@ -87,7 +87,7 @@ async def test_fifty_concurrent_payments_of_a_balance_that_covers_ten(till, redi
     statuses = [a.status for a in answers]
     assert statuses.count(200) == 10
     assert {a.error for a in answers if a.status != 200} == {"insufficient_points"}
-    assert statuses.count(409) == 40
+    assert statuses.count(422) == 40
     account = await redis.hgetall(keys.points_account(member_id))
     assert int(account["balance"]) == 0 and int(account.get("debt", 0)) == 0
     assert sorted(a.json["balance"] for a in answers if a.status == 200) == list(range(0, 1000, 100))
