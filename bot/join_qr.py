@@ -52,7 +52,7 @@ class JoinQrCodes:
             return self._qr(txn_id, scene, kept["qr_ticket"], kept["qr_url"], int(kept["qr_expires_ms"]))
         seconds = max(int((sale.join_until - now).total_seconds()), 1)
         code = await self._new_code(scene, seconds)
-        expires_ms = epoch_ms(now) + seconds * 1000
+        expires_ms = epoch_ms(now.replace(microsecond=0)) + seconds * 1000
         await self._store.save_qr(token, code.ticket, code.url, expires_ms)
         return self._qr(txn_id, scene, code.ticket, code.url, expires_ms)
 

@@ -119,21 +119,32 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
                           rewards["pending"], notices, program, clock, wechat)
     resolver = MemberResolver(members, member_codes)
-    walk_in_store = RedisWalkInStore(redis, scripts)
-    walk_ins = WalkIns(walk_in_store, RedisSalesCounter(redis, scripts), ledger, points, program.till.walk_in_join,
-                       clock)
-    till = TillService(points, resolver, ledger, program, clock, walk_ins)
-    payment_store = RedisPaymentStore(redis, outbox, batcher)
-    payments = PointsPayments(payment_store, payment_store, resolver, program, clock)
-    counter = Counter(resolver, members, tiers, birthday_windows, clock)
-    desk = ServiceDesk(RedisGiftVouchers(scripts), rewards["coupons"], clock)
+    at_the_till = till_services(redis, batcher, scripts, outbox, ledger, points, resolver, members, tiers,
+                                birthday_windows, rewards["coupons"], program, clock, wechat)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
-                    member_codes=member_codes, resolver=resolver, till=till, payments=payments, walk_ins=walk_ins, walk_in_store=walk_in_store,
-                    join_qr=JoinQrCodes(walk_ins, walk_in_store, wechat, clock), counter=counter, desk=desk, access_keys=access_keys, pushes=pushes,
-                    push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks)
+                    member_codes=member_codes, resolver=resolver, access_keys=access_keys, pushes=pushes,
+                    push_queue=push_queue, notices=notices, wechat=wechat, **at_the_till, **rewards, **perks)
+
+
+def till_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outbox, ledger: RedisLedgerStore,
+                  points: PointsService, resolver: MemberResolver, members: MemberService, tiers: TierService,
+                  birthday_windows: StoredBirthdayWindows, coupons: CouponService, program: Program, clock: Clock,
+                  wechat) -> dict:
+    """The tills and the service desk: purchases and walk-in sales, points as payment, the member at the counter,
+    the gift vouchers, the walk-ins' join codes."""
+    walk_in_store = RedisWalkInStore(redis, scripts)
+    walk_ins = WalkIns(walk_in_store, RedisSalesCounter(redis, scripts), ledger, points, program.till.walk_in_join,
+                       clock)
+    payment_store = RedisPaymentStore(redis, outbox, batcher)
+    return {"till": TillService(points, resolver, ledger, program, clock, walk_ins),
+            "payments": PointsPayments(payment_store, payment_store, resolver, program, clock),
+            "walk_ins": walk_ins, "walk_in_store": walk_in_store,
+            "join_qr": JoinQrCodes(walk_ins, walk_in_store, wechat, clock),
+            "counter": Counter(resolver, members, tiers, birthday_windows, clock),
+            "desk": ServiceDesk(RedisGiftVouchers(scripts), coupons, clock)}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from . import errors
 from .birthday_calendar import (
-    Birthday, Occurrence, WindowRule, birthday_words, check_birthday, current_or_next, index_label, kept_words, labels_on,
-    parse_birthday,
+    Birthday, Occurrence, WindowRule, birthday_words, check_birthday, current_or_next, index_label, kept_words,
+    labels_on, parse_birthday,
 )
 from .clock import MALL_TZ, Clock
 from .pending import PendingChoice, PendingChoices

@@ -102,6 +102,11 @@ class TooManyTries(DomainError):
 class InsufficientPoints(DomainError):
     code, http_status, message = "insufficient_points", 422, "not enough points"
 
+    def __init__(self, message: str | None = None, **params):
+        available = params.get("available")
+        super().__init__(message or (f"not enough points: {available} available" if available is not None else None),
+                         **params)
+
 
 class InvalidRequest(DomainError):
     """A till request that is not well-formed: bad JSON, a missing or mistyped field."""

@@ -17,8 +17,8 @@ from . import errors
 from .clock import Clock
 from .members import MemberKind, MemberRef, MemberResolver
 from .points import (
-    Purchase, PurchaseResult, PointsService, RefundResult, check_amount, check_ref, fingerprint_of, purchase_fingerprint,
-    to_fen,
+    Purchase, PurchaseResult, PointsService, RefundResult, check_amount, check_ref, fingerprint_of,
+    purchase_fingerprint, to_fen,
 )
 from .program import Program
 from .walk_in import WalkIns, WalkInSale

@@ -123,7 +123,7 @@ class WalkIns:
         kept = await self._store.record(join_token(purchase.txn_id), {
             "txn_id": purchase.txn_id, "fingerprint": fingerprint, "amount_fen": to_fen(purchase.amount),
             "occurred_at": purchase.occurred_at.isoformat(), "category": purchase.category,
-            "store_id": purchase.store_id, "join_until": (now + self._join_days).isoformat()})
+            "store_id": purchase.store_id, "join_until": (now + self._join_days).replace(microsecond=0).isoformat()})
         if kept["fingerprint"] != fingerprint:
             raise errors.TransactionConflict()
         await self.count_sale(purchase, "walk_in")

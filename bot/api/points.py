@@ -4,7 +4,8 @@
   -> {"redemption_id", "points_spent", "cash_value", "balance", "member_id", "txn_id"}; `amount` is the basket,
   whose share points may pay is then checked. Once per redemption_id.
 - POST /api/v1/points/redemptions/{redemption_id}/reverse {"reason"} (a cancelled sale, or a refund of the
-  purchase it paid for) -> {"redemption_id", "points_restored", "balance", "member_id"}: the points back into their lots.
+  purchase it paid for) -> {"redemption_id", "points_restored", "balance", "member_id"}: the points back into
+  their lots.
 - GET /api/v1/points/quote?openid=|phone=|member_code=[&amount=] -> how many points may pay, and their value;
   a member code is not used up.
 """

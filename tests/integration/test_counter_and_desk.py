@@ -127,3 +127,23 @@ def test_the_till_command_builds_the_desk_and_counter_requests():
     path, body = till_request(parsed("--lookup", "--phone", "13800138000"))
     assert (urllib.parse.urlsplit(path).path, body) == ("/api/v1/members/lookup", {})
     assert urllib.parse.parse_qs(urllib.parse.urlsplit(path).query) == {"phone": ["13800138000"]}
+
+
+def test_the_till_command_builds_the_points_and_walk_in_requests_and_keeps_its_old_ones():
+    path, body = till_request(parsed("--pay-points", "500", "--openid", "o_li", "--amount", "88", "--txn", "POS-1"))
+    assert path == "/api/v1/points/redemptions"
+    assert body | {"redemption_id": ""} == {"redemption_id": "", "member": {"openid": "o_li"}, "points": 500,
+                                            "txn_id": "POS-1", "amount": "88"}
+    path, body = till_request(parsed("--quote", "--code", "881234567890123456", "--amount", "88"))
+    assert (path, body) == ("/api/v1/points/quote?member_code=881234567890123456&amount=88", {})
+    assert till_request(parsed("--reverse-points", "P1")) == ("/api/v1/points/redemptions/P1/reverse",
+                                                              {"reason": "sale cancelled"})
+    path, body = till_request(parsed("--walk-in", "--amount", "199", "--txn", "W-1", "--store", "S01"))
+    assert path == "/api/v1/purchases" and body["member"] is None and (body["txn_id"], body["store_id"]) == ("W-1", "S01")
+    assert till_request(parsed("--join-code", "W-1")) == ("/api/v1/join-code?txn_id=W-1", {})
+    path, body = till_request(parsed("--openid", "o_li", "--amount", "199"))
+    assert path == "/api/v1/purchases" and body["member"] == {"openid": "o_li"} and body["amount"] == "199"
+    assert till_request(parsed("--refund", "T1", "--amount", "20", "--txn", "R1")) == (
+        "/api/v1/refunds", {"refund_id": "R1", "txn_id": "T1", "amount": "20"})
+    with pytest.raises(SystemExit, match="--amount is required"):
+        till_request(parsed("--openid", "o_li"))
