@@ -290,7 +290,7 @@ class PointsShareExceeded(DomainError):
 
 
 class PointsPaymentOff(DomainError):
-    code, http_status, message = "points_payment_off", 403, "points do not pay at the till in this programme"
+    code, message = "points_payment_off", "points do not pay at the till in this programme"
 
 
 class PaymentConflict(DomainError):

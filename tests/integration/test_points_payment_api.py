@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +149,17 @@ async def test_a_till_key_bound_to_a_store_reverses_only_its_own_stores_payments
     other = till.signing_with(made.secret, made.key.key_id)
     answer = await other.post("/api/v1/points/redemptions/P-store/reverse", {"reason": "sale cancelled"})
     assert (answer.status, answer.error) == (403, "forbidden")
+
+
+async def test_a_programme_without_points_payment_refuses_it_and_quotes_none(start_bot, clock, redis, tmp_path):
+    text = (Path(__file__).parents[2] / "loyalty_core" / "program_default.toml").read_text()
+    path = tmp_path / "program.toml"
+    path.write_text(text.replace("[points.payment]\nenabled = true", "[points.payment]\nenabled = false"))
+    till = Till(await start_bot(program_file=path), clock)
+    await member_with(till, "o_off", "900.00")
+    before = await snapshot(redis)
+    answer = await pay(till, "o_off", 300)
+    assert (answer.status, answer.error) == (422, "points_payment_off")
+    assert await snapshot(redis) == before
+    quote = await till.get("/api/v1/points/quote?openid=o_off")
+    assert (quote.status, quote.json["balance"], quote.json["points"]) == (200, 900, 0)
