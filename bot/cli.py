@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     commands.add_parser("sender", help="send queued pushes to WeChat (run any number of them)")
     commands.add_parser("demo", help="run Redis, the WeChat sandbox and the bot together, with demo data")
-    add_till_arguments(commands.add_parser("till", help="post a signed purchase, refund or coupon use "
-                                                        "to the running bot"))
+    add_till_arguments(commands.add_parser("till", help="post a signed purchase, refund, coupon use, points "
+                                                        "payment, lookup or voucher collect to the running bot"))
     add_staff_arguments(commands.add_parser("staff", help="staff actions through the running bot's admin API"))
     add_keys_arguments(commands.add_parser("keys", help="add, list and revoke the API keys of tills and systems"))
     add_scheduler_arguments(commands.add_parser(

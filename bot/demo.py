@@ -133,6 +133,8 @@ def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: b
    Redis:                    {redis}
    Demo members:             {personas}
    A purchase at a till:     python -m bot till --openid o_demo_li --amount 199
+   Points pay at the till:   python -m bot till --pay-points 500 --openid o_demo_wang
+   A walk-in and its QR:     python -m bot till --walk-in --amount 199 --txn W-1; python -m bot till --join-code W-1
    A key for one till:       REDIS_URL={settings.redis_url} python -m bot keys --demo add --scope till --store S01
    The scheduler's jobs:     REDIS_URL={settings.redis_url} python -m bot scheduler --demo list
    Ctrl-C stops everything.

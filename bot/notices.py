@@ -138,7 +138,8 @@ class NoticeEvents:
         return {"points_earned": self.points_earned, "purchase_refunded": self.purchase_refunded,
                 "tier_upgraded": self.tier_upgraded, "tier_reviewed": self.tier_reviewed,
                 "tier_downgraded": self.tier_reviewed, "tier_reverted": self.tier_reverted,
-                "points_expiring_soon": self.points_expiring}
+                "points_expiring_soon": self.points_expiring, "points_spent": self.points_spent,
+                "points_restored": self.points_restored}
 
     def _tier(self, code: str) -> str:
         return self.program.tier(code).name
@@ -182,3 +183,17 @@ class NoticeEvents:
         await self._notify(event, "points_expiring", {"points": data["points"], "balance": data["balance"],
                                                       "expires_on": date.fromisoformat(data["expires_on"]),
                                                       "days": data["days"]}, event["event_id"])
+
+    async def points_spent(self, event: dict) -> None:
+        """Points paid at a till (a catalogue redemption is answered in the chat that made it)."""
+        data = event["data"]
+        if data.get("channel") == "till":
+            await self._notify(event, "points_spent", {"points": data["points"], "balance": data["balance"],
+                                                       "cash_value": Decimal(data["cash_value"])},
+                               data["redemption_id"])
+
+    async def points_restored(self, event: dict) -> None:
+        data = event["data"]
+        if data.get("channel") == "till":
+            await self._notify(event, "points_restored", {"points": data["points"], "balance": data["balance"]},
+                               data["redemption_id"])

@@ -10,13 +10,16 @@ from loyalty_core.access_keys import AccessKeys
 from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayWindows
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
+from loyalty_core.counter import Counter
 from loyalty_core.coupons import CouponService
+from loyalty_core.desk import ServiceDesk
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
 from loyalty_core.pii import Pii
 from loyalty_core.points import BirthdayWindows, PointsService
 from loyalty_core.program import Program, load_program
+from loyalty_core.points_payment import PointsPayments
 from loyalty_core.points_reversal import SpendReversals
 from loyalty_core.push.planner import PushPolicy
 from loyalty_core.push.service import PushService
@@ -27,6 +30,7 @@ from loyalty_core.redis_store.birthday import RedisBirthdayStore
 from loyalty_core.redis_store.catalogue import RedisCatalogueStore
 from loyalty_core.redis_store.channels import RedisChannelStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
+from loyalty_core.redis_store.desk import RedisGiftVouchers
 from loyalty_core.redis_store.ledger import RedisLedgerStore
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
 from loyalty_core.redis_store.members import RedisMemberStore
@@ -37,12 +41,16 @@ from loyalty_core.redis_store.push_queue import RedisPushQueue
 from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
+from loyalty_core.redis_store.till_payments import RedisPaymentStore
+from loyalty_core.redis_store.walk_in import RedisSalesCounter, RedisWalkInStore
 from loyalty_core.referral import ReferralService
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
+from loyalty_core.walk_in import WalkIns
 from loyalty_core.welcome import WelcomeService
 
 from .notices import Notices
+from .join_qr import JoinQrCodes
 from .referral_qr import ReferralQrCodes
 
 
@@ -62,6 +70,12 @@ class Services:
     member_codes: MemberCodeService
     resolver: MemberResolver
     till: TillService
+    payments: PointsPayments
+    walk_ins: WalkIns
+    walk_in_store: RedisWalkInStore
+    join_qr: JoinQrCodes
+    counter: Counter
+    desk: ServiceDesk
     pending: PendingChoices
     coupons: CouponService
     redemption: RedemptionService
@@ -94,7 +108,8 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     program = program or load_program()
     ledger = RedisLedgerStore(redis, outbox, batcher)
     birthday_store, seal = RedisBirthdayStore(redis, scripts, outbox, batcher), BirthdaySeal(pii)
-    points = PointsService(ledger, program, clock, birthdays or StoredBirthdayWindows(birthday_store, seal, program))
+    birthday_windows = StoredBirthdayWindows(birthday_store, seal, program)
+    points = PointsService(ledger, program, clock, birthdays or birthday_windows)
     member_codes = MemberCodeService(ledger, program.member_code, clock)
     tiers = TierService(ledger, program, clock)
     rewards = reward_services(redis, batcher, scripts, outbox, points, tiers, program, clock)
@@ -104,13 +119,32 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     perks = perk_services(redis, scripts, outbox, birthday_store, seal, members, points, tiers, rewards["coupons"],
                           rewards["pending"], notices, program, clock, wechat)
     resolver = MemberResolver(members, member_codes)
-    till = TillService(points, resolver, ledger, program, clock)
+    at_the_till = till_services(redis, batcher, scripts, outbox, ledger, points, resolver, members, tiers,
+                                birthday_windows, rewards["coupons"], program, clock, wechat)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
-                    member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
-                    push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks)
+                    member_codes=member_codes, resolver=resolver, access_keys=access_keys, pushes=pushes,
+                    push_queue=push_queue, notices=notices, wechat=wechat, **at_the_till, **rewards, **perks)
+
+
+def till_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outbox, ledger: RedisLedgerStore,
+                  points: PointsService, resolver: MemberResolver, members: MemberService, tiers: TierService,
+                  birthday_windows: StoredBirthdayWindows, coupons: CouponService, program: Program, clock: Clock,
+                  wechat) -> dict:
+    """The tills and the service desk: purchases and walk-in sales, points as payment, the member at the counter,
+    the gift vouchers, the walk-ins' join codes."""
+    walk_in_store = RedisWalkInStore(redis, scripts)
+    walk_ins = WalkIns(walk_in_store, RedisSalesCounter(redis, scripts), ledger, points, program.till.walk_in_join,
+                       clock)
+    payment_store = RedisPaymentStore(redis, outbox, batcher)
+    return {"till": TillService(points, resolver, ledger, program, clock, walk_ins),
+            "payments": PointsPayments(payment_store, payment_store, resolver, program, clock),
+            "walk_ins": walk_ins, "walk_in_store": walk_in_store,
+            "join_qr": JoinQrCodes(walk_ins, walk_in_store, wechat, clock),
+            "counter": Counter(resolver, members, tiers, birthday_windows, clock),
+            "desk": ServiceDesk(RedisGiftVouchers(scripts), coupons, clock)}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from . import errors
 from .birthday_calendar import (
-    Birthday, Occurrence, birthday_words, check_birthday, current_or_next, index_label, kept_words, labels_on,
-    parse_birthday,
+    Birthday, Occurrence, WindowRule, birthday_words, check_birthday, current_or_next, index_label, kept_words,
+    labels_on, parse_birthday,
 )
 from .clock import MALL_TZ, Clock
 from .pending import PendingChoice, PendingChoices
@@ -34,6 +34,7 @@ BIRTHDAY_INDEX_GROUP = "birthday-index"   # the consumer group that keeps the mo
 BIRTHDAY_KIND = "birthday"                # the pending-choice kind of a birthday waiting for 确认
 VOUCHER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 AUDIT_PAGE = 20
+CALENDAR_MONTH = WindowRule("month")       # "birthday this month", whatever the gift window is
 
 
 # -- values ----------------------------------------------------------------------------------------------
@@ -183,6 +184,14 @@ class StoredBirthdayWindows:
         if sealed is None:
             return False
         found = current_or_next(self._seal.open(sealed), day, self._window)
+        return found is not None and found.contains(day)
+
+    async def in_birthday_month(self, member_id: str, day: date) -> bool:
+        """The counter's port: is the birthday (solar or lunar) kept in the calendar month of `day`?"""
+        sealed = await self._store.sealed(member_id)
+        if sealed is None:
+            return False
+        found = current_or_next(self._seal.open(sealed), day, CALENDAR_MONTH)
         return found is not None and found.contains(day)
 
 

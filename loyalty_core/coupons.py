@@ -226,6 +226,29 @@ class CouponService:
         answer = checked.answer() | {"status": "used", "txn_id": txn_id, "used_at": now.isoformat()}
         return await self._store.use(coupon.member_id, code, txn_id, answer, now)
 
+    async def collect_voucher(self, raw_code: str, ref: str, answer: dict) -> dict:
+        """The service desk hands over a voucher coupon's gift, once (loyalty_core/desk.py): the same `ref` again
+        gets the first answer; another raises VoucherCollected; a coupon of another kind, NotAVoucher."""
+        code = coupon_codes.normalise(raw_code)
+        coupon = await self._find(code)
+        if coupon.template.kind != "voucher":
+            raise errors.NotAVoucher()
+        if coupon.status == "used":
+            if coupon.used_txn == ref:
+                return coupon.used_answer | {"replayed": True}
+            raise errors.VoucherCollected(collected_at=(coupon.used_answer or {}).get("collected_at"))
+        refusal = status_refusal(coupon.state, self._clock.now())
+        if refusal == "expired":
+            raise errors.VoucherExpired()
+        if refusal is not None:
+            raise errors.CouponNotApplicable(refusal)
+        answer = answer | {"code": coupon.grouped, "gift": coupon.template.gift or coupon.template.title,
+                           "member_id": coupon.member_id}
+        try:
+            return await self._store.use(coupon.member_id, code, ref, answer, self._clock.now())
+        except errors.CouponAlreadyUsed:           # collected by a concurrent request in between
+            raise errors.VoucherCollected() from None
+
     async def revoke(self, raw_code: str) -> Coupon:
         code = coupon_codes.normalise(raw_code)
         coupon = await self._find(code)

@@ -100,7 +100,12 @@ class TooManyTries(DomainError):
 
 # --- points ledger, tiers, till -----------------------------------------------------------------
 class InsufficientPoints(DomainError):
-    code, http_status, message = "insufficient_points", 409, "not enough points"
+    code, http_status, message = "insufficient_points", 422, "not enough points"
+
+    def __init__(self, message: str | None = None, **params):
+        available = params.get("available")
+        super().__init__(message or (f"not enough points: {available} available" if available is not None else None),
+                         **params)
 
 
 class InvalidRequest(DomainError):
@@ -273,3 +278,66 @@ class UnknownAccessKey(DomainError):
 class InvalidPush(DomainError):
     """A push that cannot be planned as given (a missing field, a template field too long, …)."""
     code, message = "invalid_push", "the push is not well-formed"
+
+
+# --- the till: points as payment, walk-in sales, the service desk ----------------------------------------
+class InvalidPoints(DomainError):
+    code, message = "invalid_points", "points must be a whole number of points the programme accepts as payment"
+
+
+class PointsShareExceeded(DomainError):
+    code, message = "points_share_exceeded", "points may pay only part of the basket"
+
+
+class PointsPaymentOff(DomainError):
+    code, message = "points_payment_off", "points do not pay at the till in this programme"
+
+
+class PaymentConflict(DomainError):
+    code, http_status, message = "payment_conflict", 409, "this redemption_id was already used for another payment"
+
+
+class UnknownRedemption(DomainError):
+    code, http_status, message = "unknown_redemption", 404, "no points payment with this redemption_id"
+
+
+class WalkInSale(DomainError):
+    code, message = "walk_in_sale", "a walk-in sale earned no points: there are none to take back"
+
+
+class NotAWalkIn(DomainError):
+    code, http_status, message = "not_walk_in", 409, "this transaction was a member's purchase, not a walk-in sale"
+
+
+class JoinExpired(DomainError):
+    code, message = "join_expired", "the receipt's join code is older than the programme allows"
+
+
+class AlreadyJoined(DomainError):
+    code, http_status, message = "already_joined", 409, "this receipt's points were already credited to a member"
+
+
+class UnknownVoucher(DomainError):
+    code, http_status, message = "unknown_voucher", 404, "no such gift voucher"
+
+
+class NotAVoucher(DomainError):
+    code, message = "not_a_voucher", "this code is a coupon for the till, not a gift voucher for the desk"
+
+
+class VoucherCollected(CouponAlreadyUsed):
+    message = "the gift voucher was already collected"
+
+    def __init__(self, collected_at: str | None = None, **params):
+        super().__init__(f"the gift voucher was already collected (at {collected_at})" if collected_at else None,
+                         collected_at=collected_at, **params)
+
+
+class VoucherExpired(CouponNotApplicable):
+    def __init__(self, **params):
+        super().__init__("expired", **params)
+        self.args = ("the gift voucher is past its last day",)
+
+
+class JoinCodeUnavailable(DomainError):
+    code, http_status, message = "join_code_unavailable", 503, "WeChat cannot make the join code just now: try again"

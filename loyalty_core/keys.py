@@ -359,3 +359,25 @@ def community_members(community_id: str) -> str:  # set of member_id: a communit
 
 def member_facts(member_id: str) -> str:        # hash: the member's segmentation facts (12-month spend, last
     return f"{member_tag(member_id)}:facts"     #   purchase, preferred category, lifecycle stage, …)
+
+
+# --- the till: points as payment, walk-in sales and the member share, the service desk ----------------------
+def payment_index(redemption_id: str) -> str:   # string "member_id|fingerprint" of a points payment, SET NX
+    return f"idx:payment:{redemption_id}"
+
+
+def walk_in_tag(token: str) -> str:             # token: a digest of the walk-in sale's txn_id (its join QR's scene)
+    return f"{{walkin:{token}}}"
+
+
+def walk_in_sale(token: str) -> str:            # hash: txn_id, fingerprint, amount_fen, amount, occurred_at, category,
+    return f"{walk_in_tag(token)}:sale"         #   store_id, booked_ms, join_until_ms, member_id, joined_at,
+    #                                             credited, qr_ticket, qr_url, qr_expires_ms
+
+
+def sales_day(day: str) -> str:                 # hash "<store>|member|count", "<store>|member|fen", "…|walk_in|…",
+    return f"{{sales:{day}}}:counts"            #   "<store>|joined|count": the day's sales (day = yyyymmdd)
+
+
+def sales_day_counted(day: str) -> str:         # set of "<kind>:<txn_id>" already counted that day
+    return f"{{sales:{day}}}:counted"

@@ -44,6 +44,9 @@ class MemberCodeStore(Protocol):
     async def use_member_code(self, code: str, txn_id: str, now: datetime) -> str | None:
         """The member of a valid code, consuming it for this txn; None if unknown, used or expired."""
 
+    async def peek_member_code(self, code: str, now: datetime) -> str | None:
+        """The member of a code not yet expired, used or not, without consuming it; None if unknown or expired."""
+
 
 class MemberCodeService:
     def __init__(self, store: MemberCodeStore, rules: MemberCodeRules, clock: Clock):
@@ -63,6 +66,16 @@ class MemberCodeService:
         if not is_member_code(code):
             raise errors.InvalidMemberCode()
         member_id = await self._store.use_member_code(code, txn_id, self._clock.now())
+        if member_id is None:
+            raise errors.InvalidMemberCode()
+        return member_id
+
+    async def peek(self, code: str) -> str:
+        """The member a code names, for a look at the counter before the purchase: the code is not used up
+        (a code the purchase already used still names its member until it expires)."""
+        if not is_member_code(code):
+            raise errors.InvalidMemberCode()
+        member_id = await self._store.peek_member_code(code, self._clock.now())
         if member_id is None:
             raise errors.InvalidMemberCode()
         return member_id

@@ -250,6 +250,7 @@ class MemberDirectory(Protocol):
 
 class MemberCodes(Protocol):
     async def use(self, code: str, txn_id: str) -> str: ...
+    async def peek(self, code: str) -> str: ...
 
 
 class MemberResolver:
@@ -272,6 +273,17 @@ class MemberResolver:
             if txn_id is None:
                 raise errors.InvalidRequest("a member code names the member of one purchase only")
             return await self._codes.use(ref.value, txn_id)
+        return await self._named(ref)
+
+    async def peek(self, ref: MemberRef, accepts: Sequence[MemberKind]) -> str:
+        """As `resolve`, for a look that books nothing: a member code names its member without being used up."""
+        if ref.kind not in accepts:
+            raise exactly_one_of(accepts)
+        if ref.kind == "member_code":
+            return await self._codes.peek(ref.value)
+        return await self._named(ref)
+
+    async def _named(self, ref: MemberRef) -> str:
         if ref.kind == "member_id":
             if not _MEMBER_ID.fullmatch(ref.value):
                 raise errors.UnknownMember()

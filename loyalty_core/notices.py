@@ -22,6 +22,8 @@ from .program_fields import Duration, Flag, Invalid, OneOf, OptionalText, Text, 
 NOTICE_KINDS: dict[str, str] = {
     "points_earned": "a purchase earned points (points_earned event)",
     "points_reversed": "a refund took points back (purchase_refunded event)",
+    "points_spent": "points paid at a till (points_spent event of a till payment)",
+    "points_restored": "a till payment was reversed, its points back in their lots (points_restored event)",
     "tier_upgraded": "the member moved up a tier, with the upgrade reward (tier_upgraded event)",
     "tier_reviewed": "the yearly review kept or lowered the tier (tier_reviewed, tier_downgraded events)",
     "tier_reverted": "a refund undid a recent upgrade (tier_reverted event)",

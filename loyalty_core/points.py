@@ -15,11 +15,14 @@ Rules (pure functions below; the ledger itself lives in Redis, one Lua script pe
 from __future__ import annotations
 
 import calendar
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import AsyncIterator, Awaitable, Callable, Protocol
+
+import orjson
 
 from . import errors
 from .clock import MALL_TZ, Clock
@@ -58,6 +61,18 @@ def check_amount(amount: Decimal, maximum: Decimal, name: str = "amount") -> Dec
         raise errors.InvalidAmount(f"{name} must be more than 0 and at most {maximum}, with at most 2 decimals",
                                    maximum=str(maximum))
     return amount.quantize(CENT)
+
+
+def fingerprint_of(parts: list[str]) -> str:
+    """A request's fingerprint: equal for equal parts (an idempotency key's replay), else different."""
+    return hashlib.sha256(orjson.dumps(parts)).hexdigest()[:32]
+
+
+def purchase_fingerprint(purchase: "Purchase", member_id: str) -> str:
+    """Equal for the same purchase however the till spelled it (and whichever way it named the member)."""
+    return fingerprint_of(["purchase", purchase.txn_id, member_id, str(to_fen(purchase.amount)),
+                           purchase.occurred_at.astimezone(MALL_TZ).isoformat(), purchase.category,
+                           purchase.store_id])
 
 
 def check_ref(value: str, name: str) -> str:

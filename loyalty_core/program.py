@@ -51,7 +51,17 @@ class ProgramError(ValueError):
 
 # -- the sections ----------------------------------------------------------------------------------
 @rules
+class PaymentRules:
+    """Points paying at a till (积分抵扣, and points plus cash): loyalty_core/points_payment.py."""
+    enabled: Flag = True
+    points_per_yuan: Annotated[int, Whole(1, 100_000)] = 100      # points worth CNY 1
+    min_points: Annotated[int, Whole(1, 10_000_000)] = 100        # the fewest points one payment may use
+    max_share_percent: Annotated[int, Whole(1, 100)] = 50         # at most this share of a basket paid by points
+
+
+@rules
 class PointsRules:
+    payment: PaymentRules = Field(default_factory=PaymentRules)
     base_rate: Annotated[Decimal, Number(0, 100, above_minimum=True)] = Decimal(1)   # points per CNY 1
     lot_lifetime_months: Annotated[int, Whole(1, 120)] = 12
     expiry_warning_days: Annotated[int, Whole(1, 365)] = 30
@@ -130,6 +140,7 @@ class TillRules:
                                                                              alias="max_future_seconds")
     max_backdate: Annotated[timedelta, Duration("days", 1, 365)] = Field(timedelta(days=90),
                                                                          alias="max_backdate_days")
+    walk_in_join: Annotated[timedelta, Duration("days", 1, 30)] = Field(timedelta(days=7), alias="walk_in_join_days")
 
 
 @rules

@@ -7,19 +7,21 @@ fingerprint is a conflict. Requests that fail change nothing (a claim is release
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Awaitable, Callable, Protocol
 
-import orjson
 
 from . import errors
-from .clock import MALL_TZ, Clock
+from .clock import Clock
 from .members import MemberKind, MemberRef, MemberResolver
-from .points import Purchase, PurchaseResult, PointsService, RefundResult, check_amount, check_ref, to_fen
+from .points import (
+    Purchase, PurchaseResult, PointsService, RefundResult, check_amount, check_ref, fingerprint_of,
+    purchase_fingerprint, to_fen,
+)
 from .program import Program
+from .walk_in import WalkIns, WalkInSale
 
 TILL_MEMBER_KINDS: tuple[MemberKind, ...] = ("openid", "phone", "member_code")   # how a till names the member
 
@@ -27,7 +29,7 @@ TILL_MEMBER_KINDS: tuple[MemberKind, ...] = ("openid", "phone", "member_code")  
 @dataclass(frozen=True)
 class PurchaseRequest:
     txn_id: str
-    member: MemberRef
+    member: MemberRef | None        # None: a walk-in sale (loyalty_core/walk_in.py)
     amount: Decimal
     occurred_at: datetime
     category: str = ""
@@ -39,8 +41,7 @@ class PurchaseRequest:
 
     def fingerprint(self, member_id: str) -> str:
         """Equal for the same purchase however the till spelled it (and whichever way it named the member)."""
-        return _digest(["purchase", self.txn_id, member_id, str(to_fen(self.amount)),
-                        self.occurred_at.astimezone(MALL_TZ).isoformat(), self.category, self.store_id])
+        return purchase_fingerprint(self.purchase, member_id)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class RefundRequest:
     amount: Decimal
 
     def fingerprint(self) -> str:
-        return _digest(["refund", self.refund_id, self.txn_id, str(to_fen(self.amount))])
+        return fingerprint_of(["refund", self.refund_id, self.txn_id, str(to_fen(self.amount))])
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,17 @@ class RefundState:
     purchase: dict | None
 
 
+async def member_named(members: MemberResolver, ref: MemberRef, txn_id: str,
+                       first_holder: Callable[[], Awaitable[tuple[str, str] | None]]) -> str:
+    """The member a till request names. A member code is used by the request's first attempt (and may have
+    expired since), so a retry's member is whoever holds the request's id (`first_holder`)."""
+    if ref.kind == "member_code":
+        holder = await first_holder()
+        if holder is not None:
+            return holder[0]
+    return await members.resolve(ref, TILL_MEMBER_KINDS, txn_id=txn_id)
+
+
 def booked_store(bound_store: str, store_id: str) -> str:
     """The store a request books for. A till key bound to a store books for that store alone: a request that
     names no store is its store's, one that names another store is refused."""
@@ -73,8 +85,6 @@ def booked_store(bound_store: str, store_id: str) -> str:
     raise errors.OtherStore()
 
 
-def _digest(parts: list[str]) -> str:
-    return hashlib.sha256(orjson.dumps(parts)).hexdigest()[:32]
 
 
 class TillIndex(Protocol):
@@ -89,8 +99,9 @@ class TillIndex(Protocol):
 
 class TillService:
     def __init__(self, points: PointsService, members: MemberResolver, index: TillIndex, program: Program,
-                 clock: Clock):
+                 clock: Clock, walk_ins: WalkIns):
         self._points = points
+        self._walk_ins = walk_ins
         self._members = members
         self._index = index
         self._program = program
@@ -108,28 +119,34 @@ class TillService:
         if request.occurred_at < now - rules.max_backdate:
             raise errors.InvalidTime(f"occurred_at is more than {rules.max_backdate.days} days ago")
 
-    async def purchase(self, request: PurchaseRequest, *, bound_store: str = "") -> PurchaseResult:
-        """`bound_store`: the store the caller's key is bound to ("" = any store)."""
+    async def purchase(self, request: PurchaseRequest, *, bound_store: str = "") -> PurchaseResult | WalkInSale:
+        """`bound_store`: the store the caller's key is bound to ("" = any store). A request that names no member
+        is a walk-in sale (no points), held in the txn index for nobody."""
         request = replace(request, store_id=booked_store(bound_store, request.store_id))
         self.check_purchase(request)
-        member_id = await self._member_of(request)
+        member_id = "" if request.member is None else await self._member_of(request)
         fingerprint = request.fingerprint(member_id)
         holder = await self._index.claim_txn(request.txn_id, member_id, fingerprint)
         if holder is not None and holder != (member_id, fingerprint):
             raise errors.TransactionConflict()
         try:
-            return await self._points.purchase(member_id, request.purchase, fingerprint)
+            if not member_id:
+                return await self._walk_ins.record(request.purchase, fingerprint)
+            booked = await self._points.purchase(member_id, request.purchase, fingerprint)
         except errors.DomainError:
             if holder is None:
                 await self._index.release_txn(request.txn_id, member_id, fingerprint)
             raise
+        await self._walk_ins.count_sale(request.purchase, "member")
+        return booked
+
+    async def txn_owner(self, txn_id: str) -> tuple[str, str] | None:
+        """Who holds the txn_id: (member_id, fingerprint), member_id "" for a walk-in sale; None: no such txn."""
+        return await self._index.txn_owner(txn_id)
 
     async def _member_of(self, request: PurchaseRequest) -> str:
-        if request.member.kind == "member_code":
-            holder = await self._index.txn_owner(request.txn_id)
-            if holder is not None:  # a retry: its code was consumed by the first attempt (and may have expired)
-                return holder[0]
-        return await self._members.resolve(request.member, TILL_MEMBER_KINDS, txn_id=request.txn_id)
+        return await member_named(self._members, request.member, request.txn_id,
+                                  lambda: self._index.txn_owner(request.txn_id))
 
     async def refund(self, request: RefundRequest, *, bound_store: str = "") -> RefundResult:
         """`bound_store`: the store the caller's key is bound to ("" = any store); it refunds its own sales only."""
@@ -140,6 +157,8 @@ class TillService:
         state = await self._index.refund_state(request.refund_id, request.txn_id)
         if state.txn_member is None:
             raise errors.UnknownTransaction()
+        if not state.txn_member:
+            raise errors.WalkInSale()
         if bound_store and (state.purchase or {}).get("store") != bound_store:
             raise errors.OtherStore()
         member_id = state.txn_member

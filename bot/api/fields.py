@@ -13,6 +13,7 @@ from aiohttp import web
 from loyalty_core import errors
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.members import MEMBER_KINDS, MemberKind, MemberRef, exactly_one_of
+from loyalty_core.points import check_amount
 
 from .auth import RAW_BODY
 
@@ -110,3 +111,28 @@ def member_ref(data: dict, accepts: Sequence[MemberKind], key: str = "member") -
     if len(given) != 1 or given[0] not in accepts:
         raise exactly_one_of(accepts, key)
     return MemberRef(given[0], text(value, given[0]))
+
+
+def whole_number(data: dict, key: str) -> int:
+    """A whole JSON number (not a bool, a fraction or text); its range is the caller's rule."""
+    value = data.get(key)
+    if value is None:
+        raise errors.InvalidRequest(f"{key} is required (a whole number)")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise errors.InvalidRequest(f"{key} must be a whole number")
+    return value
+
+
+def member_query(query, accepts: Sequence[MemberKind]) -> MemberRef:
+    """The member a GET names in its query: exactly one of the kinds the endpoint accepts."""
+    given = [kind for kind in MEMBER_KINDS if (query.get(kind) or "").strip()]
+    if len(given) != 1 or given[0] not in accepts:
+        raise exactly_one_of(accepts, "the query")
+    return MemberRef(given[0], text(dict(query), given[0]))
+
+
+def optional_amount(data, maximum: Decimal, key: str = "amount") -> Decimal | None:
+    """An amount that may be left out (None), else checked like any amount."""
+    if data.get(key) in (None, ""):
+        return None
+    return check_amount(amount(dict(data), key), maximum, key)

@@ -7,6 +7,8 @@ The answer and the logs carry no date.
 """
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from loyalty_core import errors
@@ -19,6 +21,7 @@ from .auth import MEMBER_SERVICE, reached_by
 from .errors import json_answer
 
 routes = web.RouteTableDef()
+_ISO_DAY = re.compile(r"[0-9]{4}-闰?[0-9]{2}-[0-9]{2}")
 
 
 @routes.post("/admin/members/{member_id}/birthday")
@@ -31,8 +34,11 @@ async def change_birthday(request: web.Request) -> web.Response:
     calendar = fields.text(data, "calendar")
     if calendar not in (SOLAR, LUNAR):
         raise errors.InvalidRequest("calendar must be solar or lunar")
+    day = fields.text(data, "date")
+    if not _ISO_DAY.fullmatch(day):     # the chat's looser spellings (1990/5/20, 1990年5月20日) are not the API's
+        raise errors.InvalidBirthday("date must be written 1990-05-20 (a lunar one 2020-闰04-26)", reason="format")
     change = await services.birthdays.change(
-        member_id, fields.text(data, "date"), calendar, staff_id=fields.text(data, "staff_id"),
+        member_id, day, calendar, staff_id=fields.text(data, "staff_id"),
         reason=fields.text(data, "reason"), request_id=fields.text(data, "request_id"))
     return json_answer({"member_id": change.member_id, "action": change.action, "changes": change.changes,
                         "replayed": change.replayed})

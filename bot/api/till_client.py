@@ -6,6 +6,13 @@
     python -m bot till --refund TXN --amount 20
     python -m bot till --coupon K7QH-3WXN-9PZD-R --amount 250 --category dining [--txn T1]   (use a coupon)
     python -m bot till --coupon K7QH-3WXN-9PZD-R --amount 250 --check                      (only check it)
+    python -m bot till --walk-in --amount 199 [--store S01]                (a sale to a customer who is no member)
+    python -m bot till --join-code TXN                                   (the join QR for that walk-in's receipt)
+    python -m bot till --pay-points 500 --openid o_abc [--amount 88] [--txn T1]     (points pay at the till)
+    python -m bot till --quote --openid o_abc [--amount 88]              (how many points may pay)
+    python -m bot till --reverse-points REDEMPTION_ID                    (the sale was cancelled: points back)
+    python -m bot till --lookup --code 881234567890123456                (the member at the counter)
+    python -m bot till --collect ABCDE-FGHJK [--desk DESK-1] [--staff S001]   (the service desk hands over a gift)
 
 Signed with the API key API_KEY_ID / API_KEY_SECRET when set (`python -m bot keys add`), else with
 POS_API_SECRET, else with the demo's; the bot is at 127.0.0.1:BOT_PORT (else 8080).
@@ -36,8 +43,18 @@ def add_till_arguments(parser: argparse.ArgumentParser) -> None:
     who.add_argument("--code", help="the 18-digit member code shown in chat")
     who.add_argument("--refund", metavar="TXN", help="refund (part of) this purchase instead")
     who.add_argument("--coupon", metavar="CODE", help="use this coupon (or only check it, with --check)")
+    who.add_argument("--walk-in", action="store_true", help="a sale to a customer who is not a member")
+    who.add_argument("--join-code", metavar="TXN", help="the join QR code of this walk-in sale's receipt")
+    who.add_argument("--reverse-points", metavar="REDEMPTION_ID", help="give back the points of this payment")
+    who.add_argument("--collect", metavar="CODE", help="hand over this gift voucher at the service desk")
     parser.add_argument("--check", action="store_true", help="with --coupon: check it without using it")
-    parser.add_argument("--amount", required=True, help="CNY, e.g. 1234.50")
+    doing = parser.add_mutually_exclusive_group()
+    doing.add_argument("--pay-points", type=int, metavar="N", help="with a member: pay N points at the till")
+    doing.add_argument("--quote", action="store_true", help="with a member: how many points may pay (--amount)")
+    doing.add_argument("--lookup", action="store_true", help="with a member: their tier and benefits")
+    parser.add_argument("--amount", help="CNY, e.g. 1234.50 (with --pay-points or --quote: the basket)")
+    parser.add_argument("--desk", default="DESK-1", help="with --collect: the desk's id")
+    parser.add_argument("--staff", default="S001", help="with --collect: who hands it over")
     parser.add_argument("--category", default="")
     parser.add_argument("--store", default="")
     parser.add_argument("--txn", help="txn_id (or refund_id with --refund); a new one by default")
@@ -45,23 +62,62 @@ def add_till_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def till_request(args: argparse.Namespace) -> tuple[str, dict]:
+    """The path and body of the request the arguments ask for (an empty body: a GET)."""
+    if args.collect:
+        return f"/api/v1/vouchers/{_segment(args.collect)}/collect", {
+            "desk_id": args.desk, "staff_id": args.staff, "request_id": args.txn or f"C{uuid.uuid4().hex[:16]}"}
+    if args.join_code:
+        return f"/api/v1/join-code?{urllib.parse.urlencode({'txn_id': args.join_code})}", {}
+    if args.reverse_points:
+        return f"/api/v1/points/redemptions/{_segment(args.reverse_points)}/reverse", {"reason": "sale cancelled"}
     if args.coupon:
         return coupon_request(args)
     if args.refund:
         return "/api/v1/refunds", {"refund_id": args.txn or f"R{uuid.uuid4().hex[:16]}", "txn_id": args.refund,
-                                   "amount": args.amount}
+                                   "amount": _amount(args)}
+    if args.walk_in:
+        return "/api/v1/purchases", purchase_body(args, None)
     member = {k: v for k, v in (("openid", args.openid), ("phone", args.phone), ("member_code", args.code)) if v}
     if not member:
-        raise SystemExit("python -m bot till: name the member with --openid, --phone or --code (or use --refund)")
-    payload = {"txn_id": args.txn or f"T{uuid.uuid4().hex[:16]}", "member": member, "amount": args.amount,
+        raise SystemExit("python -m bot till: name the member with --openid, --phone or --code (or use --refund, "
+                         "--walk-in, --coupon, --collect)")
+    return member_request(args, member)
+
+
+def member_request(args: argparse.Namespace, member: dict) -> tuple[str, dict]:
+    if args.lookup:
+        return f"/api/v1/members/lookup?{urllib.parse.urlencode(member)}", {}
+    if args.quote:
+        basket = {"amount": args.amount} if args.amount else {}
+        return f"/api/v1/points/quote?{urllib.parse.urlencode(member | basket)}", {}
+    if args.pay_points is not None:
+        payment = {"redemption_id": f"P{uuid.uuid4().hex[:16]}", "member": member, "points": args.pay_points,
+                   "txn_id": args.txn or f"T{uuid.uuid4().hex[:16]}"}
+        optional = {"store_id": args.store, "amount": args.amount}
+        return "/api/v1/points/redemptions", payment | {key: value for key, value in optional.items() if value}
+    return "/api/v1/purchases", purchase_body(args, member)
+
+
+def purchase_body(args: argparse.Namespace, member: dict | None) -> dict:
+    payload = {"txn_id": args.txn or f"T{uuid.uuid4().hex[:16]}", "member": member, "amount": _amount(args),
                "occurred_at": datetime.now(MALL_TZ).isoformat(timespec="seconds")}
     optional = {"category": args.category, "store_id": args.store}
-    return "/api/v1/purchases", payload | {key: value for key, value in optional.items() if value}
+    return payload | {key: value for key, value in optional.items() if value}
+
+
+def _amount(args: argparse.Namespace) -> str:
+    if not args.amount:
+        raise SystemExit("python -m bot till: --amount is required (CNY, e.g. 1234.50)")
+    return args.amount
+
+
+def _segment(value: str) -> str:
+    return urllib.parse.quote(value.strip(), safe="")
 
 
 def coupon_request(args: argparse.Namespace) -> tuple[str, dict]:
     code = urllib.parse.quote(args.coupon.strip(), safe="")
-    basket = {"amount": args.amount} | {k: v for k, v in (("category", args.category), ("store_id", args.store)) if v}
+    basket = {"amount": _amount(args)} | {k: v for k, v in (("category", args.category), ("store_id", args.store)) if v}
     if args.check:
         return f"/api/v1/coupons/{code}?{urllib.parse.urlencode(basket)}", {}
     return f"/api/v1/coupons/{code}/redeem", {"txn_id": args.txn or f"T{uuid.uuid4().hex[:16]}"} | basket

@@ -93,7 +93,7 @@ local function credit(points, expires_ms, expires_iso, source, ref)
   return lot_id, repaid
 end
 
-local function take_from(id, wanted)
+local function take_from(id, wanted, drawn)
   local raw = redis.call('HGET', LOT_DATA, id)
   if not raw then
     redis.call('ZREM', LOTS, id)
@@ -103,26 +103,50 @@ local function take_from(id, wanted)
   local taken = math.min(lot.remaining, wanted)
   lot.remaining = lot.remaining - taken
   save_lot(lot)
+  if drawn and taken > 0 then
+    drawn[#drawn + 1] = {id = id, points = taken, amount = lot.amount, earned_at = lot.earned_at,
+                         expires_at = lot.expires_at, expires_on = lot.expires_on, source = lot.source, ref = lot.ref}
+  end
   return taken
 end
 
 -- Take up to `points` from the live lots: lot `first` (if any) first, then the oldest expiry first.
--- Returns how many were taken (less than asked only when the lots run out).
-local function take(points, first)
+-- Returns how many were taken (less than asked only when the lots run out). `drawn` (optional) collects
+-- what was taken from which lot, so that restore_lots can put it back.
+local function take(points, first, drawn)
   local left = points
   if left > 0 and first and first ~= '' then
-    left = left - take_from(first, left)
+    left = left - take_from(first, left, drawn)
   end
   while left > 0 do
     local ids = redis.call('ZRANGE', LOTS, 0, 49)
     if #ids == 0 then break end
     for _, id in ipairs(ids) do
-      left = left - take_from(id, left)
+      left = left - take_from(id, left, drawn)
       if left == 0 then break end
     end
   end
   S.balance = S.balance - (points - left)
   return points - left
+end
+
+-- Put points back into the lots `take` drew them from (as collected in `drawn`), with their own expiry: a lot
+-- still alive grows again, one used up is made again under its id. Returns the points restored. Lots past
+-- their date come back too, so that expire_due then takes them as if they had never been spent.
+local function restore_lots(drawn)
+  local total = 0
+  for _, part in ipairs(drawn) do
+    local raw = redis.call('HGET', LOT_DATA, part.id)
+    local lot = raw and cjson.decode(raw) or
+      {id = part.id, amount = part.amount, remaining = 0, earned_at = part.earned_at, expires_at = part.expires_at,
+       expires_on = part.expires_on, source = part.source, ref = part.ref}
+    lot.remaining = lot.remaining + part.points
+    redis.call('HSET', LOT_DATA, part.id, cjson.encode(lot))
+    redis.call('ZADD', LOTS, lot.expires_at, part.id)
+    total = total + part.points
+  end
+  S.balance = S.balance + total
+  return total
 end
 
 -- Points in lots already past their expiry that no script has expired yet (read only).

@@ -187,6 +187,9 @@ class RedisLedgerStore:
     async def release_refund(self, refund_id: str, member_id: str, fingerprint: str) -> None:
         await self._release(keys.refund_index(refund_id), f"{member_id}|{fingerprint}")
 
+    async def move_txn(self, txn_id: str, holder: str, new_holder: str) -> None:
+        await self.scripts.run("txn_index_move", [keys.txn_index(txn_id)], [holder, new_holder])
+
     async def _release(self, key: str, value: str) -> None:
         """Delete a claim only if it is still ours."""
         await self.scripts.run("index_release", [key], [value])
@@ -243,6 +246,11 @@ class RedisLedgerStore:
     async def use_member_code(self, code: str, txn_id: str, now: datetime) -> str | None:
         result = await self.scripts.run("member_code_use", [keys.member_code(code)], [txn_id, epoch_ms(now)])
         return result["member_id"] if result["ok"] else None
+
+    async def peek_member_code(self, code: str, now: datetime) -> str | None:
+        raw = await self._batcher.call("GET", keys.member_code(code))
+        found = orjson.loads(raw) if raw else None
+        return found["member_id"] if found and found["expires_at"] > epoch_ms(now) else None
 
 
 def ledger_change(result: dict) -> LedgerChange:

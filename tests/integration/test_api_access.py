@@ -39,6 +39,9 @@ def test_every_endpoint_names_the_scopes_that_reach_it():
     assert reached == {
         "POST /purchases": TILL, "POST /refunds": TILL, "GET /coupons/{code}": TILL,
         "POST /coupons/{code}/redeem": TILL,
+        "POST /points/redemptions": TILL, "POST /points/redemptions/{redemption_id}/reverse": TILL,
+        "GET /points/quote": TILL, "GET /members/lookup": TILL, "GET /join-code": TILL,
+        "POST /vouchers/{code}/collect": TILL, "GET /admin/sales": MEMBER_SERVICE,
         "POST /admin/coupons": MEMBER_SERVICE, "POST /admin/coupons/{code}/revoke": MEMBER_SERVICE,
         "POST /admin/members/{member_id}/birthday": MEMBER_SERVICE,
         "GET /admin/members/{member_id}/deliveries": MEMBER_SERVICE,

@@ -183,6 +183,17 @@ async def test_a_staff_change_signed_for_one_member_cannot_be_replayed_for_anoth
     assert await snapshot(redis) == before and await till.services.birthdays.audit(gus) == []
 
 
+@pytest.mark.parametrize("written", ["1990/05/20", "1990/5/20", "1990年5月20日", "1990-5-20", "１９９０-05-20"])
+async def test_the_staff_api_takes_a_date_written_one_way_only(bot, redis, written):
+    peer, till = bot
+    hal = await join(peer, till, "o_hal_staff")
+    body = {"calendar": "solar", "date": written, "reason": "证件核对", "staff_id": "S007", "request_id": "r-w"}
+    before = await snapshot(redis)
+    refused = await till.admin.post(f"/api/v1/admin/members/{hal}/birthday", body)
+    assert (refused.status, refused.error) == (422, "invalid_birthday")
+    assert await snapshot(redis) == before
+
+
 async def test_the_staff_cli_builds_the_signed_request(bot, redis):
     peer, till = bot
     member_id = await join(peer, till, "o_gus")

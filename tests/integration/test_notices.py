@@ -118,3 +118,25 @@ async def test_no_notice_of_a_kind_the_program_leaves_out(start_wired, clock, ma
     assert (await till.purchase({"openid": openid}, "10.00")).status == 200
     await deliver(services, await make_sender(wired.sandbox), notice_consumer(services, "test"))
     assert await notices_of(wired, openid) == []
+
+
+async def test_points_paid_at_the_till_and_the_payment_reversed_are_told_once_each(mall, clock):
+    wired, services, sender, till = mall
+    openid, member_id = await member(wired, services, "小潘")
+    await wired.say(openid, "积分")
+    assert (await till.purchase({"openid": openid}, "2000.00")).status == 200
+    body = {"redemption_id": "P-told", "member": {"openid": openid}, "points": 1200, "txn_id": "T-paid",
+            "store_id": "S01"}
+    assert (await till.post("/api/v1/points/redemptions", body)).status == 200
+    consumer = notice_consumer(services, "test")
+    await deliver(services, sender, consumer)
+    assert (await till.post("/api/v1/points/redemptions/P-told/reverse", {"reason": "cancelled"})).status == 200
+    await deliver(services, sender, consumer)
+    await deliver(services, sender, consumer)            # again: nothing new
+    texts = [text for channel, text in await notices_of(wired, openid) if channel == "custom"]
+    assert [t for t in texts if "收银台" in t] == ["您在收银台使用 1200 积分抵扣 ¥12，当前可用 800 分。发送「明细」查看积分记录。"]
+    assert [t for t in texts if "撤销" in t] == ["积分抵扣已撤销，1200 积分已退回原有效期，当前可用 2000 分。"]
+    catalogue = await services.points.spend(member_id, 100, "catalogue-1")     # a catalogue redemption: its own reply
+    assert catalogue.points == 100
+    await deliver(services, sender, consumer)
+    assert len([text for channel, text in await notices_of(wired, openid) if channel == "custom"]) == len(texts)

@@ -19,6 +19,8 @@ LONG_TITLE = "金卡专享 满500减80 全场通用（节假日除外，限本�
 SAMPLES = {
     "points_earned": {"points": 398, "balance": 12_345, "amount": Decimal("199.00")},
     "points_reversed": {"points": 20, "balance": 0, "debt": 15},
+    "points_spent": {"points": 1200, "cash_value": Decimal("12.00"), "balance": 34_567},
+    "points_restored": {"points": 1200, "balance": 35_767},
     "tier_upgraded": {"tier": "金卡", "from_tier": "普卡", "reward_points": 500},
     "tier_reviewed": {"tier": "普卡", "from_tier": "金卡", "kept": False},
     "tier_reverted": {"tier": "普卡", "from_tier": "金卡", "reward_points_taken": 500},

@@ -181,3 +181,29 @@ def test_the_seed_quiet_hours_run_from_half_past_nine_at_night_until_nine_in_the
     at = lambda hh, mm: datetime(2026, 6, 1, hh, mm, tzinfo=MALL_TZ)   # noqa: E731
     assert [quiet.contains(at(*t)) for t in ((21, 29), (21, 30), (0, 0), (8, 59), (9, 0), (12, 0))] == \
         [False, True, True, True, False, False]
+
+
+def test_the_till_sections_default_to_100_points_a_yuan_half_a_basket_and_a_week_to_join():
+    program = load_program()
+    payment = program.points.payment
+    assert (payment.enabled, payment.points_per_yuan, payment.min_points, payment.max_share_percent) == (True, 100, 100, 50)
+    assert program.till.walk_in_join == timedelta(days=7)
+    changed = parse_program(edited("points_per_yuan = 100", "points_per_yuan = 150").replace(
+        "walk_in_join_days = 7", "walk_in_join_days = 3").replace("max_share_percent = 50", "max_share_percent = 30"))
+    assert (changed.points.payment.points_per_yuan, changed.points.payment.max_share_percent) == (150, 30)
+    assert changed.till.walk_in_join == timedelta(days=3)
+
+
+@pytest.mark.parametrize("text, message", [
+    (edited("points_per_yuan = 100", "points_per_yuan = 0"),
+     "points.payment.points_per_yuan: must be a whole number between 1 and 100000"),
+    (edited("max_share_percent = 50", "max_share_percent = 120"),
+     "points.payment.max_share_percent: must be a whole number between 1 and 100"),
+    (edited("min_points = 100", "min_points = 1.5"), "points.payment.min_points: must be a whole number"),
+    (edited("[points.payment]", "[points.payments]"), "points.payments: unknown key"),
+    (edited("walk_in_join_days = 7", "walk_in_join_days = 60"), "till.walk_in_join_days: must be"),
+])
+def test_mistakes_in_the_till_settings_name_their_key(text, message):
+    with pytest.raises(ProgramError) as raised:
+        parse_program(text)
+    assert message in str(raised.value)

@@ -45,7 +45,8 @@ SAMPLES: dict[str, dict] = {
     "points_history.txt": {"page": NS(page=1, has_more=True, entries=[
         NS(kind="purchase", source="", points=200, balance=1280, debt=0, at=datetime(2026, 1, 15, 10, 0)),
         NS(kind="grant", source="tier_upgrade", points=500, balance=1080, debt=0, at=datetime(2026, 1, 14, 9, 0)),
-        NS(kind="refund", source="", points=-300, balance=0, debt=120, at=datetime(2026, 1, 13, 9, 0))])},
+        NS(kind="refund", source="", points=-300, balance=0, debt=120, at=datetime(2026, 1, 13, 9, 0)),
+        NS(kind="spend", source="till", points=-500, balance=1580, debt=0, at=datetime(2026, 1, 12, 9, 0))])},
     "tier.txt": {"status": NS(tier=GOLD, spend=Decimal("87700"), next_tier=PLATINUM, to_next=Decimal("12300"),
                               review_on=date(2027, 1, 15), window_months=12,
                               benefits=TierBenefits(new=("积分加倍", "专属折扣"), kept=("入会礼券",)),
@@ -86,6 +87,9 @@ SAMPLES: dict[str, dict] = {
     "errors/template_closed.txt": {},
     "errors/unknown_item.txt": {},
     **PERK_SAMPLES,                     # birthday, referrals
+    # a walk-in receipt's join code
+    "walk_in_joined.txt": {"joined": NS(amount=Decimal("199.00"), points_earned=199, balance=1479, replayed=False)},
+    "walk_in_refused.txt": {"reason": "already_joined", "join_days": 7},
 }
 
 templates = Templates()
