@@ -24,6 +24,7 @@ MENU = {"button": [
     {"name": "更多", "sub_button": [
         click("我的生日", "MY_BIRTHDAY"),
         click("推荐榜", "REFERRAL_BOARD"),
+        click("兴趣社群", "COMMUNITIES"),
         click("帮助", "HELP"),
     ]},
 ]}

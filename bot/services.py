@@ -10,6 +10,7 @@ from loyalty_core.access_keys import AccessKeys
 from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayWindows
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
+from loyalty_core.communities import CommunityService
 from loyalty_core.coupons import CouponService
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
@@ -26,6 +27,7 @@ from loyalty_core.redis_store.batching import Batcher
 from loyalty_core.redis_store.birthday import RedisBirthdayStore
 from loyalty_core.redis_store.catalogue import RedisCatalogueStore
 from loyalty_core.redis_store.channels import RedisChannelStore
+from loyalty_core.redis_store.communities import RedisCommunityStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.ledger import RedisLedgerStore
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
@@ -42,6 +44,7 @@ from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
 from loyalty_core.welcome import WelcomeService
 
+from .community_tags import WeChatTags
 from .notices import Notices
 from .referral_qr import ReferralQrCodes
 
@@ -73,6 +76,7 @@ class Services:
     pushes: PushService
     push_queue: RedisPushQueue
     notices: Notices
+    communities: CommunityService
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -107,10 +111,12 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     till = TillService(points, resolver, ledger, program, clock)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
+    communities = CommunityService(RedisCommunityStore(redis, scripts), WeChatTags(wechat), members)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
-                    push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks)
+                    push_queue=push_queue, notices=notices, communities=communities,
+                    wechat=wechat, **rewards, **perks)
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

@@ -273,3 +273,33 @@ class UnknownAccessKey(DomainError):
 class InvalidPush(DomainError):
     """A push that cannot be planned as given (a missing field, a template field too long, …)."""
     code, message = "invalid_push", "the push is not well-formed"
+
+
+# --- communities and events ---------------------------------------------------------------------------
+class UnknownCommunity(DomainError):
+    code, http_status, message = "unknown_community", 404, "no such community"
+
+
+class CommunityConflict(DomainError):
+    code, http_status, message = "community_conflict", 409, "another community has this id or name"
+
+
+class CommunityLimit(DomainError):
+    code, http_status, message = "community_limit", 409, "the account has the most communities WeChat allows"
+
+
+class MemberCommunityLimit(DomainError):
+    code, http_status, message = "member_community_limit", 409, "the member is in the most communities allowed"
+
+
+class NotInCommunity(DomainError):
+    code, http_status, message = "not_in_community", 409, "the member is not in this community"
+
+
+class NotAManager(DomainError):
+    code, http_status, message = "not_a_manager", 403, "only the community's managers may do this"
+
+
+class WeChatUnavailable(DomainError):
+    """The WeChat API did not carry out a call the change needs (nothing was recorded: send it again)."""
+    code, http_status, message = "wechat_unavailable", 503, "WeChat did not answer: try again in a moment"

@@ -359,3 +359,13 @@ def community_members(community_id: str) -> str:  # set of member_id: a communit
 
 def member_facts(member_id: str) -> str:        # hash: the member's segmentation facts (12-month spend, last
     return f"{member_tag(member_id)}:facts"     #   purchase, preferred category, lifecycle stage, …)
+
+
+# --- communities: their definitions and managers ----------------------------------------------------------
+COMMUNITIES = "{communities}:all"               # hash community_id -> JSON {name, description, tag_id, number}
+COMMUNITY_NAMES = "{communities}:names"         # hash name -> community_id
+COMMUNITY_SEQ = "{communities}:seq"             # INCR -> the next community's number (what members type)
+
+
+def community_managers(community_id: str) -> str:  # set of openid allowed to broadcast to the community
+    return f"{{cm:{community_id}}}:managers"

@@ -26,11 +26,12 @@ from bot.api.auth import TILL, scopes_reaching, sign
 from loyalty_core.catalogue import ITEM_KINDS
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.coupon_rules import COUPON_KINDS
+from loyalty_core.redis_store.communities import RedisCommunityStore
 from tests.fixtures_bot import ADMIN_SECRET, POS_SECRET
 from tests.integration.till import Till, snapshot
 
 MISSING = object()                         # the field is left out
-SEED_OPENID, SEED_TXN = "o_fuzz", "T-seed"
+SEED_OPENID, SEED_TXN, SEED_COMMUNITY = "o_fuzz", "T-seed", "fuzz-yoga"
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=MALL_TZ)    # the ManualClock's start
 MAX_AMOUNT = 500_000                       # the default program's largest purchase
 _timestamps = itertools.count()
@@ -203,6 +204,24 @@ def endpoints(seed: dict) -> list[Endpoint]:
         Endpoint("POST", "/api/v1/admin/members/{member_id}/birthday", params=member_id, body=BIRTHDAY),
         Endpoint("GET", "/api/v1/admin/members/{member_id}/deliveries", params=member_id,
                  query={"limit": st.just(MISSING) | TEXTS}),
+        *community_endpoints(seed),
+    ]
+
+
+COMMUNITY_NAME_BAD = DEFINITION_BAD_TEXT | st.sampled_from(["12", "٣", "x" * 31, "长" * 31])
+
+
+def community_endpoints(seed: dict) -> list[Endpoint]:
+    community = {"community_id": Part(fixed(SEED_COMMUNITY), SEGMENTS.filter(lambda text: text != SEED_COMMUNITY))}
+    nobody = TEXTS.filter(lambda text: text.strip() != SEED_OPENID)
+    return [
+        Endpoint("POST", "/api/v1/admin/communities", definition=True, body={
+            "community_id": Part(fixed("fuzz-club"), BAD_IDENT), "name": Part(fixed("品酒会"), COMMUNITY_NAME_BAD),
+            "description": Part(st.just(MISSING) | fixed("每月一次"),
+                                NOT_TEXT | st.integers(201, 400).map(lambda n: "长" * n))}),
+        Endpoint("POST", "/api/v1/admin/communities/{community_id}/managers", params=community, definition=True,
+                 body={"openid": Part(fixed(SEED_OPENID), BAD_TEXT | nobody)}),
+        Endpoint("GET", "/api/v1/admin/communities/{community_id}", params=community),
     ]
 
 
@@ -259,6 +278,7 @@ async def seeded(start_bot, clock) -> Seeded:
     member_id = (await till.services.members.follow(SEED_OPENID, f"evt:{SEED_OPENID}")).member_id
     assert (await till.purchase({"openid": SEED_OPENID}, "300.00", txn_id=SEED_TXN)).status == 200
     coupon = await till.services.coupons.issue(member_id, "dining-200-30", "seed")
+    await RedisCommunityStore(till.services.redis, till.services.scripts).save(SEED_COMMUNITY, "瑜伽社", "", 101, 100)
     seed = {"code": coupon.grouped, "member_id": member_id}
     return Seeded(till, {endpoint.key: endpoint for endpoint in endpoints(seed)})
 

@@ -9,6 +9,7 @@ from bot.router import Command
 from bot.templating import Templates, money
 from loyalty_core.tiers import TierBenefits
 from loyalty_core.welcome import WelcomeGift
+from tests.unit.community_samples import COMMUNITY_SAMPLES
 from tests.unit.perk_samples import PERK_SAMPLES
 
 COMMANDS = [Command("积分", "查看积分", featured=True), Command("绑定 手机号", "绑定手机号")]
@@ -86,6 +87,7 @@ SAMPLES: dict[str, dict] = {
     "errors/template_closed.txt": {},
     "errors/unknown_item.txt": {},
     **PERK_SAMPLES,                     # birthday, referrals
+    **COMMUNITY_SAMPLES,                # communities, events, broadcasts, service
 }
 
 templates = Templates()
