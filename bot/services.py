@@ -12,6 +12,7 @@ from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
 from loyalty_core.communities import CommunityService
 from loyalty_core.coupons import CouponService
+from loyalty_core.mall_events import EventService
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
@@ -30,6 +31,7 @@ from loyalty_core.redis_store.channels import RedisChannelStore
 from loyalty_core.redis_store.communities import RedisCommunityStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.ledger import RedisLedgerStore
+from loyalty_core.redis_store.mall_events import RedisEventStore
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
@@ -77,6 +79,7 @@ class Services:
     push_queue: RedisPushQueue
     notices: Notices
     communities: CommunityService
+    events: EventService
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -112,10 +115,12 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
     communities = CommunityService(RedisCommunityStore(redis, scripts), WeChatTags(wechat), members)
+    events = EventService(RedisEventStore(redis, scripts), communities, tiers, points, notices, members, member_codes,
+                          program.events, tuple(tier.code for tier in program.tiers), clock)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
-                    push_queue=push_queue, notices=notices, communities=communities,
+                    push_queue=push_queue, notices=notices, communities=communities, events=events,
                     wechat=wechat, **rewards, **perks)
 
 

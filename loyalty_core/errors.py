@@ -303,3 +303,35 @@ class NotAManager(DomainError):
 class WeChatUnavailable(DomainError):
     """The WeChat API did not carry out a call the change needs (nothing was recorded: send it again)."""
     code, http_status, message = "wechat_unavailable", 503, "WeChat did not answer: try again in a moment"
+
+
+class UnknownEvent(DomainError):
+    code, http_status, message = "unknown_event", 404, "no such event"
+
+
+class EventConflict(DomainError):
+    code, http_status, message = "event_conflict", 409, "an event with this id exists with another definition"
+
+
+class SignupClosed(DomainError):
+    code, http_status, message = "signup_closed", 409, "sign-up for this event has closed"
+
+
+class SignupNotOpen(DomainError):
+    code, http_status, message = "signup_not_open", 409, "sign-up for this event is not open to the member yet"
+
+
+class EventNotForMember(DomainError):
+    code, http_status, message = "event_not_for_member", 403, "the event is for another audience"
+
+
+class NotSignedUp(DomainError):
+    code, http_status, message = "not_signed_up", 409, "the member has no place at this event"
+
+
+class EventStarted(DomainError):
+    code, http_status, message = "event_started", 409, "the event has started"
+
+
+class NoFeedbackDue(DomainError):
+    code, http_status, message = "no_feedback_due", 409, "no event awaits the member's feedback"

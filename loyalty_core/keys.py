@@ -369,3 +369,42 @@ COMMUNITY_SEQ = "{communities}:seq"             # INCR -> the next community's n
 
 def community_managers(community_id: str) -> str:  # set of openid allowed to broadcast to the community
     return f"{{cm:{community_id}}}:managers"
+
+
+# --- member events: definitions and the index in one slot, each event's places in its own -----------------
+EVENTS = "{events}:all"                         # hash event_id -> JSON definition (loyalty_core/event_rules.py)
+EVENT_NUMBERS = "{events}:numbers"              # hash number -> event_id (what members type after 报名)
+EVENT_SEQ = "{events}:seq"                      # INCR -> the next event's number
+EVENTS_BY_START = "{events}:by-start"           # zset event_id -> starts_at (epoch ms): listings, reminders
+
+
+def event_tag(event_id: str) -> str:
+    return f"{{ev:{event_id}}}"
+
+
+def event_seats(event_id: str) -> str:          # zset member_id -> arrival number: confirmed places
+    return f"{event_tag(event_id)}:seats"
+
+
+def event_waitlist(event_id: str) -> str:       # zset member_id -> arrival number: the waitlist, in arrival order
+    return f"{event_tag(event_id)}:waitlist"
+
+
+def event_arrivals(event_id: str) -> str:       # INCR -> the next sign-up's arrival number
+    return f"{event_tag(event_id)}:arrivals"
+
+
+def event_promoted(event_id: str) -> str:       # set of member_id moved from the waitlist to a place (to tell)
+    return f"{event_tag(event_id)}:promoted"
+
+
+def event_checked_in(event_id: str) -> str:     # set of member_id who came
+    return f"{event_tag(event_id)}:checked-in"
+
+
+def event_feedback(event_id: str) -> str:       # hash member_id -> JSON {score, comment, at}; and _count, _sum
+    return f"{event_tag(event_id)}:feedback"
+
+
+def member_events(member_id: str) -> str:       # set of event_id the member signed up for (a place or waitlisted)
+    return f"{member_tag(member_id)}:events"

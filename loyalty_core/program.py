@@ -28,6 +28,7 @@ from .care import CareRules
 from .catalogue import CatalogueItem, CatalogueRules
 from .clock import MALL_TZ
 from .coupon_rules import CouponRules, CouponTemplate
+from .event_rules import EventRules
 from .notices import NoticesRules
 from .perk_rules import BirthdayRules, ReferralRules, WelcomeRules
 from .schedule import ScheduleRules
@@ -203,6 +204,7 @@ class Program:
     schedule: ScheduleRules = Field(default_factory=ScheduleRules)
     care: CareRules = Field(default_factory=CareRules)
     notices: NoticesRules = Field(default_factory=dict)
+    events: EventRules = Field(default_factory=EventRules)
 
     @field_validator("tiers", mode="after")
     @classmethod

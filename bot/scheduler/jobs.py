@@ -86,6 +86,15 @@ async def holidays(ctx: JobContext) -> str:
     return f"{'、'.join(names)}: {greeted} members greeted"
 
 
+async def event_reminders(ctx: JobContext) -> str:
+    """The reminders due before events, the feedback requests after them, the promotions not yet told. The
+    scheduler also runs it every `events.every_minutes` (a reminder 2 hours ahead cannot wait for a daily run);
+    each message goes once by its dedup key, however often it runs."""
+    told = await ctx.services.events.send_due()
+    return (f"event reminders: {told['reminders']} planned, feedback requests: {told['feedback']}, "
+            f"promotions: {told['promotions']}")
+
+
 JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("points-expiry", points_expiry, "expire the points lots past their date"),
     ("coupon-expiry", coupon_expiry, "mark the coupons past their validity expired"),
@@ -96,7 +105,10 @@ JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("expiry-warnings", expiry_warnings, "warn of points about to expire"),
     ("anniversaries", anniversaries, "greet the members who joined on this day in an earlier year"),
     ("referral-release", referral_release, "pay the referral rewards whose refund window is over"),
+    ("event-reminders", event_reminders,
+     "remind members of events 24 h and 2 h ahead, ask those who came for feedback, tell promotions"),
 )
+FREQUENT = ("event-reminders",)     # also run every `events.every_minutes` by the leader, outside the day's claim
 
 
 def job_table(program: Program) -> dict[str, Job]:

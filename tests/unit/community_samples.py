@@ -1,8 +1,18 @@
 """Sample values of the community and event templates, built from the core's own values."""
+from datetime import datetime
+
+from loyalty_core.clock import MALL_TZ
 from loyalty_core.communities import Community, Membership
+from loyalty_core.event_rules import MallEvent
+from loyalty_core.mall_events import Cancelled, Feedback, Listing, Place
 
 YOGA = Community("yoga", "瑜伽社", "每周六早晨一起练习", 100, 1)
 WINE = Community("wine", "品酒会", "", 101, 2)
+
+TASTING = MallEvent("tasting", "春季品酒会", datetime(2026, 3, 1, 19, 0, tzinfo=MALL_TZ),
+                    datetime(2026, 3, 1, 21, 0, tzinfo=MALL_TZ), "三楼中庭", 50,
+                    datetime(2026, 3, 1, 12, 0, tzinfo=MALL_TZ), datetime(2026, 2, 1, 10, 0, tzinfo=MALL_TZ),
+                    notes="请着正装", number=3)
 
 COMMUNITY_SAMPLES: dict[str, dict] = {
     "communities.txt": {"communities": [YOGA, WINE], "mine": {"wine"}},
@@ -14,4 +24,16 @@ COMMUNITY_SAMPLES: dict[str, dict] = {
     "errors/not_in_community.txt": {"community": "瑜伽社"},
     "errors/wechat_unavailable.txt": {},
     "errors/not_a_manager.txt": {},
+    "events.txt": {"listings": [Listing(TASTING, 12, 0), Listing(TASTING, 0, 4)]},
+    "event_place.txt": {"place": Place(TASTING, "waitlisted", 3)},
+    "event_cancelled.txt": {"cancelled": Cancelled(TASTING, "confirmed", "100002")},
+    "my_events.txt": {"places": [Place(TASTING, "confirmed"), Place(TASTING, "waitlisted", 2)]},
+    "event_feedback_thanks.txt": {"event": TASTING, "feedback": Feedback(5, "很棒", "2026-03-02T10:00:00+08:00")},
+    "errors/unknown_event.txt": {},
+    "errors/signup_closed.txt": {},
+    "errors/signup_not_open.txt": {"opens_at": datetime(2026, 2, 3, 10, 0, tzinfo=MALL_TZ)},
+    "errors/event_not_for_member.txt": {"reason": "tier"},
+    "errors/not_signed_up.txt": {},
+    "errors/event_started.txt": {},
+    "errors/no_feedback_due.txt": {},
 }
