@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from loyalty_core.access_keys import AccessKeys
 from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayWindows
+from loyalty_core.broadcasts import BroadcastService
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
 from loyalty_core.communities import CommunityService
@@ -26,6 +27,7 @@ from loyalty_core.redemption import RedemptionService
 from loyalty_core.redis_store.access_keys import RedisAccessKeyStore
 from loyalty_core.redis_store.batching import Batcher
 from loyalty_core.redis_store.birthday import RedisBirthdayStore
+from loyalty_core.redis_store.broadcasts import RedisBroadcastStore
 from loyalty_core.redis_store.catalogue import RedisCatalogueStore
 from loyalty_core.redis_store.channels import RedisChannelStore
 from loyalty_core.redis_store.communities import RedisCommunityStore
@@ -80,6 +82,7 @@ class Services:
     notices: Notices
     communities: CommunityService
     events: EventService
+    broadcasts: BroadcastService
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -112,16 +115,28 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                           rewards["pending"], notices, program, clock, wechat)
     resolver = MemberResolver(members, member_codes)
     till = TillService(points, resolver, ledger, program, clock)
-    channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
+    broadcast_store = RedisBroadcastStore(redis, scripts)
+    channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis), broadcast_store)
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
-    communities = CommunityService(RedisCommunityStore(redis, scripts), WeChatTags(wechat), members)
-    events = EventService(RedisEventStore(redis, scripts), communities, tiers, points, notices, members, member_codes,
-                          program.events, tuple(tier.code for tier in program.tiers), clock)
+    gatherings = community_services(redis, scripts, broadcast_store, wechat, members, tiers, points, member_codes,
+                                    pushes, notices, rewards, program, clock)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
-                    push_queue=push_queue, notices=notices, communities=communities, events=events,
-                    wechat=wechat, **rewards, **perks)
+                    push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks, **gatherings)
+
+
+def community_services(redis: Redis, scripts: Scripts, broadcast_store: RedisBroadcastStore, wechat,
+                       members: MemberService, tiers: TierService, points: PointsService,
+                       member_codes: MemberCodeService, pushes: PushService, notices: Notices, rewards: dict,
+                       program: Program, clock: Clock) -> dict:
+    """Communities (WeChat tags), their managers' broadcasts and the member events."""
+    communities = CommunityService(RedisCommunityStore(redis, scripts), WeChatTags(wechat), members)
+    events = EventService(RedisEventStore(redis, scripts), communities, tiers, points, notices, members, member_codes,
+                          program.events, tuple(tier.code for tier in program.tiers), clock)
+    broadcasts = BroadcastService(broadcast_store, communities, pushes, rewards["coupons"], rewards["pending"],
+                                  program.broadcasts, clock)
+    return {"communities": communities, "events": events, "broadcasts": broadcasts}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

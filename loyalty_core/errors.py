@@ -335,3 +335,15 @@ class EventStarted(DomainError):
 
 class NoFeedbackDue(DomainError):
     code, http_status, message = "no_feedback_due", 409, "no event awaits the member's feedback"
+
+
+class BroadcastLimit(DomainError):
+    code, http_status, message = "broadcast_limit", 429, "the manager's broadcasts for today are used up"
+
+
+class EmptyBroadcast(DomainError):
+    code, message = "empty_broadcast", "a broadcast needs a text"
+
+
+class BroadcastTooLong(DomainError):
+    code, message = "broadcast_too_long", "the broadcast's text is too long"

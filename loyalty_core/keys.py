@@ -408,3 +408,19 @@ def event_feedback(event_id: str) -> str:       # hash member_id -> JSON {score,
 
 def member_events(member_id: str) -> str:       # set of event_id the member signed up for (a place or waitlisted)
     return f"{member_tag(member_id)}:events"
+
+
+# --- manager broadcasts -------------------------------------------------------------------------------------
+BROADCAST_AUDIT = "{broadcasts}:audit"          # stream: previewed, confirmed, cancelled, sent (capped)
+
+
+def member_broadcasts(member_id: str, day: str) -> str:  # set of broadcast_id the manager sent that day (yyyymmdd)
+    return f"{member_tag(member_id)}:broadcasts:{day}"
+
+
+def broadcast(broadcast_id: str) -> str:        # hash: community_id, manager_id, text, coupon_template, status,
+    return f"{{bc:{broadcast_id}}}:info"        #   confirmed_at, the planned audience (planned_*), sent_at
+
+
+def broadcast_reports(broadcast_id: str) -> str:  # hash msg_id -> JSON of the platform's MASSSENDJOBFINISH counts
+    return f"{{bc:{broadcast_id}}}:reports"

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Iterator, get_args, get_origin
 
 from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
+from .broadcast_rules import BroadcastRules
 from .care import CareRules
 from .catalogue import CatalogueItem, CatalogueRules
 from .clock import MALL_TZ
@@ -205,6 +206,7 @@ class Program:
     care: CareRules = Field(default_factory=CareRules)
     notices: NoticesRules = Field(default_factory=dict)
     events: EventRules = Field(default_factory=EventRules)
+    broadcasts: BroadcastRules = Field(default_factory=BroadcastRules)
 
     @field_validator("tiers", mode="after")
     @classmethod

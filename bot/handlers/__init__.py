@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from ..router import Router
-from . import (birthday, communities, confirm, events, help, membership, phone, platform_events, points, redeem,
-               referral, wallet)
+from . import (birthday, broadcasts, communities, confirm, events, help, membership, phone, platform_events, points,
+               redeem, referral, wallet)
 
 FEATURES = (membership, phone, points, platform_events, redeem, wallet, birthday, referral, communities, events,
-            confirm, help)
+            broadcasts, confirm, help)
 
 
 def build_router() -> Router:

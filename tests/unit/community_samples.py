@@ -1,6 +1,7 @@
 """Sample values of the community and event templates, built from the core's own values."""
 from datetime import datetime
 
+from loyalty_core.broadcasts import Audience, Draft, Sent
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.communities import Community, Membership
 from loyalty_core.event_rules import MallEvent
@@ -23,7 +24,14 @@ COMMUNITY_SAMPLES: dict[str, dict] = {
     "errors/member_community_limit.txt": {},
     "errors/not_in_community.txt": {"community": "瑜伽社"},
     "errors/wechat_unavailable.txt": {},
-    "errors/not_a_manager.txt": {},
+    "errors/not_a_manager.txt": {"community": "瑜伽社"},
+    "broadcast_how.txt": {},
+    "broadcast_preview.txt": {"draft": Draft("b1", YOGA, "周六早上 8 点中庭集合", "yoga-20", "瑜伽课立减 20 元",
+                                             Audience(412, 180, 232, 15, 0, 0), 4)},
+    "broadcast_sent.txt": {"sent": Sent("b1", "瑜伽社", Audience(412, 180, 232, 15, 3, 0))},
+    "errors/broadcast_limit.txt": {"limit": 3},
+    "errors/empty_broadcast.txt": {},
+    "errors/broadcast_too_long.txt": {"limit": 600},
     "events.txt": {"listings": [Listing(TASTING, 12, 0), Listing(TASTING, 0, 4)]},
     "event_place.txt": {"place": Place(TASTING, "waitlisted", 3)},
     "event_cancelled.txt": {"cancelled": Cancelled(TASTING, "confirmed", "100002")},
