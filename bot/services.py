@@ -43,7 +43,9 @@ from loyalty_core.redis_store.push_queue import RedisPushQueue
 from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
+from loyalty_core.redis_store.suggestions import RedisSuggestionStore
 from loyalty_core.referral import ReferralService
+from loyalty_core.service_desk import ServiceDesk
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
 from loyalty_core.welcome import WelcomeService
@@ -83,6 +85,7 @@ class Services:
     communities: CommunityService
     events: EventService
     broadcasts: BroadcastService
+    service_desk: ServiceDesk
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -130,13 +133,14 @@ def community_services(redis: Redis, scripts: Scripts, broadcast_store: RedisBro
                        members: MemberService, tiers: TierService, points: PointsService,
                        member_codes: MemberCodeService, pushes: PushService, notices: Notices, rewards: dict,
                        program: Program, clock: Clock) -> dict:
-    """Communities (WeChat tags), their managers' broadcasts and the member events."""
+    """Communities (WeChat tags), their managers' broadcasts, the member events and the service desk."""
     communities = CommunityService(RedisCommunityStore(redis, scripts), WeChatTags(wechat), members)
     events = EventService(RedisEventStore(redis, scripts), communities, tiers, points, notices, members, member_codes,
                           program.events, tuple(tier.code for tier in program.tiers), clock)
     broadcasts = BroadcastService(broadcast_store, communities, pushes, rewards["coupons"], rewards["pending"],
                                   program.broadcasts, clock)
-    return {"communities": communities, "events": events, "broadcasts": broadcasts}
+    return {"communities": communities, "events": events, "broadcasts": broadcasts,
+            "service_desk": ServiceDesk(RedisSuggestionStore(redis, scripts), program.service, clock)}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

@@ -347,3 +347,7 @@ class EmptyBroadcast(DomainError):
 
 class BroadcastTooLong(DomainError):
     code, message = "broadcast_too_long", "the broadcast's text is too long"
+
+
+class EmptySuggestion(DomainError):
+    code, message = "empty_suggestion", "a suggestion needs a text"

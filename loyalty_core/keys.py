@@ -424,3 +424,11 @@ def broadcast(broadcast_id: str) -> str:        # hash: community_id, manager_id
 
 def broadcast_reports(broadcast_id: str) -> str:  # hash msg_id -> JSON of the platform's MASSSENDJOBFINISH counts
     return f"{{bc:{broadcast_id}}}:reports"
+
+
+# --- the service desk: members' suggestions for staff ------------------------------------------------------
+SUGGESTIONS = "{service}:suggestions"           # stream: member_id, text, at (capped)
+
+
+def suggestion_op(op_key: str) -> str:          # string, with a TTL: the message's suggestion was kept
+    return f"{{service}}:suggestion-op:{op_key}"

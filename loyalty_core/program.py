@@ -33,6 +33,7 @@ from .event_rules import EventRules
 from .notices import NoticesRules
 from .perk_rules import BirthdayRules, ReferralRules, WelcomeRules
 from .schedule import ScheduleRules
+from .service_desk import ServiceRules
 from .program_fields import (
     Checked, Day, Duration, Flag, Invalid, Loc, Multiplier, Number, RefersTo, Text, Whole, clock_time, rules,
 )
@@ -207,6 +208,7 @@ class Program:
     notices: NoticesRules = Field(default_factory=dict)
     events: EventRules = Field(default_factory=EventRules)
     broadcasts: BroadcastRules = Field(default_factory=BroadcastRules)
+    service: ServiceRules = Field(default_factory=ServiceRules)
 
     @field_validator("tiers", mode="after")
     @classmethod

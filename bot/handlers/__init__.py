@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from ..router import Router
 from . import (birthday, broadcasts, communities, confirm, events, help, membership, phone, platform_events, points,
-               redeem, referral, wallet)
+               redeem, referral, service, wallet)
 
 FEATURES = (membership, phone, points, platform_events, redeem, wallet, birthday, referral, communities, events,
-            broadcasts, confirm, help)
+            broadcasts, service, confirm, help)
 
 
 def build_router() -> Router:

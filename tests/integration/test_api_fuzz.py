@@ -224,6 +224,8 @@ def community_endpoints(seed: dict) -> list[Endpoint]:
                  body={"openid": Part(fixed(SEED_OPENID), BAD_TEXT | nobody)}),
         Endpoint("GET", "/api/v1/admin/communities/{community_id}", params=community),
         *event_endpoints(),
+        Endpoint("GET", "/api/v1/admin/suggestions", query={"limit": TEXTS.filter(    # no path to fuzz: a bad limit
+            lambda text: not (text.isascii() and text.isdigit() and 1 <= int(text) <= 100))}),
     ]
 
 

@@ -6,6 +6,7 @@ from loyalty_core.clock import MALL_TZ
 from loyalty_core.communities import Community, Membership
 from loyalty_core.event_rules import MallEvent
 from loyalty_core.mall_events import Cancelled, Feedback, Listing, Place
+from loyalty_core.service_desk import ServiceRules, staffing
 
 YOGA = Community("yoga", "瑜伽社", "每周六早晨一起练习", 100, 1)
 WINE = Community("wine", "品酒会", "", 101, 2)
@@ -32,6 +33,10 @@ COMMUNITY_SAMPLES: dict[str, dict] = {
     "errors/broadcast_limit.txt": {"limit": 3},
     "errors/empty_broadcast.txt": {},
     "errors/broadcast_too_long.txt": {"limit": 600},
+    "staff_away.txt": {"staffing": staffing(datetime(2026, 3, 1, 22, 0, tzinfo=MALL_TZ), ServiceRules())},
+    "suggest_how.txt": {},
+    "suggestion_thanks.txt": {},
+    "errors/empty_suggestion.txt": {},
     "events.txt": {"listings": [Listing(TASTING, 12, 0), Listing(TASTING, 0, 4)]},
     "event_place.txt": {"place": Place(TASTING, "waitlisted", 3)},
     "event_cancelled.txt": {"cancelled": Cancelled(TASTING, "confirmed", "100002")},
