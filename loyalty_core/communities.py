@@ -189,9 +189,12 @@ class CommunityService:
         return await self._store.is_manager(community_id, openid)
 
     async def members(self, community_id: str, page: int = 500):
-        """Every member id of the community, a page at a time (an async iterator)."""
-        cursor = None
+        """Every member id of the community once, a page at a time (an async iterator; a scan may return a
+        member twice while Redis resizes the set)."""
+        cursor, seen = None, set()
         while cursor != 0:
             cursor, found = await self._store.members(community_id, cursor or 0, page)
             for member_id in found:
-                yield member_id
+                if member_id not in seen:
+                    seen.add(member_id)
+                    yield member_id

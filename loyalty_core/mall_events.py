@@ -284,12 +284,14 @@ class EventService:
         return told
 
     async def _each(self, event: MallEvent, pages, tell: Callable[[str], Awaitable[bool]]) -> int:
-        cursor, told = None, 0
+        """Tell each member of the scanned set once (a scan may return one twice while Redis resizes it)."""
+        cursor, told = None, set()
         while cursor != 0:
             cursor, found = await pages(event.event_id, cursor or 0, 500)
             for member_id in found:
-                told += await tell(member_id)
-        return told
+                if member_id not in told and await tell(member_id):
+                    told.add(member_id)
+        return len(told)
 
     def _reminder(self, event: MallEvent, hours: int) -> Callable[[str], Awaitable[bool]]:
         return self._teller(event, "event_reminder", f"{event.event_id}:{hours}h", f"reminder-{hours}h", hours=hours)

@@ -84,7 +84,7 @@ class Scheduler:
         self._aps.add_job(self.run_everything_owed, IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()),
                           id="catch-up", coalesce=True, max_instances=1)
         every = self.runner.services.program.events.every.total_seconds()
-        for name in FREQUENT:
+        for name in (name for name in FREQUENT if name in self.jobs):
             self._aps.add_job(self.run_frequent, IntervalTrigger(seconds=every), args=[name], id=f"{name}-frequent",
                               coalesce=True, max_instances=1)
         self._aps.start()
