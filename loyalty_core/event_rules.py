@@ -130,7 +130,7 @@ def _text(raw: Mapping, key: str, *, required: bool = True) -> str:
         value = ""
     if not isinstance(value, str) or (required and not value.strip()):
         raise errors.InvalidRequest(f"{key} must be {'non-empty ' if required else ''}text")
-    if len(value.strip()) > TEXT_LIMITS[key]:
+    if len(value) > TEXT_LIMITS[key]:
         raise errors.InvalidRequest(f"{key} must be at most {TEXT_LIMITS[key]} characters")
     return value.strip()
 

@@ -236,15 +236,21 @@ BAD_EVENT_TIME = st.one_of(
                      (NOW - timedelta(hours=1)).isoformat(), "2026-02-30T10:00:00"]))
 
 
+def longer_than(limit: int) -> st.SearchStrategy:
+    """Texts an event refuses: none, empty, or longer than its limit (spaces and all)."""
+    return DEFINITION_BAD_TEXT | st.integers(limit + 1, limit + 200).map(lambda n: "长" * n) | \
+        st.just(" " * limit + "T1")
+
+
 def event_endpoints() -> list[Endpoint]:
     event = {"event_id": Part(fixed(SEED_EVENT), SEGMENTS.filter(lambda text: text != SEED_EVENT))}
     starts = NOW + timedelta(days=3)
     moment = lambda at: Part(fixed(at.isoformat()), BAD_EVENT_TIME)  # noqa: E731
     return [
         Endpoint("POST", "/api/v1/admin/events", definition=True, body={
-            "event_id": Part(fixed("fuzz-event"), BAD_IDENT), "title": Part(fixed("品酒会"), BAD_TEXT),
+            "event_id": Part(fixed("fuzz-event"), BAD_IDENT), "title": Part(fixed("品酒会"), longer_than(64)),
             "starts_at": moment(starts), "ends_at": moment(starts + timedelta(hours=2)),
-            "place": Part(fixed("中庭"), BAD_TEXT), "capacity": Part(fixed(50), BAD_INT | st.just(0)),
+            "place": Part(fixed("中庭"), longer_than(100)), "capacity": Part(fixed(50), BAD_INT | st.just(0)),
             "community_id": Part(st.none() | fixed(SEED_COMMUNITY), NOT_TEXT.filter(lambda v: v is not None)
                                  | st.sampled_from(["nope", "", "瑜伽"])),
             "min_tier": Part(st.none() | fixed("gold"), not_one_of("member", "gold", "platinum", "diamond")
