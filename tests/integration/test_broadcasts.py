@@ -73,7 +73,7 @@ async def test_the_previews_plan_is_what_the_platform_reports_and_confirming_aga
         await wired.say(openid, "加入 瑜伽社")                 # a message: their window is open for 48 hours
     manager = await manager_of(wired, admin, "yoga")
     preview = await wired.say(manager, f"广播 瑜伽社 {TEXT}")
-    assert "6 位成员中，2 位现在可通过客服消息收到，3 位只能通过群发收到（占用其本月 4 次群发中的 1 次）；" \
+    assert "6 位成员中，2 位现在可通过客服消息收到；3 位只能通过群发收到（占用其本月 4 次群发中的 1 次）；" \
            "1 位本月群发次数已用完" in preview
     broadcast_id = (await services.pending.current(await member_id(wired, manager))).payload["broadcast_id"]
     assert "已向「瑜伽社」的 6 位成员发出广播：2 位通过客服消息，3 位通过群发，1 位将在其下次发消息时收到" in \
@@ -134,7 +134,7 @@ async def test_a_manager_broadcasts_at_most_the_days_allowance(mall, clock):
     manager = await manager_of(wired, admin, "yoga")
     limit = services.program.broadcasts.per_manager_per_day
     for n in range(limit):
-        assert "送达预估：0 位成员" in await wired.say(manager, f"广播 瑜伽社 第{n}条")
+        assert "社群还没有成员" in await wired.say(manager, f"广播 瑜伽社 第{n}条")
         assert "已向「瑜伽社」的 0 位成员发出广播" in await wired.say(manager, "确认")
     assert f"今天的广播次数（{limit} 次）已用完" in await wired.say(manager, f"广播 瑜伽社 {TEXT}")
 
