@@ -44,8 +44,10 @@ from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
 from loyalty_core.redis_store.suggestions import RedisSuggestionStore
+from loyalty_core.redis_store.surveys import RedisSurveyStore
 from loyalty_core.referral import ReferralService
 from loyalty_core.service_desk import ServiceDesk
+from loyalty_core.surveys import SurveyService
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
 from loyalty_core.welcome import WelcomeService
@@ -86,6 +88,7 @@ class Services:
     events: EventService
     broadcasts: BroadcastService
     service_desk: ServiceDesk
+    surveys: SurveyService
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -133,14 +136,16 @@ def community_services(redis: Redis, scripts: Scripts, broadcast_store: RedisBro
                        members: MemberService, tiers: TierService, points: PointsService,
                        member_codes: MemberCodeService, pushes: PushService, notices: Notices, rewards: dict,
                        program: Program, clock: Clock) -> dict:
-    """Communities (WeChat tags), their managers' broadcasts, the member events and the service desk."""
+    """Communities (WeChat tags), their managers' broadcasts, the member events, the service desk and the
+    satisfaction surveys."""
     communities = CommunityService(RedisCommunityStore(redis, scripts), WeChatTags(wechat), members)
     events = EventService(RedisEventStore(redis, scripts), communities, tiers, points, notices, members, member_codes,
                           program.events, tuple(tier.code for tier in program.tiers), clock)
     broadcasts = BroadcastService(broadcast_store, communities, pushes, rewards["coupons"], rewards["pending"],
                                   program.broadcasts, clock)
     return {"communities": communities, "events": events, "broadcasts": broadcasts,
-            "service_desk": ServiceDesk(RedisSuggestionStore(redis, scripts), program.service, clock)}
+            "service_desk": ServiceDesk(RedisSuggestionStore(redis, scripts), program.service, clock),
+            "surveys": SurveyService(RedisSurveyStore(redis, scripts), events, notices, program.survey, clock)}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

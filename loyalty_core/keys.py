@@ -432,3 +432,16 @@ SUGGESTIONS = "{service}:suggestions"           # stream: member_id, text, at (c
 
 def suggestion_op(op_key: str) -> str:          # string, with a TTL: the message's suggestion was kept
     return f"{{service}}:suggestion-op:{op_key}"
+
+
+# --- satisfaction surveys after purchases ------------------------------------------------------------------
+SURVEYS_DUE = "{survey}:due"                    # zset member_id -> when their survey is due (epoch ms)
+SURVEYS_FILED = "{survey}:filed"                # hash member_id -> JSON {txn_id, store_id}: the latest purchase
+
+
+def member_survey(member_id: str) -> str:       # hash: txn_id, store_id, asked_at: the question open to the member
+    return f"{member_tag(member_id)}:survey"
+
+
+def store_survey(store_id: str) -> str:         # hash txn_id -> JSON {member_id, score, comment, at}; _count, _sum
+    return f"{{sv:{store_id}}}:answers"

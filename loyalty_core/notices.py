@@ -35,6 +35,7 @@ NOTICE_KINDS: dict[str, str] = {
     "event_promoted": "a place at an event came free and is now the member's (the waitlist moved up)",
     "event_reminder": "an event the member has a place at starts soon (the event-reminders job, 24 h and 2 h)",
     "event_feedback": "how was the event? a score of 1 to 5 asked of those who came (the event-reminders job)",
+    "purchase_survey": "how was the shopping? a score of 1 to 5, days after a purchase (the purchase-surveys job)",
 }
 
 

@@ -34,6 +34,7 @@ from .notices import NoticesRules
 from .perk_rules import BirthdayRules, ReferralRules, WelcomeRules
 from .schedule import ScheduleRules
 from .service_desk import ServiceRules
+from .surveys import SurveyRules
 from .program_fields import (
     Checked, Day, Duration, Flag, Invalid, Loc, Multiplier, Number, RefersTo, Text, Whole, clock_time, rules,
 )
@@ -209,6 +210,7 @@ class Program:
     events: EventRules = Field(default_factory=EventRules)
     broadcasts: BroadcastRules = Field(default_factory=BroadcastRules)
     service: ServiceRules = Field(default_factory=ServiceRules)
+    survey: SurveyRules = Field(default_factory=SurveyRules)
 
     @field_validator("tiers", mode="after")
     @classmethod

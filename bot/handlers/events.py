@@ -1,4 +1,4 @@
-"""活动 / 报名 / 取消报名 / 我的活动, and the 1–5 answer to a feedback request: member events in chat."""
+"""活动 / 报名 / 取消报名 / 我的活动: member events in chat; and the 1–5 answer to a feedback request or a survey."""
 from __future__ import annotations
 
 import re
@@ -40,14 +40,15 @@ async def my_events(ctx: Ctx):
 
 
 @router.text("1", "2", "3", "4", "5", "评分")
-async def rate_event(ctx: Ctx):
-    """「5 很棒」answers the feedback request of the latest event the member came to; 「评分 5 很棒」 too."""
+async def answer_survey(ctx: Ctx):
+    """「5 很棒」answers the question asked last and still open: an event's feedback request or a purchase's
+    satisfaction survey; 「评分 5 很棒」 too."""
     words = ctx.args if ctx.message.content.strip().startswith("评分") else ctx.message.content.strip()
     answer = _SCORE.fullmatch(words.strip())
     if answer is None:
         return ctx.render("not_understood.txt", commands=ctx.commands)
-    event, feedback = await ctx.services.events.give_feedback(ctx.member, int(answer[1]), answer[2] or "")
-    return ctx.render("event_feedback_thanks.txt", event=event, feedback=feedback)
+    answered = await ctx.services.surveys.answer(ctx.member, int(answer[1]), answer[2] or "")
+    return ctx.render("survey_thanks.txt", answered=answered)
 
 
 def event_number(args: str) -> int | None:

@@ -95,6 +95,12 @@ async def event_reminders(ctx: JobContext) -> str:
             f"promotions: {told['promotions']}")
 
 
+async def purchase_surveys(ctx: JobContext) -> str:
+    if not ctx.services.program.survey.after_purchase:
+        return "surveys after purchases are off"
+    return f"{await ctx.services.surveys.ask_due()} satisfaction surveys asked"
+
+
 JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("points-expiry", points_expiry, "expire the points lots past their date"),
     ("coupon-expiry", coupon_expiry, "mark the coupons past their validity expired"),
@@ -107,6 +113,7 @@ JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("referral-release", referral_release, "pay the referral rewards whose refund window is over"),
     ("event-reminders", event_reminders,
      "remind members of events 24 h and 2 h ahead, ask those who came for feedback, tell promotions"),
+    ("purchase-surveys", purchase_surveys, "ask the satisfaction surveys due some days after a purchase"),
 )
 FREQUENT = ("event-reminders",)     # also run every `events.every_minutes` by the leader, outside the day's claim
 

@@ -226,9 +226,12 @@ def community_endpoints(seed: dict) -> list[Endpoint]:
         *event_endpoints(),
         Endpoint("GET", "/api/v1/admin/suggestions", query={"limit": TEXTS.filter(    # no path to fuzz: a bad limit
             lambda text: not (text.isascii() and text.isdigit() and 1 <= int(text) <= 100))}),
+        Endpoint("GET", "/api/v1/admin/surveys/stores/{store_id}", params={"store_id": Part(   # a store is any id:
+            BAD_STORE, BAD_STORE)}),                                                         # only a bad one is 4xx
     ]
 
 
+BAD_STORE = SEGMENTS.filter(lambda text: text not in ("", ".", "..") and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text))
 BAD_EVENT_TIME = st.one_of(
     st.just(MISSING), NOT_TEXT, TEXTS.filter(lambda text: not re.match(r"\s*\d{4}-", text)),
     st.builds(lambda moment, zone: moment.replace(tzinfo=zone).isoformat(), FAR_MOMENTS, st.none() | st.timezones()),
@@ -322,7 +325,8 @@ async def seeded(start_bot, clock) -> Seeded:
     member_id = (await till.services.members.follow(SEED_OPENID, f"evt:{SEED_OPENID}")).member_id
     assert (await till.purchase({"openid": SEED_OPENID}, "300.00", txn_id=SEED_TXN)).status == 200
     coupon = await till.services.coupons.issue(member_id, "dining-200-30", "seed")
-    await RedisCommunityStore(till.services.redis, till.services.scripts).save(SEED_COMMUNITY, "瑜伽社", "", 101, 100)
+    communities = RedisCommunityStore(till.services.redis, till.services.scripts)
+    await communities.save(SEED_COMMUNITY, "fuzz-seed-community", "", 101, 100)
     await till.services.events.publish({"event_id": SEED_EVENT, "title": "沙龙", "place": "中庭", "capacity": 5,
                                         "starts_at": (NOW + timedelta(days=3)).isoformat(),
                                         "ends_at": (NOW + timedelta(days=3, hours=2)).isoformat()})

@@ -191,9 +191,9 @@ async def test_check_in_by_member_code_grants_the_activity_points_once_and_feedb
     await services.events.send_due()
     await sender.drain()
     assert "请回复 1-5" in (await delivered(wired, came))[-1]
-    assert "目前没有待评价的活动" in await wired.say(absent, "5")
+    assert "目前没有需要您打分的" in await wired.say(absent, "5")
     assert "打出 5 分并留下建议" in await wired.say(came, "5 很棒，下次还来")
-    assert "目前没有待评价的活动" in await wired.say(came, "2")        # answered already: the first answer stands
+    assert "目前没有需要您打分的" in await wired.say(came, "2")        # answered already: the first answer stands
     assert "打出 4 分" in await wired.say(also, "评分 4")
     answer = await till.admin.get(f"/api/v1/admin/events/{event.event_id}")
     assert answer.json == {"confirmed": 3, "waitlist": 0, "checked_in": 2, "feedback": {"count": 2, "average": 4.5}}

@@ -5,8 +5,9 @@ from loyalty_core.broadcasts import Audience, Draft, Sent
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.communities import Community, Membership
 from loyalty_core.event_rules import MallEvent
-from loyalty_core.mall_events import Cancelled, Feedback, Listing, Place
+from loyalty_core.mall_events import Cancelled, Listing, Place
 from loyalty_core.service_desk import ServiceRules, staffing
+from loyalty_core.surveys import Answered
 
 YOGA = Community("yoga", "瑜伽社", "每周六早晨一起练习", 100, 1)
 WINE = Community("wine", "品酒会", "", 101, 2)
@@ -41,7 +42,7 @@ COMMUNITY_SAMPLES: dict[str, dict] = {
     "event_place.txt": {"place": Place(TASTING, "waitlisted", 3)},
     "event_cancelled.txt": {"cancelled": Cancelled(TASTING, "confirmed", "100002")},
     "my_events.txt": {"places": [Place(TASTING, "confirmed"), Place(TASTING, "waitlisted", 2)]},
-    "event_feedback_thanks.txt": {"event": TASTING, "feedback": Feedback(5, "很棒", "2026-03-02T10:00:00+08:00")},
+    "survey_thanks.txt": {"answered": Answered("purchase", "S01", 4, commented=True)},
     "errors/unknown_event.txt": {},
     "errors/signup_closed.txt": {},
     "errors/signup_not_open.txt": {"opens_at": datetime(2026, 2, 3, 10, 0, tzinfo=MALL_TZ)},

@@ -169,6 +169,9 @@ def test_no_quiet_hours_and_a_grace_of_zero():
     (edited("reminder_hours = [24, 2]", "reminder_hours = [24, 0]"),
      "events.reminder_hours[1]: must be a whole number between 1 and 168"),
     (edited("feedback_days = 3", "feedback_days = 0"), "events.feedback_days"),
+    (edited("days_after = 3", "days_after = 0"), "survey.days_after: must be a whole number between 1 and 30"),
+    (edited("per_manager_per_day = 3", "per_manager_per_day = 0"),
+     "broadcasts.per_manager_per_day: must be a whole number between 1 and 50"),
 ])
 def test_mistakes_in_the_new_sections_name_their_key(text, message):
     with pytest.raises(ProgramError) as raised:
