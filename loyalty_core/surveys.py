@@ -18,12 +18,11 @@ from pydantic import Field
 
 from . import errors
 from .clock import Clock
+from .mall_events import COMMENT_MAX_CHARS, SCORES
 from .notices import Notifier
 from .program_fields import Duration, Flag, Whole, rules
 
 SURVEYS_GROUP = "surveys"
-SCORES = range(1, 6)
-COMMENT_MAX_CHARS = 200
 
 
 @rules
