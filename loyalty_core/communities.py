@@ -15,6 +15,7 @@ Order of a change, so that a failure leaves nothing half done that a retry canno
 """
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import Protocol
@@ -174,6 +175,7 @@ class CommunityService:
     async def leave(self, member_id: str, words: str) -> Membership:
         community = await self.find(words)
         if not await self._store.is_in(member_id, community.community_id):
+            await self._store.leave(member_id, community.community_id)      # repairs a cut leave
             raise errors.NotInCommunity(community=community.name)
         await self._tags.untag(community.tag_id, (await self._members.get(member_id)).openid)
         return Membership(community, changed=await self._store.leave(member_id, community.community_id))
@@ -190,11 +192,14 @@ class CommunityService:
 
     async def members(self, community_id: str, page: int = 500):
         """Every member id of the community once, a page at a time (an async iterator; a scan may return a
-        member twice while Redis resizes the set)."""
+        member twice while Redis resizes the set). The member's own set decides: one whose leave a crash cut
+        short, between the two sets, is not in."""
         cursor, seen = None, set()
         while cursor != 0:
             cursor, found = await self._store.members(community_id, cursor or 0, page)
-            for member_id in found:
-                if member_id not in seen:
-                    seen.add(member_id)
+            fresh = [member_id for member_id in dict.fromkeys(found) if member_id not in seen]
+            seen.update(fresh)
+            for member_id, member in zip(fresh, await asyncio.gather(
+                    *(self._store.is_in(member_id, community_id) for member_id in fresh))):
+                if member:
                     yield member_id

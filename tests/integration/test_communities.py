@@ -109,3 +109,17 @@ async def test_a_member_joins_at_most_20_communities(mall):
         assert (await services.communities.join(member_id, f"社群{n}")).changed
     assert "已达上限" in await wired.say(openid, f"加入 社群{COMMUNITIES_PER_MEMBER}")
     assert len(wired.sandbox.state.account.members[openid].tags) == COMMUNITIES_PER_MEMBER
+
+
+async def test_a_member_whose_leave_a_crash_cut_short_is_not_in_the_audience_and_leaving_again_repairs_it(
+        mall, redis):
+    wired, services, admin = mall
+    await create(admin, "yoga", "瑜伽社")
+    stays, left = await wired.join("留下"), await wired.join("走了")
+    for openid in (stays, left):
+        await wired.say(openid, "加入 瑜伽社")
+    stays_id, left_id = [await services.members.member_id_for_openid(o) for o in (stays, left)]
+    await services.scripts.run("community_leave", [keys.member_communities(left_id)], ["yoga"])  # only the first step
+    assert [m async for m in services.communities.members("yoga")] == [stays_id]
+    assert "您不在「瑜伽社」里" in await wired.say(left, "退出 瑜伽社")
+    assert await redis.smembers(keys.community_members("yoga")) == {stays_id}
