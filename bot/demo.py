@@ -31,6 +31,7 @@ from .scheduler.process import Scheduler, runner_for
 from .scheduler.sender import build_sender
 from .services import Services
 from .settings import Settings
+from .wechat_api import WeChatApiError
 
 log = logging.getLogger("bot.demo")
 
@@ -104,6 +105,45 @@ async def prepare(services: Services, sandbox_url: str) -> None:
             await sandbox.add_member(openid=persona.openid, nickname=persona.nickname, follow=True, notify=False)
             await services.members.follow(persona.openid, f"demo:{persona.openid}", via="demo")
             await buy(services, persona)
+    await restore_sandbox_tags(services)
+    await communities_and_events(services)
+
+
+DEMO_COMMUNITIES = (("yoga", "瑜伽社", "每周六早晨在中庭一起练习"), ("wine", "品酒会", "每月一次新酒品鉴"))
+
+
+async def restore_sandbox_tags(services: Services) -> None:
+    """The sandbox forgets its tags when it stops, WeChat does not: a restarted demo makes them again, in the
+    communities' order (so they get the same tag ids), with their members."""
+    for community in await services.communities.listing():
+        try:
+            tag = await services.wechat.create_tag(community.name)
+        except WeChatApiError:
+            continue                       # the sandbox has it already
+        if tag.id != community.tag_id:
+            log.warning("demo community %s: the sandbox gave tag %d, not %d", community.community_id, tag.id,
+                        community.tag_id)
+            continue
+        openids = [(await services.members.get(member_id)).openid
+                   async for member_id in services.communities.members(community.community_id)]
+        await services.wechat.tag_members(community.tag_id, openids)
+
+
+async def communities_and_events(services: Services) -> None:
+    """Two communities (李姐 manages 瑜伽社, which 小王 and 陈先生 joined) and a tasting next week (idempotent)."""
+    for community_id, name, description in DEMO_COMMUNITIES:
+        await services.communities.create(community_id, name, description)
+    await services.communities.add_manager("yoga", "o_demo_li")
+    for persona in PERSONAS[:2]:
+        await services.communities.join(await services.members.member_id_for_openid(persona.openid), "瑜伽社")
+    starts = (services.clock.now() + timedelta(days=7)).replace(hour=19, minute=0, second=0, microsecond=0)
+    try:
+        await services.events.publish({
+            "event_id": f"demo-tasting-{starts:%Y%m%d}", "title": "春季品酒会", "starts_at": starts.isoformat(),
+            "ends_at": (starts + timedelta(hours=2)).isoformat(), "place": "三楼中庭", "capacity": 2,
+            "notes": "请着正装，可携一位家属"})
+    except errors.EventConflict:
+        pass                               # published by an earlier start of the demo
 
 
 async def buy(services: Services, persona: Persona) -> None:
@@ -132,6 +172,7 @@ def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: b
    Health / metrics:         {bot_url}/healthz   {bot_url}/metrics
    Redis:                    {redis}
    Demo members:             {personas}
+   Communities and events:   send 社群 or 活动; 李姐 manages 瑜伽社 (广播 瑜伽社 …)
    A purchase at a till:     python -m bot till --openid o_demo_li --amount 199
    Points pay at the till:   python -m bot till --pay-points 500 --openid o_demo_wang
    A walk-in and its QR:     python -m bot till --walk-in --amount 199 --txn W-1; python -m bot till --join-code W-1

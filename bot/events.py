@@ -19,6 +19,7 @@ from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
 from loyalty_core.referral import REFERRAL_GROUP
+from loyalty_core.surveys import SURVEYS_GROUP
 from loyalty_core.welcome import WELCOME_GROUP
 
 from .notices import NOTICES_GROUP, NoticeEvents
@@ -63,6 +64,12 @@ def notice_consumer(services: Services, name: str | None = None, **options) -> S
                           NoticeEvents(services.notices, services.program).handlers(), **options)
 
 
+def survey_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that files purchases for their satisfaction survey (when the program turns surveys on)."""
+    return StreamConsumer(services.redis, SURVEYS_GROUP, name or consumer_name(),
+                          {"points_earned": services.surveys.on_points_earned}, **options)
+
+
 def welcome_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
     """The consumer that gives each new member the welcome gift, if the callback that created them did not."""
     return StreamConsumer(services.redis, WELCOME_GROUP, name or consumer_name(),
@@ -100,7 +107,8 @@ async def background_work(services: Services):
     stop = asyncio.Event()
     tasks = [asyncio.create_task(consumer.run(stop))
              for consumer in (referral_consumer(services), birthday_index_consumer(services),
-                              welcome_consumer(services), join_day_consumer(services), notice_consumer(services))]
+                              welcome_consumer(services), join_day_consumer(services), notice_consumer(services),
+                              survey_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

@@ -24,6 +24,8 @@ MENU = {"button": [
     {"name": "更多", "sub_button": [
         click("我的生日", "MY_BIRTHDAY"),
         click("推荐榜", "REFERRAL_BOARD"),
+        click("兴趣社群", "COMMUNITIES"),
+        click("会员活动", "EVENTS"),
         click("帮助", "HELP"),
     ]},
 ]}

@@ -20,13 +20,13 @@ from typing import Any, Mapping
 from jinja2 import StrictUndefined, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
-from loyalty_core.clock import MALL_TZ, Clock
+from loyalty_core.clock import Clock
 from loyalty_core.notices import NoticeKind, notice_kind
 from loyalty_core.program import Program, ProgramError
 from loyalty_core.push.model import NOTICE_FIELD_MAX_CHARS, Content, Notice, Push, PushRecord
 from loyalty_core.push.service import PushService
 
-from .templating import date_zh, money
+from .templating import date_zh, moment_zh, money
 
 log = logging.getLogger("bot.notices")
 
@@ -56,8 +56,7 @@ def _texts(table: NoticeKind):
 
 
 def moment_words(moment: datetime) -> str:
-    local = moment.astimezone(MALL_TZ)
-    return f"{date_zh(local)} {local:%H:%M}"
+    return moment_zh(moment)
 
 
 def fit(value: str) -> str:
@@ -104,9 +103,9 @@ class Notices:
         return Content.text(text, template=template, subscribe=subscribe, mass=mass)
 
     async def notify(self, member_id: str, kind: str, values: Mapping[str, Any], ref: str,
-                     at: datetime | None = None) -> PushRecord | None:
-        """Tell the member, once per (kind, ref); `at`: when it happened (default now). None when the kind is off
-        or the notice is too old to send."""
+                     at: datetime | None = None, topic: str | None = None) -> PushRecord | None:
+        """Tell the member, once per (kind, ref); `at`: when it happened (default now); `topic`: where the push
+        side counts it (default the kind). None when the kind is off or the notice is too old to send."""
         table = notice_kind(self._program.notices, kind)
         if table is None:
             return None
@@ -115,7 +114,7 @@ class Notices:
         if not_after <= now:
             return None
         values = {"at": at or now, "name": await self.name_of(member_id), **values}
-        push = Push(push_id="", member_id=member_id, kind=table.kind, topic=kind, not_after=not_after,
+        push = Push(push_id="", member_id=member_id, kind=table.kind, topic=topic or kind, not_after=not_after,
                     content=self.content(table, values), urgency=table.urgency, dedup_key=f"{kind}:{ref}")
         return await self._pushes.plan(push)
 

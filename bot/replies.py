@@ -31,7 +31,22 @@ class Image:
         return {"msgtype": "image", "image": {"media_id": self.media_id}}
 
 
-Message = Union[Text, Image]
+@dataclass(frozen=True, slots=True)
+class ToStaff:
+    """Hands the chat to WeChat's customer-service system (a passive reply only: it cannot be sent later)."""
+    kf_account: str = ""
+    LATE = "转接人工客服超时了，请再发送「人工」。"
+
+    def xml_body(self) -> str:
+        account = f"<TransInfo><KfAccount>{cdata(self.kf_account)}</KfAccount></TransInfo>" if self.kf_account else ""
+        return f"<MsgType><![CDATA[transfer_customer_service]]></MsgType>{account}"
+
+    def custom_payload(self) -> dict:
+        """Too late to hand over: the member is asked to try again."""
+        return {"msgtype": "text", "text": {"content": self.LATE}}
+
+
+Message = Union[Text, Image, ToStaff]
 # What a handler returns: nothing (answer "success"), one message, or several. The first is the
 # passive reply; the rest go out as customer-service messages right after.
 Reply = Union[None, Message, list[Message], tuple[Message, ...]]

@@ -8,11 +8,14 @@ from redis.asyncio import Redis
 
 from loyalty_core.access_keys import AccessKeys
 from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayWindows
+from loyalty_core.broadcasts import BroadcastService
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
+from loyalty_core.communities import CommunityService
 from loyalty_core.counter import Counter
 from loyalty_core.coupons import CouponService
-from loyalty_core.desk import ServiceDesk
+from loyalty_core.desk import VoucherDesk
+from loyalty_core.mall_events import EventService
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
@@ -27,11 +30,14 @@ from loyalty_core.redemption import RedemptionService
 from loyalty_core.redis_store.access_keys import RedisAccessKeyStore
 from loyalty_core.redis_store.batching import Batcher
 from loyalty_core.redis_store.birthday import RedisBirthdayStore
+from loyalty_core.redis_store.broadcasts import RedisBroadcastStore
 from loyalty_core.redis_store.catalogue import RedisCatalogueStore
 from loyalty_core.redis_store.channels import RedisChannelStore
+from loyalty_core.redis_store.communities import RedisCommunityStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.desk import RedisGiftVouchers
 from loyalty_core.redis_store.ledger import RedisLedgerStore
+from loyalty_core.redis_store.mall_events import RedisEventStore
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
@@ -43,12 +49,17 @@ from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
 from loyalty_core.redis_store.till_payments import RedisPaymentStore
 from loyalty_core.redis_store.walk_in import RedisSalesCounter, RedisWalkInStore
+from loyalty_core.redis_store.suggestions import RedisSuggestionStore
+from loyalty_core.redis_store.surveys import RedisSurveyStore
 from loyalty_core.referral import ReferralService
+from loyalty_core.service_desk import ServiceDesk
+from loyalty_core.surveys import SurveyService
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
 from loyalty_core.walk_in import WalkIns
 from loyalty_core.welcome import WelcomeService
 
+from .community_tags import WeChatTags
 from .notices import Notices
 from .join_qr import JoinQrCodes
 from .referral_qr import ReferralQrCodes
@@ -75,7 +86,7 @@ class Services:
     walk_in_store: RedisWalkInStore
     join_qr: JoinQrCodes
     counter: Counter
-    desk: ServiceDesk
+    desk: VoucherDesk
     pending: PendingChoices
     coupons: CouponService
     redemption: RedemptionService
@@ -87,6 +98,11 @@ class Services:
     pushes: PushService
     push_queue: RedisPushQueue
     notices: Notices
+    communities: CommunityService
+    events: EventService
+    broadcasts: BroadcastService
+    service_desk: ServiceDesk
+    surveys: SurveyService
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -121,12 +137,16 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     resolver = MemberResolver(members, member_codes)
     at_the_till = till_services(redis, batcher, scripts, outbox, ledger, points, resolver, members, tiers,
                                 birthday_windows, rewards["coupons"], program, clock, wechat)
-    channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
+    broadcast_store = RedisBroadcastStore(redis, scripts)
+    channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis), broadcast_store)
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
+    gatherings = community_services(redis, scripts, broadcast_store, wechat, members, tiers, points, member_codes,
+                                    pushes, notices, rewards, program, clock)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, access_keys=access_keys, pushes=pushes,
-                    push_queue=push_queue, notices=notices, wechat=wechat, **at_the_till, **rewards, **perks)
+                    push_queue=push_queue, notices=notices, wechat=wechat, **at_the_till, **rewards, **perks,
+                    **gatherings)
 
 
 def till_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outbox, ledger: RedisLedgerStore,
@@ -144,7 +164,23 @@ def till_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outb
             "walk_ins": walk_ins, "walk_in_store": walk_in_store,
             "join_qr": JoinQrCodes(walk_ins, walk_in_store, wechat, clock),
             "counter": Counter(resolver, members, tiers, birthday_windows, clock),
-            "desk": ServiceDesk(RedisGiftVouchers(scripts), coupons, clock)}
+            "desk": VoucherDesk(RedisGiftVouchers(scripts), coupons, clock)}
+
+
+def community_services(redis: Redis, scripts: Scripts, broadcast_store: RedisBroadcastStore, wechat,
+                       members: MemberService, tiers: TierService, points: PointsService,
+                       member_codes: MemberCodeService, pushes: PushService, notices: Notices, rewards: dict,
+                       program: Program, clock: Clock) -> dict:
+    """Communities (WeChat tags), their managers' broadcasts, the member events, the service desk and the
+    satisfaction surveys."""
+    communities = CommunityService(RedisCommunityStore(redis, scripts), WeChatTags(wechat), members)
+    events = EventService(RedisEventStore(redis, scripts), communities, tiers, points, notices, members, member_codes,
+                          program.events, tuple(tier.code for tier in program.tiers), clock)
+    broadcasts = BroadcastService(broadcast_store, communities, pushes, rewards["coupons"], rewards["pending"],
+                                  program.broadcasts, clock)
+    return {"communities": communities, "events": events, "broadcasts": broadcasts,
+            "service_desk": ServiceDesk(RedisSuggestionStore(redis, scripts), program.service, clock),
+            "surveys": SurveyService(RedisSurveyStore(redis, scripts), events, notices, program.survey, clock)}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

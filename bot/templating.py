@@ -6,6 +6,8 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from loyalty_core.clock import MALL_TZ
+
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 
@@ -19,11 +21,18 @@ def date_zh(value) -> str:
     return f"{value.year}年{value.month}月{value.day}日"
 
 
+def moment_zh(value) -> str:
+    """A moment as members read it, in the mall's time: 2026年3月1日 19:00."""
+    local = value.astimezone(MALL_TZ)
+    return f"{date_zh(local)} {local:%H:%M}"
+
+
 def make_environment(directory: Path = TEMPLATE_DIR) -> Environment:
     env = Environment(loader=FileSystemLoader(str(directory)), undefined=StrictUndefined, autoescape=False,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False, auto_reload=False)
     env.filters["money"] = money
     env.filters["date_zh"] = date_zh
+    env.filters["moment_zh"] = moment_zh
     return env
 
 

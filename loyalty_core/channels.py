@@ -35,9 +35,9 @@ class MassReports(Protocol):
 
 
 class ChannelFacts:
-    def __init__(self, store: ChannelStore, mass_reports: MassReports | None = None):
+    def __init__(self, store: ChannelStore, *mass_reports: MassReports):
         self._store = store
-        self._mass_reports = mass_reports
+        self._mass_reports = mass_reports           # each told of every mass job's report
 
     async def record_consents(self, member_id: str, accepted_templates: list[str], op_key: str) -> None:
         if accepted_templates:
@@ -52,8 +52,9 @@ class ChannelFacts:
 
     async def record_job(self, report: JobReport, now: datetime) -> None:
         await self._store.record_job(report, now)
-        if report.event == "masssendjobfinish" and self._mass_reports is not None:
-            await self._mass_reports.reconcile(report, now)
+        if report.event == "masssendjobfinish":
+            for reports in self._mass_reports:
+                await reports.reconcile(report, now)
 
     async def job(self, msg_id: str) -> JobReport | None:
         return await self._store.job(msg_id)

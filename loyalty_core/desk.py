@@ -57,7 +57,8 @@ def is_gift_voucher_code(code: str) -> bool:
     return bool(_GIFT_VOUCHER.fullmatch(code))
 
 
-class ServiceDesk:
+class VoucherDesk:
+    """The service desk's counter for gift vouchers: a birthday or catalogue gift handed over once."""
     def __init__(self, vouchers: GiftVouchers, coupons: VoucherCoupons, clock: Clock):
         self._vouchers = vouchers
         self._coupons = coupons

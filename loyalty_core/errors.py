@@ -341,3 +341,81 @@ class VoucherExpired(CouponNotApplicable):
 
 class JoinCodeUnavailable(DomainError):
     code, http_status, message = "join_code_unavailable", 503, "WeChat cannot make the join code just now: try again"
+
+
+# --- communities and events ---------------------------------------------------------------------------
+class UnknownCommunity(DomainError):
+    code, http_status, message = "unknown_community", 404, "no such community"
+
+
+class CommunityConflict(DomainError):
+    code, http_status, message = "community_conflict", 409, "another community has this id or name"
+
+
+class CommunityLimit(DomainError):
+    code, http_status, message = "community_limit", 409, "the account has the most communities WeChat allows"
+
+
+class MemberCommunityLimit(DomainError):
+    code, http_status, message = "member_community_limit", 409, "the member is in the most communities allowed"
+
+
+class NotInCommunity(DomainError):
+    code, http_status, message = "not_in_community", 409, "the member is not in this community"
+
+
+class NotAManager(DomainError):
+    code, http_status, message = "not_a_manager", 403, "only the community's managers may do this"
+
+
+class WeChatUnavailable(DomainError):
+    """The WeChat API did not carry out a call the change needs (nothing was recorded: send it again)."""
+    code, http_status, message = "wechat_unavailable", 503, "WeChat did not answer: try again in a moment"
+
+
+class UnknownEvent(DomainError):
+    code, http_status, message = "unknown_event", 404, "no such event"
+
+
+class EventConflict(DomainError):
+    code, http_status, message = "event_conflict", 409, "an event with this id exists with another definition"
+
+
+class SignupClosed(DomainError):
+    code, http_status, message = "signup_closed", 409, "sign-up for this event has closed"
+
+
+class SignupNotOpen(DomainError):
+    code, http_status, message = "signup_not_open", 409, "sign-up for this event is not open to the member yet"
+
+
+class EventNotForMember(DomainError):
+    code, http_status, message = "event_not_for_member", 403, "the event is for another audience"
+
+
+class NotSignedUp(DomainError):
+    code, http_status, message = "not_signed_up", 409, "the member has no place at this event"
+
+
+class EventStarted(DomainError):
+    code, http_status, message = "event_started", 409, "the event has started"
+
+
+class NoFeedbackDue(DomainError):
+    code, http_status, message = "no_feedback_due", 409, "no event awaits the member's feedback"
+
+
+class BroadcastLimit(DomainError):
+    code, http_status, message = "broadcast_limit", 429, "the manager's broadcasts for today are used up"
+
+
+class EmptyBroadcast(DomainError):
+    code, message = "empty_broadcast", "a broadcast needs a text"
+
+
+class BroadcastTooLong(DomainError):
+    code, message = "broadcast_too_long", "the broadcast's text is too long"
+
+
+class EmptySuggestion(DomainError):
+    code, message = "empty_suggestion", "a suggestion needs a text"

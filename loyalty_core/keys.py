@@ -381,3 +381,89 @@ def sales_day(day: str) -> str:                 # hash "<store>|member|count", "
 
 def sales_day_counted(day: str) -> str:         # set of "<kind>:<txn_id>" already counted that day
     return f"{{sales:{day}}}:counted"
+
+
+# --- communities: their definitions and managers ----------------------------------------------------------
+COMMUNITIES = "{communities}:all"               # hash community_id -> JSON {name, description, tag_id, number}
+COMMUNITY_NAMES = "{communities}:names"         # hash name -> community_id
+COMMUNITY_SEQ = "{communities}:seq"             # INCR -> the next community's number (what members type)
+
+
+def community_managers(community_id: str) -> str:  # set of openid allowed to broadcast to the community
+    return f"{{cm:{community_id}}}:managers"
+
+
+# --- member events: definitions and the index in one slot, each event's places in its own -----------------
+EVENTS = "{events}:all"                         # hash event_id -> JSON definition (loyalty_core/event_rules.py)
+EVENT_NUMBERS = "{events}:numbers"              # hash number -> event_id (what members type after 报名)
+EVENT_SEQ = "{events}:seq"                      # INCR -> the next event's number
+EVENTS_BY_START = "{events}:by-start"           # zset event_id -> starts_at (epoch ms): listings, reminders
+
+
+def event_tag(event_id: str) -> str:
+    return f"{{ev:{event_id}}}"
+
+
+def event_seats(event_id: str) -> str:          # zset member_id -> arrival number: confirmed places
+    return f"{event_tag(event_id)}:seats"
+
+
+def event_waitlist(event_id: str) -> str:       # zset member_id -> arrival number: the waitlist, in arrival order
+    return f"{event_tag(event_id)}:waitlist"
+
+
+def event_arrivals(event_id: str) -> str:       # INCR -> the next sign-up's arrival number
+    return f"{event_tag(event_id)}:arrivals"
+
+
+def event_promoted(event_id: str) -> str:       # set of member_id moved from the waitlist to a place (to tell)
+    return f"{event_tag(event_id)}:promoted"
+
+
+def event_checked_in(event_id: str) -> str:     # set of member_id who came
+    return f"{event_tag(event_id)}:checked-in"
+
+
+def event_feedback(event_id: str) -> str:       # hash member_id -> JSON {score, comment, at}; and _count, _sum
+    return f"{event_tag(event_id)}:feedback"
+
+
+def member_events(member_id: str) -> str:       # set of event_id the member signed up for (a place or waitlisted)
+    return f"{member_tag(member_id)}:events"
+
+
+# --- manager broadcasts -------------------------------------------------------------------------------------
+BROADCAST_AUDIT = "{broadcasts}:audit"          # stream: previewed, confirmed, cancelled, sent (capped)
+
+
+def member_broadcasts(member_id: str, day: str) -> str:  # set of broadcast_id the manager sent that day (yyyymmdd)
+    return f"{member_tag(member_id)}:broadcasts:{day}"
+
+
+def broadcast(broadcast_id: str) -> str:        # hash: community_id, manager_id, text, coupon_template, status,
+    return f"{{bc:{broadcast_id}}}:info"        #   confirmed_at, the planned audience (planned_*), sent_at
+
+
+def broadcast_reports(broadcast_id: str) -> str:  # hash msg_id -> JSON of the platform's MASSSENDJOBFINISH counts
+    return f"{{bc:{broadcast_id}}}:reports"
+
+
+# --- the service desk: members' suggestions for staff ------------------------------------------------------
+SUGGESTIONS = "{service}:suggestions"           # stream: member_id, text, at (capped)
+
+
+def suggestion_op(op_key: str) -> str:          # string, with a TTL: the message's suggestion was kept
+    return f"{{service}}:suggestion-op:{op_key}"
+
+
+# --- satisfaction surveys after purchases ------------------------------------------------------------------
+SURVEYS_DUE = "{survey}:due"                    # zset member_id -> when their survey is due (epoch ms)
+SURVEYS_FILED = "{survey}:filed"                # hash member_id -> JSON {txn_id, store_id}: the latest purchase
+
+
+def member_survey(member_id: str) -> str:       # hash: txn_id, store_id, asked_at: the question open to the member
+    return f"{member_tag(member_id)}:survey"
+
+
+def store_survey(store_id: str) -> str:         # hash txn_id -> JSON {member_id, score, comment, at}; _count, _sum
+    return f"{{sv:{store_id}}}:answers"

@@ -33,6 +33,11 @@ NOTICE_KINDS: dict[str, str] = {
     "referral_reward": "a friend's first purchase paid the referrer's reward (referral_reward_released event)",
     "anniversary": "a year more as a member (the anniversaries job)",
     "holiday": "a holiday greeting from the care calendar (the holidays job)",
+    "event_invitation": "an invitation to a member event, to its audience (marketing; topic campaign:event:<id>)",
+    "event_promoted": "a place at an event came free and is now the member's (the waitlist moved up)",
+    "event_reminder": "an event the member has a place at starts soon (the event-reminders job, 24 h and 2 h)",
+    "event_feedback": "how was the event? a score of 1 to 5 asked of those who came (the event-reminders job)",
+    "purchase_survey": "how was the shopping? a score of 1 to 5, days after a purchase (the purchase-surveys job)",
 }
 
 
@@ -81,4 +86,5 @@ def notice_kind(notices: dict[str, NoticeKind], kind: str) -> NoticeKind | None:
 class Notifier(Protocol):
     """Where the core's services tell a member something (the bot makes it a push): once per (kind, ref)."""
     async def notify(self, member_id: str, kind: str, values: Mapping[str, Any], ref: str,
-                     at: datetime | None = None) -> Any: ...
+                     at: datetime | None = None, topic: str | None = None) -> Any:
+        """`topic`: where the push side counts it (default: the kind)."""

@@ -24,13 +24,17 @@ from typing import Annotated, Any, Iterator, get_args, get_origin
 
 from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
+from .broadcast_rules import BroadcastRules
 from .care import CareRules
 from .catalogue import CatalogueItem, CatalogueRules
 from .clock import MALL_TZ
 from .coupon_rules import CouponRules, CouponTemplate
+from .event_rules import EventRules
 from .notices import NoticesRules
 from .perk_rules import BirthdayRules, ReferralRules, WelcomeRules
 from .schedule import ScheduleRules
+from .service_desk import ServiceRules
+from .surveys import SurveyRules
 from .program_fields import (
     Checked, Day, Duration, Flag, Invalid, Loc, Multiplier, Number, RefersTo, Text, Whole, clock_time, rules,
 )
@@ -214,6 +218,10 @@ class Program:
     schedule: ScheduleRules = Field(default_factory=ScheduleRules)
     care: CareRules = Field(default_factory=CareRules)
     notices: NoticesRules = Field(default_factory=dict)
+    events: EventRules = Field(default_factory=EventRules)
+    broadcasts: BroadcastRules = Field(default_factory=BroadcastRules)
+    service: ServiceRules = Field(default_factory=ServiceRules)
+    survey: SurveyRules = Field(default_factory=SurveyRules)
 
     @field_validator("tiers", mode="after")
     @classmethod

@@ -30,6 +30,8 @@ class ScheduleRules:
     expiry_warnings: ClockTime = Field(time(10, 0), alias="expiry-warnings")
     anniversaries: ClockTime = Field(time(10, 0), alias="anniversaries")
     referral_release: ClockTime = Field(time(10, 30), alias="referral-release")
+    event_reminders: ClockTime = Field(time(8, 0), alias="event-reminders")
+    purchase_surveys: ClockTime = Field(time(11, 0), alias="purchase-surveys")
     catch_up_days: Annotated[int, Whole(1, 31)] = 7
 
     def at(self, job: str) -> time:

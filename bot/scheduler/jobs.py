@@ -92,6 +92,21 @@ async def holidays(ctx: JobContext) -> str:
     return f"{'、'.join(names)}: {counted(greeted, 'member')} greeted"
 
 
+async def event_reminders(ctx: JobContext) -> str:
+    """The reminders due before events, the feedback requests after them, the promotions not yet told. The
+    scheduler also runs it every `events.every_minutes` (a reminder 2 hours ahead cannot wait for a daily run);
+    each message goes once by its dedup key, however often it runs."""
+    told = await ctx.services.events.send_due()
+    return (f"event reminders: {told['reminders']} planned, feedback requests: {told['feedback']}, "
+            f"promotions: {told['promotions']}")
+
+
+async def purchase_surveys(ctx: JobContext) -> str:
+    if not ctx.services.program.survey.after_purchase:
+        return "surveys after purchases are off"
+    return f"{await ctx.services.surveys.ask_due()} satisfaction surveys asked"
+
+
 JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("points-expiry", points_expiry, "expire the points lots past their date"),
     ("coupon-expiry", coupon_expiry, "mark the coupons past their validity expired"),
@@ -102,7 +117,11 @@ JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("expiry-warnings", expiry_warnings, "warn of points about to expire"),
     ("anniversaries", anniversaries, "greet the members who joined on this day in an earlier year"),
     ("referral-release", referral_release, "pay the referral rewards whose refund window is over"),
+    ("event-reminders", event_reminders,
+     "remind members of events 24 h and 2 h ahead, ask those who came for feedback, tell promotions"),
+    ("purchase-surveys", purchase_surveys, "ask the satisfaction surveys due some days after a purchase"),
 )
+FREQUENT = ("event-reminders",)     # also run every `events.every_minutes` by the leader, outside the day's claim
 
 
 def job_table(program: Program) -> dict[str, Job]:

@@ -19,7 +19,7 @@ from loyalty_core.clock import MALL_TZ
 from loyalty_core.redis_store.schedule import RedisScheduleStore
 from loyalty_core.schedule import Lease, Schedule
 
-from .jobs import job_table
+from .jobs import FREQUENT, job_table
 from .runner import Job, JobRunner, Outcome
 
 log = logging.getLogger("bot.scheduler")
@@ -70,6 +70,9 @@ class Scheduler:
             return []
         return await self.runner.run_owed(name, self.lease.token)
 
+    async def run_frequent(self, name: str) -> str | None:
+        return await self.runner.run_again(name) if self.lease.leader else None
+
     async def run_everything_owed(self) -> list[Outcome]:
         return [outcome for name in self.jobs for outcome in await self.run_owed(name)]
 
@@ -80,6 +83,10 @@ class Scheduler:
                               misfire_grace_time=int(timedelta(hours=12).total_seconds()))
         self._aps.add_job(self.run_everything_owed, IntervalTrigger(seconds=CATCH_UP_EVERY.total_seconds()),
                           id="catch-up", coalesce=True, max_instances=1)
+        every = self.runner.services.program.events.every.total_seconds()
+        for name in (name for name in FREQUENT if name in self.jobs):
+            self._aps.add_job(self.run_frequent, IntervalTrigger(seconds=every), args=[name], id=f"{name}-frequent",
+                              coalesce=True, max_instances=1)
         self._aps.start()
 
     async def stop(self) -> None:

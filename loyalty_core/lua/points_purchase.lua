@@ -34,7 +34,8 @@ earned_in_year(year, points)
 record('purchase', points, txn, {debt_repaid = repaid})
 publish('points_earned:' .. MEMBER .. ':' .. txn, 'points_earned',
         {txn_id = txn, points = points, debt_repaid = repaid, balance = S.balance, tier = tiers[current].code,
-         amount = details.amount, promotion = details.promotion})
+         amount = details.amount, promotion = details.promotion, store_id = details.store_id,
+         occurred_at = details.occurred_at})
 
 if redis.call('HINCRBY', ACCOUNT, 'purchases', 1) == 1 then
   publish('first_purchase:' .. MEMBER, 'first_purchase',

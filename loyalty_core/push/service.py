@@ -134,6 +134,18 @@ class PushService:
                 return applied
         raise ConcurrentChange(f"push {push.push_id} of member {push.member_id}: facts kept changing")
 
+    async def preview(self, push: Push) -> Decision:
+        """What `plan` would decide for the push now, recording nothing (a broadcast's preview): the same planner
+        on the same facts. A push planned already shows the decision it got."""
+        now = self._clock.now()
+        situation = await self._store.situation(push, now)
+        if situation is None:
+            raise errors.UnknownMember()
+        facts, record = situation
+        if record is not None and record.status not in WAITING:
+            return Decision(record.status, channel=record.channel or None, reason=record.reason)
+        return plan(record.push if record else push, facts, now, self.policy)
+
     async def _settle(self, record: PushRecord) -> None:
         """The cross-member steps after the member's: the outbox stream, the due index."""
         if record.status == QUEUED:

@@ -45,7 +45,13 @@ def test_every_endpoint_names_the_scopes_that_reach_it():
         "POST /admin/coupons": MEMBER_SERVICE, "POST /admin/coupons/{code}/revoke": MEMBER_SERVICE,
         "POST /admin/members/{member_id}/birthday": MEMBER_SERVICE,
         "GET /admin/members/{member_id}/deliveries": MEMBER_SERVICE,
-        "POST /admin/coupon-templates": PROGRAM, "POST /admin/catalogue-items": PROGRAM}
+        "POST /admin/coupon-templates": PROGRAM, "POST /admin/catalogue-items": PROGRAM,
+        "POST /admin/communities": PROGRAM, "POST /admin/communities/{community_id}/managers": PROGRAM,
+        "GET /admin/communities/{community_id}": MEMBER_SERVICE,
+        "POST /admin/events": PROGRAM, "GET /admin/events/{event_id}": MEMBER_SERVICE,
+        "POST /admin/events/{event_id}/check-ins": MEMBER_SERVICE,
+        "POST /admin/events/{event_id}/invitations": PROGRAM, "GET /admin/suggestions": MEMBER_SERVICE,
+        "GET /admin/surveys/stores/{store_id}": MEMBER_SERVICE}
 
 
 async def test_the_tills_secret_does_not_reach_the_admin_api_and_changes_nothing(till, redis):

@@ -28,11 +28,13 @@ from loyalty_core import keys
 from loyalty_core.catalogue import ITEM_KINDS
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.coupon_rules import COUPON_KINDS
+from loyalty_core.redis_store.communities import RedisCommunityStore
 from tests.fixtures_bot import ADMIN_SECRET, POS_SECRET
 from tests.integration.till import Till, snapshot
 
 MISSING = object()                         # the field is left out
-SEED_OPENID, SEED_TXN = "o_fuzz", "T-seed"
+SEED_OPENID, SEED_TXN, SEED_COMMUNITY, SEED_EVENT = "o_fuzz", "T-seed", "fuzz-yoga", "fuzz-salon"
+SEED_MEMBER_CODE = "881234567890123456"       # a code that names nobody: a check-in with it changes nothing
 NOW = datetime(2026, 1, 15, 10, 0, tzinfo=MALL_TZ)    # the ManualClock's start
 MAX_AMOUNT = 500_000                       # the default program's largest purchase
 _timestamps = itertools.count()
@@ -232,6 +234,70 @@ def endpoints(seed: dict) -> list[Endpoint]:
         Endpoint("POST", "/api/v1/admin/members/{member_id}/birthday", params=member_id, body=BIRTHDAY),
         Endpoint("GET", "/api/v1/admin/members/{member_id}/deliveries", params=member_id,
                  query={"limit": st.just(MISSING) | TEXTS}),
+        *community_endpoints(seed),
+    ]
+
+
+COMMUNITY_NAME_BAD = DEFINITION_BAD_TEXT | st.sampled_from(["12", "٣", "x" * 31, "长" * 31])
+
+
+def community_endpoints(seed: dict) -> list[Endpoint]:
+    community = {"community_id": Part(fixed(SEED_COMMUNITY), SEGMENTS.filter(lambda text: text != SEED_COMMUNITY))}
+    nobody = TEXTS.filter(lambda text: text.strip() != SEED_OPENID)
+    return [
+        Endpoint("POST", "/api/v1/admin/communities", definition=True, body={
+            "community_id": Part(fixed("fuzz-club"), BAD_IDENT), "name": Part(fixed("品酒会"), COMMUNITY_NAME_BAD),
+            "description": Part(st.just(MISSING) | fixed("每月一次"),
+                                NOT_TEXT | st.integers(201, 400).map(lambda n: "长" * n))}),
+        Endpoint("POST", "/api/v1/admin/communities/{community_id}/managers", params=community, definition=True,
+                 body={"openid": Part(fixed(SEED_OPENID), BAD_TEXT | nobody)}),
+        Endpoint("GET", "/api/v1/admin/communities/{community_id}", params=community),
+        *event_endpoints(),
+        Endpoint("GET", "/api/v1/admin/suggestions", query={"limit": TEXTS.filter(    # no path to fuzz: a bad limit
+            lambda text: not (text.isascii() and text.isdigit() and 1 <= int(text) <= 100))}),
+        Endpoint("GET", "/api/v1/admin/surveys/stores/{store_id}", params={"store_id": Part(   # a store is any id:
+            BAD_STORE, BAD_STORE)}),                                                         # only a bad one is 4xx
+    ]
+
+
+BAD_STORE = SEGMENTS.filter(lambda text: text not in ("", ".", "..") and not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", text))
+BAD_EVENT_TIME = st.one_of(
+    st.just(MISSING), NOT_TEXT, TEXTS.filter(lambda text: not re.match(r"\s*\d{4}-", text)),
+    st.builds(lambda moment, zone: moment.replace(tzinfo=zone).isoformat(), FAR_MOMENTS, st.none() | st.timezones()),
+    st.sampled_from(["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-23:59", "2026-01-15T10:00:00+99:00",
+                     (NOW - timedelta(hours=1)).isoformat(), "2026-02-30T10:00:00"]))
+
+
+def longer_than(limit: int) -> st.SearchStrategy:
+    """Texts an event refuses: none, empty, or longer than its limit (spaces and all)."""
+    return DEFINITION_BAD_TEXT | st.integers(limit + 1, limit + 200).map(lambda n: "长" * n) | \
+        st.just(" " * limit + "T1")
+
+
+def event_endpoints() -> list[Endpoint]:
+    event = {"event_id": Part(fixed(SEED_EVENT), SEGMENTS.filter(lambda text: text != SEED_EVENT))}
+    starts = NOW + timedelta(days=3)
+    moment = lambda at: Part(fixed(at.isoformat()), BAD_EVENT_TIME)  # noqa: E731
+    return [
+        Endpoint("POST", "/api/v1/admin/events", definition=True, body={
+            "event_id": Part(fixed("fuzz-event"), BAD_IDENT), "title": Part(fixed("品酒会"), longer_than(64)),
+            "starts_at": moment(starts), "ends_at": moment(starts + timedelta(hours=2)),
+            "place": Part(fixed("中庭"), longer_than(100)), "capacity": Part(fixed(50), BAD_INT | st.just(0)),
+            "community_id": Part(st.none() | fixed(SEED_COMMUNITY), NOT_TEXT.filter(lambda v: v is not None)
+                                 | st.sampled_from(["nope", "", "瑜伽"])),
+            "min_tier": Part(st.none() | fixed("gold"), not_one_of("member", "gold", "platinum", "diamond")
+                             .filter(lambda v: v is not None and v is not MISSING)),
+            "priority_tiers_hours": Part(st.just(MISSING) | fixed({"diamond": 48}),
+                                         st.sampled_from([{"diamond": 0}, {"gold": -1}, {"nope": 2}, [], "48",
+                                                          {"diamond": 10**9}, {"diamond": True}])),
+            "signup_deadline": Part(st.just(MISSING) | fixed((starts - timedelta(hours=1)).isoformat()),
+                                    BAD_EVENT_TIME.filter(lambda v: v is not MISSING and v is not None)),
+            "notes": Part(st.just(MISSING) | fixed("请着正装"), NOT_TEXT.filter(lambda v: v is not None)
+                          | st.integers(501, 600).map(lambda n: "长" * n))}),
+        Endpoint("GET", "/api/v1/admin/events/{event_id}", params=event),
+        Endpoint("POST", "/api/v1/admin/events/{event_id}/check-ins", params=event, definition=True,
+                 body={"member_code": Part(fixed(SEED_MEMBER_CODE), BAD_TEXT | TEXTS)}),
+        Endpoint("POST", "/api/v1/admin/events/{event_id}/invitations", params=event, definition=True),
     ]
 
 
@@ -293,6 +359,11 @@ async def seeded(start_bot, clock, redis) -> Seeded:
     assert paid.status == 200
     await redis.set(keys.gift_voucher(SEED_VOUCHER), json.dumps({"member_id": member_id, "title": "生日蛋糕兑换券",
                                                                  "source": "birthday", "valid_until": "2026-12-31"}))
+    communities = RedisCommunityStore(till.services.redis, till.services.scripts)
+    await communities.save(SEED_COMMUNITY, "fuzz-seed-community", "", 101, 100)
+    await till.services.events.publish({"event_id": SEED_EVENT, "title": "沙龙", "place": "中庭", "capacity": 5,
+                                        "starts_at": (NOW + timedelta(days=3)).isoformat(),
+                                        "ends_at": (NOW + timedelta(days=3, hours=2)).isoformat()})
     seed = {"code": coupon.grouped, "member_id": member_id}
     return Seeded(till, {endpoint.key: endpoint for endpoint in endpoints(seed)})
 

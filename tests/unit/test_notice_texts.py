@@ -30,6 +30,11 @@ SAMPLES = {
     "referral_reward": {"friend": "王**", "points": 500, "balance": 900},
     "anniversary": {"years": 3},
     "holiday": {"holiday": "中秋节"},
+    **{kind: {"title": "春季品酒会暨新品发布会（会员专享）", "starts_at": AT, "place": "三楼中庭", "notes": "请着正装",
+              "number": 3} for kind in ("event_invitation", "event_promoted", "event_feedback")},
+    "purchase_survey": {"store": "S01"},
+    "event_reminder": {"title": "春季品酒会", "starts_at": AT, "place": "三楼中庭", "notes": "请着正装", "number": 3,
+                       "hours": 24},
 }
 
 

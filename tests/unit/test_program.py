@@ -125,6 +125,12 @@ def test_the_seed_program_sets_the_push_limits_the_grace_and_hold_periods_and_th
     assert program.coupons.template("welcome-20").title == "新会员立减券"
 
 
+def test_the_seed_program_rewards_coming_to_an_event_and_reminds_a_day_and_two_hours_before():
+    events = load_program().events
+    assert (events.checkin_points, events.reminder_hours) == (50, (24, 2))
+    assert (events.feedback, events.every) == (timedelta(days=3), timedelta(minutes=10))
+
+
 def test_no_quiet_hours_and_a_grace_of_zero():
     program = parse_program(edited('quiet_hours = ["21:30", "09:00"]', "quiet_hours = []")
                             .replace("upgrade_grace_days = 30", "upgrade_grace_days = 0"))
@@ -158,6 +164,14 @@ def test_no_quiet_hours_and_a_grace_of_zero():
      "tiers[3].replaces: needs inherit_benefits = true"),
     (edited('replaces = ["消费积分"]', 'replaces = ["积分加倍"]'),
      "tiers[1].replaces[0]: '积分加倍' is not a benefit of a lower tier"),
+    (edited("checkin_points = 50", "checkin_points = -1"),
+     "events.checkin_points: must be a whole number between 0 and 100000"),
+    (edited("reminder_hours = [24, 2]", "reminder_hours = [24, 0]"),
+     "events.reminder_hours[1]: must be a whole number between 1 and 168"),
+    (edited("feedback_days = 3", "feedback_days = 0"), "events.feedback_days"),
+    (edited("days_after = 3", "days_after = 0"), "survey.days_after: must be a whole number between 1 and 30"),
+    (edited("per_manager_per_day = 3", "per_manager_per_day = 0"),
+     "broadcasts.per_manager_per_day: must be a whole number between 1 and 50"),
 ])
 def test_mistakes_in_the_new_sections_name_their_key(text, message):
     with pytest.raises(ProgramError) as raised:

@@ -9,6 +9,7 @@ from bot.router import Command
 from bot.templating import Templates, money
 from loyalty_core.tiers import TierBenefits
 from loyalty_core.welcome import WelcomeGift
+from tests.unit.community_samples import COMMUNITY_SAMPLES
 from tests.unit.perk_samples import PERK_SAMPLES
 
 COMMANDS = [Command("积分", "查看积分", featured=True), Command("绑定 手机号", "绑定手机号")]
@@ -90,6 +91,7 @@ SAMPLES: dict[str, dict] = {
     # a walk-in receipt's join code
     "walk_in_joined.txt": {"joined": NS(amount=Decimal("199.00"), points_earned=199, balance=1479, replayed=False)},
     "walk_in_refused.txt": {"reason": "already_joined", "join_days": 7},
+    **COMMUNITY_SAMPLES,                # communities, events, broadcasts, service
 }
 
 templates = Templates()

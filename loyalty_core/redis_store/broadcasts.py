@@ -1,0 +1,67 @@
+"""Manager broadcasts in Redis: each broadcast's facts and job reports in its own slot (`{bc:<id>}`), the
+manager's daily count in the manager's slot, the audit log a capped stream of its own."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+from redis.asyncio import Redis
+
+from .. import keys
+from ..broadcasts import Audience
+from ..channels import JobReport
+from .scripts import Scripts
+
+DAY_TTL_SECONDS = 2 * 86400
+AUDIT_LENGTH = 100_000
+
+
+class RedisBroadcastStore:
+    def __init__(self, redis: Redis, scripts: Scripts):
+        self._redis = redis
+        self._scripts = scripts
+
+    async def sent_today(self, manager_id: str, day: str) -> int:
+        return await self._redis.scard(keys.member_broadcasts(manager_id, day))
+
+    async def claim(self, manager_id: str, broadcast_id: str, day: str, limit: int) -> None:
+        await self._scripts.run_or_refuse("broadcast_claim", [keys.member_broadcasts(manager_id, day)],
+                                          [broadcast_id, limit, DAY_TTL_SECONDS])
+
+    async def record(self, broadcast_id: str, fields: dict) -> bool:
+        return not (await self._scripts.run("broadcast_record", [keys.broadcast(broadcast_id)], _flat(fields)))["replayed"]
+
+    async def finish(self, broadcast_id: str, audience: Audience, at: datetime) -> None:
+        planned = {f"planned_{name}": count for name, count in audience.to_dict().items()}
+        await self._scripts.run("broadcast_finish", [keys.broadcast(broadcast_id)],
+                                _flat(planned | {"sent_at": at.isoformat()}))
+
+    async def audit(self, broadcast_id: str, action: str, manager_id: str, at: datetime, **details) -> None:
+        entry = {"broadcast_id": broadcast_id, "action": action, "manager_id": manager_id, "at": at.isoformat()}
+        await self._redis.xadd(keys.BROADCAST_AUDIT, entry | {k: str(v) for k, v in details.items()},
+                               maxlen=AUDIT_LENGTH, approximate=True)
+
+    async def get(self, broadcast_id: str) -> dict:
+        return await self._redis.hgetall(keys.broadcast(broadcast_id))
+
+    async def reports(self, broadcast_id: str) -> list[dict]:
+        return [orjson.loads(raw) for raw in (await self._redis.hgetall(keys.broadcast_reports(broadcast_id))).values()]
+
+    async def audit_log(self, count: int = 100) -> list[dict]:
+        return [fields for _, fields in await self._redis.xrevrange(keys.BROADCAST_AUDIT, count=count)]
+
+    # -- the platform's mass-send job reports (a MassReports of loyalty_core/channels.py) ----------------------
+    async def reconcile(self, report: JobReport, now: datetime) -> None:
+        """A report of a mass batch that carried a broadcast is recorded against the broadcast."""
+        batch_id = await self._redis.get(keys.push_mass_job(report.msg_id))
+        topic = await self._redis.hget(keys.push_mass_batch(batch_id), "topic") if batch_id else None
+        if not topic or not topic.startswith("broadcast:"):
+            return
+        counts = {"msg_id": report.msg_id, "batch_id": batch_id, "status": report.status, "total": report.total,
+                  "filtered": report.filtered, "sent": report.sent, "errors": report.errors, "at": now.isoformat()}
+        await self._scripts.run("broadcast_report", [keys.broadcast_reports(topic.split(":", 1)[1])],
+                                [report.msg_id, orjson.dumps(counts).decode()])
+
+
+def _flat(fields: dict) -> list:
+    return [part for name, value in fields.items() for part in (name, value)]

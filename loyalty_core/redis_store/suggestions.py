@@ -1,0 +1,28 @@
+"""Members' suggestions for staff in Redis: a capped stream in its own slot, each message kept once."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from .. import keys
+from ..service_desk import Suggestion
+from .scripts import Scripts
+
+KEEP = 100_000
+OP_TTL_SECONDS = 7 * 86400
+
+
+class RedisSuggestionStore:
+    def __init__(self, redis: Redis, scripts: Scripts):
+        self._redis = redis
+        self._scripts = scripts
+
+    async def add(self, suggestion: Suggestion, op_key: str) -> bool:
+        result = await self._scripts.run("suggestion_add", [keys.SUGGESTIONS, keys.suggestion_op(op_key)], [
+            suggestion.member_id, suggestion.text, suggestion.at.isoformat(), KEEP, OP_TTL_SECONDS])
+        return not result["replayed"]
+
+    async def latest(self, count: int) -> list[Suggestion]:
+        return [Suggestion(fields["member_id"], fields["text"], datetime.fromisoformat(fields["at"]))
+                for _, fields in await self._redis.xrevrange(keys.SUGGESTIONS, count=count)]
