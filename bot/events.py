@@ -15,6 +15,7 @@ import socket
 from typing import Awaitable, Callable
 
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
+from loyalty_core.lifecycle import FACTS_GROUP
 from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
@@ -63,6 +64,11 @@ def notice_consumer(services: Services, name: str | None = None, **options) -> S
                           NoticeEvents(services.notices, services.program).handlers(), **options)
 
 
+def facts_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that keeps each member's segmentation facts and lifecycle stage up to date."""
+    return StreamConsumer(services.redis, FACTS_GROUP, name or consumer_name(), services.facts.handlers(), **options)
+
+
 def welcome_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
     """The consumer that gives each new member the welcome gift, if the callback that created them did not."""
     return StreamConsumer(services.redis, WELCOME_GROUP, name or consumer_name(),
@@ -100,7 +106,8 @@ async def background_work(services: Services):
     stop = asyncio.Event()
     tasks = [asyncio.create_task(consumer.run(stop))
              for consumer in (referral_consumer(services), birthday_index_consumer(services),
-                              welcome_consumer(services), join_day_consumer(services), notice_consumer(services))]
+                              welcome_consumer(services), join_day_consumer(services), notice_consumer(services),
+                              facts_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

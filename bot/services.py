@@ -11,6 +11,7 @@ from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayW
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
 from loyalty_core.coupons import CouponService
+from loyalty_core.lifecycle import LifecycleCare, MemberFactsService
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
@@ -29,6 +30,7 @@ from loyalty_core.redis_store.channels import RedisChannelStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.ledger import RedisLedgerStore
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
+from loyalty_core.redis_store.member_facts import RedisFactsStore
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.pending import RedisPendingStore
@@ -38,6 +40,7 @@ from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
 from loyalty_core.referral import ReferralService
+from loyalty_core.segments import Segments
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
 from loyalty_core.welcome import WelcomeService
@@ -73,6 +76,9 @@ class Services:
     pushes: PushService
     push_queue: RedisPushQueue
     notices: Notices
+    facts: MemberFactsService
+    lifecycle: LifecycleCare
+    segments: Segments
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -107,10 +113,20 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     till = TillService(points, resolver, ledger, program, clock)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
+    segmentation = segment_services(redis, scripts, program, clock, perks["birthdays"], rewards["coupons"], notices)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
-                    push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks)
+                    push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks, **segmentation)
+
+
+def segment_services(redis: Redis, scripts: Scripts, program: Program, clock: Clock, birthdays: BirthdayService,
+                     coupons: CouponService, notices: Notices) -> dict:
+    """The member facts, the lifecycle's care and the segments campaigns are sent to."""
+    store = RedisFactsStore(redis, scripts)
+    return {"facts": MemberFactsService(store, program, clock, birthdays),
+            "lifecycle": LifecycleCare(store, program, coupons, notices),
+            "segments": Segments(store, program, program.segments, coupons)}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

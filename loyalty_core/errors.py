@@ -273,3 +273,24 @@ class UnknownAccessKey(DomainError):
 class InvalidPush(DomainError):
     """A push that cannot be planned as given (a missing field, a template field too long, …)."""
     code, message = "invalid_push", "the push is not well-formed"
+
+
+# --- segments and campaigns --------------------------------------------------------------------------------
+class InvalidSegment(DomainError):
+    code, message = "invalid_segment", "the segment is not valid"
+
+
+class InvalidCampaign(DomainError):
+    code, message = "invalid_campaign", "the campaign cannot work"
+
+
+class CampaignConflict(DomainError):
+    code, http_status, message = "campaign_conflict", 409, "this campaign_id was already used for another campaign"
+
+
+class UnknownCampaign(DomainError):
+    code, http_status, message = "unknown_campaign", 404, "no such campaign"
+
+
+class CampaignClosed(DomainError):
+    code, http_status, message = "campaign_closed", 409, "the campaign has finished or was cancelled"

@@ -359,3 +359,57 @@ def community_members(community_id: str) -> str:  # set of member_id: a communit
 
 def member_facts(member_id: str) -> str:        # hash: the member's segmentation facts (12-month spend, last
     return f"{member_tag(member_id)}:facts"     #   purchase, preferred category, lifecycle stage, …)
+
+
+# --- segments (loyalty_core/segment_rules.py): the indexes the member facts keep, one slot ---------------------
+SEGMENT_TAG = "{seg}"
+SEGMENT_VERSIONS = "seg:{seg}:versions"         # hash member_id -> snapshot (µs) of the facts last indexed
+SEGMENT_STATE = "seg:{seg}:state"               # hash member_id -> the sets it is filed in ("tier:gold stage:active …")
+SEGMENT_ALL = "seg:{seg}:all"                   # set of member_id: every member with facts
+SEGMENT_DUE = "seg:{seg}:due"                   # zset member_id -> day (ordinal) the facts change with no event
+SEGMENT_CARE_DUE = "seg:{seg}:care-due"         # hash member_id -> "<stage>:<since ordinal>": care not yet given
+
+
+def segment_set(index: str, value: str) -> str:  # set of member_id, e.g. index "tier", value "gold"
+    return f"seg:{{seg}}:s:{index}:{value}"
+
+
+def segment_scores(index: str) -> str:          # zset member_id -> score (spend fen, balance, purchases,
+    return f"seg:{{seg}}:z:{index}"             #   last purchase / join day ordinal)
+
+
+def segment_scratch(token: str) -> str:         # zset or set with a TTL: a segment being evaluated, its parts
+    return f"seg:{{seg}}:tmp:{token}"
+
+
+# --- campaigns (loyalty_core/campaigns.py): each campaign its own slot ----------------------------------------
+CAMPAIGN_IDS = "cp:{campaigns}:ids"            # zset campaign_id -> created at (epoch ms)
+CAMPAIGN_SCHEDULE = "cp:{campaigns}:due"       # zset campaign_id -> when its next run is due (epoch ms)
+
+
+def campaign_tag(campaign_id: str) -> str:
+    return f"{{cp:{campaign_id}}}"
+
+
+def campaign(campaign_id: str) -> str:          # hash: body (JSON), fingerprint, answer, status, version, runs, …
+    return f"{campaign_tag(campaign_id)}:def"
+
+
+def campaign_assignments(campaign_id: str) -> str:  # hash member_id -> "<arm>|<run>": the variant or holdout
+    return f"{campaign_tag(campaign_id)}:assigned"
+
+
+def campaign_counts(campaign_id: str) -> str:   # hash "<arm>|<measure>" -> n (members, coupons, clicked, …)
+    return f"{campaign_tag(campaign_id)}:counts"
+
+
+def campaign_marks(campaign_id: str) -> str:    # hash "<measure>:<member or txn>" -> 1: each counted once
+    return f"{campaign_tag(campaign_id)}:marks"
+
+
+def member_campaigns(member_id: str) -> str:    # hash campaign_id -> JSON {arm, at_ms, days}: where purchases count
+    return f"{member_tag(member_id)}:campaigns"
+
+
+def tracked_link(token: str) -> str:            # string JSON {campaign_id, member_id, arm, url}
+    return f"link:{token}"

@@ -31,6 +31,7 @@ from .coupon_rules import CouponRules, CouponTemplate
 from .notices import NoticesRules
 from .perk_rules import BirthdayRules, ReferralRules, WelcomeRules
 from .schedule import ScheduleRules
+from .segment_rules import LifecycleRules, Segment, SegmentRules
 from .program_fields import (
     Checked, Day, Duration, Flag, Invalid, Loc, Multiplier, Number, RefersTo, Text, Whole, clock_time, rules,
 )
@@ -203,6 +204,8 @@ class Program:
     schedule: ScheduleRules = Field(default_factory=ScheduleRules)
     care: CareRules = Field(default_factory=CareRules)
     notices: NoticesRules = Field(default_factory=dict)
+    segments: SegmentRules = Field(default_factory=SegmentRules)
+    lifecycle: LifecycleRules = Field(default_factory=LifecycleRules)
 
     @field_validator("tiers", mode="after")
     @classmethod
@@ -329,6 +332,10 @@ def program_from_dict(raw: Any) -> Program:
 def parse_coupon_template(raw: Any, path: str = "") -> CouponTemplate:
     """One template from the program file or the admin API (a JSON object of the same keys)."""
     return _validated(CouponTemplate, raw, path)
+
+
+def parse_segment_table(raw: Any, path: str = "") -> Segment:
+    return _validated(Segment, raw, path)
 
 
 def parse_catalogue_item(raw: Any, path: str = "") -> CatalogueItem:

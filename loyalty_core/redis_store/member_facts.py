@@ -1,0 +1,201 @@
+"""Member facts in Redis: read from the member's own records at one moment, written to the member's facts hash,
+then filed in the segment indexes (their own slot, `{seg}`), which `evaluate` intersects.
+
+Two steps, each one script: the facts in the member's slot, then the indexes. Both carry the snapshot's time
+(Redis time, µs, read in the same MULTI as the records), and each refuses an older snapshot than the one it
+holds, so two writers in any order leave the newest facts, and a sync a crash cut short is repaired by the next
+write or the daily job (every sync carries the member's whole state).
+"""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+import orjson
+from redis.asyncio import Redis
+
+from .. import keys
+from ..clock import MALL_TZ
+from ..member_facts import Facts, FactsSource, Purchase
+from ..segment_rules import Clause
+from .scripts import Scripts
+
+SCRATCH_TTL_SECONDS = 600
+SET_PREFIX = "seg:{seg}:s:"
+SCORES = ("spend", "balance", "purchases", "last_purchase", "joined")
+
+
+def _day(value: str) -> date | None:
+    return date.fromordinal(int(value)) if value else None
+
+
+def _ordinal(day: date | None) -> str:
+    return str(day.toordinal()) if day else ""
+
+
+def encode(facts: Facts) -> dict[str, str]:
+    """The facts hash's fields (all text)."""
+    return {"tier": facts.tier, "balance": str(facts.balance), "joined": _ordinal(facts.joined_on),
+            "spend": str(facts.spend_12m_fen), "purchases": str(facts.purchases_12m),
+            "first": _ordinal(facts.first_purchase), "last": _ordinal(facts.last_purchase),
+            "category": facts.preferred_category, "level": facts.spend_level, "stage": facts.stage,
+            "lapsing": "1" if facts.lapsing else "0", "high_value": "1" if facts.high_value else "0",
+            "bmonth": str(facts.birthday_month), "coupons": " ".join(sorted(facts.coupon_templates)),
+            "next": _ordinal(facts.next_change)}
+
+
+def decode(member_id: str, raw: dict) -> Facts:
+    return Facts(member_id=member_id, tier=raw["tier"], balance=int(raw["balance"]), joined_on=_day(raw["joined"]),
+                 spend_12m_fen=int(raw["spend"]), purchases_12m=int(raw["purchases"]), first_purchase=_day(raw["first"]),
+                 last_purchase=_day(raw["last"]), preferred_category=raw["category"], spend_level=raw["level"],
+                 stage=raw["stage"], lapsing=raw["lapsing"] == "1", high_value=raw["high_value"] == "1",
+                 birthday_month=int(raw["bmonth"]), coupon_templates=frozenset(raw["coupons"].split()),
+                 next_change=_day(raw["next"]))
+
+
+def filed_in(facts: Facts) -> list[str]:
+    """The index sets the member belongs in, as "<index>:<value>"."""
+    sets = [f"tier:{facts.tier}", f"stage:{facts.stage}", f"level:{facts.spend_level}"]
+    sets += ["stage:lapsing"] if facts.lapsing else []
+    sets += [f"category:{facts.preferred_category}"] if facts.preferred_category else []
+    sets += [f"birthday_month:{facts.birthday_month}"] if facts.birthday_month else []
+    sets += [f"coupon:{template}" for template in sorted(facts.coupon_templates)]
+    return sets
+
+
+def scores_of(facts: Facts) -> list[str]:
+    bought = facts.last_purchase is not None
+    return [str(facts.spend_12m_fen), str(facts.balance), str(facts.purchases_12m),
+            _ordinal(facts.last_purchase) if bought else "", _ordinal(facts.joined_on)]
+
+
+class RedisFactsStore:
+    def __init__(self, redis: Redis, scripts: Scripts):
+        self._redis = redis
+        self._scripts = scripts
+
+    # -- the member's records, at one moment ----------------------------------------------------------------
+    async def source(self, member_id: str, birthday_month: int) -> tuple[FactsSource, int] | None:
+        """The records the facts are made of and the snapshot's time (µs); None for no such member."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.time()
+            pipe.hmget(keys.member_profile(member_id), "joined_at", "status")
+            pipe.hmget(keys.points_account(member_id), "balance", "tier")
+            pipe.hgetall(keys.member_purchases(member_id))
+            pipe.hgetall(keys.member_coupons(member_id))
+            (seconds, micros), (joined_at, status), (balance, tier), purchases, coupons = await pipe.execute()
+        if not joined_at:
+            return None
+        now_ms = seconds * 1000 + micros // 1000
+        held = frozenset(c["template"]["id"] for c in map(orjson.loads, coupons.values())
+                         if c["status"] == "issued" and c["expires_ms"] > now_ms)
+        joined = _local_day(joined_at)
+        source = FactsSource(member_id=member_id, joined_on=joined, tier=tier or "", balance=int(balance or 0),
+                             purchases=tuple(_purchase(orjson.loads(raw)) for raw in purchases.values()),
+                             coupon_templates=held, birthday_month=birthday_month)
+        return source, seconds * 1_000_000 + micros
+
+    async def write(self, facts: Facts, snapshot: int, today: date, care: set[str]) -> list[str]:
+        """Write the facts and file them; returns the transitions (stages entered, `lapsing`) this write made.
+        A transition into a stage of `care` is noted as care due (`care_due`)."""
+        written = await self._scripts.run("member_facts_write", [keys.member_facts(facts.member_id)],
+                                          [snapshot, today.toordinal(), orjson.dumps(encode(facts))])
+        if not written["applied"]:
+            return []
+        transitions = list(written["transitions"])
+        due = [stage for stage in transitions if stage in care]
+        care_due = f"{due[-1]}:{written['since']}" if due else ""
+        await self.file(facts, snapshot, care_due)
+        return transitions
+
+    async def file(self, facts: Facts, snapshot: int, care_due: str = "") -> None:
+        sets = filed_in(facts)
+        await self._scripts.run(
+            "segment_index_sync",
+            [keys.SEGMENT_VERSIONS, keys.SEGMENT_STATE, keys.SEGMENT_ALL, keys.SEGMENT_DUE, keys.SEGMENT_CARE_DUE,
+             *(SET_PREFIX + name for name in sets), *(keys.segment_scores(index) for index in SCORES)],
+            [facts.member_id, snapshot, len(sets), " ".join(sets), SET_PREFIX, _ordinal(facts.next_change),
+             care_due, *scores_of(facts)])
+
+    # -- reading --------------------------------------------------------------------------------------------
+    async def facts(self, member_id: str) -> Facts | None:
+        raw = await self._redis.hgetall(keys.member_facts(member_id))
+        return decode(member_id, raw) if raw.get("stage") else None
+
+    async def communities(self, member_id: str) -> frozenset[str]:
+        return frozenset(await self._redis.smembers(keys.member_communities(member_id)))
+
+    async def due(self, today: date, limit: int) -> list[str]:
+        """Members whose facts change by today with no event."""
+        return await self._redis.zrangebyscore(keys.SEGMENT_DUE, "-inf", today.toordinal(), start=0, num=limit)
+
+    async def care_due(self, cursor: int, count: int) -> tuple[int, dict[str, str]]:
+        return await self._redis.hscan(keys.SEGMENT_CARE_DUE, cursor, count=count)
+
+    async def care_given(self, member_id: str, transition: str) -> None:
+        await self._scripts.run("hash_forget_if", [keys.SEGMENT_CARE_DUE], [member_id, transition])
+
+    # -- segments -------------------------------------------------------------------------------------------
+    async def evaluate(self, clauses: list[Clause], sample: int = 0, keep_as: str = "") -> tuple[int, list[str]]:
+        """How many members match and the first `sample` of them; with `keep_as`, the members stay in that
+        scratch key (a zset, for `members`) for a while."""
+        token = keep_as or secrets.token_hex(8)
+        result, copies = keys.segment_scratch(token), []
+        plan, named = [], []
+        for i, clause in enumerate(clauses):
+            if clause.index == "community":
+                copy = f"{result}:c{i}"
+                await self._copy_communities(clause.values, copy)
+                copies.append(copy)
+                names = [copy]
+            elif clause.op == "range":
+                names = [keys.segment_scores(clause.index)]
+            else:
+                names = [keys.segment_set(clause.index, value) for value in clause.values]
+            named += names
+            low, high = clause.values if clause.op == "range" else (None, None)
+            plan.append({"op": clause.op, "keys": names, "low": low, "high": high})
+        try:
+            answer = await self._scripts.run("segment_evaluate", [result, keys.SEGMENT_ALL, *named],
+                                             [orjson.dumps(plan), SCRATCH_TTL_SECONDS, max(sample, 1)])
+        finally:
+            if copies:
+                await self._redis.delete(*copies)
+            if not keep_as:
+                await self._redis.delete(result)
+        return answer["count"], list(answer["sample"])[:sample]
+
+    async def _copy_communities(self, communities: tuple, target: str) -> None:
+        """The members of the communities (each its own slot) copied into the segment's slot, a chunk at a time."""
+        await self._redis.delete(target)
+        for community in communities:
+            async for chunk in _chunks(self._redis.sscan_iter(keys.community_members(community), count=1000)):
+                await self._redis.sadd(target, *chunk)
+        await self._redis.expire(target, SCRATCH_TTL_SECONDS)
+
+    async def members(self, keep_as: str, offset: int, limit: int) -> list[str]:
+        return await self._redis.zrange(keys.segment_scratch(keep_as), offset, offset + limit - 1)
+
+    async def forget(self, keep_as: str) -> None:
+        await self._redis.delete(keys.segment_scratch(keep_as))
+
+
+async def _chunks(items, size: int = 1000):
+    chunk = []
+    async for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _purchase(record: dict) -> Purchase:
+    day = str(record["day"])
+    return Purchase(date(int(day[:4]), int(day[4:6]), int(day[6:8])),
+                    int(record["amount"]) - int(record.get("refunded") or 0), record.get("cat") or "")
+
+
+def _local_day(moment_iso: str) -> date:
+    return datetime.fromisoformat(moment_iso).astimezone(MALL_TZ).date()
