@@ -16,6 +16,7 @@ from typing import Awaitable, Callable
 
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
 from loyalty_core.lifecycle import FACTS_GROUP
+from loyalty_core.campaigns import RESULTS_GROUP
 from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
@@ -69,6 +70,12 @@ def facts_consumer(services: Services, name: str | None = None, **options) -> St
     return StreamConsumer(services.redis, FACTS_GROUP, name or consumer_name(), services.facts.handlers(), **options)
 
 
+def campaign_results_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that counts purchases and coupon redemptions toward the campaigns members were in."""
+    return StreamConsumer(services.redis, RESULTS_GROUP, name or consumer_name(), services.campaigns.handlers(),
+                          **options)
+
+
 def welcome_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
     """The consumer that gives each new member the welcome gift, if the callback that created them did not."""
     return StreamConsumer(services.redis, WELCOME_GROUP, name or consumer_name(),
@@ -107,7 +114,7 @@ async def background_work(services: Services):
     tasks = [asyncio.create_task(consumer.run(stop))
              for consumer in (referral_consumer(services), birthday_index_consumer(services),
                               welcome_consumer(services), join_day_consumer(services), notice_consumer(services),
-                              facts_consumer(services))]
+                              facts_consumer(services), campaign_results_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

@@ -10,6 +10,7 @@ from loyalty_core.access_keys import AccessKeys
 from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayWindows
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
+from loyalty_core.campaigns import CampaignService, Campaigns
 from loyalty_core.coupons import CouponService
 from loyalty_core.lifecycle import LifecycleCare, MemberFactsService
 from loyalty_core.member_code import MemberCodeService
@@ -27,6 +28,7 @@ from loyalty_core.redis_store.batching import Batcher
 from loyalty_core.redis_store.birthday import RedisBirthdayStore
 from loyalty_core.redis_store.catalogue import RedisCatalogueStore
 from loyalty_core.redis_store.channels import RedisChannelStore
+from loyalty_core.redis_store.campaigns import RedisCampaignStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.ledger import RedisLedgerStore
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
@@ -45,6 +47,7 @@ from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
 from loyalty_core.welcome import WelcomeService
 
+from .campaign_texts import CampaignTexts
 from .notices import Notices
 from .referral_qr import ReferralQrCodes
 
@@ -79,6 +82,7 @@ class Services:
     facts: MemberFactsService
     lifecycle: LifecycleCare
     segments: Segments
+    campaigns: CampaignService
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -114,10 +118,15 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
     segmentation = segment_services(redis, scripts, program, clock, perks["birthdays"], rewards["coupons"], notices)
+    campaigns = CampaignService(Campaigns(
+        store=RedisCampaignStore(redis, scripts), audience=segmentation["segments"], facts=segmentation["facts"],
+        members=members, coupons=rewards["coupons"], pushes=pushes, topic_counts=push_queue.topic_counts,
+        renderer=CampaignTexts(), program=program, clock=clock))
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
-                    push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks, **segmentation)
+                    push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks, **segmentation,
+                    campaigns=campaigns)
 
 
 def segment_services(redis: Redis, scripts: Scripts, program: Program, clock: Clock, birthdays: BirthdayService,

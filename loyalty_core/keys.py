@@ -382,17 +382,18 @@ def segment_scratch(token: str) -> str:         # zset or set with a TTL: a segm
     return f"seg:{{seg}}:tmp:{token}"
 
 
-# --- campaigns (loyalty_core/campaigns.py): each campaign its own slot ----------------------------------------
+# --- campaigns (loyalty_core/campaigns.py): the definitions and the schedule in one slot (a campaign is created
+# and scheduled in one script); each campaign's members and counts in a slot of its own ------------------------
 CAMPAIGN_IDS = "cp:{campaigns}:ids"            # zset campaign_id -> created at (epoch ms)
-CAMPAIGN_SCHEDULE = "cp:{campaigns}:due"       # zset campaign_id -> when its next run is due (epoch ms)
+CAMPAIGN_SCHEDULE = "cp:{campaigns}:due"       # zset campaign_id -> when it is due to be sent (epoch ms)
+
+
+def campaign(campaign_id: str) -> str:          # hash: body (JSON), fingerprint, answer, status, version, created_ms
+    return f"cp:{{campaigns}}:def:{campaign_id}"
 
 
 def campaign_tag(campaign_id: str) -> str:
     return f"{{cp:{campaign_id}}}"
-
-
-def campaign(campaign_id: str) -> str:          # hash: body (JSON), fingerprint, answer, status, version, runs, …
-    return f"{campaign_tag(campaign_id)}:def"
 
 
 def campaign_assignments(campaign_id: str) -> str:  # hash member_id -> "<arm>|<run>": the variant or holdout

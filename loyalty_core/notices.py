@@ -31,6 +31,9 @@ NOTICE_KINDS: dict[str, str] = {
     "referral_reward": "a friend's first purchase paid the referrer's reward (referral_reward_released event)",
     "anniversary": "a year more as a member (the anniversaries job)",
     "holiday": "a holiday greeting from the care calendar (the holidays job)",
+    "lifecycle_dormant": "a wake-up for a member who became dormant, with its coupon (the lifecycle job)",
+    "lifecycle_churned": "a win-back for a member who churned, with its coupon (the lifecycle job)",
+    "lifecycle_lapsing": "a member about to lapse, with a coupon (the lifecycle job)",
 }
 
 

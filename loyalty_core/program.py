@@ -271,6 +271,9 @@ def _references(program: Program) -> Iterator[tuple[Loc, str]]:
     for loc, what, name in _named_references(program, ()):
         if name not in known[what.what]:
             yield loc, f"unknown {what.what} {name!r}"
+    for category, template in program.segments.category_coupons.items():
+        if template not in known["coupon template"]:
+            yield ("segments", "category_coupons", category), f"unknown coupon template {template!r}"
 
 
 def _named_references(value: Any, loc: Loc) -> Iterator[tuple[Loc, RefersTo, str]]:
@@ -336,6 +339,11 @@ def parse_coupon_template(raw: Any, path: str = "") -> CouponTemplate:
 
 def parse_segment_table(raw: Any, path: str = "") -> Segment:
     return _validated(Segment, raw, path)
+
+
+def parse_campaign_table(raw: Any) -> "CampaignDefinition":
+    from .campaign_rules import CampaignDefinition     # it holds a Segment of segment_rules, as this module does
+    return _validated(CampaignDefinition, raw)
 
 
 def parse_catalogue_item(raw: Any, path: str = "") -> CatalogueItem:

@@ -30,6 +30,8 @@ class ScheduleRules:
     expiry_warnings: ClockTime = Field(time(10, 0), alias="expiry-warnings")
     anniversaries: ClockTime = Field(time(10, 0), alias="anniversaries")
     referral_release: ClockTime = Field(time(10, 30), alias="referral-release")
+    lifecycle: ClockTime = Field(time(10, 15), alias="lifecycle")
+    campaigns: ClockTime = Field(time(10, 20), alias="campaigns")
     catch_up_days: Annotated[int, Whole(1, 31)] = 7
 
     def at(self, job: str) -> time:

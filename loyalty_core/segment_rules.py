@@ -15,10 +15,10 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from .program_fields import (
-    Checked, Invalid, Money, Number, OptionalMoney, OptionalTemplateId, OptionalText, Whole, rules,
+    Checked, Invalid, Money, Number, OptionalMoney, OptionalTemplateId, OptionalText, TemplateId, Whole, rules,
 )
 
 if TYPE_CHECKING:
@@ -41,6 +41,8 @@ class SegmentRules:
     high_value_spend: Money = Decimal(20_000)
     high_value_purchases: Annotated[int, Whole(1, 1000)] = 6
     sample_size: Annotated[int, Whole(1, 100)] = 20       # member ids a segment preview shows
+    # category -> coupon template: the coupon a campaign's "@preferred_category" gives (program._references checks them)
+    category_coupons: dict[str, TemplateId] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _levels_rise(self) -> "SegmentRules":

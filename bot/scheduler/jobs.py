@@ -86,6 +86,18 @@ async def holidays(ctx: JobContext) -> str:
     return f"{'、'.join(names)}: {greeted} members greeted"
 
 
+async def lifecycle(ctx: JobContext) -> str:
+    """Members whose facts change today with no event (a stage boundary), then the care each transition brings."""
+    refreshed = await ctx.services.facts.refresh_due()
+    care = await ctx.services.lifecycle.give_due()
+    return f"{refreshed} members' facts refreshed, care given for {care.given} transitions ({care.failed} failed)"
+
+
+async def campaigns(ctx: JobContext) -> str:
+    sent = await ctx.services.campaigns.send_due()
+    return f"{sent} campaigns sent"
+
+
 JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("points-expiry", points_expiry, "expire the points lots past their date"),
     ("coupon-expiry", coupon_expiry, "mark the coupons past their validity expired"),
@@ -96,6 +108,8 @@ JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("expiry-warnings", expiry_warnings, "warn of points about to expire"),
     ("anniversaries", anniversaries, "greet the members who joined on this day in an earlier year"),
     ("referral-release", referral_release, "pay the referral rewards whose refund window is over"),
+    ("lifecycle", lifecycle, "move members through the lifecycle stages; wake-up and win-back care, once each"),
+    ("campaigns", campaigns, "send the campaigns whose time has come"),
 )
 
 

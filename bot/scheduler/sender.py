@@ -406,12 +406,14 @@ class Group:
     content: dict
     members: list[tuple[Entry, PushRecord]] = field(default_factory=list)
     last_added: float = 0.0
-    _entry_ids: set[str] = field(default_factory=set)
+    _entry_ids: set[tuple[int, str]] = field(default_factory=set)
 
     def add(self, entry: Entry, record: PushRecord) -> None:
-        """Once per entry: one that waited here long enough to be reclaimed (by this process) comes back."""
-        if entry.entry_id not in self._entry_ids:
-            self._entry_ids.add(entry.entry_id)
+        """Once per entry: one that waited here long enough to be reclaimed (by this process) comes back. An
+        entry id names an entry of one partition's stream only: two partitions give the same id to entries
+        added in the same millisecond."""
+        if (entry.partition, entry.entry_id) not in self._entry_ids:
+            self._entry_ids.add((entry.partition, entry.entry_id))
             self.members.append((entry, record))
             self.last_added = time.monotonic()
 

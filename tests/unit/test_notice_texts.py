@@ -28,6 +28,9 @@ SAMPLES = {
     "referral_reward": {"friend": "王**", "points": 500, "balance": 900},
     "anniversary": {"years": 3},
     "holiday": {"holiday": "中秋节"},
+    "lifecycle_dormant": {"coupon": "想念您 满150减30", "stage": "dormant"},
+    "lifecycle_churned": {"coupon": "", "stage": "churned"},
+    "lifecycle_lapsing": {"coupon": "满200减30 餐饮券", "stage": "lapsing"},
 }
 
 

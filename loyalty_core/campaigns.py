@@ -1,0 +1,341 @@
+"""Campaigns: a segment, variants and a holdout, sent as marketing pushes through the push service, measured.
+
+Create (exactly once per campaign_id): the body is checked whole — the segment's tiers and coupon templates,
+each variant's coupon template, its text rendered for a sample member with a sample coupon — and refused
+with InvalidCampaign naming the problem before anything is stored. The same body again answers the first
+answer; another body under the same id is a CampaignConflict.
+
+Send (`send`, for the API, the scheduler, or any core feature that has a segment and variants): the segment's
+members at that moment, a batch at a time; each member's arm recorded once (campaign_rules.arm_for); a member
+of a variant gets the variant's coupon (issue key `campaign:<id>`) and a marketing push (topic
+`campaign:<id>:<variant>`, dedup key `campaign:<id>`), so the planner decides the channel, the caps and the
+quiet hours, and never sends the campaign to a member twice. Holdout members get nothing and are measured the
+same way: their purchases within `conversion_days` count.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, AsyncIterator, Mapping, Protocol
+
+import orjson
+
+from . import errors
+from .campaign_rules import (
+    HOLDOUT, PREFERRED_CATEGORY, Arm, CampaignDefinition, arm_for, two_proportion_z_test, verdict,
+)
+from .clock import Clock, epoch_ms
+from .member_facts import Facts
+from .program import Program, ProgramError, parse_campaign_table
+from .push.model import Content, Push
+from .segment_rules import Segment
+
+log = logging.getLogger("loyalty_core.campaigns")
+
+RESULTS_GROUP = "campaign-results"
+SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"
+VALID_FOR = timedelta(days=3)             # how long a campaign's push may wait to be delivered
+SEND_BATCH = 500
+CONCURRENCY = 50
+
+
+@dataclass(frozen=True)
+class StoredCampaign:
+    campaign_id: str
+    body: dict
+    status: str
+    version: int
+
+
+class CampaignStore(Protocol):
+    async def create(self, campaign_id: str, fingerprint: str, body: dict, answer: dict, now: datetime,
+                     status: str, due: datetime | None) -> tuple[bool, str, dict]: ...
+    async def get(self, campaign_id: str) -> StoredCampaign | None: ...
+    async def move(self, campaign_id: str, allowed: tuple[str, ...], status: str) -> bool: ...
+    async def due(self, now: datetime, limit: int = 100) -> list[str]: ...
+    async def assign(self, campaign_id: str, arms: list[tuple[str, str]]) -> list[str]: ...
+    async def join(self, member_id: str, campaign_id: str, arm: str, now: datetime, days: int) -> None: ...
+    async def joined(self, member_id: str) -> dict[str, dict]: ...
+    async def mark(self, campaign_id: str, mark: str, counts: dict[str, int]) -> bool: ...
+    async def counts(self, campaign_id: str) -> dict[tuple[str, str], int]: ...
+
+
+class TextRenderer(Protocol):
+    def render(self, text: str, values: Mapping[str, Any]) -> str:
+        """Raises InvalidCampaign naming what does not render."""
+
+
+class Audience(Protocol):
+    async def checked(self, raw) -> Segment: ...
+    def members(self, segment: Segment, today, batch: int = 1000) -> AsyncIterator[list[str]]: ...
+
+
+class Delivery(Protocol):
+    async def plan(self, push: Push) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Campaigns:
+    """What the campaign service works with (one object, so that other features can build it too)."""
+    store: CampaignStore
+    audience: Audience
+    facts: Any                # MemberFactsService: facts(member_id), today()
+    members: Any              # MemberService: get(member_id)
+    coupons: Any              # CouponService: template(id), issue(...)
+    pushes: Delivery
+    topic_counts: Any         # async (topic) -> {(channel, outcome): n}
+    renderer: TextRenderer
+    program: Program
+    clock: Clock
+
+
+def canonical(body: dict) -> dict:
+    """The body as stored: its numbers with a fraction (read as Decimal) as their text."""
+    return orjson.loads(orjson.dumps(body, default=_as_text))
+
+
+def _as_text(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def fingerprint_of(body: dict) -> str:
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def parse_definition(raw: Any) -> CampaignDefinition:
+    if not isinstance(raw, dict):
+        raise errors.InvalidCampaign("the campaign must be an object")
+    try:
+        return parse_campaign_table(raw)
+    except ProgramError as error:
+        raise errors.InvalidCampaign(str(error)) from None
+
+
+class CampaignService:
+    def __init__(self, parts: Campaigns):
+        self._p = parts
+
+    # -- creating -------------------------------------------------------------------------------------------
+    async def create(self, body: dict) -> tuple[dict, bool]:
+        """The answer, and whether this call created the campaign (False: the same body again)."""
+        definition = parse_definition(body)
+        await self._check(definition, body)
+        now = self._p.clock.now()
+        status = SCHEDULED
+        due = definition.send_at or now
+        answer = {"campaign_id": definition.campaign_id, "status": status, "send_at": due.isoformat()}
+        body = canonical(body)
+        fingerprint = fingerprint_of(body)
+        created, stored, first = await self._p.store.create(definition.campaign_id, fingerprint, body, answer, now,
+                                                            status, due)
+        if not created and stored != fingerprint:
+            raise errors.CampaignConflict()
+        return first, created
+
+    async def _check(self, definition: CampaignDefinition, body: dict) -> None:
+        try:
+            await self._p.audience.checked(body.get("segment", {}))
+        except errors.InvalidSegment as problem:
+            raise errors.InvalidCampaign(str(problem)) from None
+        if definition.repeat:
+            raise errors.InvalidCampaign("repeat: recurring campaigns are not offered yet (use null)")
+        sample = _sample_member(self._p.program)
+        for i, variant in enumerate(definition.variants):
+            coupon = None
+            if variant.coupon_template == PREFERRED_CATEGORY:
+                coupon = await self._sample_category_coupon(i)
+            elif variant.coupon_template:
+                try:
+                    coupon = _coupon_values(await self._p.coupons.template(variant.coupon_template), "", None)
+                except errors.UnknownCouponTemplate:
+                    raise errors.InvalidCampaign(f"variants[{i}].coupon_template: unknown coupon template "
+                                                 f"{variant.coupon_template!r}") from None
+            try:
+                self._p.renderer.render(variant.text, {"member": sample, "coupon": coupon})
+            except errors.InvalidCampaign as problem:
+                raise errors.InvalidCampaign(f"variants[{i}].text: {problem}") from None
+
+    async def _sample_category_coupon(self, i: int) -> dict | None:
+        mapping = self._p.program.segments.category_coupons
+        if not mapping:
+            raise errors.InvalidCampaign(f"variants[{i}].coupon_template: {PREFERRED_CATEGORY} needs "
+                                         "segments.category_coupons in the program")
+        return _coupon_values(await self._p.coupons.template(next(iter(mapping.values()))), "", None)
+
+    # -- reading --------------------------------------------------------------------------------------------
+    async def stored(self, campaign_id: str) -> tuple[StoredCampaign, CampaignDefinition]:
+        stored = await self._p.store.get(campaign_id)
+        if stored is None:
+            raise errors.UnknownCampaign()
+        return stored, parse_definition(stored.body)
+
+    async def status(self, campaign_id: str) -> dict:
+        stored, definition = await self.stored(campaign_id)
+        counts = await self._p.store.counts(campaign_id)
+        pushes = await self._push_counts(definition)
+        dropped: dict[str, int] = {}
+        for (channel, outcome), n in pushes.items():
+            if outcome in ("dropped", "expired", "unsubscribed", "capped"):
+                dropped[outcome] = dropped.get(outcome, 0) + n
+        audience = sum(n for (arm, measure), n in counts.items() if measure == "members")
+        return {"campaign_id": campaign_id, "name": definition.name, "status": stored.status,
+                "version": stored.version, "audience": audience, "holdout": counts.get((HOLDOUT, "members"), 0),
+                "planned": sum(n for (_, measure), n in counts.items() if measure == "planned"),
+                "sent": _outcome(pushes, "sent"), "pending_inbox": _outcome(pushes, "pending_inbox"),
+                "deferred": _outcome(pushes, "deferred"), "dropped": dropped}
+
+    async def _push_counts(self, definition: CampaignDefinition, arm: str | None = None) -> dict:
+        total: dict[tuple[str, str], int] = {}
+        for name in [arm] if arm else [v.name for v in definition.variants]:
+            for key, n in (await self._p.topic_counts(topic_of(definition.campaign_id, name))).items():
+                total[key] = total.get(key, 0) + n
+        return total
+
+    async def results(self, campaign_id: str) -> dict:
+        _, definition = await self.stored(campaign_id)
+        counts = await self._p.store.counts(campaign_id)
+        arms = [Arm(name, counts.get((name, "members"), 0), counts.get((name, "purchasers"), 0))
+                for name in definition.arms]
+        holdout = arms[-1]
+        shown = []
+        for arm in arms:
+            pushes = await self._push_counts(definition, arm.name) if arm.name != HOLDOUT else {}
+            row = {"arm": arm.name, "members": arm.members, "sent": _outcome(pushes, "queued"),
+                   "delivered": _outcome(pushes, "sent"), "coupons_issued": counts.get((arm.name, "coupons"), 0),
+                   "coupons_redeemed": counts.get((arm.name, "redeemed"), 0), "purchasers": arm.converted,
+                   "spend": f"{counts.get((arm.name, 'spend'), 0) / 100:.2f}", "conversion": round(arm.rate, 4)}
+            if arm.name != HOLDOUT:
+                test = two_proportion_z_test(arm.converted, arm.members, holdout.converted, holdout.members)
+                row |= {"uplift": round(arm.rate - holdout.rate, 4), "z": round(test.z, 3),
+                        "p_value": round(test.p_value, 4)}
+            shown.append(row)
+        return {"campaign_id": campaign_id, "conversion_days": definition.conversion_days, "arms": shown,
+                "verdict": verdict(arms)}
+
+    # -- sending --------------------------------------------------------------------------------------------
+    async def cancel(self, campaign_id: str) -> dict:
+        await self.stored(campaign_id)
+        if not await self._p.store.move(campaign_id, (SCHEDULED, SENDING), CANCELLED):
+            raise errors.CampaignClosed()
+        return await self.status(campaign_id)
+
+    async def send_due(self) -> int:
+        """Send the campaigns whose time has come; returns how many were sent."""
+        sent = 0
+        for campaign_id in await self._p.store.due(self._p.clock.now()):
+            sent += await self.send(campaign_id)
+        return sent
+
+    async def send(self, campaign_id: str) -> bool:
+        """Send the campaign to its segment as it is now; a send cut short is taken up again by calling again
+        (assignments, coupons and pushes are each once per member). False when cancelled or sent already."""
+        stored, definition = await self.stored(campaign_id)
+        if stored.status in (SENT, CANCELLED):
+            return False
+        await self._p.store.move(campaign_id, (SCHEDULED,), SENDING)
+        async for batch in self._p.audience.members(definition.segment, self._p.facts.today(), SEND_BATCH):
+            if (await self._p.store.get(campaign_id)).status == CANCELLED:
+                return False
+            await self.deliver(definition, batch)
+        return await self._p.store.move(campaign_id, (SENDING,), SENT)
+
+    async def deliver(self, definition: CampaignDefinition, member_ids: list[str]) -> None:
+        """Assign a batch of members and send to those in a variant."""
+        campaign_id, now = definition.campaign_id, self._p.clock.now()
+        arms = await self._p.store.assign(campaign_id, [(m, arm_for(campaign_id, m, definition)) for m in member_ids])
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(member_id: str, arm: str) -> None:
+            async with gate:
+                await self._p.store.join(member_id, campaign_id, arm, now, definition.conversion_days)
+                if arm != HOLDOUT:
+                    await self._send_to(definition, member_id, arm)
+        await asyncio.gather(*(one(m, arm) for m, arm in zip(member_ids, arms)))
+
+    async def _send_to(self, definition: CampaignDefinition, member_id: str, arm: str) -> None:
+        variant = definition.variant(arm)
+        facts = await self._p.facts.facts(member_id)
+        coupon = await self._coupon_for(definition, variant.coupon_template, member_id, facts, arm)
+        member = await self._member_values(member_id, facts)
+        text = self._p.renderer.render(variant.text, {"member": member, "coupon": coupon})
+        mass = {"msgtype": "text", "text": {"content": text}} if definition.channels.mass_send else None
+        push = Push(push_id="", member_id=member_id, kind="marketing", topic=topic_of(definition.campaign_id, arm),
+                    not_after=self._p.clock.now() + VALID_FOR, content=Content.text(text, mass=mass),
+                    dedup_key=f"campaign:{definition.campaign_id}")
+        await self._p.pushes.plan(push)
+        await self._p.store.mark(definition.campaign_id, f"planned:{member_id}", {f"{arm}|planned": 1})
+
+    async def _coupon_for(self, definition, template_id: str, member_id: str, facts: Facts | None,
+                          arm: str) -> dict | None:
+        if template_id == PREFERRED_CATEGORY:
+            category = facts.preferred_category if facts else ""
+            template_id = self._p.program.segments.category_coupons.get(category, "")
+        if not template_id:
+            return None
+        try:
+            coupon = await self._p.coupons.issue(member_id, template_id, f"campaign:{definition.campaign_id}",
+                                                 source=f"campaign:{definition.campaign_id}")
+        except (errors.CouponIssueLimit, errors.CouponMemberLimit, errors.CouponNotIssuable,
+                errors.TierTooLow) as problem:
+            log.warning("campaign %s: no coupon for member %s (%s)", definition.campaign_id, member_id, problem.code)
+            return None
+        await self._p.store.mark(definition.campaign_id, f"coupon:{member_id}", {f"{arm}|coupons": 1})
+        return _coupon_values(coupon.template, coupon.grouped, coupon.last_day)
+
+    async def _member_values(self, member_id: str, facts: Facts | None) -> dict:
+        member = await self._p.members.get(member_id)
+        tier = self._p.program.tier(facts.tier if facts else "")
+        category = facts.preferred_category if facts else ""
+        return {"name": member.nickname or "亲爱的会员", "tier": tier.code, "tier_name": tier.name,
+                "balance": facts.balance if facts else 0, "preferred_category": category,
+                "category_name": self._p.program.coupons.category_names.get(category, category),
+                "stage": facts.stage if facts else "potential"}
+
+    # -- measuring ------------------------------------------------------------------------------------------
+    def handlers(self) -> dict:
+        return {"points_earned": self.on_purchase, "coupon_used": self.on_coupon_used}
+
+    async def on_purchase(self, event: dict) -> None:
+        """A purchase counts for each campaign the member was assigned to within its conversion days."""
+        member_id, data = event["member_id"], event["data"]
+        at_ms = epoch_ms(datetime.fromisoformat(event["occurred_at"]))
+        fen = int(Decimal(data["amount"]) * 100) if data.get("amount") else 0
+        for campaign_id, joined in (await self._p.store.joined(member_id)).items():
+            if joined["at_ms"] <= at_ms <= joined["at_ms"] + joined["days"] * 86_400_000:
+                arm = joined["arm"]
+                await self._p.store.mark(campaign_id, f"buyer:{member_id}", {f"{arm}|purchasers": 1})
+                await self._p.store.mark(campaign_id, f"buy:{data['txn_id']}", {f"{arm}|spend": fen})
+
+    async def on_coupon_used(self, event: dict) -> None:
+        source = event["data"].get("source") or ""
+        if not source.startswith("campaign:"):
+            return
+        campaign_id = source.split(":", 1)[1]
+        joined = (await self._p.store.joined(event["member_id"])).get(campaign_id)
+        if joined:
+            await self._p.store.mark(campaign_id, f"redeemed:{event['event_id']}", {f"{joined['arm']}|redeemed": 1})
+
+
+def topic_of(campaign_id: str, arm: str) -> str:
+    return f"campaign:{campaign_id}:{arm}"
+
+
+def _outcome(counts: dict, outcome: str) -> int:
+    return sum(n for (_, name), n in counts.items() if name == outcome)
+
+
+def _coupon_values(template, code: str, last_day) -> dict:
+    return {"title": template.title, "code": code, "template": template.id,
+            "last_day": last_day.isoformat() if last_day else ""}
+
+
+def _sample_member(program: Program) -> dict:
+    tier = program.base_tier
+    return {"name": "会员", "tier": tier.code, "tier_name": tier.name, "balance": 0, "preferred_category": "",
+            "category_name": "", "stage": "potential"}

@@ -1,0 +1,149 @@
+"""Campaigns through the admin API, the push side and the WeChat sandbox: a campaign to 1,000 members with a
+10% holdout reaches each member of a variant once and nobody else, each with their coupon, and a redemption at
+the till shows in the results. A campaign that cannot work is refused, naming the problem, and stores nothing."""
+from __future__ import annotations
+
+import json
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from bot.app_keys import SERVICES
+from bot.events import campaign_results_consumer, facts_consumer
+from loyalty_core.campaign_rules import HOLDOUT, arm_for
+from loyalty_core.campaigns import parse_definition
+from tests.fixtures_push import align_clock
+from tests.integration.till import Till, snapshot
+
+MEMBERS, OUTSIDE = 1000, 40
+
+
+def campaign(**changes) -> dict:
+    return {"campaign_id": "spring", "name": "春季焕新", "kind": "marketing",
+            "segment": {"lifecycle": ["potential"]},
+            "variants": [{"name": "A", "weight": 0.5, "text": "{{ member.tier_name }}会员专享：{{ coupon.title }}",
+                          "coupon_template": "tea-bogo"},
+                         {"name": "B", "weight": 0.5, "text": "{{ member.name }}，送您「{{ coupon.title }}」",
+                          "coupon_template": "sbux-tall"}],
+            "holdout": 0.1, "send_at": None, "repeat": None, "channels": {"mass_send": True},
+            "conversion_days": 14} | changes
+
+
+@pytest.fixture
+async def mall(start_wired, clock, make_sender):
+    wired = await start_wired()
+    await wired.sandbox.move_to_morning()
+    await align_clock(clock, wired.sandbox)
+    services = wired.bot.app[SERVICES]
+    return wired, services, await make_sender(wired.sandbox), Till(wired.bot, clock)
+
+
+async def caught_up(services, *consumers) -> None:
+    await services.outbox.sweep(services.clock.now(), older_than_ms=0)
+    for consumer in consumers:
+        await consumer.drain()
+
+
+async def test_a_campaign_to_1000_members_reaches_each_member_of_a_variant_once(mall):
+    wired, services, sender, till = mall
+    openids = await wired.wechat.add_followers(MEMBERS + OUTSIDE, prefix="cp")
+    members = {}
+    for openid in openids:
+        members[openid] = (await services.members.follow(openid, f"evt:{openid}")).member_id
+    for openid in openids[:OUTSIDE]:           # these have bought: no longer potential, outside the segment
+        assert (await till.purchase({"openid": openid}, "80.00")).status == 200
+    facts, results = facts_consumer(services, "t"), campaign_results_consumer(services, "t")
+    await caught_up(services, facts)
+    answer = await till.admin.post("/api/v1/admin/campaigns", campaign())
+    assert answer.status == 201, answer.json
+    assert await services.campaigns.send_due() == 1
+    await sender.drain()
+
+    segment = [members[o] for o in openids[OUTSIDE:]]
+    arms = {m: arm_for("spring", m, parse_definition(_decimal(campaign()))) for m in segment}
+    reached = {o for o in openids[OUTSIDE:] if arms[members[o]] != HOLDOUT}
+    assert 0.05 * MEMBERS < MEMBERS - len(reached) < 0.15 * MEMBERS
+    delivered = Counter(entry["openid"] for entry in await wired.wechat.all_messages())
+    assert delivered == Counter({openid: 1 for openid in reached})
+    for openid in reached:
+        held = {c.template.id for c in await services.coupons.wallet(members[openid])}
+        assert held == {"tea-bogo" if arms[members[openid]] == "A" else "sbux-tall"}
+
+    status = (await till.admin.get("/api/v1/admin/campaigns/spring")).json
+    assert (status["audience"], status["holdout"], status["planned"]) == (MEMBERS, MEMBERS - len(reached), len(reached))
+    assert status["sent"] == len(reached) and status["status"] == "sent"
+
+    buyer = next(o for o in sorted(reached) if arms[members[o]] == "B")
+    [coupon] = await services.coupons.wallet(members[buyer])
+    used = await till.post(f"/api/v1/coupons/{coupon.code}/redeem", {"txn_id": "T-spring", "amount": "60.00",
+                                                                      "items": [{"sku": "SBUX-TALL", "price": "35.00",
+                                                                                 "quantity": 1}]})
+    assert used.status == 200, used.json
+    assert (await till.purchase({"openid": buyer}, "60.00", "T-spring")).status == 200
+    await caught_up(services, results)
+    shown = {arm["arm"]: arm for arm in (await till.admin.get("/api/v1/admin/campaigns/spring/results")).json["arms"]}
+    assert (shown["B"]["coupons_redeemed"], shown["B"]["purchasers"], shown["B"]["spend"]) == (1, 1, "60.00")
+    assert (shown["A"]["coupons_redeemed"], shown["A"]["purchasers"], shown[HOLDOUT]["purchasers"]) == (0, 0, 0)
+    assert shown["A"]["members"] + shown["B"]["members"] == len(reached)
+
+    assert await services.campaigns.send("spring") is False        # sent: again does nothing
+    await sender.drain()
+    assert sum((Counter(e["openid"] for e in await wired.wechat.all_messages())).values()) == len(reached)
+
+
+def _decimal(body: dict) -> dict:
+    """The body as the API reads it (numbers with a fraction as Decimal)."""
+    return json.loads(json.dumps(body), parse_float=Decimal)
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({"segment": {"tiers": ["silver"]}}, "segment.tiers[0]: unknown tier 'silver'"),
+    ({"segment": {"holds_coupon_template": "nope"}}, "unknown coupon template 'nope'"),
+    ({"variants": [{"name": "A", "weight": 0.6, "text": "hi"}, {"name": "B", "weight": 0.3, "text": "yo"}]},
+     "weights must add up to 1"),
+    ({"holdout": 0.6}, "holdout: must be a number ≥ 0 and ≤ 0.5"),
+    ({"variants": [{"name": "A", "weight": 1, "text": "hi", "coupon_template": "nope"}]},
+     "variants[0].coupon_template: unknown coupon template 'nope'"),
+    ({"variants": [{"name": "A", "weight": 1, "text": "{{ member.tier_name "}]}, "variants[0].text: does not render"),
+    ({"variants": [{"name": "A", "weight": 1, "text": "{{ member.favourite_colour }}"}]},
+     "variants[0].text: does not render"),
+    ({"variants": [{"name": "A", "weight": 1, "text": "{{ coupon.title }}"}]}, "variants[0].text: does not render"),
+    ({"variants": [{"name": "A", "weight": 1, "text": "{{ ''.__class__.__mro__ }}"}]}, "variants[0].text"),
+    ({"variants": [{"name": "A", "weight": 1, "text": "{{ range(10 ** 9) | list }}"}]}, "variants[0].text"),
+])
+async def test_a_campaign_that_cannot_work_is_refused_naming_the_problem(mall, redis, change, problem):
+    _, _, _, till = mall
+    before = await snapshot(redis)
+    answer = await till.admin.post("/api/v1/admin/campaigns", campaign(**change))
+    assert answer.status == 422 and answer.error == "invalid_campaign", answer.json
+    assert problem in answer.json["error"]["message"]
+    assert await snapshot(redis) == before
+
+
+async def test_the_same_campaign_again_is_answered_as_first_and_another_body_is_a_conflict(mall, redis):
+    _, services, _, till = mall
+    first = await till.admin.post("/api/v1/admin/campaigns", campaign())
+    again = await till.admin.post("/api/v1/admin/campaigns", campaign())
+    assert first.status == 201 and (again.status, again.json) == (200, first.json)
+    before = await snapshot(redis)
+    other = await till.admin.post("/api/v1/admin/campaigns", campaign(name="别的"))
+    assert (other.status, other.error) == (409, "campaign_conflict")
+    assert await snapshot(redis) == before
+
+
+async def test_a_cancelled_campaign_sends_nothing(mall):
+    wired, services, sender, till = mall
+    for openid in await wired.wechat.add_followers(5, prefix="cx"):
+        await services.members.follow(openid, f"evt:{openid}")
+    await caught_up(services, facts_consumer(services, "t"))
+    assert (await till.admin.post("/api/v1/admin/campaigns", campaign())).status == 201
+    cancelled = await till.admin.post("/api/v1/admin/campaigns/spring/cancel", {"reason": "文案有误"})
+    assert (cancelled.status, cancelled.json["status"]) == (200, "cancelled")
+    assert await services.campaigns.send_due() == 0
+    await sender.drain()
+    assert await wired.wechat.all_messages() == []
+    again = await till.admin.post("/api/v1/admin/campaigns/spring/cancel", {"reason": "再次"})
+    assert (again.status, again.error) == (409, "campaign_closed")
+    missing = await till.admin.get("/api/v1/admin/campaigns/nope")
+    assert (missing.status, missing.error) == (404, "unknown_campaign")
