@@ -146,7 +146,8 @@ def verdict(arms: list[Arm]) -> str:
     if other is None or other.members == 0:
         return f"{best.name}: {best.rate:.0%} conversion, nothing to compare with"
     test = two_proportion_z_test(best.converted, best.members, other.converted, other.members)
-    figures = f"{best.rate:.0%} vs {other.rate:.0%} conversion, p = {test.p_value:.2f}"
+    p_value = "p < 0.01" if test.p_value < 0.005 else f"p = {test.p_value:.2f}"
+    figures = f"{best.rate:.0%} vs {other.rate:.0%} conversion, {p_value}"
     if test.p_value < SIGNIFICANCE and best.rate > other.rate:
         return f"{best.name} beats {other.name}: {figures}"
     return f"no clear difference between {best.name} and {other.name}: {figures}"

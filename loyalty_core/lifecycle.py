@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Mapping, Protocol
 
 from . import errors
@@ -35,7 +35,7 @@ DUE_BATCH = 500
 
 
 class FactsStore(Protocol):
-    async def source(self, member_id: str, birthday_month: int) -> tuple[FactsSource, int] | None: ...
+    async def source(self, member_id: str, birthday_month: int, now: datetime) -> tuple[FactsSource, int] | None: ...
     async def write(self, facts: Facts, snapshot: int, today: date, care: set[str]) -> list[str]: ...
     async def facts(self, member_id: str) -> Facts | None: ...
     async def due(self, today: date, limit: int) -> list[str]: ...
@@ -73,7 +73,7 @@ class MemberFactsService:
 
     async def refresh(self, member_id: str) -> list[str]:
         """Recompute the member's facts now; returns the transitions it made (none for no such member)."""
-        found = await self._store.source(member_id, await self._birthday_month(member_id))
+        found = await self._store.source(member_id, await self._birthday_month(member_id), self._clock.now())
         if found is None:
             return []
         source, snapshot = found

@@ -15,7 +15,7 @@ import orjson
 from redis.asyncio import Redis
 
 from .. import keys
-from ..clock import MALL_TZ
+from ..clock import MALL_TZ, epoch_ms
 from ..member_facts import Facts, FactsSource, Purchase
 from ..segment_rules import Clause
 from .scripts import Scripts
@@ -75,8 +75,9 @@ class RedisFactsStore:
         self._scripts = scripts
 
     # -- the member's records, at one moment ----------------------------------------------------------------
-    async def source(self, member_id: str, birthday_month: int) -> tuple[FactsSource, int] | None:
-        """The records the facts are made of and the snapshot's time (µs); None for no such member."""
+    async def source(self, member_id: str, birthday_month: int, now: datetime) -> tuple[FactsSource, int] | None:
+        """The records the facts are made of and the snapshot's time (µs, Redis time: it orders writers, while
+        `now` judges the coupons' validity); None for no such member."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.time()
             pipe.hmget(keys.member_profile(member_id), "joined_at", "status")
@@ -86,7 +87,7 @@ class RedisFactsStore:
             (seconds, micros), (joined_at, status), (balance, tier), purchases, coupons = await pipe.execute()
         if not joined_at:
             return None
-        now_ms = seconds * 1000 + micros // 1000
+        now_ms = epoch_ms(now)
         held = frozenset(c["template"]["id"] for c in map(orjson.loads, coupons.values())
                          if c["status"] == "issued" and c["expires_ms"] > now_ms)
         joined = _local_day(joined_at)

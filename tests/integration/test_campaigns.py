@@ -31,7 +31,7 @@ def campaign(**changes) -> dict:
 
 
 @pytest.fixture
-async def mall(start_wired, clock, make_sender):
+async def mall(start_wired, clock, make_sender, redis):
     wired = await start_wired()
     await wired.sandbox.move_to_morning()
     await align_clock(clock, wired.sandbox)

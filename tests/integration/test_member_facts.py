@@ -7,12 +7,13 @@ from datetime import timedelta
 import pytest
 
 from bot.events import facts_consumer
+from bot.scheduler.process import runner_for
 from loyalty_core import keys
 from tests.integration.till import Till
 
 
 @pytest.fixture
-async def mall(start_bot, clock):
+async def mall(start_bot, clock, redis):
     till = Till(await start_bot(), clock)
     return till, till.services, facts_consumer(till.services, "test")
 
@@ -49,3 +50,56 @@ async def test_purchases_and_refunds_make_the_facts(mall):
     await caught_up(services, consumer)
     facts = await services.facts.facts(member_id)
     assert (facts.spend_12m_fen, facts.preferred_category) == (35_000, "fashion")
+
+
+async def test_segments_find_members_by_their_facts_and_communities(mall, redis):
+    till, services, consumer = mall
+    diner, shopper, idle = [await join(services, o) for o in ("o_diner", "o_shopper", "o_idle")]
+    await till.purchase({"openid": "o_diner"}, "600.00", category="dining")
+    await till.purchase({"openid": "o_shopper"}, "300.00", category="fashion")
+    await redis.sadd(keys.member_communities(shopper), "yoga")       # as the communities' store files them
+    await redis.sadd(keys.community_members("yoga"), shopper)
+    await services.coupons.issue(idle, "tea-bogo", "gift-1")
+    await caught_up(services, consumer)
+    assert await preview(till, {}) == {"count": 3, "sample": sorted([diner, shopper, idle])}
+    assert await preview(till, {"lifecycle": ["new"], "spend_12m_min": "500"}) == {"count": 1, "sample": [diner]}
+    assert await preview(till, {"communities": ["yoga"]}) == {"count": 1, "sample": [shopper]}
+    assert await preview(till, {"preferred_category": "fashion", "tiers": ["member"]}) == {"count": 1,
+                                                                                         "sample": [shopper]}
+    assert await preview(till, {"holds_coupon_template": "tea-bogo"}) == {"count": 1, "sample": [idle]}
+    assert (await preview(till, {"lacks_coupon_template": "tea-bogo", "days_since_purchase_max": 0}))["count"] == 2
+    refused = await till.admin.post("/api/v1/admin/segments/preview", {"segment": {"tiers": ["silver"]}})
+    assert (refused.status, refused.error) == (422, "invalid_segment")
+    assert "segment.tiers[0]: unknown tier 'silver'" in refused.json["error"]["message"]
+
+
+async def test_a_win_back_comes_once_per_transition_however_often_the_job_runs(mall, clock):
+    till, services, consumer = mall
+    member_id = await join(services, "o_away")
+    await till.purchase({"openid": "o_away"}, "120.00", category="dining")
+    await caught_up(services, consumer)
+    runner = runner_for(services, timedelta(seconds=30))
+
+    async def run_days(days: int) -> None:
+        for _ in range(days):
+            clock.advance(days=1)
+            await runner.run_day("lifecycle", services.facts.today())
+            await runner.run_day("lifecycle", services.facts.today())     # the same day again: done already
+            await services.lifecycle.give_due()                          # and by hand, again
+            await caught_up(services, consumer)
+
+    def winbacks(held) -> list[str]:
+        return sorted(c.template.id for c in held if c.source == "lifecycle")
+
+    await run_days(89)
+    assert (await services.facts.facts(member_id)).stage == "active"
+    assert winbacks(await services.coupons.wallet(member_id)) == []
+    await run_days(3)
+    assert (await services.facts.facts(member_id)).stage == "dormant"
+    assert winbacks(await services.coupons.wallet(member_id)) == ["winback-30"]
+    await run_days(10)
+    assert winbacks(await services.coupons.wallet(member_id)) == ["winback-30"]
+    topics = [step.topic for step in await services.pushes.deliveries(member_id, 100)]
+    assert set(topics) == {"lifecycle_dormant"} and topics.count("lifecycle_dormant") >= 1
+    records = {step.push_id for step in await services.pushes.deliveries(member_id, 100)}
+    assert len(records) == 1                                          # one push, whatever its steps
