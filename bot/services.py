@@ -95,7 +95,8 @@ class NoBirthdaysYet:
 
 def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, wechat=None, *,
                    program: Program | None = None, birthdays: BirthdayWindows | None = None,
-                   push_policy: PushPolicy | None = None, push_partitions: int = 8) -> Services:
+                   push_policy: PushPolicy | None = None, push_partitions: int = 8,
+                   public_base_url: str = "http://127.0.0.1:8080") -> Services:
     batcher = Batcher(redis)
     scripts = Scripts(redis, batcher)
     outbox = Outbox(redis, scripts)
@@ -121,7 +122,7 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     campaigns = CampaignService(Campaigns(
         store=RedisCampaignStore(redis, scripts), audience=segmentation["segments"], facts=segmentation["facts"],
         members=members, coupons=rewards["coupons"], pushes=pushes, topic_counts=push_queue.topic_counts,
-        renderer=CampaignTexts(), program=program, clock=clock))
+        renderer=CampaignTexts(), program=program, clock=clock, link_base=f"{public_base_url}/r/"))
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,

@@ -39,6 +39,7 @@ log = logging.getLogger("loyalty_core.campaigns")
 RESULTS_GROUP = "campaign-results"
 SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"
 VALID_FOR = timedelta(days=3)             # how long a campaign's push may wait to be delivered
+MAX_URL = 1000
 SEND_BATCH = 500
 CONCURRENCY = 50
 
@@ -62,6 +63,8 @@ class CampaignStore(Protocol):
     async def joined(self, member_id: str) -> dict[str, dict]: ...
     async def mark(self, campaign_id: str, mark: str, counts: dict[str, int]) -> bool: ...
     async def counts(self, campaign_id: str) -> dict[tuple[str, str], int]: ...
+    async def save_links(self, links: dict[str, dict]) -> None: ...
+    async def link(self, token: str) -> dict | None: ...
 
 
 class TextRenderer(Protocol):
@@ -91,6 +94,25 @@ class Campaigns:
     renderer: TextRenderer
     program: Program
     clock: Clock
+    link_base: str = "/r/"    # tracked links are <link_base><token>
+
+
+class TrackedLinks:
+    """`{{ link("https://…") }}` in a campaign text: a short link of ours that counts the member's click and
+    redirects. The token is derived from the campaign, the member and the URL, so a text rendered again makes
+    the same links."""
+
+    def __init__(self, base: str, campaign_id: str, member_id: str, arm: str):
+        self._base, self._campaign_id, self._member_id, self._arm = base, campaign_id, member_id, arm
+        self.made: dict[str, dict] = {}
+
+    def link(self, url: str) -> str:
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
+            raise ValueError("link() takes an http(s) URL")
+        token = hashlib.sha256(f"{self._campaign_id}|{self._member_id}|{url}".encode()).hexdigest()[:22]
+        self.made[token] = {"campaign_id": self._campaign_id, "member_id": self._member_id, "arm": self._arm,
+                            "url": url}
+        return self._base + token
 
 
 def canonical(body: dict) -> dict:
@@ -157,7 +179,8 @@ class CampaignService:
                     raise errors.InvalidCampaign(f"variants[{i}].coupon_template: unknown coupon template "
                                                  f"{variant.coupon_template!r}") from None
             try:
-                self._p.renderer.render(variant.text, {"member": sample, "coupon": coupon})
+                links = TrackedLinks(self._p.link_base, definition.campaign_id, "sample", variant.name)
+                self._p.renderer.render(variant.text, {"member": sample, "coupon": coupon, "link": links.link})
             except errors.InvalidCampaign as problem:
                 raise errors.InvalidCampaign(f"variants[{i}].text: {problem}") from None
 
@@ -207,7 +230,8 @@ class CampaignService:
         for arm in arms:
             pushes = await self._push_counts(definition, arm.name) if arm.name != HOLDOUT else {}
             row = {"arm": arm.name, "members": arm.members, "sent": _outcome(pushes, "queued"),
-                   "delivered": _outcome(pushes, "sent"), "coupons_issued": counts.get((arm.name, "coupons"), 0),
+                   "delivered": _outcome(pushes, "sent"), "clicked": counts.get((arm.name, "clicked"), 0),
+                   "coupons_issued": counts.get((arm.name, "coupons"), 0),
                    "coupons_redeemed": counts.get((arm.name, "redeemed"), 0), "purchasers": arm.converted,
                    "spend": f"{counts.get((arm.name, 'spend'), 0) / 100:.2f}", "conversion": round(arm.rate, 4)}
             if arm.name != HOLDOUT:
@@ -263,7 +287,10 @@ class CampaignService:
         facts = await self._p.facts.facts(member_id)
         coupon = await self._coupon_for(definition, variant.coupon_template, member_id, facts, arm)
         member = await self._member_values(member_id, facts)
-        text = self._p.renderer.render(variant.text, {"member": member, "coupon": coupon})
+        links = TrackedLinks(self._p.link_base, definition.campaign_id, member_id, arm)
+        text = self._p.renderer.render(variant.text, {"member": member, "coupon": coupon, "link": links.link})
+        if links.made:
+            await self._p.store.save_links(links.made)
         mass = {"msgtype": "text", "text": {"content": text}} if definition.channels.mass_send else None
         push = Push(push_id="", member_id=member_id, kind="marketing", topic=topic_of(definition.campaign_id, arm),
                     not_after=self._p.clock.now() + VALID_FOR, content=Content.text(text, mass=mass),
@@ -298,6 +325,14 @@ class CampaignService:
                 "stage": facts.stage if facts else "potential"}
 
     # -- measuring ------------------------------------------------------------------------------------------
+    async def follow(self, token: str) -> str | None:
+        """Where a tracked link leads, its click counted once per member (None: no such link)."""
+        link = await self._p.store.link(token) if token.isascii() and token.isalnum() and len(token) < 64 else None
+        if link is None:
+            return None
+        await self._p.store.mark(link["campaign_id"], f"click:{link['member_id']}", {f"{link['arm']}|clicked": 1})
+        return link["url"]
+
     def handlers(self) -> dict:
         return {"points_earned": self.on_purchase, "coupon_used": self.on_coupon_used}
 

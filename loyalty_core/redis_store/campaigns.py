@@ -14,6 +14,9 @@ from ..clock import epoch_ms
 from .scripts import Scripts, refusal
 
 
+LINK_TTL_SECONDS = 180 * 86400       # a tracked link works half a year
+
+
 class RedisCampaignStore:
     def __init__(self, redis: Redis, scripts: Scripts):
         self._redis = redis
@@ -67,6 +70,16 @@ class RedisCampaignStore:
     async def counts(self, campaign_id: str) -> dict[tuple[str, str], int]:
         raw = await self._redis.hgetall(keys.campaign_counts(campaign_id))
         return {tuple(field.split("|", 1)): int(n) for field, n in raw.items()}
+
+    async def save_links(self, links: dict[str, dict]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for token, link in links.items():
+                pipe.set(keys.tracked_link(token), orjson.dumps(link), ex=LINK_TTL_SECONDS, nx=True)
+            await pipe.execute()
+
+    async def link(self, token: str) -> dict | None:
+        raw = await self._redis.get(keys.tracked_link(token))
+        return None if raw is None else orjson.loads(raw)
 
     async def arm_of(self, campaign_id: str, member_id: str) -> str | None:
         return await self._redis.hget(keys.campaign_assignments(campaign_id), member_id)

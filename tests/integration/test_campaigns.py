@@ -147,3 +147,25 @@ async def test_a_cancelled_campaign_sends_nothing(mall):
     assert (again.status, again.error) == (409, "campaign_closed")
     missing = await till.admin.get("/api/v1/admin/campaigns/nope")
     assert (missing.status, missing.error) == (404, "unknown_campaign")
+
+
+async def test_a_tracked_link_counts_the_click_and_redirects(mall):
+    wired, services, sender, till = mall
+    openid = await wired.join("小林")
+    await wired.say(openid, "你好")                  # opens the member's 48-hour window
+    await wired.drain()
+    await caught_up(services, facts_consumer(services, "t"))
+    body = campaign(segment={}, holdout=0, channels={"mass_send": False}, variants=[
+        {"name": "A", "weight": 1, "text": "{{ member.name }}，春季新品：{{ link('https://mall.example/spring') }}"}])
+    assert (await till.admin.post("/api/v1/admin/campaigns", body)).status == 201
+    await services.campaigns.send_due()
+    await sender.drain()
+    [message] = [m for m in await wired.wechat.delivered(openid) if "春季新品" in str(m["message"])]
+    text = message["message"]["text"]["content"]
+    path = "/r/" + text.rsplit("/r/", 1)[1]
+    for _ in range(2):                              # a member's second click is not a second clicker
+        followed = await wired.bot.get(path, allow_redirects=False)
+        assert (followed.status, followed.headers["Location"]) == (302, "https://mall.example/spring")
+    [arm] = (await till.admin.get("/api/v1/admin/campaigns/spring/results")).json["arms"][:1]
+    assert (arm["arm"], arm["clicked"], arm["delivered"]) == ("A", 1, 1)
+    assert (await wired.bot.get("/r/nosuchtoken", allow_redirects=False)).status == 404
