@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-fast demo system-deps bench bench-callback bench-fanout bench-ledger bench-push clean
+.PHONY: venv test test-fast demo system-deps bench bench-callback bench-fanout bench-ledger bench-push bench-campaign clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ demo: $(STAMP)
 	@bash scripts/system-deps.sh fonts-wqy-microhei fonts-noto-color-emoji
 	$(PY) -m bot demo
 
-bench: bench-callback bench-fanout bench-ledger bench-push
+bench: bench-callback bench-fanout bench-ledger bench-push bench-campaign
 
 bench-callback: $(STAMP)
 	@bash scripts/system-deps.sh wrk
@@ -42,6 +42,9 @@ bench-ledger: $(STAMP)
 bench-push: $(STAMP)
 	$(PY) -m bench.push
 	$(PY) -m bench.scans
+
+bench-campaign: $(STAMP)
+	$(PY) -m bench.campaign
 
 clean:
 	rm -rf $(VENV) var build *.egg-info test-output

@@ -3,6 +3,7 @@ issued to them (`{{ member.tier_name }}`, `{{ coupon.title }}`). An unknown fiel
 the sandbox refuses is an InvalidCampaign naming it, so a campaign that cannot render is refused at creation."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Mapping
 
 from jinja2 import StrictUndefined, TemplateError
@@ -13,10 +14,16 @@ from loyalty_core import errors
 _SANDBOX = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
+@lru_cache(maxsize=256)
+def _compiled(text: str):
+    """A campaign's text is rendered for every member: compiled once."""
+    return _SANDBOX.from_string(text)
+
+
 class CampaignTexts:
     def render(self, text: str, values: Mapping[str, Any]) -> str:
         try:
-            rendered = _SANDBOX.from_string(text).render(**values).strip()
+            rendered = _compiled(text).render(**values).strip()
         except SecurityError as error:
             raise errors.InvalidCampaign(f"the sandbox refuses it ({error})") from None
         except TemplateError as error:

@@ -28,7 +28,8 @@ from . import errors
 from .campaign_rules import (
     HOLDOUT, PREFERRED_CATEGORY, Arm, CampaignDefinition, arm_for, two_proportion_z_test, verdict,
 )
-from .clock import Clock, epoch_ms
+from .clock import MALL_TZ, Clock, epoch_ms
+from .cron import CronError, parse_cron
 from .member_facts import Facts
 from .program import Program, ProgramError, parse_campaign_table
 from .push.model import Content, Push
@@ -50,13 +51,16 @@ class StoredCampaign:
     body: dict
     status: str
     version: int
+    runs: int = 0             # a recurring campaign's runs done
 
 
 class CampaignStore(Protocol):
     async def create(self, campaign_id: str, fingerprint: str, body: dict, answer: dict, now: datetime,
                      status: str, due: datetime | None) -> tuple[bool, str, dict]: ...
     async def get(self, campaign_id: str) -> StoredCampaign | None: ...
-    async def move(self, campaign_id: str, allowed: tuple[str, ...], status: str) -> bool: ...
+    async def move(self, campaign_id: str, allowed: tuple[str, ...], status: str,
+                   next_due: datetime | None = None) -> bool: ...
+    async def due_at(self, campaign_id: str) -> datetime | None: ...
     async def due(self, now: datetime, limit: int = 100) -> list[str]: ...
     async def assign(self, campaign_id: str, arms: list[tuple[str, str]]) -> list[str]: ...
     async def join(self, member_id: str, campaign_id: str, arm: str, now: datetime, days: int) -> None: ...
@@ -150,7 +154,7 @@ class CampaignService:
         await self._check(definition, body)
         now = self._p.clock.now()
         status = SCHEDULED
-        due = definition.send_at or now
+        due = definition.send_at or (parse_cron(definition.repeat).next_after(now) if definition.repeat else now)
         answer = {"campaign_id": definition.campaign_id, "status": status, "send_at": due.isoformat()}
         body = canonical(body)
         fingerprint = fingerprint_of(body)
@@ -166,7 +170,10 @@ class CampaignService:
         except errors.InvalidSegment as problem:
             raise errors.InvalidCampaign(str(problem)) from None
         if definition.repeat:
-            raise errors.InvalidCampaign("repeat: recurring campaigns are not offered yet (use null)")
+            try:
+                parse_cron(definition.repeat)
+            except CronError as problem:
+                raise errors.InvalidCampaign(f"repeat: {problem}") from None
         sample = _sample_member(self._p.program)
         for i, variant in enumerate(definition.variants):
             coupon = None
@@ -207,8 +214,10 @@ class CampaignService:
             if outcome in ("dropped", "expired", "unsubscribed", "capped"):
                 dropped[outcome] = dropped.get(outcome, 0) + n
         audience = sum(n for (arm, measure), n in counts.items() if measure == "members")
+        next_at = await self._p.store.due_at(campaign_id) if stored.status == SCHEDULED else None
         return {"campaign_id": campaign_id, "name": definition.name, "status": stored.status,
-                "version": stored.version, "audience": audience, "holdout": counts.get((HOLDOUT, "members"), 0),
+                "version": stored.version, "runs": stored.runs,
+                "next_send_at": next_at.astimezone(MALL_TZ).isoformat() if next_at else None, "audience": audience, "holdout": counts.get((HOLDOUT, "members"), 0),
                 "planned": sum(n for (_, measure), n in counts.items() if measure == "planned"),
                 "sent": _outcome(pushes, "sent"), "pending_inbox": _outcome(pushes, "pending_inbox"),
                 "deferred": _outcome(pushes, "deferred"), "dropped": dropped}
@@ -258,19 +267,26 @@ class CampaignService:
 
     async def send(self, campaign_id: str) -> bool:
         """Send the campaign to its segment as it is now; a send cut short is taken up again by calling again
-        (assignments, coupons and pushes are each once per member). False when cancelled or sent already."""
+        (assignments, coupons and pushes are each once per member and run). A recurring campaign is then
+        scheduled for its next time. False when it was cancelled or sent already."""
         stored, definition = await self.stored(campaign_id)
         if stored.status in (SENT, CANCELLED):
             return False
+        due = await self._p.store.due_at(campaign_id) or self._p.clock.now()
+        run = due.astimezone(MALL_TZ).strftime("%Y%m%d%H%M") if definition.repeat else ""
         await self._p.store.move(campaign_id, (SCHEDULED,), SENDING)
         async for batch in self._p.audience.members(definition.segment, self._p.facts.today(), SEND_BATCH):
             if (await self._p.store.get(campaign_id)).status == CANCELLED:
                 return False
-            await self.deliver(definition, batch)
+            await self.deliver(definition, batch, run)
+        if definition.repeat:
+            later = parse_cron(definition.repeat).next_after(max(due, self._p.clock.now()))
+            return await self._p.store.move(campaign_id, (SENDING,), SCHEDULED, later)
         return await self._p.store.move(campaign_id, (SENDING,), SENT)
 
-    async def deliver(self, definition: CampaignDefinition, member_ids: list[str]) -> None:
-        """Assign a batch of members and send to those in a variant."""
+    async def deliver(self, definition: CampaignDefinition, member_ids: list[str], run: str = "") -> None:
+        """Assign a batch of members and send to those in a variant (`run`: a recurring campaign's run, which
+        reaches each member once more)."""
         campaign_id, now = definition.campaign_id, self._p.clock.now()
         arms = await self._p.store.assign(campaign_id, [(m, arm_for(campaign_id, m, definition)) for m in member_ids])
         gate = asyncio.Semaphore(CONCURRENCY)
@@ -279,13 +295,14 @@ class CampaignService:
             async with gate:
                 await self._p.store.join(member_id, campaign_id, arm, now, definition.conversion_days)
                 if arm != HOLDOUT:
-                    await self._send_to(definition, member_id, arm)
+                    await self._send_to(definition, member_id, arm, run)
         await asyncio.gather(*(one(m, arm) for m, arm in zip(member_ids, arms)))
 
-    async def _send_to(self, definition: CampaignDefinition, member_id: str, arm: str) -> None:
+    async def _send_to(self, definition: CampaignDefinition, member_id: str, arm: str, run: str) -> None:
         variant = definition.variant(arm)
         facts = await self._p.facts.facts(member_id)
-        coupon = await self._coupon_for(definition, variant.coupon_template, member_id, facts, arm)
+        once = f"campaign:{definition.campaign_id}" + (f":{run}" if run else "")
+        coupon = await self._coupon_for(definition, variant.coupon_template, member_id, facts, arm, once)
         member = await self._member_values(member_id, facts)
         links = TrackedLinks(self._p.link_base, definition.campaign_id, member_id, arm)
         text = self._p.renderer.render(variant.text, {"member": member, "coupon": coupon, "link": links.link})
@@ -294,25 +311,25 @@ class CampaignService:
         mass = {"msgtype": "text", "text": {"content": text}} if definition.channels.mass_send else None
         push = Push(push_id="", member_id=member_id, kind="marketing", topic=topic_of(definition.campaign_id, arm),
                     not_after=self._p.clock.now() + VALID_FOR, content=Content.text(text, mass=mass),
-                    dedup_key=f"campaign:{definition.campaign_id}")
+                    dedup_key=once)
         await self._p.pushes.plan(push)
-        await self._p.store.mark(definition.campaign_id, f"planned:{member_id}", {f"{arm}|planned": 1})
+        await self._p.store.mark(definition.campaign_id, f"planned:{once}:{member_id}", {f"{arm}|planned": 1})
 
     async def _coupon_for(self, definition, template_id: str, member_id: str, facts: Facts | None,
-                          arm: str) -> dict | None:
+                          arm: str, issue_key: str) -> dict | None:
         if template_id == PREFERRED_CATEGORY:
             category = facts.preferred_category if facts else ""
             template_id = self._p.program.segments.category_coupons.get(category, "")
         if not template_id:
             return None
         try:
-            coupon = await self._p.coupons.issue(member_id, template_id, f"campaign:{definition.campaign_id}",
+            coupon = await self._p.coupons.issue(member_id, template_id, issue_key,
                                                  source=f"campaign:{definition.campaign_id}")
         except (errors.CouponIssueLimit, errors.CouponMemberLimit, errors.CouponNotIssuable,
                 errors.TierTooLow) as problem:
             log.warning("campaign %s: no coupon for member %s (%s)", definition.campaign_id, member_id, problem.code)
             return None
-        await self._p.store.mark(definition.campaign_id, f"coupon:{member_id}", {f"{arm}|coupons": 1})
+        await self._p.store.mark(definition.campaign_id, f"coupon:{issue_key}:{member_id}", {f"{arm}|coupons": 1})
         return _coupon_values(coupon.template, coupon.grouped, coupon.last_day)
 
     async def _member_values(self, member_id: str, facts: Facts | None) -> dict:

@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 
 from .. import keys
 from ..campaigns import StoredCampaign
-from ..clock import epoch_ms
+from ..clock import epoch_ms, from_epoch_ms
 from .scripts import Scripts, refusal
 
 
@@ -34,14 +34,21 @@ class RedisCampaignStore:
         raw = await self._redis.hgetall(keys.campaign(campaign_id))
         if not raw:
             return None
-        return StoredCampaign(campaign_id, orjson.loads(raw["body"]), raw["status"], int(raw["version"]))
+        return StoredCampaign(campaign_id, orjson.loads(raw["body"]), raw["status"], int(raw["version"]),
+                              int(raw.get("runs") or 0))
 
-    async def move(self, campaign_id: str, allowed: tuple[str, ...], status: str) -> bool:
+    async def move(self, campaign_id: str, allowed: tuple[str, ...], status: str,
+                   next_due: datetime | None = None) -> bool:
         result = await self._scripts.run("campaign_status", [keys.campaign(campaign_id), keys.CAMPAIGN_SCHEDULE],
-                                         [campaign_id, " ".join(allowed), status])
+                                         [campaign_id, " ".join(allowed), status,
+                                          epoch_ms(next_due) if next_due else ""])
         if not result["ok"]:
             raise refusal(result)
         return result["moved"]
+
+    async def due_at(self, campaign_id: str) -> datetime | None:
+        score = await self._redis.zscore(keys.CAMPAIGN_SCHEDULE, campaign_id)
+        return None if score is None else from_epoch_ms(int(score))
 
     async def due(self, now: datetime, limit: int = 100) -> list[str]:
         return await self._redis.zrangebyscore(keys.CAMPAIGN_SCHEDULE, "-inf", epoch_ms(now), start=0, num=limit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -169,3 +170,30 @@ async def test_a_tracked_link_counts_the_click_and_redirects(mall):
     [arm] = (await till.admin.get("/api/v1/admin/campaigns/spring/results")).json["arms"][:1]
     assert (arm["arm"], arm["clicked"], arm["delivered"]) == ("A", 1, 1)
     assert (await wired.bot.get("/r/nosuchtoken", allow_redirects=False)).status == 404
+
+
+async def test_a_recurring_campaign_reaches_its_members_once_per_run(mall, clock):
+    wired, services, sender, till = mall
+    openids = await wired.wechat.add_followers(4, prefix="rc")
+    for openid in openids:
+        await services.members.follow(openid, f"evt:{openid}")
+    await caught_up(services, facts_consumer(services, "t"))
+    weekly = campaign(holdout=0, repeat="0 10 * * 1", variants=[{"name": "A", "weight": 1, "text": "本周会员专享"}])
+    bad = await till.admin.post("/api/v1/admin/campaigns", weekly | {"campaign_id": "bad", "repeat": "0 25 * * *"})
+    assert (bad.status, bad.error) == (422, "invalid_campaign") and "repeat: hour" in bad.json["error"]["message"]
+    created = await till.admin.post("/api/v1/admin/campaigns", weekly)
+    first = datetime.fromisoformat(created.json["send_at"])
+    assert first.isoweekday() == 1 and (first.hour, first.minute) == (10, 0) and first > clock.now()
+    assert await services.campaigns.send_due() == 0                # not yet
+    for week in range(2):
+        clock.set(first + timedelta(weeks=week, minutes=5))
+        await wired.sandbox.client.advance((clock.now() - datetime.fromtimestamp(
+            (await wired.wechat.clock())["now"], clock.now().tzinfo)).total_seconds())
+        assert await services.campaigns.send_due() == 1
+        assert await services.campaigns.send_due() == 0            # this week's run is done
+        await sender.drain()
+    status = (await till.admin.get("/api/v1/admin/campaigns/spring")).json
+    assert (status["status"], status["runs"], status["planned"]) == ("scheduled", 2, 8)
+    assert datetime.fromisoformat(status["next_send_at"]) == first + timedelta(weeks=2)
+    delivered = Counter(entry["openid"] for entry in await wired.wechat.all_messages())
+    assert delivered == Counter({openid: 2 for openid in openids})

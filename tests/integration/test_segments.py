@@ -45,8 +45,8 @@ async def populate(redis, store: RedisFactsStore) -> dict[str, tuple[Facts, froz
     rng = random.Random(20261202)
     population = dict((f.member_id, (f, c)) for f, c in (random_facts(rng, n) for n in range(MEMBERS)))
     items = list(population.values())
-    for start in range(0, MEMBERS, 2000):
-        chunk = items[start:start + 2000]
+    for start in range(0, MEMBERS, 500):
+        chunk = items[start:start + 500]
         await asyncio.gather(*(store.write(facts, 1, TODAY, set()) for facts, _ in chunk))
         async with redis.pipeline(transaction=False) as pipe:
             for facts, communities in chunk:
@@ -63,8 +63,8 @@ async def population(redis):
     written = await populate(redis, store)
     stored = {}
     ids = list(written)
-    for start in range(0, MEMBERS, 2000):         # the reference reads what was stored, not what was meant
-        chunk = ids[start:start + 2000]
+    for start in range(0, MEMBERS, 500):          # the reference reads what was stored, not what was meant
+        chunk = ids[start:start + 500]
         read = await asyncio.gather(*(asyncio.gather(store.facts(m), store.communities(m)) for m in chunk))
         stored.update(zip(chunk, map(tuple, read)))
     assert_wide_enough(stored)
