@@ -41,8 +41,8 @@ RESULTS_GROUP = "campaign-results"
 SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"
 VALID_FOR = timedelta(days=3)             # how long a campaign's push may wait to be delivered
 MAX_URL = 1000
-SEND_BATCH = 500
-CONCURRENCY = 50
+SEND_BATCH = 1000
+CONCURRENCY = 100
 
 
 @dataclass(frozen=True)

@@ -61,8 +61,8 @@ class RedisCampaignStore:
 
     async def join(self, member_id: str, campaign_id: str, arm: str, now: datetime, days: int) -> None:
         """Note in the member's slot that their purchases count for the campaign (the first note stays)."""
-        await self._redis.hsetnx(keys.member_campaigns(member_id), campaign_id,
-                                 orjson.dumps({"arm": arm, "at_ms": epoch_ms(now), "days": days}))
+        await self._scripts.batcher.call("HSETNX", keys.member_campaigns(member_id), campaign_id,
+                                         orjson.dumps({"arm": arm, "at_ms": epoch_ms(now), "days": days}))
 
     async def joined(self, member_id: str) -> dict[str, dict]:
         raw = await self._redis.hgetall(keys.member_campaigns(member_id))

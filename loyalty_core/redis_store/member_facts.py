@@ -120,7 +120,7 @@ class RedisFactsStore:
 
     # -- reading --------------------------------------------------------------------------------------------
     async def facts(self, member_id: str) -> Facts | None:
-        raw = await self._redis.hgetall(keys.member_facts(member_id))
+        raw = await self._scripts.batcher.call("HGETALL", keys.member_facts(member_id))
         return decode(member_id, raw) if raw.get("stage") else None
 
     async def communities(self, member_id: str) -> frozenset[str]:
