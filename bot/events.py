@@ -1,10 +1,11 @@
 """Background work of the web process: the consumers of the outbox stream (referrals; the birthday
 index, which repairs an index step a crash cut short; the welcome gift, which completes a gift a crash
-cut short; the join-day index of membership anniversaries; the notices of the ledger's events), and periodic housekeeping — relaying domain events a crashed process left in a member's
-outbox, and settling redemptions a crashed process left half done. Any number of processes may run all
-of it: each consumer group shares its entries out, and every step is idempotent. (Calendar jobs —
-expiry, warnings, tier reviews, referral rewards whose refund window is over — belong to the
-scheduler, bot/scheduler/.)"""
+cut short; the join-day index of membership anniversaries; the notices of the ledger's events; the member
+facts segments read; the purchases and redemptions campaigns are measured by), and periodic housekeeping —
+relaying domain events a crashed process left in a member's outbox, and settling redemptions a crashed
+process left half done. Any number of processes may run all of it: each consumer group shares its entries
+out, and every step is idempotent. (Calendar jobs — expiry, warnings, tier reviews, referral rewards whose
+refund window is over, the lifecycle, campaigns due — belong to the scheduler, bot/scheduler/.)"""
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,8 @@ import socket
 from typing import Awaitable, Callable
 
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
-from loyalty_core.lifecycle import FACTS_GROUP
 from loyalty_core.campaigns import RESULTS_GROUP
+from loyalty_core.lifecycle import FACTS_GROUP
 from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 from loyalty_core.redis_store.stream_consumer import StreamConsumer

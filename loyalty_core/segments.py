@@ -33,6 +33,10 @@ class TemplateLookup(Protocol):
     async def template(self, template_id: str): ...
 
 
+class SegmentLost(RuntimeError):
+    """The members kept for a send vanished (Redis restarted): the send stops, and is taken up again."""
+
+
 @dataclass(frozen=True)
 class Preview:
     count: int
@@ -72,6 +76,9 @@ class Segments:
         count, _ = await self._store.evaluate(segment.clauses(today), keep_as=token)
         try:
             for offset in range(0, count, batch):
-                yield await self._store.members(token, offset, batch)
+                found = await self._store.members(token, offset, batch)
+                if not found:
+                    raise SegmentLost("the segment's members were lost before all were read")
+                yield found
         finally:
             await self._store.forget(token)

@@ -175,7 +175,13 @@ class RedisFactsStore:
         await self._redis.expire(target, SCRATCH_TTL_SECONDS)
 
     async def members(self, keep_as: str, offset: int, limit: int) -> list[str]:
-        return await self._redis.zrange(keys.segment_scratch(keep_as), offset, offset + limit - 1)
+        """A slice of the kept members; each read keeps them for another while (a long send reads them all)."""
+        kept = keys.segment_scratch(keep_as)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zrange(kept, offset, offset + limit - 1)
+            pipe.expire(kept, SCRATCH_TTL_SECONDS)
+            found, _ = await pipe.execute()
+        return found
 
     async def forget(self, keep_as: str) -> None:
         await self._redis.delete(keys.segment_scratch(keep_as))
