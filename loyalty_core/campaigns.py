@@ -185,11 +185,17 @@ class CampaignService:
                 except errors.UnknownCouponTemplate:
                     raise errors.InvalidCampaign(f"variants[{i}].coupon_template: unknown coupon template "
                                                  f"{variant.coupon_template!r}") from None
-            try:
-                links = TrackedLinks(self._p.link_base, definition.campaign_id, "sample", variant.name)
-                self._p.renderer.render(variant.text, {"member": sample, "coupon": coupon, "link": links.link})
-            except errors.InvalidCampaign as problem:
-                raise errors.InvalidCampaign(f"variants[{i}].text: {problem}") from None
+            # A member without a category coupon gets none: such a text must render without one too.
+            coupons = [coupon, None] if variant.coupon_template == PREFERRED_CATEGORY else [coupon]
+            for sample_coupon in coupons:
+                try:
+                    links = TrackedLinks(self._p.link_base, definition.campaign_id, "sample", variant.name)
+                    self._p.renderer.render(variant.text, {"member": sample, "coupon": sample_coupon,
+                                                           "link": links.link})
+                except errors.InvalidCampaign as problem:
+                    without = " for a member without a category coupon ({% if coupon %}…{% endif %})" \
+                        if sample_coupon is None else ""
+                    raise errors.InvalidCampaign(f"variants[{i}].text: {problem}{without}") from None
 
     async def _sample_category_coupon(self, i: int) -> dict | None:
         mapping = self._p.program.segments.category_coupons
@@ -220,7 +226,8 @@ class CampaignService:
                 "next_send_at": next_at.astimezone(MALL_TZ).isoformat() if next_at else None, "audience": audience, "holdout": counts.get((HOLDOUT, "members"), 0),
                 "planned": sum(n for (_, measure), n in counts.items() if measure == "planned"),
                 "sent": _outcome(pushes, "sent"), "pending_inbox": _outcome(pushes, "pending_inbox"),
-                "deferred": _outcome(pushes, "deferred"), "dropped": dropped}
+                "deferred": _outcome(pushes, "deferred"), "dropped": dropped,
+                "untold": sum(n for (_, measure), n in counts.items() if measure == "untold")}
 
     async def _push_counts(self, definition: CampaignDefinition, arm: str | None = None) -> dict:
         total: dict[tuple[str, str], int] = {}
@@ -305,7 +312,12 @@ class CampaignService:
         coupon = await self._coupon_for(definition, variant.coupon_template, member_id, facts, arm, once)
         member = await self._member_values(member_id, facts)
         links = TrackedLinks(self._p.link_base, definition.campaign_id, member_id, arm)
-        text = self._p.renderer.render(variant.text, {"member": member, "coupon": coupon, "link": links.link})
+        try:
+            text = self._p.renderer.render(variant.text, {"member": member, "coupon": coupon, "link": links.link})
+        except errors.InvalidCampaign as problem:   # e.g. the coupon the text names could not be issued
+            log.warning("campaign %s: no text for member %s (%s)", definition.campaign_id, member_id, problem.code)
+            await self._p.store.mark(definition.campaign_id, f"untold:{once}:{member_id}", {f"{arm}|untold": 1})
+            return
         if links.made:
             await self._p.store.save_links(links.made)
         mass = {"msgtype": "text", "text": {"content": text}} if definition.channels.mass_send else None

@@ -197,3 +197,34 @@ async def test_a_recurring_campaign_reaches_its_members_once_per_run(mall, clock
     assert datetime.fromisoformat(status["next_send_at"]) == first + timedelta(weeks=2)
     delivered = Counter(entry["openid"] for entry in await wired.wechat.all_messages())
     assert delivered == Counter({openid: 2 for openid in openids})
+
+
+async def test_the_preferred_category_coupon_is_each_members_own(mall):
+    wired, services, sender, till = mall
+    diner, shopper, newcomer = await wired.wechat.add_followers(3, prefix="pc")
+    members = [(await services.members.follow(o, f"evt:{o}")).member_id for o in (diner, shopper, newcomer)]
+    await till.purchase({"openid": diner}, "300.00", category="dining")
+    await till.purchase({"openid": shopper}, "300.00", category="fashion")
+    await caught_up(services, facts_consumer(services, "t"))
+    strict = campaign(segment={}, holdout=0, variants=[
+        {"name": "A", "weight": 1, "text": "{{ coupon.title }}", "coupon_template": "@preferred_category"}])
+    refused = await till.admin.post("/api/v1/admin/campaigns", strict)
+    assert refused.status == 422 and "without a category coupon" in refused.json["error"]["message"]
+    body = campaign(segment={}, holdout=0, variants=[
+        {"name": "A", "weight": 1, "coupon_template": "@preferred_category",
+         "text": "{% if coupon %}{{ member.category_name }}专享：{{ coupon.title }}{% else %}新品上市{% endif %}"}])
+    assert (await till.admin.post("/api/v1/admin/campaigns", body)).status == 201
+    await services.campaigns.send_due()
+    held = [{c.template.id for c in await services.coupons.wallet(m) if c.source == "campaign:spring"}
+            for m in members]
+    assert held == [{"dining-200-30"}, {"fashion-15"}, set()]
+    await sender.drain()
+    status = (await till.admin.get("/api/v1/admin/campaigns/spring")).json
+    assert (status["pending_inbox"], status["sent"]) == (3, 0)     # personal texts: no common mass send
+    for openid in (diner, shopper, newcomer):                     # each writes: the campaign follows the reply
+        await wired.say(openid, "你好")
+    await wired.drain()
+    await sender.drain()
+    texts = {e["openid"]: e["message"]["text"]["content"] for e in await wired.wechat.all_messages(channel="custom")
+             if "专享" in e["message"]["text"]["content"] or "新品" in e["message"]["text"]["content"]}
+    assert texts == {diner: "餐饮专享：满200减30 餐饮券", shopper: "服饰专享：服饰 85 折券", newcomer: "新品上市"}
