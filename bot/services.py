@@ -13,6 +13,7 @@ from loyalty_core.clock import Clock
 from loyalty_core.campaigns import CampaignService, Campaigns
 from loyalty_core.coupons import CouponService
 from loyalty_core.lifecycle import LifecycleCare, MemberFactsService
+from loyalty_core.metrics import HeadlineMetrics
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
@@ -33,6 +34,7 @@ from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.ledger import RedisLedgerStore
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
 from loyalty_core.redis_store.member_facts import RedisFactsStore
+from loyalty_core.redis_store.metrics import RedisMetricsStore
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.pending import RedisPendingStore
@@ -83,6 +85,7 @@ class Services:
     lifecycle: LifecycleCare
     segments: Segments
     campaigns: CampaignService
+    metrics: HeadlineMetrics
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -136,7 +139,8 @@ def segment_services(redis: Redis, scripts: Scripts, program: Program, clock: Cl
     store = RedisFactsStore(redis, scripts)
     return {"facts": MemberFactsService(store, program, clock, birthdays),
             "lifecycle": LifecycleCare(store, program, coupons, notices),
-            "segments": Segments(store, program, program.segments, coupons)}
+            "segments": Segments(store, program, program.segments, coupons),
+            "metrics": HeadlineMetrics(RedisMetricsStore(redis, store), program)}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

@@ -368,6 +368,7 @@ SEGMENT_STATE = "seg:{seg}:state"               # hash member_id -> the sets it 
 SEGMENT_ALL = "seg:{seg}:all"                   # set of member_id: every member with facts
 SEGMENT_DUE = "seg:{seg}:due"                   # zset member_id -> day (ordinal) the facts change with no event
 SEGMENT_CARE_DUE = "seg:{seg}:care-due"         # hash member_id -> "<stage>:<since ordinal>": care not yet given
+SEGMENT_TOTALS = "seg:{seg}:totals"             # hash spend -> the members' 12-month spend in fen, summed
 
 
 def segment_set(index: str, value: str) -> str:  # set of member_id, e.g. index "tier", value "gold"
@@ -414,3 +415,7 @@ def member_campaigns(member_id: str) -> str:    # hash campaign_id -> JSON {arm,
 
 def tracked_link(token: str) -> str:            # string JSON {campaign_id, member_id, arm, url}
     return f"link:{token}"
+
+
+# --- headline metrics (loyalty_core/metrics.py) ---------------------------------------------------------------
+METRICS_DAILY = "metrics:daily"                 # hash yyyy-mm-dd -> the day's headline figures (JSON), 400 days

@@ -30,7 +30,8 @@ CARE_STAGES = frozenset({"dormant", "churned", "lapsing"})
 FACT_EVENTS = ("member_joined", "points_earned", "purchase_refunded", "points_expired", "points_restored",
                "reward_redeemed", "tier_upgraded", "tier_downgraded", "tier_reverted", "tier_reviewed",
                "coupon_issued", "coupon_used", "coupon_expired", "coupon_revoked", "birthday_set",
-               "birthday_changed", "birthday_gift_claimed", "referral_reward_released")
+               "birthday_changed", "birthday_gift_claimed", "referral_reward_released", "phone_bound",
+               "member_unsubscribed", "member_refollowed")
 DUE_BATCH = 500
 
 

@@ -48,6 +48,8 @@ class FactsSource:
     purchases: tuple[Purchase, ...] = ()
     coupon_templates: frozenset[str] = frozenset()    # templates of the coupons the member can still use
     birthday_month: int = 0                            # 0 = not set
+    following: bool = True
+    phone_bound: bool = False
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Facts:
     birthday_month: int = 0
     coupon_templates: frozenset[str] = frozenset()
     next_change: date | None = None
+    following: bool = True
+    phone_bound: bool = False
 
     @property
     def average_basket_fen(self) -> int:
@@ -100,7 +104,7 @@ def facts_of(source: FactsSource, today: date, segments: SegmentRules, lifecycle
         lapsing=lapse_day is not None and today >= lapse_day,
         high_value=spend >= to_fen(segments.high_value_spend) and len(in_window) >= segments.high_value_purchases,
         birthday_month=source.birthday_month, coupon_templates=source.coupon_templates,
-        next_change=_next_change(in_window, first, last, lapse_day, today, lifecycle))
+        following=source.following, phone_bound=source.phone_bound, next_change=_next_change(in_window, first, last, lapse_day, today, lifecycle))
 
 
 def stage_of(first: date | None, last: date | None, today: date, rules: LifecycleRules) -> str:

@@ -11,12 +11,12 @@ from typing import Callable
 
 from aiohttp import web
 
-from . import admin, campaigns, coupons, deliveries, purchases, refunds, segments, staff
+from . import admin, campaigns, coupons, deliveries, metrics, purchases, refunds, segments, staff
 from .auth import CREDENTIALS, Credentials, hmac_auth
 from .errors import OUTAGE, api_outage_log, json_errors
 
 API_PREFIX = "/api/v1"
-API_MODULES = (purchases, refunds, coupons, admin, staff, deliveries, segments, campaigns)
+API_MODULES = (purchases, refunds, coupons, admin, staff, deliveries, segments, campaigns, metrics)
 
 
 def setup_api(app: web.Application, pos_secret: str | None, admin_secret: str | None, *,

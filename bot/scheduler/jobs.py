@@ -10,6 +10,7 @@ from typing import Awaitable, Callable
 
 from loyalty_core.program import Program
 
+from ..metrics import set_headline_gauges
 from .runner import Job, JobContext
 
 
@@ -93,6 +94,13 @@ async def lifecycle(ctx: JobContext) -> str:
     return f"{refreshed} members' facts refreshed, care given for {care.given} transitions ({care.failed} failed)"
 
 
+async def metrics(ctx: JobContext) -> str:
+    headline = await ctx.services.metrics.keep_today(ctx.day)
+    set_headline_gauges(headline)
+    return (f"{headline.members} members: active {headline.active_rate:.1%}, repurchase {headline.repurchase_rate:.1%}, "
+            f"LTV {headline.ltv}, registration {headline.registration_rate:.1%}")
+
+
 async def campaigns(ctx: JobContext) -> str:
     sent = await ctx.services.campaigns.send_due()
     return f"{sent} campaigns sent"
@@ -110,6 +118,7 @@ JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("referral-release", referral_release, "pay the referral rewards whose refund window is over"),
     ("lifecycle", lifecycle, "move members through the lifecycle stages; wake-up and win-back care, once each"),
     ("campaigns", campaigns, "send the campaigns whose time has come"),
+    ("metrics", metrics, "keep the day's headline metrics (active rate, repurchase, LTV, registration, conversion)"),
 )
 
 

@@ -41,7 +41,8 @@ def encode(facts: Facts) -> dict[str, str]:
             "category": facts.preferred_category, "level": facts.spend_level, "stage": facts.stage,
             "lapsing": "1" if facts.lapsing else "0", "high_value": "1" if facts.high_value else "0",
             "bmonth": str(facts.birthday_month), "coupons": " ".join(sorted(facts.coupon_templates)),
-            "next": _ordinal(facts.next_change)}
+            "next": _ordinal(facts.next_change), "following": "1" if facts.following else "0",
+            "phone": "1" if facts.phone_bound else "0"}
 
 
 def decode(member_id: str, raw: dict) -> Facts:
@@ -50,7 +51,8 @@ def decode(member_id: str, raw: dict) -> Facts:
                  last_purchase=_day(raw["last"]), preferred_category=raw["category"], spend_level=raw["level"],
                  stage=raw["stage"], lapsing=raw["lapsing"] == "1", high_value=raw["high_value"] == "1",
                  birthday_month=int(raw["bmonth"]), coupon_templates=frozenset(raw["coupons"].split()),
-                 next_change=_day(raw["next"]))
+                 next_change=_day(raw["next"]), following=raw.get("following", "1") == "1",
+                 phone_bound=raw.get("phone") == "1")
 
 
 def filed_in(facts: Facts) -> list[str]:
@@ -60,6 +62,8 @@ def filed_in(facts: Facts) -> list[str]:
     sets += [f"category:{facts.preferred_category}"] if facts.preferred_category else []
     sets += [f"birthday_month:{facts.birthday_month}"] if facts.birthday_month else []
     sets += [f"coupon:{template}" for template in sorted(facts.coupon_templates)]
+    sets += ["following:1"] if facts.following else []
+    sets += ["phone:1"] if facts.phone_bound else []
     return sets
 
 
@@ -80,11 +84,11 @@ class RedisFactsStore:
         `now` judges the coupons' validity); None for no such member."""
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.time()
-            pipe.hmget(keys.member_profile(member_id), "joined_at", "status")
+            pipe.hmget(keys.member_profile(member_id), "joined_at", "status", "phone_hash")
             pipe.hmget(keys.points_account(member_id), "balance", "tier")
             pipe.hgetall(keys.member_purchases(member_id))
             pipe.hgetall(keys.member_coupons(member_id))
-            (seconds, micros), (joined_at, status), (balance, tier), purchases, coupons = await pipe.execute()
+            (seconds, micros), (joined_at, status, phone), (balance, tier), purchases, coupons = await pipe.execute()
         if not joined_at:
             return None
         now_ms = epoch_ms(now)
@@ -93,7 +97,8 @@ class RedisFactsStore:
         joined = _local_day(joined_at)
         source = FactsSource(member_id=member_id, joined_on=joined, tier=tier or "", balance=int(balance or 0),
                              purchases=tuple(_purchase(orjson.loads(raw)) for raw in purchases.values()),
-                             coupon_templates=held, birthday_month=birthday_month)
+                             coupon_templates=held, birthday_month=birthday_month,
+                             following=status == "subscribed", phone_bound=bool(phone))
         return source, seconds * 1_000_000 + micros
 
     async def write(self, facts: Facts, snapshot: int, today: date, care: set[str]) -> list[str]:
@@ -114,6 +119,7 @@ class RedisFactsStore:
         await self._scripts.run(
             "segment_index_sync",
             [keys.SEGMENT_VERSIONS, keys.SEGMENT_STATE, keys.SEGMENT_ALL, keys.SEGMENT_DUE, keys.SEGMENT_CARE_DUE,
+             keys.SEGMENT_TOTALS,
              *(SET_PREFIX + name for name in sets), *(keys.segment_scores(index) for index in SCORES)],
             [facts.member_id, snapshot, len(sets), " ".join(sets), SET_PREFIX, _ordinal(facts.next_change),
              care_due, *scores_of(facts)])

@@ -32,7 +32,7 @@ def test_the_leader_killed_the_other_scheduler_takes_over(env):
     first.wait_for_line("leads (fencing token 1)")
     second = Process(["-m", "bot", "scheduler"], env)
     try:
-        second.wait_for_line("started with 10 jobs")
+        second.wait_for_line("started with 11 jobs")
         assert "leads" not in second.output
         first.proc.send_signal(signal.SIGKILL)
         second.wait_for_line("leads (fencing token 2)", timeout=LEASE_SECONDS * 5)

@@ -45,7 +45,7 @@ def test_every_endpoint_names_the_scopes_that_reach_it():
         "POST /admin/coupon-templates": PROGRAM, "POST /admin/catalogue-items": PROGRAM,
         "POST /admin/segments/preview": PROGRAM, "POST /admin/campaigns": PROGRAM,
         "GET /admin/campaigns/{campaign_id}": PROGRAM, "POST /admin/campaigns/{campaign_id}/cancel": PROGRAM,
-        "GET /admin/campaigns/{campaign_id}/results": PROGRAM}
+        "GET /admin/campaigns/{campaign_id}/results": PROGRAM, "GET /admin/metrics": PROGRAM}
 
 
 async def test_the_tills_secret_does_not_reach_the_admin_api_and_changes_nothing(till, redis):

@@ -254,6 +254,9 @@ def endpoints(seed: dict) -> list[Endpoint]:
                  body={"reason": Part(fixed("文案有误"), BAD_TEXT)}),
         Endpoint("GET", "/api/v1/admin/campaigns/{campaign_id}", params=nothing),
         Endpoint("GET", "/api/v1/admin/campaigns/{campaign_id}/results", params=nothing),
+        Endpoint("GET", "/api/v1/admin/metrics", query={"days": TEXTS.filter(            # the only part: broken
+            lambda text: not (text.isascii() and text.isdigit() and 1 <= int(text) <= 400)) | st.sampled_from(
+                ["0", "401", "-1", "30.5", "1e3"])}),
     ]
 
 

@@ -9,6 +9,7 @@ import pytest
 from bot.events import facts_consumer
 from bot.scheduler.process import runner_for
 from loyalty_core import keys
+from tests.integration.test_till_api import bind_phone
 from tests.integration.till import Till
 
 
@@ -103,3 +104,31 @@ async def test_a_win_back_comes_once_per_transition_however_often_the_job_runs(m
     assert set(topics) == {"lifecycle_dormant"} and topics.count("lifecycle_dormant") >= 1
     records = {step.push_id for step in await services.pushes.deliveries(member_id, 100)}
     assert len(records) == 1                                          # one push, whatever its steps
+
+
+async def test_the_headline_metrics_from_the_indexes(mall, clock):
+    till, services, consumer = mall
+    often, once, never, gone = [await join(services, o) for o in ("o_often", "o_once", "o_never", "o_gone")]
+    for txn, amount in (("T-o1", "100.00"), ("T-o2", "300.00")):
+        await till.purchase({"openid": "o_often"}, amount, txn)
+    await till.purchase({"openid": "o_once"}, "50.00", "T-once")
+    await bind_phone(till, often, "13800138000")
+    await services.members.unfollow("o_gone", "evt:o_gone:left")
+    await caught_up(services, consumer)
+    metrics = (await till.admin.get("/api/v1/admin/metrics")).json
+    today = metrics["today"]
+    assert (today["members"], today["active_rate"], today["repurchase_rate"]) == (4, 0.5, 0.5)
+    assert today["repurchase_by_tier"] == {"member": 0.5, "gold": 0.0, "platinum": 0.0, "diamond": 0.0}
+    assert (today["ltv"], today["registration_rate"], today["push_conversion"]) == ("112.50", round(1 / 3, 4), 0.0)
+    assert metrics["history"] == []
+    runner = runner_for(services, timedelta(seconds=30))
+    await runner.run_day("metrics", services.facts.today())
+    clock.advance(days=100)                                   # nobody has bought for 100 days
+    await runner.run_day("lifecycle", services.facts.today())
+    assert (await till.admin.get("/api/v1/admin/metrics")).json["today"]["active_rate"] == 0.0
+    assert (await till.admin.get("/api/v1/admin/metrics")).json["history"] == []       # 30 days by default
+    [kept] = (await till.admin.get("/api/v1/admin/metrics?days=120")).json["history"]
+    assert (kept["active_rate"], kept["ltv"]) == (0.5, "112.50")
+    refused = await till.admin.get("/api/v1/admin/metrics?days=0")
+    assert (refused.status, refused.error) == (422, "invalid_request")
+    assert 'member_programme_headline{metric="active_rate",tier=""} 0.0' in await (await till.client.get("/metrics")).text()
