@@ -164,6 +164,19 @@ class CampaignService:
             raise errors.CampaignConflict()
         return first, created
 
+    async def launch(self, campaign_id: str, name: str, segment: dict, variants: list[dict], *,
+                     holdout: Decimal = Decimal(0), send_at: datetime | None = None, mass_send: bool = False,
+                     conversion_days: int = 14) -> dict:
+        """A campaign made by another feature (event invitations, say): created once, like one from the API,
+        and sent now unless `send_at` says later (then the scheduler sends it)."""
+        body = {"campaign_id": campaign_id, "name": name, "kind": "marketing", "segment": segment,
+                "variants": variants, "holdout": holdout, "send_at": send_at.isoformat() if send_at else None,
+                "repeat": None, "channels": {"mass_send": mass_send}, "conversion_days": conversion_days}
+        answer, _ = await self.create(body)
+        if send_at is None:
+            await self.send(campaign_id)
+        return answer
+
     async def _check(self, definition: CampaignDefinition, body: dict) -> None:
         try:
             await self._p.audience.checked(body.get("segment", {}))

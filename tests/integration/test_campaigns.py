@@ -228,3 +228,19 @@ async def test_the_preferred_category_coupon_is_each_members_own(mall):
     texts = {e["openid"]: e["message"]["text"]["content"] for e in await wired.wechat.all_messages(channel="custom")
              if "专享" in e["message"]["text"]["content"] or "新品" in e["message"]["text"]["content"]}
     assert texts == {diner: "餐饮专享：满200减30 餐饮券", shopper: "服饰专享：服饰 85 折券", newcomer: "新品上市"}
+
+
+async def test_another_feature_launches_a_campaign_from_core_code(mall):
+    wired, services, sender, till = mall
+    openids = await wired.wechat.add_followers(3, prefix="ev")
+    for openid in openids:
+        await services.members.follow(openid, f"evt:{openid}")
+    await caught_up(services, facts_consumer(services, "t"))
+    variants = [{"name": "invite", "weight": Decimal(1), "text": "品酒会邀请：本周六 19:00"}]
+    answer = await services.campaigns.launch("event-wine-1", "品酒会", {"lifecycle": ["potential"]}, variants,
+                                             mass_send=True)
+    again = await services.campaigns.launch("event-wine-1", "品酒会", {"lifecycle": ["potential"]}, variants,
+                                            mass_send=True)
+    assert answer == again
+    await sender.drain()
+    assert Counter(e["openid"] for e in await wired.wechat.all_messages()) == Counter({o: 1 for o in openids})
