@@ -16,7 +16,7 @@ import socket
 from typing import Awaitable, Callable
 
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
-from loyalty_core.campaigns import RESULTS_GROUP
+from loyalty_core.campaign_results import RESULTS_GROUP
 from loyalty_core.lifecycle import FACTS_GROUP
 from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
@@ -73,7 +73,7 @@ def facts_consumer(services: Services, name: str | None = None, **options) -> St
 
 def campaign_results_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
     """The consumer that counts purchases and coupon redemptions toward the campaigns members were in."""
-    return StreamConsumer(services.redis, RESULTS_GROUP, name or consumer_name(), services.campaigns.handlers(),
+    return StreamConsumer(services.redis, RESULTS_GROUP, name or consumer_name(), services.campaign_results.handlers(),
                           **options)
 
 

@@ -9,7 +9,7 @@ from .app_keys import SERVICES
 
 
 async def follow_link(request: web.Request) -> web.Response:
-    url = await request.app[SERVICES].campaigns.follow(request.match_info["token"])
+    url = await request.app[SERVICES].campaign_results.follow(request.match_info["token"])
     if url is None:
         return web.Response(status=404, text="链接已失效 (this link is not valid)")
     raise web.HTTPFound(url)

@@ -10,6 +10,7 @@ from loyalty_core.access_keys import AccessKeys
 from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayWindows
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
+from loyalty_core.campaign_results import CampaignResults
 from loyalty_core.campaigns import CampaignService, Campaigns
 from loyalty_core.coupons import CouponService
 from loyalty_core.lifecycle import LifecycleCare, MemberFactsService
@@ -85,6 +86,7 @@ class Services:
     lifecycle: LifecycleCare
     segments: Segments
     campaigns: CampaignService
+    campaign_results: CampaignResults
     metrics: HeadlineMetrics
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
@@ -122,15 +124,16 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis))
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
     segmentation = segment_services(redis, scripts, program, clock, perks["birthdays"], rewards["coupons"], notices)
-    campaigns = CampaignService(Campaigns(
+    parts = Campaigns(
         store=RedisCampaignStore(redis, scripts), audience=segmentation["segments"], facts=segmentation["facts"],
         members=members, coupons=rewards["coupons"], pushes=pushes, topic_counts=push_queue.topic_counts,
-        renderer=CampaignTexts(), program=program, clock=clock, link_base=f"{public_base_url}/r/"))
+        renderer=CampaignTexts(), program=program, clock=clock, link_base=f"{public_base_url}/r/")
+    campaigns = CampaignService(parts)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, till=till, access_keys=access_keys, pushes=pushes,
                     push_queue=push_queue, notices=notices, wechat=wechat, **rewards, **perks, **segmentation,
-                    campaigns=campaigns)
+                    campaigns=campaigns, campaign_results=CampaignResults(parts, campaigns))
 
 
 def segment_services(redis: Redis, scripts: Scripts, program: Program, clock: Clock, birthdays: BirthdayService,

@@ -25,10 +25,8 @@ from typing import Any, AsyncIterator, Mapping, Protocol
 import orjson
 
 from . import errors
-from .campaign_rules import (
-    HOLDOUT, PREFERRED_CATEGORY, Arm, CampaignDefinition, arm_for, two_proportion_z_test, verdict,
-)
-from .clock import MALL_TZ, Clock, epoch_ms
+from .campaign_rules import HOLDOUT, PREFERRED_CATEGORY, CampaignDefinition, arm_for
+from .clock import MALL_TZ, Clock
 from .cron import CronError, parse_cron
 from .member_facts import Facts
 from .program import Program, ProgramError, parse_campaign_table
@@ -37,7 +35,6 @@ from .segment_rules import Segment
 
 log = logging.getLogger("loyalty_core.campaigns")
 
-RESULTS_GROUP = "campaign-results"
 SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"
 VALID_FOR = timedelta(days=3)             # how long a campaign's push may wait to be delivered
 MAX_URL = 1000
@@ -227,7 +224,7 @@ class CampaignService:
     async def status(self, campaign_id: str) -> dict:
         stored, definition = await self.stored(campaign_id)
         counts = await self._p.store.counts(campaign_id)
-        pushes = await self._push_counts(definition)
+        pushes = await push_counts(self._p, definition)
         dropped: dict[str, int] = {}
         for (channel, outcome), n in pushes.items():
             if outcome in ("dropped", "expired", "unsubscribed", "capped"):
@@ -238,8 +235,8 @@ class CampaignService:
                 "version": stored.version, "runs": stored.runs,
                 "next_send_at": next_at.astimezone(MALL_TZ).isoformat() if next_at else None, "audience": audience, "holdout": counts.get((HOLDOUT, "members"), 0),
                 "planned": sum(n for (_, measure), n in counts.items() if measure == "planned"),
-                "sent": _outcome(pushes, "sent"), "pending_inbox": _outcome(pushes, "pending_inbox"),
-                "deferred": _outcome(pushes, "deferred"), "dropped": dropped,
+                "sent": outcome_count(pushes, "sent"), "pending_inbox": outcome_count(pushes, "pending_inbox"),
+                "deferred": outcome_count(pushes, "deferred"), "dropped": dropped,
                 "untold": sum(n for (_, measure), n in counts.items() if measure == "untold")}
 
     async def _push_counts(self, definition: CampaignDefinition, arm: str | None = None) -> dict:
@@ -248,28 +245,6 @@ class CampaignService:
             for key, n in (await self._p.topic_counts(topic_of(definition.campaign_id, name))).items():
                 total[key] = total.get(key, 0) + n
         return total
-
-    async def results(self, campaign_id: str) -> dict:
-        _, definition = await self.stored(campaign_id)
-        counts = await self._p.store.counts(campaign_id)
-        arms = [Arm(name, counts.get((name, "members"), 0), counts.get((name, "purchasers"), 0))
-                for name in definition.arms]
-        holdout = arms[-1]
-        shown = []
-        for arm in arms:
-            pushes = await self._push_counts(definition, arm.name) if arm.name != HOLDOUT else {}
-            row = {"arm": arm.name, "members": arm.members, "sent": _outcome(pushes, "queued"),
-                   "delivered": _outcome(pushes, "sent"), "clicked": counts.get((arm.name, "clicked"), 0),
-                   "coupons_issued": counts.get((arm.name, "coupons"), 0),
-                   "coupons_redeemed": counts.get((arm.name, "redeemed"), 0), "purchasers": arm.converted,
-                   "spend": f"{counts.get((arm.name, 'spend'), 0) / 100:.2f}", "conversion": round(arm.rate, 4)}
-            if arm.name != HOLDOUT:
-                test = two_proportion_z_test(arm.converted, arm.members, holdout.converted, holdout.members)
-                row |= {"uplift": round(arm.rate - holdout.rate, 4), "z": round(test.z, 3),
-                        "p_value": round(test.p_value, 4)}
-            shown.append(row)
-        return {"campaign_id": campaign_id, "conversion_days": definition.conversion_days, "arms": shown,
-                "verdict": verdict(arms)}
 
     # -- sending --------------------------------------------------------------------------------------------
     async def cancel(self, campaign_id: str) -> dict:
@@ -366,44 +341,20 @@ class CampaignService:
                 "category_name": self._p.program.coupons.category_names.get(category, category),
                 "stage": facts.stage if facts else "potential"}
 
-    # -- measuring ------------------------------------------------------------------------------------------
-    async def follow(self, token: str) -> str | None:
-        """Where a tracked link leads, its click counted once per member (None: no such link)."""
-        link = await self._p.store.link(token) if token.isascii() and token.isalnum() and len(token) < 64 else None
-        if link is None:
-            return None
-        await self._p.store.mark(link["campaign_id"], f"click:{link['member_id']}", {f"{link['arm']}|clicked": 1})
-        return link["url"]
-
-    def handlers(self) -> dict:
-        return {"points_earned": self.on_purchase, "coupon_used": self.on_coupon_used}
-
-    async def on_purchase(self, event: dict) -> None:
-        """A purchase counts for each campaign the member was assigned to within its conversion days."""
-        member_id, data = event["member_id"], event["data"]
-        at_ms = epoch_ms(datetime.fromisoformat(event["occurred_at"]))
-        fen = int(Decimal(data["amount"]) * 100) if data.get("amount") else 0
-        for campaign_id, joined in (await self._p.store.joined(member_id)).items():
-            if joined["at_ms"] <= at_ms <= joined["at_ms"] + joined["days"] * 86_400_000:
-                arm = joined["arm"]
-                await self._p.store.mark(campaign_id, f"buyer:{member_id}", {f"{arm}|purchasers": 1})
-                await self._p.store.mark(campaign_id, f"buy:{data['txn_id']}", {f"{arm}|spend": fen})
-
-    async def on_coupon_used(self, event: dict) -> None:
-        source = event["data"].get("source") or ""
-        if not source.startswith("campaign:"):
-            return
-        campaign_id = source.split(":", 1)[1]
-        joined = (await self._p.store.joined(event["member_id"])).get(campaign_id)
-        if joined:
-            await self._p.store.mark(campaign_id, f"redeemed:{event['event_id']}", {f"{joined['arm']}|redeemed": 1})
-
-
 def topic_of(campaign_id: str, arm: str) -> str:
     return f"campaign:{campaign_id}:{arm}"
 
 
-def _outcome(counts: dict, outcome: str) -> int:
+async def push_counts(parts: Campaigns, definition: CampaignDefinition, arm: str | None = None) -> dict:
+    """(channel, outcome) -> pushes of the campaign's variants (or one arm), as the push side counted them."""
+    total: dict[tuple[str, str], int] = {}
+    for name in [arm] if arm else [v.name for v in definition.variants]:
+        for key, n in (await parts.topic_counts(topic_of(definition.campaign_id, name))).items():
+            total[key] = total.get(key, 0) + n
+    return total
+
+
+def outcome_count(counts: dict, outcome: str) -> int:
     return sum(n for (_, name), n in counts.items() if name == outcome)
 
 

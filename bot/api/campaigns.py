@@ -50,4 +50,5 @@ async def cancel_campaign(request: web.Request) -> web.Response:
 @routes.get("/admin/campaigns/{campaign_id}/results")
 @reached_by(PROGRAM)
 async def campaign_results(request: web.Request) -> web.Response:
-    return json_answer(await request.config_dict[SERVICES].campaigns.results(request.match_info["campaign_id"]))
+    return json_answer(await request.config_dict[SERVICES].campaign_results.results(
+        request.match_info["campaign_id"]))
