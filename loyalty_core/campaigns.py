@@ -10,7 +10,8 @@ members at that moment, a batch at a time; each member's arm recorded once (camp
 of a variant gets the variant's coupon (issue key `campaign:<id>`) and a marketing push (topic
 `campaign:<id>:<variant>`, dedup key `campaign:<id>`), so the planner decides the channel, the caps and the
 quiet hours, and never sends the campaign to a member twice. Holdout members get nothing and are measured the
-same way: their purchases within `conversion_days` count.
+same way (campaign_results.py). A recurring campaign (`repeat`, cron.py) is sent once per run: its issue and
+dedup keys carry the run (`campaign:<id>:<yyyymmddHHMM>`), and the next run is scheduled when one ends.
 """
 from __future__ import annotations
 
