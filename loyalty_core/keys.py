@@ -6,6 +6,8 @@ have keys of their own and are changed by their own idempotent step, never insid
 """
 from __future__ import annotations
 
+import zlib
+
 
 def member_tag(member_id: str) -> str:
     return f"{{m:{member_id}}}"
@@ -362,21 +364,31 @@ def member_facts(member_id: str) -> str:        # hash: the member's segmentatio
 
 
 # --- segments (loyalty_core/segment_rules.py): the indexes the member facts keep, one slot ---------------------
+# Each index is split into SEGMENT_BUCKETS buckets by member (segment_bucket), so that a segment is evaluated a
+# bucket at a time: no one step of Redis works through every member at once.
 SEGMENT_TAG = "{seg}"
+SEGMENT_BUCKETS = 64
 SEGMENT_VERSIONS = "seg:{seg}:versions"         # hash member_id -> snapshot (µs) of the facts last indexed
-SEGMENT_STATE = "seg:{seg}:state"               # hash member_id -> the sets it is filed in ("tier:gold stage:active …")
-SEGMENT_ALL = "seg:{seg}:all"                   # set of member_id: every member with facts
+SEGMENT_STATE = "seg:{seg}:state"               # hash member_id -> the sets it is filed in ("tier:gold:17 …")
 SEGMENT_DUE = "seg:{seg}:due"                   # zset member_id -> day (ordinal) the facts change with no event
 SEGMENT_CARE_DUE = "seg:{seg}:care-due"         # hash member_id -> "<stage>:<since ordinal>": care not yet given
 SEGMENT_TOTALS = "seg:{seg}:totals"             # hash spend -> the members' 12-month spend in fen, summed
 
 
-def segment_set(index: str, value: str) -> str:  # set of member_id, e.g. index "tier", value "gold"
-    return f"seg:{{seg}}:s:{index}:{value}"
+def segment_bucket(member_id: str) -> int:
+    return zlib.crc32(member_id.encode()) % SEGMENT_BUCKETS
 
 
-def segment_scores(index: str) -> str:          # zset member_id -> score (spend fen, balance, purchases,
-    return f"seg:{{seg}}:z:{index}"             #   last purchase / join day ordinal)
+def segment_all(bucket: int) -> str:            # set of member_id: the bucket's members with facts
+    return f"seg:{{seg}}:all:{bucket}"
+
+
+def segment_set(index: str, value: str, bucket: int) -> str:  # set of member_id, e.g. index "tier", value "gold"
+    return f"seg:{{seg}}:s:{index}:{value}:{bucket}"
+
+
+def segment_scores(index: str, bucket: int) -> str:  # zset member_id -> score (spend fen, balance, purchases,
+    return f"seg:{{seg}}:z:{index}:{bucket}"    #   last purchase / join day ordinal)
 
 
 def segment_scratch(token: str) -> str:         # zset or set with a TTL: a segment being evaluated, its parts

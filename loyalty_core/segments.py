@@ -2,10 +2,9 @@
 by intersecting the segment indexes the member facts keep (loyalty_core/redis_store/member_facts.py)."""
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import AsyncIterator, Protocol
 
 from . import errors
 from .program import Program, ProgramError, parse_segment_table
@@ -23,18 +22,13 @@ def parse_segment(raw) -> Segment:
 
 
 class SegmentStore(Protocol):
-    async def evaluate(self, clauses: list[Clause], sample: int = 0, keep_as: str = "") -> tuple[int, list[str]]:
-        """How many members match and the first `sample`; with `keep_as`, the members are kept for `members`."""
-    async def members(self, keep_as: str, offset: int, limit: int) -> list[str]: ...
-    async def forget(self, keep_as: str) -> None: ...
+    async def evaluate(self, clauses: list[Clause], sample: int = 0) -> tuple[int, list[str]]:
+        """How many members match, and the first `sample` of them by id."""
+    def members_of(self, clauses: list[Clause], batch: int) -> AsyncIterator[list[str]]: ...
 
 
 class TemplateLookup(Protocol):
     async def template(self, template_id: str): ...
-
-
-class SegmentLost(RuntimeError):
-    """The members kept for a send vanished (Redis restarted): the send stops, and is taken up again."""
 
 
 @dataclass(frozen=True)
@@ -70,15 +64,6 @@ class Segments:
         count, sample = await self._store.evaluate(segment.clauses(today), self._rules.sample_size)
         return Preview(count, sample)
 
-    async def members(self, segment: Segment, today: date, batch: int = 1000):
-        """Every member of the segment as it is now, a batch at a time (a snapshot: later changes do not count)."""
-        token = secrets.token_hex(8)
-        count, _ = await self._store.evaluate(segment.clauses(today), keep_as=token)
-        try:
-            for offset in range(0, count, batch):
-                found = await self._store.members(token, offset, batch)
-                if not found:
-                    raise SegmentLost("the segment's members were lost before all were read")
-                yield found
-        finally:
-            await self._store.forget(token)
+    def members(self, segment: Segment, today: date, batch: int = 1000) -> AsyncIterator[list[str]]:
+        """Every member of the segment, a batch at a time."""
+        return self._store.members_of(segment.clauses(today), batch)

@@ -8,8 +8,10 @@ write or the daily job (every sync carries the member's whole state).
 """
 from __future__ import annotations
 
+import contextlib
 import secrets
 from datetime import date, datetime
+from typing import AsyncIterator
 
 import orjson
 from redis.asyncio import Redis
@@ -115,12 +117,13 @@ class RedisFactsStore:
         return transitions
 
     async def file(self, facts: Facts, snapshot: int, care_due: str = "") -> None:
-        sets = filed_in(facts)
+        bucket = keys.segment_bucket(facts.member_id)
+        sets = [f"{name}:{bucket}" for name in filed_in(facts)]
         await self._scripts.run(
             "segment_index_sync",
-            [keys.SEGMENT_VERSIONS, keys.SEGMENT_STATE, keys.SEGMENT_ALL, keys.SEGMENT_DUE, keys.SEGMENT_CARE_DUE,
-             keys.SEGMENT_TOTALS,
-             *(SET_PREFIX + name for name in sets), *(keys.segment_scores(index) for index in SCORES)],
+            [keys.SEGMENT_VERSIONS, keys.SEGMENT_STATE, keys.segment_all(bucket), keys.SEGMENT_DUE,
+             keys.SEGMENT_CARE_DUE, keys.SEGMENT_TOTALS,
+             *(SET_PREFIX + name for name in sets), *(keys.segment_scores(index, bucket) for index in SCORES)],
             [facts.member_id, snapshot, len(sets), " ".join(sets), SET_PREFIX, _ordinal(facts.next_change),
              care_due, *scores_of(facts)])
 
@@ -143,54 +146,75 @@ class RedisFactsStore:
         await self._scripts.run("hash_forget_if", [keys.SEGMENT_CARE_DUE], [member_id, transition])
 
     # -- segments -------------------------------------------------------------------------------------------
-    async def evaluate(self, clauses: list[Clause], sample: int = 0, keep_as: str = "") -> tuple[int, list[str]]:
-        """How many members match and the first `sample` of them; with `keep_as`, the members stay in that
-        scratch key (a zset, for `members`) for a while."""
-        token = keep_as or secrets.token_hex(8)
-        result, copies = keys.segment_scratch(token), []
-        plan, named = [], []
-        for i, clause in enumerate(clauses):
-            if clause.index == "community":
-                copy = f"{result}:c{i}"
-                await self._copy_communities(clause.values, copy)
-                copies.append(copy)
-                names = [copy]
-            elif clause.op == "range":
-                names = [keys.segment_scores(clause.index)]
-            else:
-                names = [keys.segment_set(clause.index, value) for value in clause.values]
-            named += names
-            low, high = clause.values if clause.op == "range" else (None, None)
-            plan.append({"op": clause.op, "keys": names, "low": low, "high": high})
-        try:
-            answer = await self._scripts.run("segment_evaluate", [result, keys.SEGMENT_ALL, *named],
-                                             [orjson.dumps(plan), SCRATCH_TTL_SECONDS, max(sample, 1)])
-        finally:
-            if copies:
-                await self._redis.delete(*copies)
-            if not keep_as:
-                await self._redis.delete(result)
-        return answer["count"], list(answer["sample"])[:sample]
+    async def evaluate(self, clauses: list[Clause], sample: int = 0) -> tuple[int, list[str]]:
+        """How many members match and the first `sample` of them by id, a bucket at a time."""
+        count, found = 0, []
+        async with self._evaluation(clauses) as run:
+            for bucket in range(keys.SEGMENT_BUCKETS):
+                matched, first = await run(bucket, max(sample, 1), keep=False)
+                count += matched
+                found = sorted(found + first)[:sample]
+        return count, found
 
-    async def _copy_communities(self, communities: tuple, target: str) -> None:
-        """The members of the communities (each its own slot) copied into the segment's slot, a chunk at a time."""
-        await self._redis.delete(target)
+    async def members_of(self, clauses: list[Clause], batch: int) -> AsyncIterator[list[str]]:
+        """The members who match, a batch at a time, bucket by bucket (each bucket as it is when reached)."""
+        async with self._evaluation(clauses) as run:
+            for bucket in range(keys.SEGMENT_BUCKETS):
+                matched, _ = await run(bucket, 1, keep=True)
+                kept = keys.segment_scratch(f"{run.token}:{bucket}")
+                for offset in range(0, matched, batch):
+                    yield await self._redis.zrange(kept, offset, offset + batch - 1)
+                await self._redis.delete(kept)
+
+    @contextlib.asynccontextmanager
+    async def _evaluation(self, clauses: list[Clause]):
+        token = secrets.token_hex(8)
+        copies = [(i, clause) for i, clause in enumerate(clauses) if clause.index == "community"]
+        for i, clause in copies:
+            await self._copy_communities(clause.values, keys.segment_scratch(f"{token}:c{i}"))
+
+        async def run(bucket: int, sample: int, keep: bool) -> tuple[int, list[str]]:
+            plan, named = [], []
+            for i, clause in enumerate(clauses):
+                if clause.index == "community":
+                    names = [keys.segment_scratch(f"{token}:c{i}:{bucket}")]
+                elif clause.op == "range":
+                    names = [keys.segment_scores(clause.index, bucket)]
+                else:
+                    names = [keys.segment_set(clause.index, value, bucket) for value in clause.values]
+                named += names
+                low, high = clause.values if clause.op == "range" else (None, None)
+                plan.append({"op": clause.op, "keys": names, "low": low, "high": high})
+            result = keys.segment_scratch(f"{token}:{bucket}")
+            answer = await self._scripts.run("segment_evaluate", [result, keys.segment_all(bucket), *named],
+                                             [orjson.dumps(plan), SCRATCH_TTL_SECONDS, sample])
+            if not keep:
+                await self._redis.delete(result)
+            return answer["count"], list(answer["sample"])
+        run.token = token
+        try:
+            yield run
+        finally:
+            scratch = [keys.segment_scratch(f"{token}:c{i}:{b}") for i, _ in copies for b in range(keys.SEGMENT_BUCKETS)]
+            if scratch:
+                await self._redis.delete(*scratch)
+
+    async def _copy_communities(self, communities: tuple, prefix: str) -> None:
+        """The members of the communities (each its own slot) copied into the segment's slot, by bucket."""
         for community in communities:
             async for chunk in _chunks(self._redis.sscan_iter(keys.community_members(community), count=1000)):
-                await self._redis.sadd(target, *chunk)
-        await self._redis.expire(target, SCRATCH_TTL_SECONDS)
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for member_id in chunk:
+                        target = f"{prefix}:{keys.segment_bucket(member_id)}"
+                        pipe.sadd(target, member_id)
+                        pipe.expire(target, SCRATCH_TTL_SECONDS)
+                    await pipe.execute()
 
-    async def members(self, keep_as: str, offset: int, limit: int) -> list[str]:
-        """A slice of the kept members; each read keeps them for another while (a long send reads them all)."""
-        kept = keys.segment_scratch(keep_as)
+    async def following(self) -> int:
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zrange(kept, offset, offset + limit - 1)
-            pipe.expire(kept, SCRATCH_TTL_SECONDS)
-            found, _ = await pipe.execute()
-        return found
-
-    async def forget(self, keep_as: str) -> None:
-        await self._redis.delete(keys.segment_scratch(keep_as))
+            for bucket in range(keys.SEGMENT_BUCKETS):
+                pipe.scard(keys.segment_set("following", "1", bucket))
+            return sum(await pipe.execute())
 
 
 async def _chunks(items, size: int = 1000):

@@ -21,7 +21,7 @@ class RedisMetricsStore:
         return (await self._facts.evaluate(segment.clauses(today)))[0]
 
     async def following(self) -> int:
-        return await self._redis.scard(keys.segment_set("following", "1"))
+        return await self._facts.following()
 
     async def phone_bound(self) -> int:
         """Members who follow and have bound a phone."""
