@@ -300,10 +300,13 @@ def requests_to(draw, endpoint: Endpoint) -> Request:
 
 
 # -- the run ----------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class Seeded:
     till: Till
     endpoints: dict[str, Endpoint]
+
+    def __repr__(self) -> str:          # hypothesis shows the arguments of a failing example: keep it short
+        return f"<{len(self.endpoints)} endpoints>"
 
 
 @pytest.fixture

@@ -57,6 +57,13 @@ async def populate(redis, store: RedisFactsStore) -> dict[str, tuple[Facts, froz
     return population
 
 
+class Population(tuple):
+    """(the store, every member's stored facts and communities); shown short in hypothesis's reports."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self[1]):,} members>"
+
+
 @pytest.fixture
 async def population(redis):
     store = RedisFactsStore(redis, Scripts(redis))
@@ -68,7 +75,7 @@ async def population(redis):
         read = await asyncio.gather(*(asyncio.gather(store.facts(m), store.communities(m)) for m in chunk))
         stored.update(zip(chunk, map(tuple, read)))
     assert_wide_enough(stored)
-    return store, stored
+    return Population((store, stored))
 
 
 def assert_wide_enough(stored: dict) -> None:
