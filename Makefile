@@ -4,7 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-fast demo system-deps bench bench-callback bench-fanout bench-ledger bench-push bench-events clean
+.PHONY: venv test test-fast demo system-deps bench bench-callback bench-fanout bench-ledger bench-push bench-events \
+        bench-campaign clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,7 +28,7 @@ demo: $(STAMP)
 	@bash scripts/system-deps.sh fonts-wqy-microhei fonts-noto-color-emoji
 	$(PY) -m bot demo
 
-bench: bench-callback bench-fanout bench-ledger bench-push bench-events
+bench: bench-callback bench-fanout bench-ledger bench-push bench-events bench-campaign
 
 bench-callback: $(STAMP)
 	@bash scripts/system-deps.sh wrk
@@ -45,6 +46,9 @@ bench-push: $(STAMP)
 
 bench-events: $(STAMP)
 	$(PY) -m bench.events
+
+bench-campaign: $(STAMP)
+	$(PY) -m bench.campaign
 
 clean:
 	rm -rf $(VENV) var build *.egg-info test-output

@@ -19,6 +19,7 @@ from .dispatch import DEFAULT_BUDGET, Dispatcher
 from .events import background_work as running_in_background
 from .gateway import WeChatGateway
 from .handlers import build_router
+from .links import follow_link
 from .push_metrics import push_metrics
 from .router import Router
 from .services import build_services
@@ -49,7 +50,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
                            settings.wechat_api_base)
         services = build_services(redis, clock or SystemClock(), settings.pii_key_bytes,
                                   sms or _sms_sender(settings, session), wechat=wechat, program=program,
-                                  push_partitions=settings.push_partitions)
+                                  push_partitions=settings.push_partitions, public_base_url=settings.public_base_url)
         dispatcher = Dispatcher(router or build_router(), services, Templates(), sender=wechat, budget=budget)
         crypto = (SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
                   if settings.safe_mode else None)
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
     app.router.add_post("/wechat", wechat_receive)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
+    app.router.add_get("/r/{token}", follow_link)
     return app
 
 

@@ -1,10 +1,11 @@
 """Background work of the web process: the consumers of the outbox stream (referrals; the birthday
 index, which repairs an index step a crash cut short; the welcome gift, which completes a gift a crash
-cut short; the join-day index of membership anniversaries; the notices of the ledger's events), and periodic housekeeping — relaying domain events a crashed process left in a member's
-outbox, and settling redemptions a crashed process left half done. Any number of processes may run all
-of it: each consumer group shares its entries out, and every step is idempotent. (Calendar jobs —
-expiry, warnings, tier reviews, referral rewards whose refund window is over — belong to the
-scheduler, bot/scheduler/.)"""
+cut short; the join-day index of membership anniversaries; the notices of the ledger's events; the member
+facts segments read; the purchases and redemptions campaigns are measured by), and periodic housekeeping —
+relaying domain events a crashed process left in a member's outbox, and settling redemptions a crashed
+process left half done. Any number of processes may run all of it: each consumer group shares its entries
+out, and every step is idempotent. (Calendar jobs — expiry, warnings, tier reviews, referral rewards whose
+refund window is over, the lifecycle, campaigns due — belong to the scheduler, bot/scheduler/.)"""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +16,8 @@ import socket
 from typing import Awaitable, Callable
 
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
+from loyalty_core.campaign_results import RESULTS_GROUP
+from loyalty_core.lifecycle import FACTS_GROUP
 from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
@@ -70,6 +73,17 @@ def survey_consumer(services: Services, name: str | None = None, **options) -> S
                           {"points_earned": services.surveys.on_points_earned}, **options)
 
 
+def facts_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that keeps each member's segmentation facts and lifecycle stage up to date."""
+    return StreamConsumer(services.redis, FACTS_GROUP, name or consumer_name(), services.facts.handlers(), **options)
+
+
+def campaign_results_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that counts purchases and coupon redemptions toward the campaigns members were in."""
+    return StreamConsumer(services.redis, RESULTS_GROUP, name or consumer_name(), services.campaign_results.handlers(),
+                          **options)
+
+
 def welcome_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
     """The consumer that gives each new member the welcome gift, if the callback that created them did not."""
     return StreamConsumer(services.redis, WELCOME_GROUP, name or consumer_name(),
@@ -108,7 +122,8 @@ async def background_work(services: Services):
     tasks = [asyncio.create_task(consumer.run(stop))
              for consumer in (referral_consumer(services), birthday_index_consumer(services),
                               welcome_consumer(services), join_day_consumer(services), notice_consumer(services),
-                              survey_consumer(services))]
+                              survey_consumer(services), facts_consumer(services),
+                              campaign_results_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

@@ -11,11 +11,15 @@ from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayW
 from loyalty_core.broadcasts import BroadcastService
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
+from loyalty_core.campaign_results import CampaignResults
+from loyalty_core.campaigns import CampaignService, Campaigns
 from loyalty_core.communities import CommunityService
 from loyalty_core.counter import Counter
 from loyalty_core.coupons import CouponService
 from loyalty_core.desk import VoucherDesk
+from loyalty_core.lifecycle import LifecycleCare, MemberFactsService
 from loyalty_core.mall_events import EventService
+from loyalty_core.metrics import HeadlineMetrics
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
@@ -33,12 +37,15 @@ from loyalty_core.redis_store.birthday import RedisBirthdayStore
 from loyalty_core.redis_store.broadcasts import RedisBroadcastStore
 from loyalty_core.redis_store.catalogue import RedisCatalogueStore
 from loyalty_core.redis_store.channels import RedisChannelStore
+from loyalty_core.redis_store.campaigns import RedisCampaignStore
 from loyalty_core.redis_store.communities import RedisCommunityStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.desk import RedisGiftVouchers
 from loyalty_core.redis_store.ledger import RedisLedgerStore
 from loyalty_core.redis_store.mall_events import RedisEventStore
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
+from loyalty_core.redis_store.member_facts import RedisFactsStore
+from loyalty_core.redis_store.metrics import RedisMetricsStore
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.pending import RedisPendingStore
@@ -52,6 +59,7 @@ from loyalty_core.redis_store.walk_in import RedisSalesCounter, RedisWalkInStore
 from loyalty_core.redis_store.suggestions import RedisSuggestionStore
 from loyalty_core.redis_store.surveys import RedisSurveyStore
 from loyalty_core.referral import ReferralService
+from loyalty_core.segments import Segments
 from loyalty_core.service_desk import ServiceDesk
 from loyalty_core.surveys import SurveyService
 from loyalty_core.tiers import TierService
@@ -59,6 +67,7 @@ from loyalty_core.till import TillService
 from loyalty_core.walk_in import WalkIns
 from loyalty_core.welcome import WelcomeService
 
+from .campaign_texts import CampaignTexts
 from .community_tags import WeChatTags
 from .notices import Notices
 from .join_qr import JoinQrCodes
@@ -103,6 +112,12 @@ class Services:
     broadcasts: BroadcastService
     service_desk: ServiceDesk
     surveys: SurveyService
+    facts: MemberFactsService
+    lifecycle: LifecycleCare
+    segments: Segments
+    campaigns: CampaignService
+    campaign_results: CampaignResults
+    metrics: HeadlineMetrics
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -115,7 +130,8 @@ class NoBirthdaysYet:
 
 def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, wechat=None, *,
                    program: Program | None = None, birthdays: BirthdayWindows | None = None,
-                   push_policy: PushPolicy | None = None, push_partitions: int = 8) -> Services:
+                   push_policy: PushPolicy | None = None, push_partitions: int = 8,
+                   public_base_url: str = "http://127.0.0.1:8080") -> Services:
     batcher = Batcher(redis)
     scripts = Scripts(redis, batcher)
     outbox = Outbox(redis, scripts)
@@ -142,11 +158,18 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
     gatherings = community_services(redis, scripts, broadcast_store, wechat, members, tiers, points, member_codes,
                                     pushes, notices, rewards, program, clock)
+    segmentation = segment_services(redis, scripts, program, clock, perks["birthdays"], rewards["coupons"], notices)
+    parts = Campaigns(
+        store=RedisCampaignStore(redis, scripts), audience=segmentation["segments"], facts=segmentation["facts"],
+        members=members, coupons=rewards["coupons"], pushes=pushes, topic_counts=push_queue.topic_counts,
+        renderer=CampaignTexts(), program=program, clock=clock, link_base=f"{public_base_url}/r/")
+    campaigns = CampaignService(parts)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, access_keys=access_keys, pushes=pushes,
                     push_queue=push_queue, notices=notices, wechat=wechat, **at_the_till, **rewards, **perks,
-                    **gatherings)
+                    **gatherings, **segmentation, campaigns=campaigns,
+                    campaign_results=CampaignResults(parts, campaigns))
 
 
 def till_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outbox, ledger: RedisLedgerStore,
@@ -181,6 +204,16 @@ def community_services(redis: Redis, scripts: Scripts, broadcast_store: RedisBro
     return {"communities": communities, "events": events, "broadcasts": broadcasts,
             "service_desk": ServiceDesk(RedisSuggestionStore(redis, scripts), program.service, clock),
             "surveys": SurveyService(RedisSurveyStore(redis, scripts), events, notices, program.survey, clock)}
+
+
+def segment_services(redis: Redis, scripts: Scripts, program: Program, clock: Clock, birthdays: BirthdayService,
+                     coupons: CouponService, notices: Notices) -> dict:
+    """The member facts, the lifecycle's care and the segments campaigns are sent to."""
+    store = RedisFactsStore(redis, scripts)
+    return {"facts": MemberFactsService(store, program, clock, birthdays),
+            "lifecycle": LifecycleCare(store, program, coupons, notices),
+            "segments": Segments(store, program, program.segments, coupons),
+            "metrics": HeadlineMetrics(RedisMetricsStore(redis, store), program)}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

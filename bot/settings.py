@@ -49,6 +49,7 @@ class Settings:
     push_partitions: int = 8              # outbox streams push:{0..P-1}; may grow, never shrink
     push_sender_concurrency: int = 500    # API calls one sender process has in flight
     push_call_timeout: float = 30.0       # seconds; a send with no answer by then is in doubt
+    public_base_url: str = "http://127.0.0.1:8080"   # where members reach the bot (campaigns' tracked links)
 
     @property
     def safe_mode(self) -> bool:
@@ -134,6 +135,9 @@ class Settings:
                 "push_sender_concurrency": _whole(get("PUSH_SENDER_CONCURRENCY"), 500, "PUSH_SENDER_CONCURRENCY",
                                                   10_000, problems),
                 "push_call_timeout": _seconds(get("PUSH_CALL_TIMEOUT"), 30.0, "PUSH_CALL_TIMEOUT", problems)}
+        public_base_url = (get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{ports['BOT_PORT']}").rstrip("/")
+        if not public_base_url.startswith(("http://", "https://")):
+            problems.append("PUBLIC_BASE_URL must be an http(s) URL")
         if problems:
             raise SettingsError(problems)
         return cls(
@@ -146,7 +150,7 @@ class Settings:
             program_file=Path(program_file) if program_file else None,
             bot_port=ports["BOT_PORT"], sandbox_port=ports["SANDBOX_PORT"],
             sms_provider=sms, data_dir=Path(get("DATA_DIR") or "var"), scheduler_lease_seconds=int(lease), demo=demo,
-            **push)
+            public_base_url=public_base_url, **push)
 
 
 def _is_aes_key(value: str) -> bool:

@@ -419,3 +419,24 @@ class BroadcastTooLong(DomainError):
 
 class EmptySuggestion(DomainError):
     code, message = "empty_suggestion", "a suggestion needs a text"
+
+
+# --- segments and campaigns --------------------------------------------------------------------------------
+class InvalidSegment(DomainError):
+    code, message = "invalid_segment", "the segment is not valid"
+
+
+class InvalidCampaign(DomainError):
+    code, message = "invalid_campaign", "the campaign cannot work"
+
+
+class CampaignConflict(DomainError):
+    code, http_status, message = "campaign_conflict", 409, "this campaign_id was already used for another campaign"
+
+
+class UnknownCampaign(DomainError):
+    code, http_status, message = "unknown_campaign", 404, "no such campaign"
+
+
+class CampaignClosed(DomainError):
+    code, http_status, message = "campaign_closed", 409, "the campaign has finished or was cancelled"

@@ -6,6 +6,8 @@ have keys of their own and are changed by their own idempotent step, never insid
 """
 from __future__ import annotations
 
+import zlib
+
 
 def member_tag(member_id: str) -> str:
     return f"{{m:{member_id}}}"
@@ -467,3 +469,73 @@ def member_survey(member_id: str) -> str:       # hash: txn_id, store_id, asked_
 
 def store_survey(store_id: str) -> str:         # hash txn_id -> JSON {member_id, score, comment, at}; _count, _sum
     return f"{{sv:{store_id}}}:answers"
+
+
+# --- segments (loyalty_core/segment_rules.py): the indexes the member facts keep, one slot ---------------------
+# Each index is split into SEGMENT_BUCKETS buckets by member (segment_bucket), so that a segment is evaluated a
+# bucket at a time: no one step of Redis works through every member at once.
+SEGMENT_TAG = "{seg}"
+SEGMENT_BUCKETS = 64
+SEGMENT_VERSIONS = "seg:{seg}:versions"         # hash member_id -> snapshot (µs) of the facts last indexed
+SEGMENT_STATE = "seg:{seg}:state"               # hash member_id -> the sets it is filed in ("tier:gold:17 …")
+SEGMENT_DUE = "seg:{seg}:due"                   # zset member_id -> day (ordinal) the facts change with no event
+SEGMENT_CARE_DUE = "seg:{seg}:care-due"         # hash member_id -> "<stage>:<since ordinal>": care not yet given
+SEGMENT_TOTALS = "seg:{seg}:totals"             # hash spend -> the members' 12-month spend in fen, summed
+
+
+def segment_bucket(member_id: str) -> int:
+    return zlib.crc32(member_id.encode()) % SEGMENT_BUCKETS
+
+
+def segment_all(bucket: int) -> str:            # set of member_id: the bucket's members with facts
+    return f"seg:{{seg}}:all:{bucket}"
+
+
+def segment_set(index: str, value: str, bucket: int) -> str:  # set of member_id, e.g. index "tier", value "gold"
+    return f"seg:{{seg}}:s:{index}:{value}:{bucket}"
+
+
+def segment_scores(index: str, bucket: int) -> str:  # zset member_id -> score (spend fen, balance, purchases,
+    return f"seg:{{seg}}:z:{index}:{bucket}"    #   last purchase / join day ordinal)
+
+
+def segment_scratch(token: str) -> str:         # zset or set with a TTL: a segment being evaluated, its parts
+    return f"seg:{{seg}}:tmp:{token}"
+
+
+# --- campaigns (loyalty_core/campaigns.py): the definitions and the schedule in one slot (a campaign is created
+# and scheduled in one script); each campaign's members and counts in a slot of its own ------------------------
+CAMPAIGN_IDS = "cp:{campaigns}:ids"            # zset campaign_id -> created at (epoch ms)
+CAMPAIGN_SCHEDULE = "cp:{campaigns}:due"       # zset campaign_id -> when it is due to be sent (epoch ms)
+
+
+def campaign(campaign_id: str) -> str:          # hash: body (JSON), fingerprint, answer, status, version, created_ms
+    return f"cp:{{campaigns}}:def:{campaign_id}"
+
+
+def campaign_tag(campaign_id: str) -> str:
+    return f"{{cp:{campaign_id}}}"
+
+
+def campaign_assignments(campaign_id: str) -> str:  # hash member_id -> "<arm>|<run>": the variant or holdout
+    return f"{campaign_tag(campaign_id)}:assigned"
+
+
+def campaign_counts(campaign_id: str) -> str:   # hash "<arm>|<measure>" -> n (members, coupons, clicked, …)
+    return f"{campaign_tag(campaign_id)}:counts"
+
+
+def campaign_marks(campaign_id: str) -> str:    # hash "<measure>:<member or txn>" -> 1: each counted once
+    return f"{campaign_tag(campaign_id)}:marks"
+
+
+def member_campaigns(member_id: str) -> str:    # hash campaign_id -> JSON {arm, at_ms, days}: where purchases count
+    return f"{member_tag(member_id)}:campaigns"
+
+
+def tracked_link(token: str) -> str:            # string JSON {campaign_id, member_id, arm, url}
+    return f"link:{token}"
+
+
+# --- headline metrics (loyalty_core/metrics.py) ---------------------------------------------------------------
+METRICS_DAILY = "metrics:daily"                 # hash yyyy-mm-dd -> the day's headline figures (JSON), 400 days

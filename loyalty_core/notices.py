@@ -38,6 +38,9 @@ NOTICE_KINDS: dict[str, str] = {
     "event_reminder": "an event the member has a place at starts soon (the event-reminders job, 24 h and 2 h)",
     "event_feedback": "how was the event? a score of 1 to 5 asked of those who came (the event-reminders job)",
     "purchase_survey": "how was the shopping? a score of 1 to 5, days after a purchase (the purchase-surveys job)",
+    "lifecycle_dormant": "a wake-up for a member who became dormant, with its coupon (the lifecycle job)",
+    "lifecycle_churned": "a win-back for a member who churned, with its coupon (the lifecycle job)",
+    "lifecycle_lapsing": "a member about to lapse, with a coupon (the lifecycle job)",
 }
 
 

@@ -33,6 +33,7 @@ from .event_rules import EventRules
 from .notices import NoticesRules
 from .perk_rules import BirthdayRules, ReferralRules, WelcomeRules
 from .schedule import ScheduleRules
+from .segment_rules import LifecycleRules, Segment, SegmentRules
 from .service_desk import ServiceRules
 from .surveys import SurveyRules
 from .program_fields import (
@@ -222,6 +223,8 @@ class Program:
     broadcasts: BroadcastRules = Field(default_factory=BroadcastRules)
     service: ServiceRules = Field(default_factory=ServiceRules)
     survey: SurveyRules = Field(default_factory=SurveyRules)
+    segments: SegmentRules = Field(default_factory=SegmentRules)
+    lifecycle: LifecycleRules = Field(default_factory=LifecycleRules)
 
     @field_validator("tiers", mode="after")
     @classmethod
@@ -287,6 +290,9 @@ def _references(program: Program) -> Iterator[tuple[Loc, str]]:
     for loc, what, name in _named_references(program, ()):
         if name not in known[what.what]:
             yield loc, f"unknown {what.what} {name!r}"
+    for category, template in program.segments.category_coupons.items():
+        if template not in known["coupon template"]:
+            yield ("segments", "category_coupons", category), f"unknown coupon template {template!r}"
 
 
 def _named_references(value: Any, loc: Loc) -> Iterator[tuple[Loc, RefersTo, str]]:
@@ -348,6 +354,15 @@ def program_from_dict(raw: Any) -> Program:
 def parse_coupon_template(raw: Any, path: str = "") -> CouponTemplate:
     """One template from the program file or the admin API (a JSON object of the same keys)."""
     return _validated(CouponTemplate, raw, path)
+
+
+def parse_segment_table(raw: Any, path: str = "") -> Segment:
+    return _validated(Segment, raw, path)
+
+
+def parse_campaign_table(raw: Any) -> "CampaignDefinition":
+    from .campaign_rules import CampaignDefinition     # it holds a Segment of segment_rules, as this module does
+    return _validated(CampaignDefinition, raw)
 
 
 def parse_catalogue_item(raw: Any, path: str = "") -> CatalogueItem:

@@ -32,6 +32,9 @@ class ScheduleRules:
     referral_release: ClockTime = Field(time(10, 30), alias="referral-release")
     event_reminders: ClockTime = Field(time(8, 0), alias="event-reminders")
     purchase_surveys: ClockTime = Field(time(11, 0), alias="purchase-surveys")
+    lifecycle: ClockTime = Field(time(10, 15), alias="lifecycle")
+    campaigns: ClockTime = Field(time(10, 20), alias="campaigns")
+    metrics: ClockTime = Field(time(23, 50), alias="metrics")
     catch_up_days: Annotated[int, Whole(1, 31)] = 7
 
     def at(self, job: str) -> time:

@@ -11,14 +11,14 @@ from typing import Callable
 
 from aiohttp import web
 
-from . import (admin, communities, coupons, deliveries, desk, events, points, purchases, refunds, sales, staff,
-               suggestions, surveys)
+from . import (admin, campaigns, communities, coupons, deliveries, desk, events, metrics, points, purchases, refunds,
+               sales, segments, staff, suggestions, surveys)
 from .auth import CREDENTIALS, Credentials, hmac_auth
 from .errors import OUTAGE, api_outage_log, json_errors
 
 API_PREFIX = "/api/v1"
 API_MODULES = (purchases, refunds, coupons, points, desk, admin, staff, deliveries, sales, communities, events,
-               suggestions, surveys)
+               suggestions, surveys, segments, campaigns, metrics)
 
 
 def setup_api(app: web.Application, pos_secret: str | None, admin_secret: str | None, *,

@@ -32,7 +32,8 @@ async def scheduler_command(settings: Settings, args: argparse.Namespace, stop: 
     redis = connect(settings.redis_url)
     try:
         program = load_program(settings.program_file)
-        services = build_services(redis, SystemClock(), settings.pii_key_bytes, LogSmsSender(), program=program)
+        services = build_services(redis, SystemClock(), settings.pii_key_bytes, LogSmsSender(), program=program,
+                                  public_base_url=settings.public_base_url)
         runner = runner_for(services, settings.scheduler_lease)
         if args.action == "list":
             print(await job_list(runner))

@@ -10,6 +10,7 @@ from typing import Awaitable, Callable
 
 from loyalty_core.program import Program
 
+from ..metrics import set_headline_gauges
 from .runner import Job, JobContext
 
 
@@ -107,6 +108,25 @@ async def purchase_surveys(ctx: JobContext) -> str:
     return f"{await ctx.services.surveys.ask_due()} satisfaction surveys asked"
 
 
+async def lifecycle(ctx: JobContext) -> str:
+    """Members whose facts change today with no event (a stage boundary), then the care each transition brings."""
+    refreshed = await ctx.services.facts.refresh_due()
+    care = await ctx.services.lifecycle.give_due()
+    return f"{refreshed} members' facts refreshed, care given for {care.given} transitions ({care.failed} failed)"
+
+
+async def metrics(ctx: JobContext) -> str:
+    headline = await ctx.services.metrics.keep_today(ctx.day)
+    set_headline_gauges(headline)
+    return (f"{headline.members} members: active {headline.active_rate:.1%}, repurchase {headline.repurchase_rate:.1%}, "
+            f"LTV {headline.ltv}, registration {headline.registration_rate:.1%}")
+
+
+async def campaigns(ctx: JobContext) -> str:
+    sent = await ctx.services.campaigns.send_due()
+    return f"{sent} campaigns sent"
+
+
 JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("points-expiry", points_expiry, "expire the points lots past their date"),
     ("coupon-expiry", coupon_expiry, "mark the coupons past their validity expired"),
@@ -120,6 +140,9 @@ JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("event-reminders", event_reminders,
      "remind members of events 24 h and 2 h ahead, ask those who came for feedback, tell promotions"),
     ("purchase-surveys", purchase_surveys, "ask the satisfaction surveys due some days after a purchase"),
+    ("lifecycle", lifecycle, "move members through the lifecycle stages; wake-up and win-back care, once each"),
+    ("campaigns", campaigns, "send the campaigns whose time has come"),
+    ("metrics", metrics, "keep the day's headline metrics (active rate, repurchase, LTV, registration, conversion)"),
 )
 FREQUENT = ("event-reminders",)     # also run every `events.every_minutes` by the leader, outside the day's claim
 

@@ -23,6 +23,7 @@ from .jobs import FREQUENT, job_table
 from .runner import Job, JobRunner, Outcome
 
 log = logging.getLogger("bot.scheduler")
+CAMPAIGNS_EVERY = timedelta(minutes=1)
 CATCH_UP_EVERY = timedelta(minutes=5)
 
 
@@ -76,6 +77,14 @@ class Scheduler:
     async def run_everything_owed(self) -> list[Outcome]:
         return [outcome for name in self.jobs for outcome in await self.run_owed(name)]
 
+    async def send_due_campaigns(self) -> None:
+        """Campaigns are due at any minute (send_at, a recurring one's timetable), not once a day."""
+        if self.lease.leader:
+            try:
+                await self.runner.services.campaigns.send_due()
+            except Exception as error:  # noqa: BLE001 - tried again next minute; each send resumes where it stopped
+                log.warning("campaigns due not sent (%s)", type(error).__name__)
+
     def start(self) -> None:
         for job in self.jobs.values():
             self._aps.add_job(self.run_owed, CronTrigger(hour=job.at.hour, minute=job.at.minute, timezone=MALL_TZ),
@@ -87,6 +96,8 @@ class Scheduler:
         for name in (name for name in FREQUENT if name in self.jobs):
             self._aps.add_job(self.run_frequent, IntervalTrigger(seconds=every), args=[name], id=f"{name}-frequent",
                               coalesce=True, max_instances=1)
+        self._aps.add_job(self.send_due_campaigns, IntervalTrigger(seconds=CAMPAIGNS_EVERY.total_seconds()),
+                          id="campaigns-due", coalesce=True, max_instances=1)
         self._aps.start()
 
     async def stop(self) -> None:

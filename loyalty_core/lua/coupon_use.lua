@@ -16,5 +16,5 @@ coupon.status, coupon.used_txn, coupon.used_at, coupon.used_answer = 'used', ARG
 redis.call('HSET', KEYS[1], ARGV[3], cjson.encode(coupon))
 emit(KEYS[2], 'coupon_used:' .. ARGV[3], 'coupon_used', ARGV[1], ARGV[2],
      {template_id = coupon.template.id, kind = coupon.template.kind, txn_id = ARGV[4],
-      discount = answer.discount, code_tail = string.sub(ARGV[3], -4)})
+      discount = answer.discount, code_tail = string.sub(ARGV[3], -4), source = coupon.source or ''})
 return ok({answer = ARGV[5], replayed = false})

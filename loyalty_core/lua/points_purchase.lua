@@ -68,5 +68,5 @@ end
 
 local answer = {member_id = MEMBER, points_earned = points, balance = S.balance, tier = tiers[current].code}
 redis.call('HSET', PURCHASES, txn, cjson.encode({fp = fingerprint, amount = amount, points = points, lot = lot_id,
-  day = day, year = year, refunded = 0, clawed = 0, at = NOW_ISO, store = details.store_id, answer = answer}))
+  day = day, year = year, refunded = 0, clawed = 0, at = NOW_ISO, store = details.store_id, cat = details.category, answer = answer}))
 return finish({answer = answer, replayed = false})

@@ -43,9 +43,10 @@ class RedisCouponStore:
     async def claim_code(self, code: str, member_id: str, expires_ms: int) -> bool:
         """Claim the code's index; pre-mark the expiry index (never later than the truth: an entry
         whose coupon was never written is dropped by the expiry job)."""
-        if not await self._redis.set(keys.coupon_index(code), member_id, nx=True):
+        call = self._scripts.batcher.call
+        if not await call("SET", keys.coupon_index(code), member_id, "NX"):
             return False
-        await self._redis.zadd(keys.COUPON_EXPIRY_INDEX, {_entry(member_id, code): expires_ms})
+        await call("ZADD", keys.COUPON_EXPIRY_INDEX, expires_ms, _entry(member_id, code))
         return True
 
     async def release_code(self, code: str, member_id: str) -> None:
@@ -67,7 +68,7 @@ class RedisCouponStore:
         return result["code"]
 
     async def issued_code(self, member_id: str, issue_key: str) -> str | None:
-        return await self._redis.hget(keys.member_coupon_ops(member_id), f"issue:{issue_key}")
+        return await self._scripts.batcher.call("HGET", keys.member_coupon_ops(member_id), f"issue:{issue_key}")
 
     async def use(self, member_id: str, code: str, txn_id: str, answer: dict, now: datetime) -> dict:
         result = await self._member_change(member_id, now, "coupon_use", [keys.member_coupons(member_id)],
@@ -101,7 +102,7 @@ class RedisCouponStore:
 
     # -- reads ------------------------------------------------------------------------------------------
     async def coupon(self, member_id: str, code: str) -> dict | None:
-        raw = await self._redis.hget(keys.member_coupons(member_id), code)
+        raw = await self._scripts.batcher.call("HGET", keys.member_coupons(member_id), code)
         return None if raw is None else orjson.loads(raw)
 
     async def coupons(self, member_id: str) -> list[dict]:

@@ -45,7 +45,7 @@ class RedisMemberStore:
         return await self._redis.get(keys.phone_index(phone_hash))
 
     async def get(self, member_id: str) -> Member | None:
-        raw = await self._redis.hgetall(keys.member_profile(member_id))
+        raw = await self._scripts.batcher.call("HGETALL", keys.member_profile(member_id))
         if not raw:
             return None
         return Member(

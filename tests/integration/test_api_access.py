@@ -51,7 +51,10 @@ def test_every_endpoint_names_the_scopes_that_reach_it():
         "POST /admin/events": PROGRAM, "GET /admin/events/{event_id}": MEMBER_SERVICE,
         "POST /admin/events/{event_id}/check-ins": MEMBER_SERVICE,
         "POST /admin/events/{event_id}/invitations": PROGRAM, "GET /admin/suggestions": MEMBER_SERVICE,
-        "GET /admin/surveys/stores/{store_id}": MEMBER_SERVICE}
+        "GET /admin/surveys/stores/{store_id}": MEMBER_SERVICE,
+        "POST /admin/segments/preview": PROGRAM, "POST /admin/campaigns": PROGRAM,
+        "GET /admin/campaigns/{campaign_id}": PROGRAM, "POST /admin/campaigns/{campaign_id}/cancel": PROGRAM,
+        "GET /admin/campaigns/{campaign_id}/results": PROGRAM, "GET /admin/metrics": PROGRAM}
 
 
 async def test_the_tills_secret_does_not_reach_the_admin_api_and_changes_nothing(till, redis):

@@ -187,6 +187,45 @@ BAD_OPTIONAL_REF = NOT_TEXT.filter(lambda value: value is not None) | LONG_TEXTS
     st.text(min_size=1, max_size=20).filter(lambda text: text.strip() and not REF.fullmatch(text.strip()))
 MEMBER_QUERY = {name: st.just(MISSING) | TEXTS for name in ("openid", "phone", "member_code")}
 SEED_PAYMENT, SEED_VOUCHER = "P-seed", "ABCDE-FGHJK"
+SEGMENT_KEYS = ("tiers", "lifecycle", "communities", "preferred_category", "spend_level", "spend_12m_min",
+                "spend_12m_max", "balance_min", "balance_max", "birthday_month", "days_since_purchase_min",
+                "days_since_purchase_max", "joined_within_days", "purchases_12m_min", "holds_coupon_template",
+                "lacks_coupon_template")
+BAD_SEGMENT = st.one_of(
+    NOT_OBJECT, st.dictionaries(st.text(max_size=8).map(lambda key: f"x_{key}"), JSON, min_size=1, max_size=2),
+    st.builds(lambda key, value: {key: value}, st.sampled_from(SEGMENT_KEYS[:5]), NOT_OBJECT.filter(
+        lambda value: not isinstance(value, list) and value is not None) | st.lists(NOT_TEXT, min_size=1, max_size=2)),
+    st.builds(lambda key, value: {key: value}, st.sampled_from(SEGMENT_KEYS[5:14]),
+              st.integers(-10**40, -1) | st.sampled_from([10**13, 10**30, 2**64, "abc", [], {}, True, "NaN",
+                                                          Raw("1e999999"), Raw("-0.5")])),
+    st.sampled_from([{"tiers": ["silver"]}, {"lifecycle": ["asleep"]}, {"spend_level": ["huge"]},
+                     {"birthday_month": 13}, {"holds_coupon_template": "nope"}, {"lacks_coupon_template": "nope"},
+                     {"tiers": []}]))
+VARIANTS = [{"name": "A", "weight": Raw("0.5"), "text": "{{ member.tier_name }}专享：{{ coupon.title }}",
+             "coupon_template": "tea-bogo"}, {"name": "B", "weight": Raw("0.5"), "text": "您好"}]
+BAD_VARIANTS = st.one_of(
+    st.just(MISSING), NOT_OBJECT.filter(lambda value: not isinstance(value, list)), st.just([]),
+    st.lists(NOT_OBJECT, min_size=1, max_size=2),
+    st.builds(lambda weight: [VARIANTS[0] | {"weight": weight}, VARIANTS[1]], BAD_MONEY | st.sampled_from(
+        [Raw("0.7"), Raw("0.2"), 0, 2, Raw("1e999999")])),
+    st.builds(lambda text: [VARIANTS[0] | {"text": text}, VARIANTS[1]], BAD_TEXT | st.sampled_from(
+        ["{{ member.nope }}", "{{ coupon.title ", "{{ ''.__class__.__mro__ }}", "{% for %}", "{{ range(10**9)|list }}"])),
+    st.builds(lambda template: [VARIANTS[0] | {"coupon_template": template}, VARIANTS[1]],
+              NOT_TEXT.filter(lambda value: value is not None) | st.sampled_from(["nope", "@favourite"])),
+    st.builds(lambda name: [VARIANTS[0] | {"name": name}, VARIANTS[1]], BAD_IDENT | st.just("B") | st.just("holdout")))
+CAMPAIGN = {
+    "campaign_id": Part(fixed("fuzz-campaign"), BAD_IDENT), "name": Part(fixed("春季"), DEFINITION_BAD_TEXT),
+    "kind": Part(fixed("marketing"), not_one_of("marketing")), "segment": Part(fixed({"tiers": ["gold"]}), BAD_SEGMENT),
+    "variants": Part(fixed(VARIANTS), BAD_VARIANTS),
+    "holdout": Part(fixed(Raw("0.1")), BAD_MONEY.filter(lambda value: value is not MISSING) | st.sampled_from(
+        [Raw("0.51"), 1, Raw("-0.1")])),
+    "send_at": Part(st.just(None) | fixed("2026-02-01T10:00:00+08:00"), NOT_TEXT.filter(lambda value: value is not None)
+                    | TEXTS.filter(lambda text: not re.match(r"\s*\d{4}-\d\d-\d\dT.*[+-]\d\d:\d\d\s*$", text))),
+    "repeat": Part(st.just(None), NOT_TEXT.filter(lambda value: value is not None) | st.sampled_from(["0 10 * * *"])),
+    "channels": Part(fixed({"mass_send": False}), NOT_OBJECT.filter(lambda value: value is not None) | st.builds(
+        lambda value: {"mass_send": value}, NOT_TEXT.filter(lambda value: not isinstance(value, bool)))
+        | st.just({"mass": True})),
+    "conversion_days": Part(fixed(14), BAD_INT.filter(lambda value: value is not MISSING) | st.just(0) | st.just(366))}
 
 
 def endpoints(seed: dict) -> list[Endpoint]:
@@ -194,6 +233,9 @@ def endpoints(seed: dict) -> list[Endpoint]:
     code = {"code": Part(fixed(seed["code"]), SEGMENTS.filter(lambda text: text.strip() != seed["code"]))}
     member_id = {"member_id": Part(fixed(seed["member_id"]),
                                   SEGMENTS.filter(lambda text: text.strip() != seed["member_id"]))}
+    campaign = {"campaign_id": Part(fixed(seed["campaign_id"]),
+                                    SEGMENTS.filter(lambda text: text.strip() != seed["campaign_id"]))}
+    nothing = {"campaign_id": Part(SEGMENTS, SEGMENTS)}        # no campaign to read: a GET of one would answer it
     till_member = bad_member(("openid", "phone", "member_code"), "member_id", seed)
     staff_member = bad_member(("openid", "phone", "member_id"), "member_code", seed)
     return [
@@ -234,6 +276,16 @@ def endpoints(seed: dict) -> list[Endpoint]:
         Endpoint("POST", "/api/v1/admin/members/{member_id}/birthday", params=member_id, body=BIRTHDAY),
         Endpoint("GET", "/api/v1/admin/members/{member_id}/deliveries", params=member_id,
                  query={"limit": st.just(MISSING) | TEXTS}),
+        Endpoint("POST", "/api/v1/admin/segments/preview", body={"segment": Part(fixed({"tiers": ["gold"]}),
+                                                                                 BAD_SEGMENT)}, definition=True),
+        Endpoint("POST", "/api/v1/admin/campaigns", body=CAMPAIGN, definition=True),
+        Endpoint("POST", "/api/v1/admin/campaigns/{campaign_id}/cancel", params=campaign,
+                 body={"reason": Part(fixed("文案有误"), BAD_TEXT)}),
+        Endpoint("GET", "/api/v1/admin/campaigns/{campaign_id}", params=nothing),
+        Endpoint("GET", "/api/v1/admin/campaigns/{campaign_id}/results", params=nothing),
+        Endpoint("GET", "/api/v1/admin/metrics", query={"days": TEXTS.filter(            # the only part: broken
+            lambda text: not (text.isascii() and text.isdigit() and 1 <= int(text) <= 400)) | st.sampled_from(
+                ["0", "401", "-1", "30.5", "1e3"])}),
         *community_endpoints(seed),
     ]
 
@@ -301,7 +353,7 @@ def event_endpoints() -> list[Endpoint]:
     ]
 
 
-ENDPOINT_KEYS = [endpoint.key for endpoint in endpoints({"code": "", "member_id": ""})]
+ENDPOINT_KEYS = [endpoint.key for endpoint in endpoints({"code": "", "member_id": "", "campaign_id": ""})]
 
 
 @dataclass
@@ -341,10 +393,13 @@ def requests_to(draw, endpoint: Endpoint) -> Request:
 
 
 # -- the run ----------------------------------------------------------------------------------------------
-@dataclass
+@dataclass(repr=False)
 class Seeded:
     till: Till
     endpoints: dict[str, Endpoint]
+
+    def __repr__(self) -> str:          # hypothesis shows the arguments of a failing example: keep it short
+        return f"<{len(self.endpoints)} endpoints>"
 
 
 @pytest.fixture
@@ -364,7 +419,10 @@ async def seeded(start_bot, clock, redis) -> Seeded:
     await till.services.events.publish({"event_id": SEED_EVENT, "title": "沙龙", "place": "中庭", "capacity": 5,
                                         "starts_at": (NOW + timedelta(days=3)).isoformat(),
                                         "ends_at": (NOW + timedelta(days=3, hours=2)).isoformat()})
-    seed = {"code": coupon.grouped, "member_id": member_id}
+    campaign = {"campaign_id": "fuzz-seed", "name": "种子", "kind": "marketing", "segment": {},
+                "variants": [{"name": "A", "weight": 1, "text": "您好"}], "send_at": "2026-03-01T10:00:00+08:00"}
+    await till.services.campaigns.create(campaign)
+    seed = {"code": coupon.grouped, "member_id": member_id, "campaign_id": campaign["campaign_id"]}
     return Seeded(till, {endpoint.key: endpoint for endpoint in endpoints(seed)})
 
 

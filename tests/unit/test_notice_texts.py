@@ -35,6 +35,9 @@ SAMPLES = {
     "purchase_survey": {"store": "S01"},
     "event_reminder": {"title": "春季品酒会", "starts_at": AT, "place": "三楼中庭", "notes": "请着正装", "number": 3,
                        "hours": 24},
+    "lifecycle_dormant": {"coupon": "想念您 满150减30", "stage": "dormant"},
+    "lifecycle_churned": {"coupon": "", "stage": "churned"},
+    "lifecycle_lapsing": {"coupon": "满200减30 餐饮券", "stage": "lapsing"},
 }
 
 

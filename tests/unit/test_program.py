@@ -221,3 +221,27 @@ def test_mistakes_in_the_till_settings_name_their_key(text, message):
     with pytest.raises(ProgramError) as raised:
         parse_program(text)
     assert message in str(raised.value)
+
+
+def test_the_segments_and_lifecycle_sections_have_their_defaults():
+    program = load_program()
+    assert (program.segments.high_spend, program.segments.mid_spend) == (20000, 3000)
+    assert program.segments.category_coupons == {"dining": "dining-200-30", "fashion": "fashion-15"}
+    lifecycle = program.lifecycle
+    assert (lifecycle.new_days, lifecycle.active_days, lifecycle.dormant_days, lifecycle.lapse_factor) == (30, 90, 180, 2)
+    assert lifecycle.care_coupon("dormant") == "winback-30" and lifecycle.care_coupon("active") == ""
+
+
+@pytest.mark.parametrize("old, new, path, problem", [
+    ("mid_spend = 3000", "mid_spend = 30000", "segments.mid_spend", "must be below segments.high_spend"),
+    ("dormant_days = 180", "dormant_days = 60", "lifecycle.dormant_days", "must be more than lifecycle.active_days"),
+    ('category_coupons = { dining = "dining-200-30"', 'category_coupons = { dining = "nope"',
+     "segments.category_coupons.dining", "unknown coupon template 'nope'"),
+    ('churned_coupon = "winback-50"', 'churned_coupon = "nope"', "lifecycle.churned_coupon",
+     "unknown coupon template 'nope'"),
+    ("lapse_factor = 2", "lapse_factor = 0.5", "lifecycle.lapse_factor", "must be a number ≥ 1"),
+])
+def test_a_mistake_in_segments_or_lifecycle_names_its_key(old, new, path, problem):
+    with pytest.raises(ProgramError) as refused:
+        parse_program(edited(old, new))
+    assert any(p == path and problem in text for p, text in refused.value.problems), refused.value.problems

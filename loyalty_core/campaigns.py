@@ -1,0 +1,370 @@
+"""Campaigns: a segment, variants and a holdout, sent as marketing pushes through the push service, measured.
+
+Create (exactly once per campaign_id): the body is checked whole — the segment's tiers and coupon templates,
+each variant's coupon template, its text rendered for a sample member with a sample coupon — and refused
+with InvalidCampaign naming the problem before anything is stored. The same body again answers the first
+answer; another body under the same id is a CampaignConflict.
+
+Send (`send`, for the API, the scheduler, or any core feature that has a segment and variants): the segment's
+members at that moment, a batch at a time; each member's arm recorded once (campaign_rules.arm_for); a member
+of a variant gets the variant's coupon (issue key `campaign:<id>`) and a marketing push (topic
+`campaign:<id>:<variant>`, dedup key `campaign:<id>`), so the planner decides the channel, the caps and the
+quiet hours, and never sends the campaign to a member twice. Holdout members get nothing and are measured the
+same way (campaign_results.py). A recurring campaign (`repeat`, cron.py) is sent once per run: its issue and
+dedup keys carry the run (`campaign:<id>:<yyyymmddHHMM>`), and the next run is scheduled when one ends.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, AsyncIterator, Mapping, Protocol
+
+import orjson
+
+from . import errors
+from .campaign_rules import HOLDOUT, PREFERRED_CATEGORY, CampaignDefinition, arm_for
+from .clock import MALL_TZ, Clock
+from .cron import CronError, parse_cron
+from .member_facts import Facts
+from .program import Program, ProgramError, parse_campaign_table
+from .push.model import Content, Push
+from .segment_rules import Segment
+
+log = logging.getLogger("loyalty_core.campaigns")
+
+SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"
+VALID_FOR = timedelta(days=3)             # how long a campaign's push may wait to be delivered
+MAX_URL = 1000
+SEND_BATCH = 1000
+CONCURRENCY = 100
+
+
+@dataclass(frozen=True)
+class StoredCampaign:
+    campaign_id: str
+    body: dict
+    status: str
+    version: int
+    runs: int = 0             # a recurring campaign's runs done
+
+
+class CampaignStore(Protocol):
+    async def create(self, campaign_id: str, fingerprint: str, body: dict, answer: dict, now: datetime,
+                     status: str, due: datetime | None) -> tuple[bool, str, dict]: ...
+    async def get(self, campaign_id: str) -> StoredCampaign | None: ...
+    async def move(self, campaign_id: str, allowed: tuple[str, ...], status: str,
+                   next_due: datetime | None = None) -> bool: ...
+    async def due_at(self, campaign_id: str) -> datetime | None: ...
+    async def due(self, now: datetime, limit: int = 100) -> list[str]: ...
+    async def assign(self, campaign_id: str, arms: list[tuple[str, str]]) -> list[str]: ...
+    async def join(self, member_id: str, campaign_id: str, arm: str, now: datetime, days: int) -> None: ...
+    async def joined(self, member_id: str) -> dict[str, dict]: ...
+    async def mark(self, campaign_id: str, mark: str, counts: dict[str, int]) -> bool: ...
+    async def counts(self, campaign_id: str) -> dict[tuple[str, str], int]: ...
+    async def save_links(self, links: dict[str, dict]) -> None: ...
+    async def link(self, token: str) -> dict | None: ...
+
+
+class TextRenderer(Protocol):
+    def render(self, text: str, values: Mapping[str, Any]) -> str:
+        """Raises InvalidCampaign naming what does not render."""
+
+
+class Audience(Protocol):
+    async def checked(self, raw) -> Segment: ...
+    def members(self, segment: Segment, today, batch: int = 1000) -> AsyncIterator[list[str]]: ...
+
+
+class Delivery(Protocol):
+    async def plan(self, push: Push) -> Any: ...
+
+
+@dataclass(frozen=True)
+class Campaigns:
+    """What the campaign service works with (one object, so that other features can build it too)."""
+    store: CampaignStore
+    audience: Audience
+    facts: Any                # MemberFactsService: facts(member_id), today()
+    members: Any              # MemberService: get(member_id)
+    coupons: Any              # CouponService: template(id), issue(...)
+    pushes: Delivery
+    topic_counts: Any         # async (topic) -> {(channel, outcome): n}
+    renderer: TextRenderer
+    program: Program
+    clock: Clock
+    link_base: str = "/r/"    # tracked links are <link_base><token>
+
+
+class TrackedLinks:
+    """`{{ link("https://…") }}` in a campaign text: a short link of ours that counts the member's click and
+    redirects. The token is derived from the campaign, the member and the URL, so a text rendered again makes
+    the same links."""
+
+    def __init__(self, base: str, campaign_id: str, member_id: str, arm: str):
+        self._base, self._campaign_id, self._member_id, self._arm = base, campaign_id, member_id, arm
+        self.made: dict[str, dict] = {}
+
+    def link(self, url: str) -> str:
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
+            raise ValueError("link() takes an http(s) URL")
+        token = hashlib.sha256(f"{self._campaign_id}|{self._member_id}|{url}".encode()).hexdigest()[:22]
+        self.made[token] = {"campaign_id": self._campaign_id, "member_id": self._member_id, "arm": self._arm,
+                            "url": url}
+        return self._base + token
+
+
+def canonical(body: dict) -> dict:
+    """The body as stored: its numbers with a fraction (read as Decimal) as their text."""
+    return orjson.loads(orjson.dumps(body, default=_as_text))
+
+
+def _as_text(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(type(value).__name__)
+
+
+def fingerprint_of(body: dict) -> str:
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def parse_definition(raw: Any) -> CampaignDefinition:
+    if not isinstance(raw, dict):
+        raise errors.InvalidCampaign("the campaign must be an object")
+    try:
+        return parse_campaign_table(raw)
+    except ProgramError as error:
+        raise errors.InvalidCampaign(str(error)) from None
+
+
+class CampaignService:
+    def __init__(self, parts: Campaigns):
+        self._p = parts
+
+    # -- creating -------------------------------------------------------------------------------------------
+    async def create(self, body: dict) -> tuple[dict, bool]:
+        """The answer, and whether this call created the campaign (False: the same body again)."""
+        definition = parse_definition(body)
+        await self._check(definition, body)
+        now = self._p.clock.now()
+        status = SCHEDULED
+        due = definition.send_at or (parse_cron(definition.repeat).next_after(now) if definition.repeat else now)
+        answer = {"campaign_id": definition.campaign_id, "status": status, "send_at": due.isoformat()}
+        body = canonical(body)
+        fingerprint = fingerprint_of(body)
+        created, stored, first = await self._p.store.create(definition.campaign_id, fingerprint, body, answer, now,
+                                                            status, due)
+        if not created and stored != fingerprint:
+            raise errors.CampaignConflict()
+        return first, created
+
+    async def launch(self, campaign_id: str, name: str, segment: dict, variants: list[dict], *,
+                     holdout: Decimal = Decimal(0), send_at: datetime | None = None, mass_send: bool = False,
+                     conversion_days: int = 14) -> dict:
+        """A campaign made by another feature (event invitations, say): created once, like one from the API,
+        and sent now unless `send_at` says later (then the scheduler sends it)."""
+        body = {"campaign_id": campaign_id, "name": name, "kind": "marketing", "segment": segment,
+                "variants": variants, "holdout": holdout, "send_at": send_at.isoformat() if send_at else None,
+                "repeat": None, "channels": {"mass_send": mass_send}, "conversion_days": conversion_days}
+        answer, _ = await self.create(body)
+        if send_at is None:
+            await self.send(campaign_id)
+        return answer
+
+    async def _check(self, definition: CampaignDefinition, body: dict) -> None:
+        try:
+            await self._p.audience.checked(body.get("segment", {}))
+        except errors.InvalidSegment as problem:
+            raise errors.InvalidCampaign(str(problem)) from None
+        if definition.repeat:
+            try:
+                parse_cron(definition.repeat)
+            except CronError as problem:
+                raise errors.InvalidCampaign(f"repeat: {problem}") from None
+        sample = _sample_member(self._p.program)
+        for i, variant in enumerate(definition.variants):
+            coupon = None
+            if variant.coupon_template == PREFERRED_CATEGORY:
+                coupon = await self._sample_category_coupon(i)
+            elif variant.coupon_template:
+                try:
+                    coupon = _coupon_values(await self._p.coupons.template(variant.coupon_template), "", None)
+                except errors.UnknownCouponTemplate:
+                    raise errors.InvalidCampaign(f"variants[{i}].coupon_template: unknown coupon template "
+                                                 f"{variant.coupon_template!r}") from None
+            # A member without a category coupon gets none: such a text must render without one too.
+            coupons = [coupon, None] if variant.coupon_template == PREFERRED_CATEGORY else [coupon]
+            for sample_coupon in coupons:
+                try:
+                    links = TrackedLinks(self._p.link_base, definition.campaign_id, "sample", variant.name)
+                    self._p.renderer.render(variant.text, {"member": sample, "coupon": sample_coupon,
+                                                           "link": links.link})
+                except errors.InvalidCampaign as problem:
+                    without = " for a member without a category coupon ({% if coupon %}…{% endif %})" \
+                        if sample_coupon is None else ""
+                    raise errors.InvalidCampaign(f"variants[{i}].text: {problem}{without}") from None
+
+    async def _sample_category_coupon(self, i: int) -> dict | None:
+        mapping = self._p.program.segments.category_coupons
+        if not mapping:
+            raise errors.InvalidCampaign(f"variants[{i}].coupon_template: {PREFERRED_CATEGORY} needs "
+                                         "segments.category_coupons in the program")
+        return _coupon_values(await self._p.coupons.template(next(iter(mapping.values()))), "", None)
+
+    # -- reading --------------------------------------------------------------------------------------------
+    async def stored(self, campaign_id: str) -> tuple[StoredCampaign, CampaignDefinition]:
+        stored = await self._p.store.get(campaign_id)
+        if stored is None:
+            raise errors.UnknownCampaign()
+        return stored, parse_definition(stored.body)
+
+    async def status(self, campaign_id: str) -> dict:
+        stored, definition = await self.stored(campaign_id)
+        counts = await self._p.store.counts(campaign_id)
+        pushes = await push_counts(self._p, definition)
+        dropped: dict[str, int] = {}
+        for (channel, outcome), n in pushes.items():
+            if outcome in ("dropped", "expired", "unsubscribed", "capped"):
+                dropped[outcome] = dropped.get(outcome, 0) + n
+        audience = sum(n for (arm, measure), n in counts.items() if measure == "members")
+        next_at = await self._p.store.due_at(campaign_id) if stored.status == SCHEDULED else None
+        return {"campaign_id": campaign_id, "name": definition.name, "status": stored.status,
+                "version": stored.version, "runs": stored.runs,
+                "next_send_at": next_at.astimezone(MALL_TZ).isoformat() if next_at else None, "audience": audience, "holdout": counts.get((HOLDOUT, "members"), 0),
+                "planned": sum(n for (_, measure), n in counts.items() if measure == "planned"),
+                "sent": outcome_count(pushes, "sent"), "pending_inbox": outcome_count(pushes, "pending_inbox"),
+                "deferred": outcome_count(pushes, "deferred"), "dropped": dropped,
+                "untold": sum(n for (_, measure), n in counts.items() if measure == "untold")}
+
+    async def _push_counts(self, definition: CampaignDefinition, arm: str | None = None) -> dict:
+        total: dict[tuple[str, str], int] = {}
+        for name in [arm] if arm else [v.name for v in definition.variants]:
+            for key, n in (await self._p.topic_counts(topic_of(definition.campaign_id, name))).items():
+                total[key] = total.get(key, 0) + n
+        return total
+
+    # -- sending --------------------------------------------------------------------------------------------
+    async def cancel(self, campaign_id: str) -> dict:
+        await self.stored(campaign_id)
+        if not await self._p.store.move(campaign_id, (SCHEDULED, SENDING), CANCELLED):
+            raise errors.CampaignClosed()
+        return await self.status(campaign_id)
+
+    async def send_due(self) -> int:
+        """Send the campaigns whose time has come; returns how many were sent."""
+        sent = 0
+        for campaign_id in await self._p.store.due(self._p.clock.now()):
+            sent += await self.send(campaign_id)
+        return sent
+
+    async def send(self, campaign_id: str) -> bool:
+        """Send the campaign to its segment as it is now; a send cut short is taken up again by calling again
+        (assignments, coupons and pushes are each once per member and run). A recurring campaign is then
+        scheduled for its next time. False when it was cancelled or sent already."""
+        stored, definition = await self.stored(campaign_id)
+        if stored.status in (SENT, CANCELLED):
+            return False
+        due = await self._p.store.due_at(campaign_id) or self._p.clock.now()
+        run = due.astimezone(MALL_TZ).strftime("%Y%m%d%H%M") if definition.repeat else ""
+        await self._p.store.move(campaign_id, (SCHEDULED,), SENDING)
+        async for batch in self._p.audience.members(definition.segment, self._p.facts.today(), SEND_BATCH):
+            if (await self._p.store.get(campaign_id)).status == CANCELLED:
+                return False
+            await self.deliver(definition, batch, run)
+        if definition.repeat:
+            later = parse_cron(definition.repeat).next_after(max(due, self._p.clock.now()))
+            return await self._p.store.move(campaign_id, (SENDING,), SCHEDULED, later)
+        return await self._p.store.move(campaign_id, (SENDING,), SENT)
+
+    async def deliver(self, definition: CampaignDefinition, member_ids: list[str], run: str = "") -> None:
+        """Assign a batch of members and send to those in a variant (`run`: a recurring campaign's run, which
+        reaches each member once more)."""
+        campaign_id, now = definition.campaign_id, self._p.clock.now()
+        arms = await self._p.store.assign(campaign_id, [(m, arm_for(campaign_id, m, definition)) for m in member_ids])
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(member_id: str, arm: str) -> None:
+            async with gate:
+                await self._p.store.join(member_id, campaign_id, arm, now, definition.conversion_days)
+                if arm != HOLDOUT:
+                    await self._send_to(definition, member_id, arm, run)
+        await asyncio.gather(*(one(m, arm) for m, arm in zip(member_ids, arms)))
+
+    async def _send_to(self, definition: CampaignDefinition, member_id: str, arm: str, run: str) -> None:
+        variant = definition.variant(arm)
+        facts = await self._p.facts.facts(member_id)
+        once = f"campaign:{definition.campaign_id}" + (f":{run}" if run else "")
+        coupon = await self._coupon_for(definition, variant.coupon_template, member_id, facts, arm, once)
+        member = await self._member_values(member_id, facts)
+        links = TrackedLinks(self._p.link_base, definition.campaign_id, member_id, arm)
+        try:
+            text = self._p.renderer.render(variant.text, {"member": member, "coupon": coupon, "link": links.link})
+        except errors.InvalidCampaign as problem:   # e.g. the coupon the text names could not be issued
+            log.warning("campaign %s: no text for member %s (%s)", definition.campaign_id, member_id, problem.code)
+            await self._p.store.mark(definition.campaign_id, f"untold:{once}:{member_id}", {f"{arm}|untold": 1})
+            return
+        if links.made:
+            await self._p.store.save_links(links.made)
+        mass = {"msgtype": "text", "text": {"content": text}} if definition.channels.mass_send else None
+        push = Push(push_id="", member_id=member_id, kind="marketing", topic=topic_of(definition.campaign_id, arm),
+                    not_after=self._p.clock.now() + VALID_FOR, content=Content.text(text, mass=mass),
+                    dedup_key=once)
+        await self._p.pushes.plan(push)
+        await self._p.store.mark(definition.campaign_id, f"planned:{once}:{member_id}", {f"{arm}|planned": 1})
+
+    async def _coupon_for(self, definition, template_id: str, member_id: str, facts: Facts | None,
+                          arm: str, issue_key: str) -> dict | None:
+        if template_id == PREFERRED_CATEGORY:
+            category = facts.preferred_category if facts else ""
+            template_id = self._p.program.segments.category_coupons.get(category, "")
+        if not template_id:
+            return None
+        try:
+            coupon = await self._p.coupons.issue(member_id, template_id, issue_key,
+                                                 source=f"campaign:{definition.campaign_id}")
+        except (errors.CouponIssueLimit, errors.CouponMemberLimit, errors.CouponNotIssuable,
+                errors.TierTooLow) as problem:
+            log.warning("campaign %s: no coupon for member %s (%s)", definition.campaign_id, member_id, problem.code)
+            return None
+        await self._p.store.mark(definition.campaign_id, f"coupon:{issue_key}:{member_id}", {f"{arm}|coupons": 1})
+        return _coupon_values(coupon.template, coupon.grouped, coupon.last_day)
+
+    async def _member_values(self, member_id: str, facts: Facts | None) -> dict:
+        member = await self._p.members.get(member_id)
+        tier = self._p.program.tier(facts.tier if facts else "")
+        category = facts.preferred_category if facts else ""
+        return {"name": member.nickname or "亲爱的会员", "tier": tier.code, "tier_name": tier.name,
+                "balance": facts.balance if facts else 0, "preferred_category": category,
+                "category_name": self._p.program.coupons.category_names.get(category, category),
+                "stage": facts.stage if facts else "potential"}
+
+def topic_of(campaign_id: str, arm: str) -> str:
+    return f"campaign:{campaign_id}:{arm}"
+
+
+async def push_counts(parts: Campaigns, definition: CampaignDefinition, arm: str | None = None) -> dict:
+    """(channel, outcome) -> pushes of the campaign's variants (or one arm), as the push side counted them."""
+    total: dict[tuple[str, str], int] = {}
+    for name in [arm] if arm else [v.name for v in definition.variants]:
+        for key, n in (await parts.topic_counts(topic_of(definition.campaign_id, name))).items():
+            total[key] = total.get(key, 0) + n
+    return total
+
+
+def outcome_count(counts: dict, outcome: str) -> int:
+    return sum(n for (_, name), n in counts.items() if name == outcome)
+
+
+def _coupon_values(template, code: str, last_day) -> dict:
+    return {"title": template.title, "code": code, "template": template.id,
+            "last_day": last_day.isoformat() if last_day else ""}
+
+
+def _sample_member(program: Program) -> dict:
+    tier = program.base_tier
+    return {"name": "会员", "tier": tier.code, "tier_name": tier.name, "balance": 0, "preferred_category": "",
+            "category_name": "", "stage": "potential"}
