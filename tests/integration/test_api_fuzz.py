@@ -201,6 +201,7 @@ BAD_SEGMENT = st.one_of(
     st.sampled_from([{"tiers": ["silver"]}, {"lifecycle": ["asleep"]}, {"spend_level": ["huge"]},
                      {"birthday_month": 13}, {"holds_coupon_template": "nope"}, {"lacks_coupon_template": "nope"},
                      {"tiers": []}]))
+BAD_MESSAGE = DEFINITION_BAD_TEXT | st.integers(2001, 2100).map(lambda n: "长" * n) | st.just(" " * 2000 + "T1")
 VARIANTS = [{"name": "A", "weight": Raw("0.5"), "text": "{{ member.tier_name }}专享：{{ coupon.title }}",
              "coupon_template": "tea-bogo"}, {"name": "B", "weight": Raw("0.5"), "text": "您好"}]
 BAD_VARIANTS = st.one_of(
@@ -208,7 +209,7 @@ BAD_VARIANTS = st.one_of(
     st.lists(NOT_OBJECT, min_size=1, max_size=2),
     st.builds(lambda weight: [VARIANTS[0] | {"weight": weight}, VARIANTS[1]], BAD_MONEY | st.sampled_from(
         [Raw("0.7"), Raw("0.2"), 0, 2, Raw("1e999999")])),
-    st.builds(lambda text: [VARIANTS[0] | {"text": text}, VARIANTS[1]], BAD_TEXT | st.sampled_from(
+    st.builds(lambda text: [VARIANTS[0] | {"text": text}, VARIANTS[1]], BAD_MESSAGE | st.sampled_from(
         ["{{ member.nope }}", "{{ coupon.title ", "{{ ''.__class__.__mro__ }}", "{% for %}", "{{ range(10**9)|list }}"])),
     st.builds(lambda template: [VARIANTS[0] | {"coupon_template": template}, VARIANTS[1]],
               NOT_TEXT.filter(lambda value: value is not None) | st.sampled_from(["nope", "@favourite"])),
@@ -221,7 +222,8 @@ CAMPAIGN = {
         [Raw("0.51"), 1, Raw("-0.1")])),
     "send_at": Part(st.just(None) | fixed("2026-02-01T10:00:00+08:00"), NOT_TEXT.filter(lambda value: value is not None)
                     | TEXTS.filter(lambda text: not re.match(r"\s*\d{4}-\d\d-\d\dT.*[+-]\d\d:\d\d\s*$", text))),
-    "repeat": Part(st.just(None), NOT_TEXT.filter(lambda value: value is not None) | st.sampled_from(["0 10 * * *"])),
+    "repeat": Part(st.just(None) | fixed("0 10 * * *"), NOT_TEXT.filter(lambda value: value is not None)
+                   | st.sampled_from(["61 10 * * *", "0 25 * * *", "every day", "* * *", "0 10 * * * * *"])),
     "channels": Part(fixed({"mass_send": False}), NOT_OBJECT.filter(lambda value: value is not None) | st.builds(
         lambda value: {"mass_send": value}, NOT_TEXT.filter(lambda value: not isinstance(value, bool)))
         | st.just({"mass": True})),
@@ -363,10 +365,20 @@ class Request:
     body: bytes = b""
 
 
-def junk_bodies() -> st.SearchStrategy:
-    """Bodies that are no request at all: not JSON, not an object, or an object of none of the fields."""
-    unrelated = st.dictionaries(st.text(max_size=8).map(lambda key: f"x_{key}"), JSON, max_size=4)
-    return st.binary(max_size=64) | NOT_OBJECT.map(to_json) | unrelated.map(to_json)
+def junk_bodies(endpoint: Endpoint) -> st.SearchStrategy:
+    """Bodies that are no request at all: not JSON, not an object, or an object of none of the fields (and so
+    never `{}` where that is the whole request)."""
+    unrelated = st.dictionaries(st.text(max_size=8).map(lambda key: f"x_{key}"), JSON,
+                                min_size=0 if endpoint.body else 1, max_size=4)
+    raw = st.binary(max_size=64) if endpoint.body else st.binary(max_size=64).filter(lambda body: not _empty_object(body))
+    return raw | NOT_OBJECT.map(to_json) | unrelated.map(to_json)
+
+
+def _empty_object(body: bytes) -> bool:
+    try:
+        return json.loads(body) == {}
+    except ValueError:
+        return False
 
 
 @st.composite
@@ -384,7 +396,7 @@ def requests_to(draw, endpoint: Endpoint) -> Request:
         query = {name: value for name, strategy in endpoint.query.items() if (value := draw(strategy)) is not MISSING}
         return Request("GET", f"{path}?{urllib.parse.urlencode(query)}" if query else path)
     if draw(st.integers(0, 9)) == 0:
-        return Request(endpoint.method, path, draw(junk_bodies()))
+        return Request(endpoint.method, path, draw(junk_bodies(endpoint)))
     body = {name: draw(part.invalid if ("body", name) in broken else part.valid)
             for name, part in endpoint.body.items()}
     extra = draw(st.dictionaries(st.text(max_size=8).map(lambda key: f"x_{key}"), JSON,
