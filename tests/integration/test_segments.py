@@ -106,6 +106,7 @@ SEGMENTS = st.builds(
     lacks_coupon_template=optional(st.sampled_from(TEMPLATES)))
 
 
+@pytest.mark.timeout(600)           # 100,000 members written through the facts' scripts first: a minute or two
 @settings(max_examples=40)
 @given(segment=SEGMENTS)
 async def test_a_segment_over_100000_members_is_what_the_brute_force_reference_finds(population, segment):
