@@ -7,7 +7,6 @@ marked dirty *before* its script runs, so events of a process that died in betwe
 """
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import orjson
@@ -34,15 +33,17 @@ class Outbox:
 
     async def relay(self, member_id: str) -> int:
         """Copy the member's pending events to the stream; returns how many were relayed."""
-        pending = await self._scripts.batcher.call("HGETALL", keys.member_outbox(member_id))
+        pending = await self._redis.hgetall(keys.member_outbox(member_id))
         if not pending:
             return 0
         ordered = sorted(pending.items(), key=lambda item: orjson.loads(item[1]).get("occurred_at", ""))
-        call = self._scripts.batcher.call       # queued in order in one turn: one pipeline, in that order
-        steps = [call("XADD", keys.OUTBOX_STREAM, "MAXLEN", "~", STREAM_MAXLEN, "*", "event_id", event_id,
-                      "type", orjson.loads(body)["type"], "event", body) for event_id, body in ordered]
-        steps.append(call("HDEL", keys.member_outbox(member_id), *pending.keys()))
-        await asyncio.gather(*steps)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event_id, body in ordered:
+                event = orjson.loads(body)
+                pipe.xadd(keys.OUTBOX_STREAM, {"event_id": event_id, "type": event["type"], "event": body},
+                          maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.hdel(keys.member_outbox(member_id), *pending.keys())
+            await pipe.execute()
         return len(pending)
 
     async def sweep(self, now: datetime, older_than_ms: int = 10_000, batch: int = 500) -> int:
