@@ -23,18 +23,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import random
 import socket
-import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 import aiohttp
-import orjson
 
 from loyalty_core.clock import Clock, SystemClock
 from loyalty_core.push.model import PushRecord
@@ -49,8 +46,9 @@ from loyalty_core.redis_store.scripts import Scripts
 
 from ..services import push_services
 from ..settings import Settings
-from ..wechat_api import (MASS_OPENIDS_MAX, NoConsent, NotFollowing, OutcomeUnknown, OutsideWindow, PermanentError,
+from ..wechat_api import (NoConsent, NotFollowing, OutcomeUnknown, OutsideWindow,
                           RetryableError, TokenError, WeChatApi, WeChatApiError, WindowUsedUp)
+from .mass_sends import MassSends
 from .rate_limit import RateLimiter
 
 log = logging.getLogger("bot.sender")
@@ -319,110 +317,6 @@ class Sender:
             log.warning("mass batch %s: no outcome (%s), sent again later", batch.batch_id, type(error).__name__)
             return ""
         return str(result.msg_id)
-
-
-class MassSends:
-    """Mass pushes of one sender, grouped into batches by topic and content."""
-
-    def __init__(self, sender: Sender, pushes: PushService, batches: RedisMassBatches):
-        self._sender = sender
-        self._pushes = pushes
-        self._batches = batches
-        self._groups: dict[tuple[str, bytes], Group] = {}
-        self._resends: dict[str, list[tuple[Entry, PushRecord]]] = {}
-
-    def add(self, entry: Entry, begun: Begun) -> None:
-        record = begun.record
-        if begun.action == "mass_resend":
-            self._resends.setdefault(record.batch, []).append((entry, record))
-            return
-        content = orjson.dumps(record.push.content.mass, option=orjson.OPT_SORT_KEYS)
-        key = (record.push.topic, hashlib.sha1(content).digest())
-        group = self._groups.setdefault(key, Group(record.push.topic, record.push.content.mass))
-        group.add(entry, record)
-
-    async def send_all(self) -> None:
-        await self._send(list(self._groups))
-
-    async def send_lingering(self) -> None:
-        linger = self._sender.config.mass_linger
-        await self._send([key for key, group in self._groups.items() if group.quiet_for() >= linger
-                          or len(group.members) >= MASS_OPENIDS_MAX])
-
-    async def _send(self, group_keys: list) -> None:
-        for key in group_keys:
-            group = self._groups.pop(key)
-            for start in range(0, len(group.members), MASS_OPENIDS_MAX):
-                await self._send_new(group, group.members[start:start + MASS_OPENIDS_MAX])
-        resends, self._resends = self._resends, {}
-        for batch_id, members in resends.items():
-            await self._resend(batch_id, members)
-
-    async def _send_new(self, group: "Group", members: list[tuple[Entry, PushRecord]]) -> None:
-        pushes, sender = self._pushes, self._sender
-        batch = await self._batches.new_batch(group.topic, group.content)
-        included = []
-        for entry, record in members:
-            begun = await pushes.include_in_batch(record, batch.batch_id)
-            if begun.action == "included":
-                included.append((entry, record, begun.openid))
-            else:
-                sender.acknowledge(entry)
-        if len(included) < 2:    # the platform's openid list takes 2 at least: these wait for a window instead
-            for entry, record, _ in included:
-                await pushes.finish(record, Outcome("planned", "a mass batch of one", refund_mass=True),
-                                    closed=frozenset({"mass"}))
-                sender.acknowledge(entry)
-            return
-        batch = await self._batches.set_members(batch, [(r.member_id, r.push_id, openid) for _, r, openid in included])
-        await self._conclude(batch, [(entry, record) for entry, record, _ in included])
-
-    async def _resend(self, batch_id: str, members: list[tuple[Entry, PushRecord]]) -> None:
-        batch = await self._batches.batch(batch_id)
-        if batch is None or not batch.members:     # the batch never got its members: nothing went out
-            for entry, record in members:
-                await self._pushes.finish(record, Outcome("planned", "mass batch lost", refund_mass=True))
-                self._sender.acknowledge(entry)
-            return
-        await self._conclude(batch, members)
-
-    async def _conclude(self, batch: MassBatch, members: list[tuple[Entry, PushRecord]]) -> None:
-        pushes, sender = self._pushes, self._sender
-        try:
-            msg_id = batch.msg_id or await sender.send_batch(batch)
-        except PermanentError as error:
-            for entry, record in members:
-                await pushes.finish(record, Outcome("failed", f"errcode {error.errcode}", refund_mass=True))
-                sender.acknowledge(entry)
-            return
-        if not msg_id:
-            return                                  # left pending: reclaimed and sent again with its clientmsgid
-        if not batch.msg_id:
-            await self._batches.sent(batch, int(msg_id))
-        for entry, record in members:
-            await pushes.finish(record, Outcome("sent", f"mass msg_id {msg_id}"))
-            sender.stats["sent"] += 1
-            sender.acknowledge(entry)
-
-
-@dataclass
-class Group:
-    topic: str
-    content: dict
-    members: list[tuple[Entry, PushRecord]] = field(default_factory=list)
-    last_added: float = 0.0
-    _entry_ids: set[tuple[int, str]] = field(default_factory=set)
-
-    def add(self, entry: Entry, record: PushRecord) -> None:
-        """Once per entry: one that waited here long enough to be reclaimed (by this process) comes back. An entry
-        is its partition's: two partitions' streams give the same id to entries added in the same millisecond."""
-        if (entry.partition, entry.entry_id) not in self._entry_ids:
-            self._entry_ids.add((entry.partition, entry.entry_id))
-            self.members.append((entry, record))
-            self.last_added = time.monotonic()
-
-    def quiet_for(self) -> float:
-        return time.monotonic() - self.last_added
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

@@ -1,7 +1,7 @@
 """A sender's mass group holds each outbox entry once, an entry being its partition's."""
 from datetime import datetime, timedelta
 
-from bot.scheduler.sender import Group
+from bot.scheduler.mass_sends import Group
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.push.model import Content, Push, PushRecord
 from loyalty_core.redis_store.push_queue import Entry
