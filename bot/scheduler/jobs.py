@@ -105,26 +105,28 @@ async def event_reminders(ctx: JobContext) -> str:
 async def purchase_surveys(ctx: JobContext) -> str:
     if not ctx.services.program.survey.after_purchase:
         return "surveys after purchases are off"
-    return f"{await ctx.services.surveys.ask_due()} satisfaction surveys asked"
+    return f"{counted(await ctx.services.surveys.ask_due(), 'satisfaction survey')} asked"
 
 
 async def lifecycle(ctx: JobContext) -> str:
     """Members whose facts change today with no event (a stage boundary), then the care each transition brings."""
     refreshed = await ctx.services.facts.refresh_due()
     care = await ctx.services.lifecycle.give_due()
-    return f"{refreshed} members' facts refreshed, care given for {care.given} transitions ({care.failed} failed)"
+    return (f"facts refreshed for {counted(refreshed, 'member')}, care given for {counted(care.given, 'transition')} "
+            f"({care.failed} failed)")
 
 
 async def metrics(ctx: JobContext) -> str:
     headline = await ctx.services.metrics.keep_today(ctx.day)
     set_headline_gauges(headline)
-    return (f"{headline.members} members: active {headline.active_rate:.1%}, repurchase {headline.repurchase_rate:.1%}, "
-            f"LTV {headline.ltv}, registration {headline.registration_rate:.1%}")
+    return (f"{counted(headline.members, 'member')}: active {headline.active_rate:.1%}, "
+            f"repurchase {headline.repurchase_rate:.1%}, LTV {headline.ltv}, "
+            f"registration {headline.registration_rate:.1%}")
 
 
 async def campaigns(ctx: JobContext) -> str:
     sent = await ctx.services.campaigns.send_due()
-    return f"{sent} campaigns sent"
+    return f"{counted(sent, 'campaign')} sent"
 
 
 JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (

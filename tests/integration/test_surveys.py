@@ -40,7 +40,7 @@ async def test_a_purchase_is_surveyed_days_later_once_and_the_answer_counts_for_
     assert (await till.purchase({"openid": openid}, "300.00", store_id="S01")).status == 200
     assert await surveys_due(services) == "0 satisfaction surveys asked"            # not yet: 3 days after
     await advance(clock, wired.sandbox, 3 * 86400 + 60)
-    assert await surveys_due(services) == "1 satisfaction surveys asked"
+    assert await surveys_due(services) == "1 satisfaction survey asked"
     assert await surveys_due(services) == "0 satisfaction surveys asked"
     await sender.drain()
     await wired.say(openid, "积分")                                                # the member writes again …
