@@ -18,8 +18,9 @@ venv: $(STAMP)
 system-deps:
 	@bash scripts/system-deps.sh
 
+# Two test processes (pytest-xdist), each on its own database: most tests wait on Redis, processes or a browser.
 test: $(STAMP) system-deps
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not e2e and not browser"
