@@ -1,7 +1,7 @@
 """Sample values of the community and event templates, built from the core's own values."""
 from datetime import datetime
 
-from loyalty_core.broadcasts import Audience, Draft, Sent
+from loyalty_core.broadcasts import Audience, Confirmed, Draft, MassReport, Report
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.communities import Community, Membership
 from loyalty_core.event_rules import MallEvent
@@ -30,11 +30,17 @@ COMMUNITY_SAMPLES: dict[str, dict] = {
     "broadcast_how.txt": {},
     "broadcast_preview.txt": {"draft": Draft("b1", YOGA, "周六早上 8 点中庭集合", "yoga-20", "瑜伽课立减 20 元",
                                              Audience(412, 180, 232, 15, 0, 0), 4)},
-    "broadcast_sent.txt": {"sent": Sent("b1", "瑜伽社", Audience(412, 180, 232, 15, 3, 0))},
+    "broadcast_confirmed.txt": {"confirmed": Confirmed("b1", "瑜伽社", 412, first=True)},
+    "broadcast_history.txt": {"reports": [
+        Report("b2", "瑜伽社", "本周六早上 8 点在中庭集合，一起做晨练，结束后有早餐", datetime(2026, 3, 1, 9, 5, tzinfo=MALL_TZ),
+               False, 412, None, {"sent": 37}, MassReport()),
+        Report("b1", "品酒会", "周五品酒会", datetime(2026, 2, 27, 18, 30, tzinfo=MALL_TZ), True, 412,
+               Audience(412, 180, 232, 0, 0, 0), {"sent": 410, "queued": 412}, MassReport(1, 232, 230, 229, 1))]},
     "errors/broadcast_limit.txt": {"limit": 3},
     "errors/empty_broadcast.txt": {},
     "errors/broadcast_too_long.txt": {"limit": 600},
     "staff_away.txt": {"staffing": staffing(datetime(2026, 3, 1, 22, 0, tzinfo=MALL_TZ), ServiceRules())},
+    "staff_how.txt": {"staffing": staffing(datetime(2026, 3, 1, 10, 0, tzinfo=MALL_TZ), ServiceRules())},
     "suggest_how.txt": {},
     "suggestion_thanks.txt": {},
     "errors/empty_suggestion.txt": {},
