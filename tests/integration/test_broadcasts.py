@@ -85,6 +85,7 @@ async def test_the_previews_plan_is_what_the_platform_reports_and_confirming_aga
     for openid in writers:
         await wired.say(openid, "加入 瑜伽社")                 # a message: their window is open for 48 hours
     manager = await manager_of(wired, admin, "yoga")
+    assert "我管理的社群：\n· 瑜伽社（6 位成员）" in await wired.say(manager, "我的社群")
     preview = await wired.say(manager, f"广播 瑜伽社 {TEXT}")
     assert "6 位成员中，2 位现在可通过客服消息收到；3 位只能通过群发收到（占用其本月 4 次群发中的 1 次）；" \
            "1 位本月群发次数已用完" in preview
@@ -104,7 +105,7 @@ async def test_the_previews_plan_is_what_the_platform_reports_and_confirming_aga
         {writers[0]: ["custom"], writers[1]: ["custom"], quiet[0]: ["mass"], quiet[1]: ["mass"], quiet[2]: ["mass"],
          quiet[3]: [], outsider: []}
     history = await wired.say(manager, "广播记录")
-    assert "已发出：6 位成员（2 位客服消息，3 位群发，1 位待其下次发消息）；已送达 5 位" in history
+    assert "已安排：6 位成员（2 位客服消息，3 位群发，1 位待其下次发消息）；已送达 5 位" in history
     assert "平台群发报告：3 位中 3 位可收，成功 3 位" in history
     assert "正在向「瑜伽社」的 6 位成员发送广播" in await confirmed(wired, services, manager)   # the same one again
     await sender.drain()

@@ -201,7 +201,8 @@ async def test_members_sign_up_list_and_cancel_in_chat(mall, clock):
     early, late = await wired.join("早到"), await wired.join("晚到")
     listing = await wired.say(early, "活动")
     assert f"{first.number}. 艺术沙龙" in listing and "剩余 1 个名额" in listing
-    assert "报名成功" in await wired.say(early, f"报名 {first.number}")
+    signed_up = await wired.say(early, f"报名 {first.number}")
+    assert "报名成功" in signed_up and "温馨提示：请着正装，可携一位家属" in signed_up
     assert "候补第 1 位" in await wired.say(late, f"报名 {first.number}")
     assert "已满，可报名候补" in await wired.say(late, "活动")
     assert "候补第 1 位" in await wired.say(late, "我的活动")

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from loyalty_core.broadcasts import Audience, Confirmed, Draft, MassReport, Report
 from loyalty_core.clock import MALL_TZ
-from loyalty_core.communities import Community, Membership
+from loyalty_core.communities import Community, CommunityView, Membership
 from loyalty_core.event_rules import MallEvent
 from loyalty_core.mall_events import Cancelled, Listing, Place
 from loyalty_core.service_desk import ServiceRules, staffing
@@ -21,7 +21,7 @@ COMMUNITY_SAMPLES: dict[str, dict] = {
     "communities.txt": {"communities": [YOGA, WINE], "mine": {"wine"}},
     "community_joined.txt": {"membership": Membership(YOGA, changed=True)},
     "community_left.txt": {"membership": Membership(YOGA, changed=True)},
-    "my_communities.txt": {"communities": [YOGA]},
+    "my_communities.txt": {"communities": [YOGA], "managed": [CommunityView(WINE, 412, ("o1",))]},
     "errors/unknown_community.txt": {},
     "errors/member_community_limit.txt": {},
     "errors/not_in_community.txt": {"community": "瑜伽社"},
@@ -45,7 +45,7 @@ COMMUNITY_SAMPLES: dict[str, dict] = {
     "suggestion_thanks.txt": {},
     "errors/empty_suggestion.txt": {},
     "events.txt": {"listings": [Listing(TASTING, 12, 0), Listing(TASTING, 0, 4)]},
-    "event_place.txt": {"place": Place(TASTING, "waitlisted", 3)},
+    "event_place.txt": {"place": Place(TASTING, "confirmed")},
     "event_cancelled.txt": {"cancelled": Cancelled(TASTING, "confirmed", "100002")},
     "my_events.txt": {"places": [Place(TASTING, "confirmed"), Place(TASTING, "waitlisted", 2)]},
     "survey_thanks.txt": {"answered": Answered("purchase", "S01", 4, commented=True)},
