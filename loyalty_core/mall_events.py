@@ -124,7 +124,7 @@ class Points(Protocol):
 
 class Campaigns(Protocol):
     async def launch(self, campaign_id: str, name: str, segment: dict, variants: list[dict], **options) -> dict: ...
-    async def stored(self, campaign_id: str) -> tuple[Any, Any]: ...     # UnknownCampaign when there is none
+    async def stored(self, campaign_id: str) -> tuple[Any, Any]: ...     # (its .body, …); UnknownCampaign if none
     async def status(self, campaign_id: str) -> dict: ...
 
 
@@ -194,13 +194,13 @@ class EventService:
         audience = invitation_segment(event, self._tier_codes, segment)
         campaign_id = invitation_campaign_id(event.event_id, segment)
         try:
-            _, definition = await self._campaigns.stored(campaign_id)
+            stored, _ = await self._campaigns.stored(campaign_id)
         except errors.UnknownCampaign:
             text, mass = await self._invitation(event)
             variants = [{"name": INVITATION_VARIANT, "weight": Decimal(1), "text": text}]
-        else:                      # invited before: the same campaign, taken up again where it stopped
-            audience, mass = definition.segment.to_dict(), definition.channels.mass_send
-            variants = [{"name": v.name, "weight": v.weight, "text": v.text} for v in definition.variants]
+        else:                      # invited before: the same body (its places left then), taken up where it stopped
+            audience, variants = stored.body["segment"], stored.body["variants"]
+            mass = stored.body["channels"]["mass_send"]
         await self._campaigns.launch(campaign_id, f"活动邀请：{event.title}"[:64], audience, variants,
                                      holdout=Decimal(0), mass_send=mass)
         return await self._campaigns.status(campaign_id)

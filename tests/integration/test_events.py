@@ -254,3 +254,17 @@ async def test_publishing_again_is_the_same_event_and_another_definition_is_refu
     assert datetime.fromisoformat(first.json["event"]["starts_at"]) == \
         datetime.fromisoformat(body["starts_at"]).astimezone(MALL_TZ)
     assert first.json["event"]["starts_at"].endswith("+08:00")
+
+
+async def test_invitations_wait_out_the_quiet_hours_like_every_campaign(mall, clock):
+    wired, services, sender, till = mall
+    guests = [await wired.join(name) for name in ("夜里甲", "夜里乙")]
+    await caught_up(services)
+    event = await services.events.publish(definition(clock))
+    night = datetime.combine(clock.now().astimezone(MALL_TZ).date(), datetime.min.time(), MALL_TZ) + \
+        timedelta(hours=23)
+    await advance(clock, wired.sandbox, (night - clock.now()).total_seconds())
+    answer = await till.admin.post(f"/api/v1/admin/events/{event.event_id}/invitations", {})
+    assert (answer.json["submitted"], answer.json["campaign"]["deferred"], answer.json["campaign"]["sent"]) == (2, 2, 0)
+    await sender.drain()
+    assert [await delivered(wired, openid) for openid in guests] == [[], []]
