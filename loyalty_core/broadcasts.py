@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Awaitable, Callable, Iterable, Protocol
 
@@ -119,6 +119,12 @@ class Report:
     @property
     def delivered(self) -> int:
         return self.outcomes.get("sent", 0)
+
+    def to_dict(self) -> dict:
+        return {"broadcast_id": self.broadcast_id, "community": self.community_name, "text": self.text,
+                "confirmed_at": self.confirmed_at.isoformat(), "status": "sent" if self.done else "sending",
+                "members": self.members, "planned": self.planned.to_dict() if self.planned else None,
+                "pushes": self.outcomes, "mass_reports": asdict(self.mass)}
 
 
 class BroadcastStore(Protocol):
@@ -240,6 +246,14 @@ class BroadcastService:
         """The manager's latest broadcasts, newest first, and how each went."""
         reports = [await self.report(broadcast_id) for broadcast_id in await self._store.latest(manager_id, HISTORY)]
         return [report for report in reports if report is not None]
+
+    async def staff_report(self, broadcast_id: str) -> Report:
+        """How the broadcast went, for staff (the admin API); UnknownBroadcast."""
+        report = await self.report(broadcast_id) if isinstance(broadcast_id, str) and \
+            broadcast_id.isascii() and broadcast_id.isalnum() and len(broadcast_id) <= 32 else None
+        if report is None:
+            raise errors.UnknownBroadcast()
+        return report
 
     async def report(self, broadcast_id: str) -> Report | None:
         """None for a broadcast not recorded (a crash right after its claim: the consumer records it)."""

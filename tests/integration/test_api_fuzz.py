@@ -307,6 +307,8 @@ def community_endpoints(seed: dict) -> list[Endpoint]:
         Endpoint("POST", "/api/v1/admin/communities/{community_id}/managers", params=community, definition=True,
                  body={"openid": Part(fixed(SEED_OPENID), BAD_TEXT | nobody)}),
         Endpoint("GET", "/api/v1/admin/communities/{community_id}", params=community),
+        Endpoint("GET", "/api/v1/admin/broadcasts/{broadcast_id}", params={"broadcast_id": Part(
+            fixed("b000000000000"), SEGMENTS)}),                    # no broadcast is seeded: every id is 404
         *event_endpoints(),
         Endpoint("GET", "/api/v1/admin/suggestions", query={"limit": TEXTS.filter(    # no path to fuzz: a bad limit
             lambda text: not (text.isascii() and text.isdigit() and 1 <= int(text) <= 100))}),

@@ -107,6 +107,10 @@ async def test_the_previews_plan_is_what_the_platform_reports_and_confirming_aga
     history = await wired.say(manager, "广播记录")
     assert "已安排：6 位成员（2 位客服消息，3 位群发，1 位待其下次发消息）；已送达 5 位" in history
     assert "平台群发报告：3 位中 3 位可收，成功 3 位" in history
+    staff_view = (await admin.get(f"/api/v1/admin/broadcasts/{broadcast_id}")).json["broadcast"]
+    assert (staff_view["status"], staff_view["members"], staff_view["planned"]["mass"]) == ("sent", 6, 3)
+    assert (staff_view["mass_reports"]["total"], staff_view["mass_reports"]["filtered"]) == (3, 3)
+    assert (await admin.get("/api/v1/admin/broadcasts/bnope")).status == 404
     assert "正在向「瑜伽社」的 6 位成员发送广播" in await confirmed(wired, services, manager)   # the same one again
     await sender.drain()
     assert len(await wired.wechat.calls("message/mass/send")) == 1
