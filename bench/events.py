@@ -4,7 +4,9 @@ Against a redis-server of its own (no AOF), through the real services, one proce
   (a) N members sign up at once for one event of C places (the sign-up script in the event's slot; the
       member's list after it), in waves of 500 concurrent callers;
   (b) a manager's broadcast preview over a community of N members: the planner's decision for each member
-      on the facts read from their slot, recording nothing (chunks of 100 concurrent previews).
+      on the facts read from their slot, recording nothing (chunks of 100 concurrent previews);
+  (c) its 确认, which only records it (the reply's path), and the fan-out the broadcast consumer then runs:
+      a push planned for each member (processor seconds of this process, and wall seconds).
 Prints a table; writes bench/results/events.json.
 """
 from __future__ import annotations
@@ -61,8 +63,24 @@ async def preview(services, redis, member_ids: list[str]) -> dict:
     draft = await services.broadcasts.prepare(member_ids[0], "oBench00000000", "压测社群 周六早上八点中庭集合")
     elapsed = time.perf_counter() - started
     return {"members": draft.audience.members, "mass": draft.audience.mass, "custom": draft.audience.custom,
-            "later": draft.audience.later,
+            "later": draft.audience.later, "broadcast_id": draft.broadcast_id,
             "seconds": round(elapsed, 3), "per_s": round(draft.audience.members / elapsed, 1)}
+
+
+async def confirm_and_fan_out(services, member_ids: list[str], broadcast_id: str) -> dict:
+    """确认 (the reply's path: recorded, nothing sent) and the broadcast consumer's fan-out, each in this process's
+    processor seconds and in wall seconds."""
+    payload = {"broadcast_id": broadcast_id, "community_id": "bench", "text": "周六早上八点中庭集合"}
+    timed = {}
+    for step in ("confirm", "fan_out"):
+        cpu, wall = time.process_time(), time.perf_counter()
+        if step == "confirm":
+            confirmed = await services.broadcasts.confirm(member_ids[0], "oBench00000000", payload)
+        else:
+            sent = await services.broadcasts.deliver(await services.broadcasts.facts_of(broadcast_id))
+        timed[step] = {"cpu_seconds": round(time.process_time() - cpu, 4),
+                       "seconds": round(time.perf_counter() - wall, 4)}
+    return timed | {"members": confirmed.members, "planned": sent.audience.members}
 
 
 async def run(count: int, capacity: int) -> dict:
@@ -71,8 +89,10 @@ async def run(count: int, capacity: int) -> dict:
         try:
             services = build_services(redis, SystemClock(), base64.b64decode(BENCH_PII_KEY), LogSmsSender())
             member_ids = await members(services, count)
-            return {"machine": machine(), "sign_ups": await sign_ups(services, member_ids, capacity),
-                    "preview": await preview(services, redis, member_ids)}
+            report = {"machine": machine(), "sign_ups": await sign_ups(services, member_ids, capacity),
+                      "preview": await preview(services, redis, member_ids)}
+            report["broadcast"] = await confirm_and_fan_out(services, member_ids, report["preview"]["broadcast_id"])
+            return report
         finally:
             await redis.aclose()
 
@@ -90,6 +110,10 @@ def main() -> None:
     print(f"{'broadcast preview (planner)':<34} {previewed['members']:>8} {previewed['seconds']:>9} "
           f"{previewed['per_s']:>10}   {previewed['mass']} by mass send, {previewed['custom']} by message, "
           f"{previewed['later']} later (quiet hours)")
+    cast = report["broadcast"]
+    for step, what in (("confirm", "broadcast confirm (the reply)"), ("fan_out", "broadcast fan-out (consumer)")):
+        print(f"{what:<34} {cast['members']:>8} {cast[step]['seconds']:>9} {'':>10}   "
+              f"{cast[step]['cpu_seconds']} processor seconds in this process")
     write_results("events", report)
 
 

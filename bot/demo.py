@@ -172,7 +172,7 @@ def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: b
    Health / metrics:         {bot_url}/healthz   {bot_url}/metrics
    Redis:                    {redis}
    Demo members:             {personas}
-   Communities and events:   send 社群 or 活动; 李姐 manages 瑜伽社 (广播 瑜伽社 …)
+   Communities and events:   send 社群 or 活动; 李姐 manages 瑜伽社 (广播 瑜伽社 … → 确认, then 广播记录)
    A purchase at a till:     python -m bot till --openid o_demo_li --amount 199
    Points pay at the till:   python -m bot till --pay-points 500 --openid o_demo_wang
    A walk-in and its QR:     python -m bot till --walk-in --amount 199 --txn W-1; python -m bot till --join-code W-1

@@ -1,7 +1,8 @@
 """Background work of the web process: the consumers of the outbox stream (referrals; the birthday
 index, which repairs an index step a crash cut short; the welcome gift, which completes a gift a crash
 cut short; the join-day index of membership anniversaries; the notices of the ledger's events; the member
-facts segments read; the purchases and redemptions campaigns are measured by), and periodic housekeeping —
+facts segments read; the purchases and redemptions campaigns are measured by; the managers' confirmed
+broadcasts, sent to their communities), and periodic housekeeping —
 relaying domain events a crashed process left in a member's outbox, and settling redemptions a crashed
 process left half done. Any number of processes may run all of it: each consumer group shares its entries
 out, and every step is idempotent. (Calendar jobs — expiry, warnings, tier reviews, referral rewards whose
@@ -16,6 +17,7 @@ import socket
 from typing import Awaitable, Callable
 
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
+from loyalty_core.broadcasts import BROADCASTS_GROUP, CONFIRMED_EVENT
 from loyalty_core.campaign_results import RESULTS_GROUP
 from loyalty_core.lifecycle import FACTS_GROUP
 from loyalty_core.members import JOIN_DAY_GROUP
@@ -84,6 +86,16 @@ def campaign_results_consumer(services: Services, name: str | None = None, **opt
                           **options)
 
 
+BROADCAST_CLAIM_IDLE_MS = 600_000     # a broadcast to a big community takes minutes: not taken over sooner
+
+
+def broadcast_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that sends each confirmed manager broadcast to its community (off the 确认 reply's path)."""
+    options.setdefault("claim_idle_ms", BROADCAST_CLAIM_IDLE_MS)
+    return StreamConsumer(services.redis, BROADCASTS_GROUP, name or consumer_name(),
+                          {CONFIRMED_EVENT: services.broadcasts.on_confirmed}, **options)
+
+
 def welcome_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
     """The consumer that gives each new member the welcome gift, if the callback that created them did not."""
     return StreamConsumer(services.redis, WELCOME_GROUP, name or consumer_name(),
@@ -123,7 +135,7 @@ async def background_work(services: Services):
              for consumer in (referral_consumer(services), birthday_index_consumer(services),
                               welcome_consumer(services), join_day_consumer(services), notice_consumer(services),
                               survey_consumer(services), facts_consumer(services),
-                              campaign_results_consumer(services))]
+                              campaign_results_consumer(services), broadcast_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

@@ -23,9 +23,9 @@ MENU = {"button": [
     ]},
     {"name": "更多", "sub_button": [
         click("我的生日", "MY_BIRTHDAY"),
-        click("推荐榜", "REFERRAL_BOARD"),
         click("兴趣社群", "COMMUNITIES"),
         click("会员活动", "EVENTS"),
+        click("人工客服", "CUSTOMER_SERVICE"),
         click("帮助", "HELP"),
     ]},
 ]}

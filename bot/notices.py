@@ -102,6 +102,14 @@ class Notices:
         mass = {"msgtype": "text", "text": {"content": text}} if table.mass else None
         return Content.text(text, template=template, subscribe=subscribe, mass=mass)
 
+    def text_of(self, kind: str, values: Mapping[str, Any]) -> tuple[str, bool] | None:
+        """The kind's customer-service text for these values, and whether the kind may go as a mass send (for
+        a text another feature sends, such as an event's invitations as a campaign); None when the kind is off."""
+        table = notice_kind(self._program.notices, kind)
+        if table is None:
+            return None
+        return _SANDBOX.from_string(table.text).render(**words(values)).strip(), table.mass
+
     async def notify(self, member_id: str, kind: str, values: Mapping[str, Any], ref: str,
                      at: datetime | None = None, topic: str | None = None) -> PushRecord | None:
         """Tell the member, once per (kind, ref); `at`: when it happened (default now); `topic`: where the push

@@ -153,17 +153,17 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     resolver = MemberResolver(members, member_codes)
     at_the_till = till_services(redis, batcher, scripts, outbox, ledger, points, resolver, members, tiers,
                                 birthday_windows, rewards["coupons"], program, clock, wechat)
-    broadcast_store = RedisBroadcastStore(redis, scripts)
+    broadcast_store = RedisBroadcastStore(redis, scripts, outbox)
     channels = ChannelFacts(RedisChannelStore(redis, scripts), RedisMassBatches(redis), broadcast_store)
     access_keys = AccessKeys(RedisAccessKeyStore(redis, scripts), pii, clock)
-    gatherings = community_services(redis, scripts, broadcast_store, wechat, members, tiers, points, member_codes,
-                                    pushes, notices, rewards, program, clock)
     segmentation = segment_services(redis, scripts, program, clock, perks["birthdays"], rewards["coupons"], notices)
     parts = Campaigns(
         store=RedisCampaignStore(redis, scripts), audience=segmentation["segments"], facts=segmentation["facts"],
         members=members, coupons=rewards["coupons"], pushes=pushes, topic_counts=push_queue.topic_counts,
         renderer=CampaignTexts(), program=program, clock=clock, link_base=f"{public_base_url}/r/")
     campaigns = CampaignService(parts)
+    gatherings = community_services(redis, scripts, broadcast_store, wechat, members, tiers, points, member_codes,
+                                    pushes, push_queue.topic_counts, notices, rewards, campaigns, program, clock)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, access_keys=access_keys, pushes=pushes,
@@ -192,15 +192,15 @@ def till_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outb
 
 def community_services(redis: Redis, scripts: Scripts, broadcast_store: RedisBroadcastStore, wechat,
                        members: MemberService, tiers: TierService, points: PointsService,
-                       member_codes: MemberCodeService, pushes: PushService, notices: Notices, rewards: dict,
-                       program: Program, clock: Clock) -> dict:
+                       member_codes: MemberCodeService, pushes: PushService, topic_counts, notices: Notices,
+                       rewards: dict, campaigns: CampaignService, program: Program, clock: Clock) -> dict:
     """Communities (WeChat tags), their managers' broadcasts, the member events, the service desk and the
     satisfaction surveys."""
     communities = CommunityService(RedisCommunityStore(redis, scripts), WeChatTags(wechat), members)
-    events = EventService(RedisEventStore(redis, scripts), communities, tiers, points, notices, members, member_codes,
-                          program.events, tuple(tier.code for tier in program.tiers), clock)
+    events = EventService(RedisEventStore(redis, scripts), communities, tiers, points, notices, campaigns, notices,
+                          member_codes, program.events, tuple(tier.code for tier in program.tiers), clock)
     broadcasts = BroadcastService(broadcast_store, communities, pushes, rewards["coupons"], rewards["pending"],
-                                  program.broadcasts, clock)
+                                  topic_counts, program.broadcasts, clock)
     return {"communities": communities, "events": events, "broadcasts": broadcasts,
             "service_desk": ServiceDesk(RedisSuggestionStore(redis, scripts), program.service, clock),
             "surveys": SurveyService(RedisSurveyStore(redis, scripts), events, notices, program.survey, clock)}

@@ -3,19 +3,23 @@
 `广播 <community> <text>` (or `广播 <community> 券 <template> <text>`, with a community-exclusive coupon) asks
 the delivery planner what would become of the message for each member now, without recording anything
 (`PushService.preview`: the same planner on the same facts as the real send), and offers the manager that plan
-to confirm. 确认 sends it: the manager's daily allowance is taken once per broadcast (one script in the
-manager's slot), the coupons are issued once per member and broadcast, and each member gets one marketing push
-of the topic `broadcast:<id>`, which the push side delivers once (customer-service message while the
-member's window is open, else a mass send while their monthly four last, else the pending inbox). A repeat of
-确认 reaches the same broadcast and sends nothing twice. Each step is written to the audit log; the mass-send
-job reports (MASSSENDJOBFINISH) are recorded against the broadcast.
+to confirm. 确认 records it and answers at once: the manager's daily allowance is taken once per broadcast
+and the broadcast's domain event (broadcast_confirmed) is written with it (one script in the manager's slot).
+The fan-out runs off the reply path, in the broadcast consumer of `serve` (`deliver`): the coupons are issued
+once per member and broadcast, and each member gets one marketing push of the topic `broadcast:<id>`, which the
+push side delivers once (customer-service message while the member's window is open, else a mass send while
+their monthly four last, else the pending inbox). A consumer that died mid-way leaves its event pending; the
+next one delivers it again, and nobody gets the broadcast twice (the pushes' dedup key, the coupons' issue key).
+A repeat of 确认 reaches the same broadcast and sends nothing twice. Each step is written to the audit log; the
+mass-send job reports (MASSSENDJOBFINISH) are recorded against the broadcast, and `history` shows the manager
+how each went (广播记录).
 """
 from __future__ import annotations
 
 import asyncio
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Awaitable, Callable, Iterable, Protocol
 
@@ -26,6 +30,9 @@ from .communities import Community, CommunityService, pick
 from .push.model import CUSTOM_TEXT_MAX_CHARS, PENDING_INBOX, QUEUED, Content, Decision, Push
 
 BROADCAST_KIND = "broadcast"
+BROADCASTS_GROUP = "broadcasts"  # the consumer group that sends confirmed broadcasts
+CONFIRMED_EVENT = "broadcast_confirmed"
+HISTORY = 5                      # broadcasts 广播记录 shows
 CHUNK = 100                      # members planned (or previewed) at once
 COUPON_WORD = "券"
 
@@ -78,10 +85,57 @@ class Sent:
     audience: Audience
 
 
+@dataclass(frozen=True)
+class Confirmed:
+    broadcast_id: str
+    community_name: str
+    members: int                 # the community's members when it was confirmed
+    first: bool                  # False: confirmed before (a repeat of 确认)
+
+
+@dataclass(frozen=True)
+class MassReport:
+    """What the platform reported of the broadcast's mass sends (MASSSENDJOBFINISH), summed over its batches."""
+    batches: int = 0
+    total: int = 0
+    filtered: int = 0            # left after the platform's filter (each member's four a month)
+    sent: int = 0
+    errors: int = 0
+
+
+@dataclass(frozen=True)
+class Report:
+    """How a broadcast went, for its manager (广播记录)."""
+    broadcast_id: str
+    community_name: str
+    text: str
+    confirmed_at: datetime
+    done: bool                   # planned for every member (else still being sent)
+    members: int
+    planned: Audience | None     # what the planner decided for each member, once done
+    outcomes: dict[str, int]     # pushes of the broadcast by outcome so far (sent, pending_inbox, failed…)
+    mass: MassReport
+
+    @property
+    def delivered(self) -> int:
+        return self.outcomes.get("sent", 0)
+
+    def to_dict(self) -> dict:
+        return {"broadcast_id": self.broadcast_id, "community": self.community_name, "text": self.text,
+                "confirmed_at": self.confirmed_at.isoformat(), "status": "sent" if self.done else "sending",
+                "members": self.members, "planned": self.planned.to_dict() if self.planned else None,
+                "pushes": self.outcomes, "mass_reports": asdict(self.mass)}
+
+
 class BroadcastStore(Protocol):
     async def sent_today(self, manager_id: str, day: str) -> int: ...
-    async def claim(self, manager_id: str, broadcast_id: str, day: str, limit: int) -> None:
-        """Count the broadcast against the manager's day, once; BroadcastLimit when the day's are used."""
+    async def claim(self, manager_id: str, broadcast_id: str, day: str, limit: int, now: datetime,
+                    facts: dict) -> bool:
+        """Count the broadcast against the manager's day and write its broadcast_confirmed event with `facts`,
+        once (True: now, False: before); BroadcastLimit when the day's are used."""
+    async def latest(self, manager_id: str, count: int) -> list[str]: ...
+    async def get(self, broadcast_id: str) -> dict: ...
+    async def reports(self, broadcast_id: str) -> list[dict]: ...
     async def record(self, broadcast_id: str, fields: dict) -> bool:
         """The broadcast's facts, once (a repeat keeps the first, and is False)."""
     async def finish(self, broadcast_id: str, audience: Audience, at: datetime) -> None: ...
@@ -100,14 +154,19 @@ class Coupons(Protocol):
     async def issue(self, member_id: str, template_id: str, issue_key: str, *, source: str = ""): ...
 
 
+class TopicCounts(Protocol):
+    async def __call__(self, topic: str) -> dict[tuple[str, str], int]: ...       # (channel, outcome) -> n
+
+
 class Offers(Protocol):
     async def offer(self, member_id: str, kind: str, payload: dict, summary: str): ...
 
 
 class BroadcastService:
     def __init__(self, store: BroadcastStore, communities: CommunityService, pushes: Pushes, coupons: Coupons,
-                 offers: Offers, rules: BroadcastRules, clock: Clock):
+                 offers: Offers, topic_counts: TopicCounts, rules: BroadcastRules, clock: Clock):
         self._store = store
+        self._topic_counts = topic_counts
         self._communities = communities
         self._pushes = pushes
         self._coupons = coupons
@@ -136,20 +195,37 @@ class BroadcastService:
                                 community_id=community.community_id, **draft.audience.to_dict())
         return draft
 
-    async def send(self, manager_id: str, manager_openid: str, payload: dict) -> Sent:
-        """确认: the broadcast once, however often it is confirmed."""
-        broadcast_id, template_id = payload["broadcast_id"], payload.get("coupon_template")
+    async def confirm(self, manager_id: str, manager_openid: str, payload: dict) -> Confirmed:
+        """确认: the broadcast recorded once, however often it is confirmed; the broadcast consumer sends it."""
+        broadcast_id = payload["broadcast_id"]
         community = await self._communities.community(payload["community_id"])
         await self._check_manager(community, manager_openid)
-        await self._store.claim(manager_id, broadcast_id, self._day(), self.rules.per_manager_per_day)
         now = self._clock.now()
-        first = await self._store.record(broadcast_id, {
-            "community_id": community.community_id, "manager_id": manager_id, "text": payload["text"],
-            "coupon_template": template_id or "", "confirmed_at": now.isoformat(), "status": "sending"})
+        facts = {"broadcast_id": broadcast_id, "community_id": community.community_id, "manager_id": manager_id,
+                 "text": payload["text"], "coupon_template": payload.get("coupon_template") or "",
+                 "confirmed_at": now.isoformat(),
+                 "members": (await self._communities.view(community.community_id)).members}
+        first = await self._store.claim(manager_id, broadcast_id, self._day(), self.rules.per_manager_per_day, now,
+                                        facts)
+        await self._store.record(broadcast_id, facts | {"status": "confirmed"})
         await self._store.audit(broadcast_id, "confirmed" if first else "confirmed_again", manager_id, now,
                                 community_id=community.community_id)
+        return Confirmed(broadcast_id, community.name, int(facts["members"]), first)
+
+    async def on_confirmed(self, event: dict) -> None:
+        """The broadcast consumer's handler of broadcast_confirmed."""
+        await self.deliver(event["data"])
+
+    async def deliver(self, facts: dict) -> Sent | None:
+        """The fan-out of a confirmed broadcast to the community's members; again after a crash, it reaches
+        those it had not reached, and nobody twice. None when it was delivered before."""
+        broadcast_id, template_id = facts["broadcast_id"], facts.get("coupon_template") or None
+        await self._store.record(broadcast_id, facts | {"status": "confirmed"})   # cut short between claim and record
+        if (await self._store.get(broadcast_id)).get("status") == "sent":
+            return None
+        community = await self._communities.community(facts["community_id"])
         coupon_title = (await self._coupons.template(template_id)).title if template_id else None
-        content = self._content(payload["text"], coupon_title)
+        content = self._content(facts["text"], coupon_title)
 
         async def deliver(member_id: str) -> Decision:
             if template_id:
@@ -159,9 +235,44 @@ class BroadcastService:
 
         audience = Audience.of(await self._each_member(community, deliver))
         await self._store.finish(broadcast_id, audience, self._clock.now())
-        if first:
-            await self._store.audit(broadcast_id, "sent", manager_id, self._clock.now(), **audience.to_dict())
+        await self._store.audit(broadcast_id, "sent", facts["manager_id"], self._clock.now(), **audience.to_dict())
         return Sent(broadcast_id, community.name, audience)
+
+    async def facts_of(self, broadcast_id: str) -> dict:
+        """What a confirmed broadcast sends (its broadcast_confirmed event's data), as recorded."""
+        return await self._store.get(broadcast_id)
+
+    async def history(self, manager_id: str) -> list[Report]:
+        """The manager's latest broadcasts, newest first, and how each went."""
+        reports = [await self.report(broadcast_id) for broadcast_id in await self._store.latest(manager_id, HISTORY)]
+        return [report for report in reports if report is not None]
+
+    async def staff_report(self, broadcast_id: str) -> Report:
+        """How the broadcast went, for staff (the admin API); UnknownBroadcast."""
+        report = await self.report(broadcast_id) if isinstance(broadcast_id, str) and \
+            broadcast_id.isascii() and broadcast_id.isalnum() and len(broadcast_id) <= 32 else None
+        if report is None:
+            raise errors.UnknownBroadcast()
+        return report
+
+    async def report(self, broadcast_id: str) -> Report | None:
+        """None for a broadcast not recorded (a crash right after its claim: the consumer records it)."""
+        info = await self._store.get(broadcast_id)
+        if not info:
+            return None
+        done = info.get("status") == "sent"
+        planned = Audience(**{name: int(info.get(f"planned_{name}", 0)) for name in Audience().to_dict()}) \
+            if done else None
+        outcomes: dict[str, int] = {}
+        for (_, outcome), n in (await self._topic_counts(f"broadcast:{broadcast_id}")).items():
+            outcomes[outcome] = outcomes.get(outcome, 0) + n
+        reports = await self._store.reports(broadcast_id)
+        mass = MassReport(len(reports), *(sum(int(r.get(k, 0)) for r in reports)
+                                          for k in ("total", "filtered", "sent", "errors")))
+        community = await self._communities.community(info["community_id"])
+        return Report(broadcast_id, community.name, info.get("text", ""),
+                      datetime.fromisoformat(info["confirmed_at"]), done, int(info.get("members", 0)), planned,
+                      outcomes, mass)
 
     async def _each_member(self, community: Community, step: Callable[[str], Awaitable[Decision]]) -> list[Decision]:
         """The step for every member of the community, a chunk at a time (concurrent steps share round trips)."""

@@ -184,6 +184,11 @@ class CommunityService:
         mine = await self._store.communities_of(member_id)
         return [community for community in await self.listing() if community.community_id in mine]
 
+    async def managed_by(self, openid: str) -> list[CommunityView]:
+        """The communities the follower manages (at most 100 an account: each asked in turn), with their counts."""
+        return [await self.view(community.community_id) for community in await self.listing()
+                if await self._store.is_manager(community.community_id, openid)]
+
     async def is_in(self, member_id: str, community_id: str) -> bool:
         return await self._store.is_in(member_id, community_id)
 

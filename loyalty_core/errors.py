@@ -348,6 +348,10 @@ class UnknownCommunity(DomainError):
     code, http_status, message = "unknown_community", 404, "no such community"
 
 
+class UnknownBroadcast(DomainError):
+    code, http_status, message = "unknown_broadcast", 404, "no such broadcast"
+
+
 class CommunityConflict(DomainError):
     code, http_status, message = "community_conflict", 409, "another community has this id or name"
 

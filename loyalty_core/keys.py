@@ -442,6 +442,10 @@ def member_broadcasts(member_id: str, day: str) -> str:  # set of broadcast_id t
     return f"{member_tag(member_id)}:broadcasts:{day}"
 
 
+def member_broadcast_log(member_id: str) -> str:  # zset broadcast_id -> confirmed at (ms): the manager's latest
+    return f"{member_tag(member_id)}:broadcast_log"
+
+
 def broadcast(broadcast_id: str) -> str:        # hash: community_id, manager_id, text, coupon_template, status,
     return f"{{bc:{broadcast_id}}}:info"        #   confirmed_at, the planned audience (planned_*), sent_at
 

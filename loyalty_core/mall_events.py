@@ -8,14 +8,21 @@ push side), each once by its dedup key: the promoted member once per event (the 
 promotion whose notice a crash cut short: the same key, no second message), each reminder once per event and
 member however often the job runs, the feedback request once.
 
-The invitations go to the event's community, or to every follower who meets `min_tier`, as marketing pushes
-of the topic `campaign:event:<event_id>`.
+The invitations are a campaign (`CampaignService.launch`, id `event-<event_id>`): its segment is the event's
+audience — the community's members for a community event, the tiers from `min_tier` up, and the conditions of a
+segment staff add — and its one variant is the program's `event_invitation` text with the event's title, time,
+place, places left and how to sign up. So the planner's channels, caps and quiet hours apply as to every campaign,
+and the invitation is measured with the campaign's results. Inviting again takes up the same campaign (a send a
+crash cut short goes on; nobody is invited twice); another segment is another campaign of its own.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import AsyncIterator, Awaitable, Callable, Protocol
+from decimal import Decimal
+from typing import Any, Awaitable, Callable, Protocol
 
 from . import errors
 from .clock import MALL_TZ, Clock
@@ -115,8 +122,15 @@ class Points(Protocol):
     async def grant(self, member_id: str, points: int, source: str, ref: str): ...
 
 
-class Followers(Protocol):
-    def following(self) -> AsyncIterator[str]: ...
+class Campaigns(Protocol):
+    async def launch(self, campaign_id: str, name: str, segment: dict, variants: list[dict], **options) -> dict: ...
+    async def stored(self, campaign_id: str) -> tuple[Any, Any]: ...     # (its .body, …); UnknownCampaign if none
+    async def status(self, campaign_id: str) -> dict: ...
+
+
+class InvitationTexts(Protocol):
+    def text_of(self, kind: str, values: dict) -> tuple[str, bool] | None:
+        """The notice kind's text for these values and whether it may go as a mass send; None when it is off."""
 
 
 class MemberCodes(Protocol):
@@ -125,14 +139,15 @@ class MemberCodes(Protocol):
 
 class EventService:
     def __init__(self, store: EventStore, communities: CommunityService, tiers: Tiers, points: Points,
-                 notices: Notifier, followers: Followers, codes: MemberCodes, rules: EventRules,
-                 tier_codes: tuple[str, ...], clock: Clock):
+                 notices: Notifier, campaigns: Campaigns, texts: InvitationTexts, codes: MemberCodes,
+                 rules: EventRules, tier_codes: tuple[str, ...], clock: Clock):
         self._store = store
         self._communities = communities
         self._tiers = tiers
         self._points = points
         self._notices = notices
-        self._followers = followers
+        self._campaigns = campaigns
+        self._texts = texts
         self._codes = codes
         self.rules = rules
         self._tier_codes = tier_codes
@@ -170,31 +185,34 @@ class EventService:
             await self._points.grant(member_id, points, "event_checkin", f"event:{event.event_id}")
         return CheckIn(event, member_id, first, points)
 
-    async def invite(self, event_id: str) -> int:
-        """Invitations to the event's audience as marketing pushes (once per member); how many were submitted."""
+    async def invite(self, event_id: str, segment: Any = None) -> dict:
+        """The invitations as a campaign to the event's audience (narrowed by `segment`, when given); the
+        campaign's status."""
         event = await self.event(event_id)
-        values = self._values(event)
-        submitted = 0
-        async for member_id in self._audience(event):
-            await self._notices.notify(member_id, "event_invitation", values, event.event_id,
-                                       topic=f"campaign:event:{event.event_id}")
-            submitted += 1
-        return submitted
+        if self._clock.now() >= event.signup_deadline:
+            raise errors.SignupClosed()
+        audience = invitation_segment(event, self._tier_codes, segment)
+        campaign_id = invitation_campaign_id(event.event_id, segment)
+        try:
+            stored, _ = await self._campaigns.stored(campaign_id)
+        except errors.UnknownCampaign:
+            text, mass = await self._invitation(event)
+            variants = [{"name": INVITATION_VARIANT, "weight": Decimal(1), "text": text}]
+        else:                      # invited before: the same body (its places left then), taken up where it stopped
+            audience, variants = stored.body["segment"], stored.body["variants"]
+            mass = stored.body["channels"]["mass_send"]
+        await self._campaigns.launch(campaign_id, f"活动邀请：{event.title}"[:64], audience, variants,
+                                     holdout=Decimal(0), mass_send=mass)
+        return await self._campaigns.status(campaign_id)
 
-    async def _audience(self, event: MallEvent) -> AsyncIterator[str]:
-        if event.community_id is not None:
-            async for member_id in self._communities.members(event.community_id):
-                if await self._meets_tier(event, member_id):
-                    yield member_id
-            return
-        async for member_id in self._followers.following():
-            if await self._meets_tier(event, member_id):
-                yield member_id
-
-    async def _meets_tier(self, event: MallEvent, member_id: str) -> bool:
-        if event.min_tier is None:
-            return True
-        return self._tier_codes.index(await self._tier_of(member_id)) >= self._tier_codes.index(event.min_tier)
+    async def _invitation(self, event: MallEvent) -> tuple[str, bool]:
+        """The invitation's text (as a campaign text: literal) and whether it may go as a mass send."""
+        places_left = max(0, event.capacity - await self._store.seats_taken(event.event_id))
+        found = self._texts.text_of("event_invitation", self._values(event) | {
+            "name": ALL_MEMBERS, "places_left": places_left, "capacity": event.capacity})
+        if found is None:
+            raise errors.InvalidRequest("invitations are off: the program has no [notices.event_invitation]")
+        return literal(found[0]), found[1]
 
     # -- members -----------------------------------------------------------------------------------------------
     async def open_events(self) -> list[Listing]:
@@ -315,3 +333,51 @@ class EventService:
     def _values(event: MallEvent) -> dict:
         return {"title": event.title, "starts_at": event.starts_at, "place": event.place, "notes": event.notes,
                 "number": event.number}
+
+
+INVITATION_VARIANT = "invitation"
+ALL_MEMBERS = "尊敬的会员"          # the name in an invitation: one text for the whole audience
+
+
+def invitation_campaign_id(event_id: str, segment: Any) -> str:
+    """`event-<event_id>`, and a suffix of its own for each narrower segment staff give (a campaign id is at most
+    48 characters: a long event id is shortened and made unique by its digest)."""
+    suffix = f"-{_digest(segment)}" if segment else ""
+    campaign_id = f"event-{event_id}{suffix}"
+    if len(campaign_id) > 48:
+        campaign_id = f"event-{event_id[:48 - 6 - 9 - len(suffix)]}-{_digest(event_id)}{suffix}"
+    return campaign_id
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, default=str, sort_keys=True).encode()).hexdigest()[:8]
+
+
+def invitation_segment(event: MallEvent, tier_codes: tuple[str, ...], segment: Any) -> dict:
+    """The event's audience as a campaign segment: its community, the tiers from `min_tier` up, AND-ed with the
+    conditions staff give (which cannot widen it)."""
+    if segment is not None and not isinstance(segment, dict):
+        raise errors.InvalidRequest("segment must be an object of segment conditions")
+    audience = dict(segment or {})
+    if event.community_id is not None:
+        given = audience.get("communities")
+        if given is not None and (not isinstance(given, list) or event.community_id not in given):
+            raise errors.InvalidRequest(f"segment.communities: the event is for the members of "
+                                        f"{event.community_id!r}")
+        audience["communities"] = [event.community_id]
+    if event.min_tier is not None:
+        allowed = list(tier_codes[tier_codes.index(event.min_tier):])
+        given = audience.get("tiers")
+        if isinstance(given, list):
+            allowed = [tier for tier in allowed if tier in given]
+            if not allowed:
+                raise errors.InvalidRequest(f"segment.tiers: the event is for {event.min_tier!r} and above")
+        if given is None or isinstance(given, list):     # anything else is left for the segment's check to name
+            audience["tiers"] = allowed
+    return audience
+
+
+def literal(text: str) -> str:
+    """A finished text as a campaign text (a jinja2 template): the braces of a title or place cannot start a
+    template tag (they are shown full-width)."""
+    return text.replace("{", "｛").replace("}", "｝")

@@ -33,7 +33,7 @@ NOTICE_KINDS: dict[str, str] = {
     "referral_reward": "a friend's first purchase paid the referrer's reward (referral_reward_released event)",
     "anniversary": "a year more as a member (the anniversaries job)",
     "holiday": "a holiday greeting from the care calendar (the holidays job)",
-    "event_invitation": "an invitation to a member event, to its audience (marketing; topic campaign:event:<id>)",
+    "event_invitation": "an invitation to a member event: the text of the campaign to its audience (campaign event-<id>)",
     "event_promoted": "a place at an event came free and is now the member's (the waitlist moved up)",
     "event_reminder": "an event the member has a place at starts soon (the event-reminders job, 24 h and 2 h)",
     "event_feedback": "how was the event? a score of 1 to 5 asked of those who came (the event-reminders job)",

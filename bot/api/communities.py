@@ -3,6 +3,8 @@
 POST /admin/communities                  {"community_id", "name", "description"}: creates the tag -> 201
 POST /admin/communities/{id}/managers    {"openid"}: a follower who may broadcast to the community
 GET  /admin/communities/{id}             the community, its members count and its managers' openids
+GET  /admin/broadcasts/{id}              a manager's broadcast: planned per channel, pushes by outcome, the
+                                         platform's mass-send reports
 """
 from __future__ import annotations
 
@@ -36,6 +38,13 @@ async def add_manager(request: web.Request) -> web.Response:
     view = await request.config_dict[SERVICES].communities.add_manager(request.match_info["community_id"],
                                                                        fields.text(data, "openid"))
     return json_answer({"community": view.to_dict()})
+
+
+@routes.get("/admin/broadcasts/{broadcast_id}")
+@reached_by(MEMBER_SERVICE)
+async def get_broadcast(request: web.Request) -> web.Response:
+    report = await request.config_dict[SERVICES].broadcasts.staff_report(request.match_info["broadcast_id"])
+    return json_answer({"broadcast": report.to_dict()})
 
 
 @routes.get("/admin/communities/{community_id}")

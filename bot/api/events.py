@@ -5,11 +5,15 @@ POST /admin/events                          {"event_id", "title", "starts_at", "
                                              "signup_deadline", "notes"} -> 201 {"event": …}
 GET  /admin/events/{id}                     {"confirmed", "waitlist", "checked_in", "feedback": {"count", "average"}}
 POST /admin/events/{id}/check-ins           {"member_code"}: attendance, and the activity points, once
-POST /admin/events/{id}/invitations         {}: the invitations to the event's audience, once per member
+POST /admin/events/{id}/invitations         {"segment"?}: the invitations as a campaign to the event's audience
+                                            (narrowed by the segment) -> {"event_id", "submitted", "campaign_id",
+                                            "campaign": its status, "results": where its results are}
 """
 from __future__ import annotations
 
 from aiohttp import web
+
+from loyalty_core import errors
 
 from ..app_keys import SERVICES
 from . import fields
@@ -49,6 +53,12 @@ async def check_in(request: web.Request) -> web.Response:
 @routes.post("/admin/events/{event_id}/invitations")
 @reached_by(PROGRAM)
 async def invite(request: web.Request) -> web.Response:
-    only(fields.json_object(request), frozenset())
-    submitted = await request.config_dict[SERVICES].events.invite(request.match_info["event_id"])
-    return json_answer({"event_id": request.match_info["event_id"], "submitted": submitted})
+    data = only(fields.json_object(request), frozenset({"segment"}))
+    event_id = request.match_info["event_id"]
+    segment = data.get("segment", {})
+    if not isinstance(segment, dict):
+        raise errors.InvalidRequest("segment must be an object of segment conditions")
+    campaign = await request.config_dict[SERVICES].events.invite(event_id, segment)
+    return json_answer({"event_id": event_id, "submitted": campaign["planned"], "campaign_id": campaign["campaign_id"],
+                        "campaign": campaign,
+                        "results": f"/api/v1/admin/campaigns/{campaign['campaign_id']}/results"})

@@ -34,5 +34,10 @@ def as_typed(content: str, args: str) -> str:
 
 @router.confirm(BROADCAST_KIND)
 async def confirm_broadcast(ctx: Ctx, choice: PendingChoice):
-    sent = await ctx.services.broadcasts.send(ctx.member, ctx.openid, choice.payload)
-    return ctx.render("broadcast_sent.txt", sent=sent)
+    confirmed = await ctx.services.broadcasts.confirm(ctx.member, ctx.openid, choice.payload)
+    return ctx.render("broadcast_confirmed.txt", confirmed=confirmed)
+
+
+@router.text("广播记录", "broadcasts sent")
+async def broadcast_history(ctx: Ctx):
+    return ctx.render("broadcast_history.txt", reports=await ctx.services.broadcasts.history(ctx.member))

@@ -33,4 +33,6 @@ async def leave_community(ctx: Ctx):
 
 @router.text("我的社群", "my communities", help="我加入的社群")
 async def my_communities(ctx: Ctx):
-    return ctx.render("my_communities.txt", communities=await ctx.services.communities.of_member(ctx.member))
+    communities = ctx.services.communities
+    return ctx.render("my_communities.txt", communities=await communities.of_member(ctx.member),
+                      managed=await communities.managed_by(ctx.openid))

@@ -1,5 +1,6 @@
 """Manager broadcasts in Redis: each broadcast's facts and job reports in its own slot (`{bc:<id>}`), the
-manager's daily count in the manager's slot, the audit log a capped stream of its own."""
+manager's daily count, latest broadcasts and the confirmed broadcast's domain event in the manager's slot (its
+outbox, relayed to the stream the broadcast consumer reads), the audit log a capped stream of its own."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,23 +11,37 @@ from redis.asyncio import Redis
 from .. import keys
 from ..broadcasts import Audience
 from ..channels import JobReport
+from ..clock import epoch_ms
+from .outbox import Outbox
 from .scripts import Scripts
 
 DAY_TTL_SECONDS = 2 * 86400
 AUDIT_LENGTH = 100_000
+LOG_LENGTH = 20                  # a manager's latest broadcasts kept for 广播记录
 
 
 class RedisBroadcastStore:
-    def __init__(self, redis: Redis, scripts: Scripts):
+    def __init__(self, redis: Redis, scripts: Scripts, outbox: Outbox | None = None):
         self._redis = redis
         self._scripts = scripts
+        self._outbox = outbox or Outbox(redis, scripts)
 
     async def sent_today(self, manager_id: str, day: str) -> int:
         return await self._redis.scard(keys.member_broadcasts(manager_id, day))
 
-    async def claim(self, manager_id: str, broadcast_id: str, day: str, limit: int) -> None:
-        await self._scripts.run_or_refuse("broadcast_claim", [keys.member_broadcasts(manager_id, day)],
-                                          [broadcast_id, limit, DAY_TTL_SECONDS])
+    async def claim(self, manager_id: str, broadcast_id: str, day: str, limit: int, now: datetime,
+                    facts: dict) -> bool:
+        await self._outbox.mark(manager_id, now)
+        result = await self._scripts.run_or_refuse(
+            "broadcast_claim", [keys.member_broadcasts(manager_id, day), keys.member_outbox(manager_id),
+                                keys.member_broadcast_log(manager_id)],
+            [broadcast_id, limit, DAY_TTL_SECONDS, manager_id, now.isoformat(), epoch_ms(now),
+             orjson.dumps(facts).decode(), LOG_LENGTH])
+        await self._outbox.relay(manager_id)
+        return not result["replayed"]
+
+    async def latest(self, manager_id: str, count: int) -> list[str]:
+        return await self._redis.zrevrange(keys.member_broadcast_log(manager_id), 0, count - 1)
 
     async def record(self, broadcast_id: str, fields: dict) -> bool:
         return not (await self._scripts.run("broadcast_record", [keys.broadcast(broadcast_id)], _flat(fields)))["replayed"]

@@ -48,6 +48,7 @@ def test_every_endpoint_names_the_scopes_that_reach_it():
         "POST /admin/coupon-templates": PROGRAM, "POST /admin/catalogue-items": PROGRAM,
         "POST /admin/communities": PROGRAM, "POST /admin/communities/{community_id}/managers": PROGRAM,
         "GET /admin/communities/{community_id}": MEMBER_SERVICE,
+        "GET /admin/broadcasts/{broadcast_id}": MEMBER_SERVICE,
         "POST /admin/events": PROGRAM, "GET /admin/events/{event_id}": MEMBER_SERVICE,
         "POST /admin/events/{event_id}/check-ins": MEMBER_SERVICE,
         "POST /admin/events/{event_id}/invitations": PROGRAM, "GET /admin/suggestions": MEMBER_SERVICE,

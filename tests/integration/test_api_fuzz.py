@@ -152,6 +152,7 @@ class Endpoint:
     body: dict[str, Part] = field(default_factory=dict)
     query: dict[str, st.SearchStrategy] = field(default_factory=dict)
     definition: bool = False                     # unknown keys are refused
+    empty_is_valid: bool = False                 # every body field is optional: `{}` is a whole request
 
     @property
     def key(self) -> str:
@@ -306,6 +307,8 @@ def community_endpoints(seed: dict) -> list[Endpoint]:
         Endpoint("POST", "/api/v1/admin/communities/{community_id}/managers", params=community, definition=True,
                  body={"openid": Part(fixed(SEED_OPENID), BAD_TEXT | nobody)}),
         Endpoint("GET", "/api/v1/admin/communities/{community_id}", params=community),
+        Endpoint("GET", "/api/v1/admin/broadcasts/{broadcast_id}", params={"broadcast_id": Part(
+            fixed("b000000000000"), SEGMENTS)}),                    # no broadcast is seeded: every id is 404
         *event_endpoints(),
         Endpoint("GET", "/api/v1/admin/suggestions", query={"limit": TEXTS.filter(    # no path to fuzz: a bad limit
             lambda text: not (text.isascii() and text.isdigit() and 1 <= int(text) <= 100))}),
@@ -351,7 +354,9 @@ def event_endpoints() -> list[Endpoint]:
         Endpoint("GET", "/api/v1/admin/events/{event_id}", params=event),
         Endpoint("POST", "/api/v1/admin/events/{event_id}/check-ins", params=event, definition=True,
                  body={"member_code": Part(fixed(SEED_MEMBER_CODE), BAD_TEXT | TEXTS)}),
-        Endpoint("POST", "/api/v1/admin/events/{event_id}/invitations", params=event, definition=True),
+        Endpoint("POST", "/api/v1/admin/events/{event_id}/invitations", params=event, definition=True,
+                 body={"segment": Part(st.just(MISSING) | fixed({"tiers": ["gold"]}), BAD_SEGMENT)},
+                 empty_is_valid=True),
     ]
 
 
@@ -368,9 +373,10 @@ class Request:
 def junk_bodies(endpoint: Endpoint) -> st.SearchStrategy:
     """Bodies that are no request at all: not JSON, not an object, or an object of none of the fields (and so
     never `{}` where that is the whole request)."""
+    needs_fields = endpoint.body and not endpoint.empty_is_valid
     unrelated = st.dictionaries(st.text(max_size=8).map(lambda key: f"x_{key}"), JSON,
-                                min_size=0 if endpoint.body else 1, max_size=4)
-    raw = st.binary(max_size=64) if endpoint.body else st.binary(max_size=64).filter(lambda body: not _empty_object(body))
+                                min_size=0 if needs_fields else 1, max_size=4)
+    raw = st.binary(max_size=64) if needs_fields else st.binary(max_size=64).filter(lambda body: not _empty_object(body))
     return raw | NOT_OBJECT.map(to_json) | unrelated.map(to_json)
 
 

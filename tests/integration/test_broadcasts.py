@@ -1,5 +1,6 @@
 """Managers' broadcasts with the bot, the sandbox and a sender wired together: the preview's plan is what the
-platform then reports, 确认 sends once, only a community's managers broadcast to it, members outside it get
+platform then reports, 确认 answers at once and the broadcast consumer sends it once (again after a consumer died
+mid-way), 广播记录 shows how it went, only a community's managers broadcast to it, members outside it get
 nothing, a manager's day has its limit, and a broadcast may carry a community-exclusive coupon."""
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 import bot
 from bot.app_keys import SERVICES
+from bot.events import broadcast_consumer
 from loyalty_core import keys
 from loyalty_core.push import hours
 from loyalty_core.redis_store.broadcasts import RedisBroadcastStore
@@ -34,6 +36,17 @@ async def manager_of(wired, admin, community_id: str, nickname: str = "社群管
     openid = await wired.join(nickname)
     assert (await admin.post(f"/api/v1/admin/communities/{community_id}/managers", {"openid": openid})).status == 200
     return openid
+
+
+async def fanned_out(services) -> None:
+    """The broadcast consumer of `serve` sends what was confirmed."""
+    await broadcast_consumer(services, "t").drain()
+
+
+async def confirmed(wired, services, manager: str) -> str:
+    answer = await wired.say(manager, "确认")
+    await fanned_out(services)
+    return answer
 
 
 async def member_id(wired, openid: str) -> str:
@@ -72,12 +85,15 @@ async def test_the_previews_plan_is_what_the_platform_reports_and_confirming_aga
     for openid in writers:
         await wired.say(openid, "加入 瑜伽社")                 # a message: their window is open for 48 hours
     manager = await manager_of(wired, admin, "yoga")
+    assert "我管理的社群：\n· 瑜伽社（6 位成员）" in await wired.say(manager, "我的社群")
     preview = await wired.say(manager, f"广播 瑜伽社 {TEXT}")
     assert "6 位成员中，2 位现在可通过客服消息收到；3 位只能通过群发收到（占用其本月 4 次群发中的 1 次）；" \
            "1 位本月群发次数已用完" in preview
     broadcast_id = (await services.pending.current(await member_id(wired, manager))).payload["broadcast_id"]
-    assert "已向「瑜伽社」的 6 位成员发出广播：2 位通过客服消息，3 位通过群发，1 位将在其下次发消息时收到" in \
-        await wired.say(manager, "确认")
+    assert "正在向「瑜伽社」的 6 位成员发送广播" in await wired.say(manager, "确认")
+    assert await wired.wechat.calls("message/custom/send") == []             # nothing sent inside the reply
+    assert "发送中：6 位成员" in await wired.say(manager, "广播记录")
+    await fanned_out(services)
     await sender.drain()
     await wired.wechat.settle()                               # the platform's MASSSENDJOBFINISH reaches the bot
     custom = [call for call in await wired.wechat.calls("message/custom/send") if call["errcode"] == 0]
@@ -88,7 +104,14 @@ async def test_the_previews_plan_is_what_the_platform_reports_and_confirming_aga
     assert {openid: await broadcast_received(wired, openid) for openid in writers + quiet + [outsider]} == \
         {writers[0]: ["custom"], writers[1]: ["custom"], quiet[0]: ["mass"], quiet[1]: ["mass"], quiet[2]: ["mass"],
          quiet[3]: [], outsider: []}
-    assert "已向「瑜伽社」的 6 位成员发出广播" in await wired.say(manager, "确认")   # the same broadcast again
+    history = await wired.say(manager, "广播记录")
+    assert "已安排：6 位成员（2 位客服消息，3 位群发，1 位待其下次发消息）；已送达 5 位" in history
+    assert "平台群发报告：3 位中 3 位可收，成功 3 位" in history
+    staff_view = (await admin.get(f"/api/v1/admin/broadcasts/{broadcast_id}")).json["broadcast"]
+    assert (staff_view["status"], staff_view["members"], staff_view["planned"]["mass"]) == ("sent", 6, 3)
+    assert (staff_view["mass_reports"]["total"], staff_view["mass_reports"]["filtered"]) == (3, 3)
+    assert (await admin.get("/api/v1/admin/broadcasts/bnope")).status == 404
+    assert "正在向「瑜伽社」的 6 位成员发送广播" in await confirmed(wired, services, manager)   # the same one again
     await sender.drain()
     assert len(await wired.wechat.calls("message/mass/send")) == 1
     assert len([c for c in await wired.wechat.calls("message/custom/send") if c["errcode"] == 0]) == 2
@@ -99,6 +122,25 @@ async def test_the_previews_plan_is_what_the_platform_reports_and_confirming_aga
     assert actions == ["confirmed_again", "sent", "confirmed", "previewed"]
 
 
+async def test_a_broadcast_a_dead_consumer_left_is_sent_by_the_next_once(mall, clock, redis):
+    wired, services, sender, admin = mall
+    quiet = await quiet_members(wired, services, 3)
+    manager = await manager_of(wired, admin, "yoga")
+    await wired.say(manager, f"广播 瑜伽社 {TEXT}")
+    await wired.say(manager, "确认")
+    dead = broadcast_consumer(services, "dead")
+    await dead.ensure_group()                                   # it took the event and died before sending
+    assert await redis.xreadgroup(dead.group, "dead", {dead.stream: ">"}) != []
+    await fanned_out(services)                                  # another consumer leaves the dead one's entry …
+    assert await services.pushes.deliveries(await member_id(wired, quiet[0])) == []
+    await broadcast_consumer(services, "next", claim_idle_ms=0).drain()     # … until it is taken over
+    store = RedisBroadcastStore(redis, services.scripts)
+    [broadcast_id] = await store.latest(await member_id(wired, manager), 5)
+    assert await services.broadcasts.deliver(await store.get(broadcast_id)) is None   # delivered: nothing again
+    await sender.drain()
+    assert [len(await broadcast_received(wired, openid)) for openid in quiet] == [1, 1, 1]
+
+
 async def test_the_member_whose_mass_messages_are_used_up_gets_it_with_their_next_message(mall, clock, redis):
     wired, services, sender, admin = mall
     [full, other] = await quiet_members(wired, services, 2)
@@ -106,7 +148,7 @@ async def test_the_member_whose_mass_messages_are_used_up_gets_it_with_their_nex
     await advance(clock, wired.sandbox, 61)
     manager = await manager_of(wired, admin, "yoga")
     await wired.say(manager, f"广播 瑜伽社 {TEXT}")
-    await wired.say(manager, "确认")
+    await confirmed(wired, services, manager)
     await sender.drain()
     assert await broadcast_received(wired, full) == []
     await wired.say(full, "积分")                              # a message of theirs opens a window
@@ -135,7 +177,7 @@ async def test_a_manager_broadcasts_at_most_the_days_allowance(mall, clock):
     limit = services.program.broadcasts.per_manager_per_day
     for n in range(limit):
         assert "社群还没有成员" in await wired.say(manager, f"广播 瑜伽社 第{n}条")
-        assert "已向「瑜伽社」的 0 位成员发出广播" in await wired.say(manager, "确认")
+        assert "还没有成员，广播不会发给任何人" in await confirmed(wired, services, manager)
     assert f"今天的广播次数（{limit} 次）已用完" in await wired.say(manager, f"广播 瑜伽社 {TEXT}")
 
 
@@ -146,7 +188,7 @@ async def test_a_broadcast_with_a_community_coupon_gives_each_member_one(mall, c
     preview = await wired.say(manager, f"广播 瑜伽社 券 dining-200-30 {TEXT}")
     assert "附社群专享券「满200减30 餐饮券」" in preview
     for _ in range(2):
-        await wired.say(manager, "确认")
+        await confirmed(wired, services, manager)
     await sender.drain()
     for openid in members:
         wallet = await services.coupons.wallet(await member_id(wired, openid))

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.app_keys import SERVICES
+from bot.events import facts_consumer
 from loyalty_core import errors, keys
 from loyalty_core.clock import MALL_TZ
 from tests.fixtures_push import advance, align_clock
@@ -36,6 +37,12 @@ def definition(clock, event_id: str = "tasting", *, capacity: int = 50, starts_i
 async def bulk_members(wired, services, count: int, prefix: str = "oEvent"):
     await wired.wechat.add_followers(count, prefix)
     return await followers(services, count, prefix)
+
+
+async def caught_up(services) -> None:
+    """The members' segmentation facts (what a campaign's segment reads) as `serve`'s consumer keeps them."""
+    await services.outbox.sweep(services.clock.now(), older_than_ms=0)
+    await facts_consumer(services, "t").drain()
 
 
 async def delivered(wired, openid: str) -> list[str]:
@@ -145,15 +152,46 @@ async def test_a_community_event_is_for_its_members_and_its_invitations_reach_on
     await services.communities.create("wine", "品酒会", "")
     inside, outside = await wired.join("会员甲"), await wired.join("会员乙")
     await wired.say(inside, "加入 品酒会")
-    event = await services.events.publish(definition(clock, community_id="wine"))
+    event = await services.events.publish(definition(clock, community_id="wine", capacity=20))
     assert "仅限社群成员" in await wired.say(outside, f"报名 {event.number}")
+    await caught_up(services)
     answer = await till.admin.post(f"/api/v1/admin/events/{event.event_id}/invitations", {})
-    assert (answer.status, answer.json["submitted"]) == (200, 1)
+    assert (answer.status, answer.json["submitted"], answer.json["campaign_id"]) == (200, 1, "event-tasting")
     await sender.drain()
     [invitation] = await delivered(wired, inside)
-    assert "诚邀您参加「春季品酒会」" in invitation and f"报名 {event.number}" in invitation
+    assert "诚邀您参加「春季品酒会」" in invitation and "三楼中庭" in invitation and "还剩 20 个名额" in invitation
+    assert f"报名 {event.number}" in invitation
     assert await delivered(wired, outside) == []
+    again = await till.admin.post(f"/api/v1/admin/events/{event.event_id}/invitations", {})
+    assert (again.status, again.json["campaign_id"], again.json["campaign"]["status"]) == (200, "event-tasting", "sent")
+    await sender.drain()
+    assert len(await delivered(wired, inside)) == 1                    # invited once, however often staff invite
+    results = await till.admin.get(answer.json["results"])                  # measured like every campaign
+    [arm] = [arm for arm in results.json["arms"] if arm["arm"] == "invitation"]
+    assert (arm["members"], arm["delivered"]) == (1, 1)
     assert "报名成功" in await wired.say(inside, f"报名 {event.number}")
+
+
+async def test_the_invitations_of_an_event_with_a_minimum_tier_go_to_that_tier_and_above(mall, clock):
+    wired, services, sender, till = mall
+    member, gold, platinum = [await wired.join(name) for name in ("普卡会员", "金卡会员", "白金会员")]
+    assert (await till.purchase({"openid": gold}, "50000.00")).status == 200
+    assert (await till.purchase({"openid": platinum}, "100000.00")).status == 200
+    await caught_up(services)
+    event = await services.events.publish(definition(clock, min_tier="gold"))
+    too_wide = await till.admin.post(f"/api/v1/admin/events/{event.event_id}/invitations",
+                                     {"segment": {"tiers": ["member"]}})
+    assert (too_wide.status, too_wide.error) == (422, "invalid_request")
+    answer = await till.admin.post(f"/api/v1/admin/events/{event.event_id}/invitations", {})
+    assert (answer.status, answer.json["submitted"]) == (200, 2)
+    await sender.drain()
+    assert ["诚邀您参加「春季品酒会」" in text for text in await delivered(wired, gold)][-1:] == [True]
+    assert ["诚邀您参加「春季品酒会」" in text for text in await delivered(wired, platinum)][-1:] == [True]
+    assert not any("诚邀" in text for text in await delivered(wired, member))
+    narrower = await till.admin.post(f"/api/v1/admin/events/{event.event_id}/invitations",
+                                     {"segment": {"tiers": ["platinum", "member"]}})
+    assert narrower.status == 200 and narrower.json["campaign_id"].startswith("event-tasting-")
+    assert narrower.json["submitted"] == 1                             # a second wave, to platinum only
 
 
 async def test_members_sign_up_list_and_cancel_in_chat(mall, clock):
@@ -163,7 +201,8 @@ async def test_members_sign_up_list_and_cancel_in_chat(mall, clock):
     early, late = await wired.join("早到"), await wired.join("晚到")
     listing = await wired.say(early, "活动")
     assert f"{first.number}. 艺术沙龙" in listing and "剩余 1 个名额" in listing
-    assert "报名成功" in await wired.say(early, f"报名 {first.number}")
+    signed_up = await wired.say(early, f"报名 {first.number}")
+    assert "报名成功" in signed_up and "温馨提示：请着正装，可携一位家属" in signed_up
     assert "候补第 1 位" in await wired.say(late, f"报名 {first.number}")
     assert "已满，可报名候补" in await wired.say(late, "活动")
     assert "候补第 1 位" in await wired.say(late, "我的活动")
@@ -215,3 +254,17 @@ async def test_publishing_again_is_the_same_event_and_another_definition_is_refu
     assert datetime.fromisoformat(first.json["event"]["starts_at"]) == \
         datetime.fromisoformat(body["starts_at"]).astimezone(MALL_TZ)
     assert first.json["event"]["starts_at"].endswith("+08:00")
+
+
+async def test_invitations_wait_out_the_quiet_hours_like_every_campaign(mall, clock):
+    wired, services, sender, till = mall
+    guests = [await wired.join(name) for name in ("夜里甲", "夜里乙")]
+    await caught_up(services)
+    event = await services.events.publish(definition(clock))
+    night = datetime.combine(clock.now().astimezone(MALL_TZ).date(), datetime.min.time(), MALL_TZ) + \
+        timedelta(hours=23)
+    await advance(clock, wired.sandbox, (night - clock.now()).total_seconds())
+    answer = await till.admin.post(f"/api/v1/admin/events/{event.event_id}/invitations", {})
+    assert (answer.json["submitted"], answer.json["campaign"]["deferred"], answer.json["campaign"]["sent"]) == (2, 2, 0)
+    await sender.drain()
+    assert [await delivered(wired, openid) for openid in guests] == [[], []]

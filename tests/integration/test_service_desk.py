@@ -9,7 +9,7 @@ import pytest
 
 from bot.app_keys import SERVICES
 from loyalty_core.clock import MALL_TZ
-from tests.fixtures_push import align_clock
+from tests.fixtures_push import advance, align_clock
 from tests.integration.till import Till
 
 
@@ -53,3 +53,14 @@ async def test_a_suggestion_is_kept_once_with_the_member_and_the_time(mall, cloc
     await services.service_desk.suggest(member_id, "停车场的指引再清楚些", "same-message")
     await services.service_desk.suggest(member_id, "停车场的指引再清楚些", "same-message")     # a retried callback
     assert len((await admin.get("/api/v1/admin/suggestions")).json["suggestions"]) == 2
+
+
+async def test_the_menus_customer_service_entry_asks_for_the_question_then_hands_it_over(mall, clock):
+    wired, services, admin = mall
+    openid = await wired.join("点菜单")
+    assert "请发送「人工」加上您的问题" in await wired.tap(openid, "CUSTOMER_SERVICE")
+    outcome = await wired.wechat.text(openid, "人工 停车怎么收费")
+    assert outcome["reply"]["msgtype"] == "transfer_customer_service"
+    closing = datetime.combine(clock.now().astimezone(MALL_TZ).date(), services.program.service.closes, MALL_TZ)
+    await advance(clock, wired.sandbox, (closing - clock.now()).total_seconds())
+    assert "明天 09:00 起为您服务" in await wired.tap(openid, "CUSTOMER_SERVICE")

@@ -77,3 +77,27 @@ def test_each_reminder_is_due_in_its_own_span(hours_left, due):
     event = parse_event(raw(), TIERS, NOW)
     now = event.starts_at - timedelta(hours=hours_left)
     assert {hours for hours in (24, 2) if reminder_due(event, hours, (24, 2), now)} == due
+
+
+def test_the_invitations_segment_is_the_events_audience_narrowed_never_widened():
+    from loyalty_core.mall_events import invitation_segment
+    community_event = parse_event(raw(community_id="wine", min_tier="platinum"), TIERS, NOW)
+    assert invitation_segment(community_event, TIERS, None) == {"communities": ["wine"], "tiers": ["platinum", "diamond"]}
+    assert invitation_segment(community_event, TIERS, {"tiers": ["diamond", "gold"], "lifecycle": ["active"]}) == \
+        {"communities": ["wine"], "tiers": ["diamond"], "lifecycle": ["active"]}
+    for wider in ({"tiers": ["gold"]}, {"communities": ["yoga"]}, {"communities": "wine"}, ["tiers"]):
+        with pytest.raises(errors.InvalidRequest):
+            invitation_segment(community_event, TIERS, wider)
+    open_event = parse_event(raw(), TIERS, NOW)
+    assert invitation_segment(open_event, TIERS, None) == {}
+    assert invitation_segment(open_event, TIERS, {"tiers": "gold"}) == {"tiers": "gold"}   # the segment's check names it
+
+
+def test_each_invitation_segment_is_a_campaign_of_its_own_within_the_48_characters_of_an_id():
+    from loyalty_core.mall_events import invitation_campaign_id
+    assert invitation_campaign_id("tasting", {}) == invitation_campaign_id("tasting", None) == "event-tasting"
+    narrower = invitation_campaign_id("tasting", {"tiers": ["gold"]})
+    assert narrower.startswith("event-tasting-") and narrower != invitation_campaign_id("tasting", {"tiers": ["vip"]})
+    long_ids = [invitation_campaign_id("x" * 48, segment) for segment in (None, {"tiers": ["gold"]})]
+    assert all(len(campaign_id) <= 48 for campaign_id in long_ids) and len(set(long_ids)) == 2
+    assert invitation_campaign_id("x" * 48, None) != invitation_campaign_id("x" * 47 + "y", None)
