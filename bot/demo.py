@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 
 import aiohttp
 from dataclasses import dataclass
@@ -66,7 +67,10 @@ async def run_demo(settings: Settings, stop: asyncio.Event) -> None:
             await running.enter_async_context(sending(bot[SERVICES], settings))
             await running.enter_async_context(scheduling(bot[SERVICES], settings))
             await prepare(bot[SERVICES], sandbox_url)
+            console_password = await demo_console_admin(bot[SERVICES])
             print(banner(settings, sandbox_url, bot_url, embedded_redis), flush=True)
+            print(f"   Console:                  {bot_url}/console/login   {DEMO_CONSOLE_ADMIN} / {console_password}\n",
+                  flush=True)
             await stop.wait()
         print("demo stopped", flush=True)
 
@@ -107,6 +111,19 @@ async def prepare(services: Services, sandbox_url: str) -> None:
             await buy(services, persona)
     await restore_sandbox_tags(services)
     await communities_and_events(services)
+
+
+DEMO_CONSOLE_ADMIN = "admin@demo"
+
+
+async def demo_console_admin(services: Services) -> str:
+    """The console's demo admin, with a new password at every start (the old one is kept only as a hash)."""
+    password = secrets.token_urlsafe(12)
+    try:
+        await services.console.add_user(DEMO_CONSOLE_ADMIN, "admin", password, by="demo")
+    except errors.ConsoleUserExists:
+        await services.console.set_password(DEMO_CONSOLE_ADMIN, password, by="demo", reason="the demo started again")
+    return password
 
 
 DEMO_COMMUNITIES = (("yoga", "瑜伽社", "每周六早晨在中庭一起练习"), ("wine", "品酒会", "每月一次新酒品鉴"))
