@@ -122,10 +122,11 @@ async def cancel_campaign(request: web.Request) -> web.Response:
 
 # -- the form, as the campaign service's body ----------------------------------------------------------------
 def campaign_body(form) -> dict:
+    variants = variants_of(form)
     return {"campaign_id": form_text(form, "campaign_id"), "name": form_text(form, "name"), "kind": "marketing",
             "segment": segment_of(form),
-            "variants": [{"name": name, "weight": form_text(form, f"weight_{name}") or "1", "text": text,
-                          "coupon_template": coupon} for name, text, coupon in variants_of(form)],
+            "variants": [{"name": name, "weight": weight, "text": text, "coupon_template": coupon}
+                         for (name, text, coupon), weight in zip(variants, shares(form, variants))],
             "holdout": percent_of(form_text(form, "holdout") or "0", "holdout"),
             "send_at": moment_of(form_text(form, "send_at")), "repeat": None,
             "channels": {"mass_send": form_text(form, "mass_send") == "1"},
@@ -155,6 +156,23 @@ def variants_of(form) -> list[tuple[str, str, str]]:
     if not variants:
         raise errors.InvalidCampaign("variant A needs a text")
     return variants
+
+
+def shares(form, variants: list[tuple[str, str, str]]) -> list[str]:
+    """The editor's weights are relative (1 and 1: half each); the campaign's add up to 1, the last variant
+    taking what rounding to 4 places leaves."""
+    weights = []
+    for name, _, _ in variants:
+        try:
+            weight = Decimal(form_text(form, f"weight_{name}") or "1")
+        except InvalidOperation:
+            raise errors.InvalidCampaign(f"variant {name}: the weight must be a number") from None
+        if not weight > 0:
+            raise errors.InvalidCampaign(f"variant {name}: the weight must be above 0")
+        weights.append(weight)
+    total = sum(weights)
+    parts = [(w / total).quantize(Decimal("0.0001")) for w in weights[:-1]]
+    return [str(p) for p in (*parts, Decimal(1) - sum(parts))]
 
 
 def whole_of(raw: str, name: str) -> int:

@@ -22,7 +22,7 @@ def trend(values: list[float], label: str) -> Markup:
         f'stroke-width="1.5"/><circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="#b5272d"/></svg>')
 
 
-def bar(part: int, whole: int, width: int = 240) -> Markup:
+def bar(part: int, whole: int, width: int = 180) -> Markup:
     filled = round(width * part / whole) if whole else 0
     return Markup(f'<svg width="{width}" height="10" viewBox="0 0 {width} 10" aria-hidden="true">'
                   f'<rect width="{width}" height="10" rx="5" fill="#eef0f3"/>'
