@@ -465,3 +465,7 @@ class LoginFailed(DomainError):
 
 class ReasonRequired(DomainError):
     code, message = "reason_required", "a staff action needs a reason"
+
+
+class UnknownPush(DomainError):
+    code, http_status, message = "unknown_push", 404, "no such message to this member"

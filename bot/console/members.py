@@ -1,6 +1,6 @@
 """/console/members: find a member by member code, member id or phone (a phone is shown masked); a member's page
 with points, coupons, events, communities and deliveries; the staff actions, each with a mandatory reason and in
-the audit log (points adjusted, a coupon revoked or issued again), through the core services. /console/birthdays:
+the audit log (points adjusted, a coupon revoked or issued again, a message sent again), through the core services. /console/birthdays:
 the members whose birthday falls this week, for the service desk."""
 from __future__ import annotations
 
@@ -119,6 +119,23 @@ async def issue_coupon(request: web.Request) -> web.Response:
     await services.console.record(session_of(request).email, "coupon.issue", member_id, reason,
                                   f"code={coupon.code} template={coupon.template.id}")
     raise done(request, member_id, f"issued {coupon.code}")
+
+
+@routes.post("/members/{member_id}/deliveries/{push_id}/resend", name="resend_notice")
+@needs(Permission.MEMBERS_ACT)
+async def resend_notice(request: web.Request) -> web.Response:
+    """A message the member says never came, sent again (planned like any other: window, quota, quiet hours)."""
+    services, member_id = request.config_dict[SERVICES], request.match_info["member_id"]
+    push_id = request.match_info["push_id"]
+    form = await request.post()
+    try:
+        reason = checked_reason(form_text(form, "reason"))
+        record = await services.pushes.resend(member_id, push_id, action_id(form))
+    except errors.DomainError as refused:
+        return await render_member(request, member_id, error=refused.text, status=refused.http_status)
+    await services.console.record(session_of(request).email, "notice.resend", member_id, reason,
+                                  f"push={push_id} again={record.push_id} status={record.status}")
+    raise done(request, member_id, f"message sent again ({record.status})")
 
 
 @routes.get("/birthdays", name="birthdays")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 
 from bot.app_keys import SERVICES
 from bot.events import facts_consumer
 from loyalty_core.console_access import Permission
+from loyalty_core.push.model import Content, Push
 from tests.console_client import add_user, csrf_of, log_in
 from tests.integration.test_till_api import bind_phone
 from tests.integration.till import Till
@@ -120,3 +122,35 @@ async def test_a_community_manager_reads_members_but_may_not_act(mall):
                              data={"csrf": csrf, "points": "100", "reason": "x", "action_id": "a" * 30})
     assert refused.status == 403
     assert Permission.MEMBERS_ACT.value == "members.act"
+
+
+async def test_the_service_desk_sees_the_birthdays_of_the_week_and_not_those_after(mall):
+    bot, services, member_ids = mall
+    await services.birthdays.change(member_ids[0], "1990-01-17", "solar", staff_id="S1", reason="test", request_id="b1")
+    await services.birthdays.change(member_ids[1], "1990-01-30", "solar", staff_id="S1", reason="test", request_id="b2")
+    await log_in(bot, "desk@mall.test")
+    html = await (await bot.get("/console/birthdays")).text()
+    rows = re.findall(r"<tr><td>([^<]+)</td>\s*<td>(.*?)</td></tr>", html, re.S)
+    assert len(rows) == 7
+    assert [day for day, cell in rows if member_ids[0] in cell] == ["01-17 Sat"]
+    assert member_ids[1] not in html
+
+
+async def test_staff_send_a_message_again_once_per_form_with_a_reason(mall):
+    bot, services, member_ids = mall
+    original = await services.pushes.plan(Push(
+        push_id="", member_id=member_ids[2], kind="service", topic="points:T1",
+        not_after=services.clock.now() + timedelta(hours=6), content=Content.text("积分已到账")))
+    await log_in(bot, "desk@mall.test")
+    page = await (await bot.get(f"/console/members/{member_ids[2]}")).text()
+    form = {"csrf": csrf_of(page), "action_id": re.search(r'name="action_id" value="([^"]+)"', page).group(1),
+            "reason": "member says it never came"}
+    for _ in range(2):
+        answer = await bot.post(f"/console/members/{member_ids[2]}/deliveries/{original.push_id}/resend", data=form)
+        assert answer.status == 200
+    resent = {d.push_id for d in await services.pushes.deliveries(member_ids[2]) if d.topic == "staff-resend"}
+    assert len(resent) == 1 and original.push_id not in resent
+    unknown = await bot.post(f"/console/members/{member_ids[2]}/deliveries/nosuchpush/resend", data=form)
+    assert unknown.status == 404
+    [entry, *_] = [e for e in await services.console.audit_log() if e.action == "notice.resend"]
+    assert entry.reason == "member says it never came" and original.push_id in entry.detail
