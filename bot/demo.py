@@ -68,9 +68,7 @@ async def run_demo(settings: Settings, stop: asyncio.Event) -> None:
             await running.enter_async_context(scheduling(bot[SERVICES], settings))
             await prepare(bot[SERVICES], sandbox_url)
             console_password = await demo_console_admin(bot[SERVICES])
-            print(banner(settings, sandbox_url, bot_url, embedded_redis), flush=True)
-            print(f"   Console:                  {bot_url}/console/login   {DEMO_CONSOLE_ADMIN} / {console_password}\n",
-                  flush=True)
+            print(banner(settings, sandbox_url, bot_url, embedded_redis, console_password), flush=True)
             await stop.wait()
         print("demo stopped", flush=True)
 
@@ -175,7 +173,7 @@ async def buy(services: Services, persona: Persona) -> None:
             log.info("demo purchase %s skipped: %s", request.txn_id, error.code)
 
 
-def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: bool) -> str:
+def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: bool, console_password: str) -> str:
     redis = f"{settings.redis_url} (embedded, data in {settings.data_dir}/redis)" if embedded_redis \
         else settings.redis_url
     personas = ", ".join(f"{p.nickname} ({p.openid})" for p in PERSONAS)
@@ -186,6 +184,7 @@ def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: b
    Bot callback endpoint:    {bot_url}/wechat   ({'safe mode' if settings.safe_mode else 'plaintext'})
    Till API:                 {bot_url}/api/v1    (POS secret: {settings.pos_api_secret})
    Admin API:                {bot_url}/api/v1/admin    (admin secret: {settings.admin_api_secret})
+   Operator console:         {bot_url}/console/login   {DEMO_CONSOLE_ADMIN} / {console_password}
    Health / metrics:         {bot_url}/healthz   {bot_url}/metrics
    Redis:                    {redis}
    Demo members:             {personas}
