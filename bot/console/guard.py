@@ -48,6 +48,7 @@ async def console_guard(request: web.Request, handler: Handler) -> web.StreamRes
         if request.method == "GET":
             raise web.HTTPSeeOther(request.app.router["login"].url_for().with_query(next=request.path_qs))
         raise web.HTTPForbidden(text="not logged in (or the session has expired)")
+    request[SESSION] = session          # set first: a refusal's page still shows the user their navigation
     permission = getattr(route_handler, "console_permission", None)
     if permission is None:
         log.error("console route %s names no permission: refused", request.path)
@@ -56,7 +57,6 @@ async def console_guard(request: web.Request, handler: Handler) -> web.StreamRes
         raise web.HTTPForbidden(text=f"your role ({session.role}) may not open this page")
     if request.method not in ("GET", "HEAD"):
         await check_csrf(request, session.csrf)
-    request[SESSION] = session
     return await handler(request)
 
 

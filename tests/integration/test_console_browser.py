@@ -46,7 +46,8 @@ async def members_in_redis(redis) -> int:
 
 
 async def test_an_admin_logs_in_and_the_dashboard_counts_the_members_in_redis(mall, redis, output_dir):
-    bot, _ = mall
+    bot, services = mall
+    gold = await services.members.member_id_for_openid("o_b_0")
     base = str(bot.make_url("")).rstrip("/")
     async with chromium_page(width=1280, height=900) as (page, problems):
         await log_in(page, base, "boss@mall.test")
@@ -58,7 +59,15 @@ async def test_an_admin_logs_in_and_the_dashboard_counts_the_members_in_redis(ma
         await page.screenshot(path=str(output_dir / "dashboard.png"), full_page=True)
         await page.goto(f"{base}/console/users")
         await page.screenshot(path=str(output_dir / "users.png"), full_page=True)
+        await page.click("nav >> text=会员 Members")
+        await page.select_option("select[name=by]", "member_id")
+        await page.fill("input[name=q]", gold)
+        await page.click("#member-search button")
+        await page.wait_for_selector("#points-history >> text=purchase")
+        tier = await page.inner_text("#member-facts")
+        await page.screenshot(path=str(output_dir / "member.png"), full_page=True)
     assert problems == []
+    assert "金卡" in tier
 
 
 async def test_a_marketer_writes_a_campaign_with_the_live_preview_and_schedules_it(mall, output_dir):
