@@ -1,6 +1,7 @@
 """/console/members: find a member by member code, member id or phone (a phone is shown masked); a member's page
 with points, coupons, events, communities and deliveries; the staff actions, each with a mandatory reason and in
-the audit log (points adjusted, a coupon revoked or issued again, a message sent again), through the core services. /console/birthdays:
+the audit log (points adjusted, a birthday changed, a coupon revoked or issued again, a message sent
+again), through the core services. /console/birthdays:
 the members whose birthday falls this week, for the service desk."""
 from __future__ import annotations
 
@@ -28,16 +29,25 @@ DELIVERIES_SHOWN = 20
 
 @routes.get("/members", name="members")
 @needs(Permission.MEMBERS_VIEW)
+async def search_form(request: web.Request) -> web.Response:
+    return page(request, "members.html", query="", kind="member_code", kinds=SEARCH_KINDS, error="")
+
+
+@routes.post("/members", name="search_members")
+@needs(Permission.MEMBERS_VIEW)
 async def search(request: web.Request) -> web.Response:
-    query, kind = request.query.get("q", "").strip(), request.query.get("by", "member_code")
-    if not query:
-        return page(request, "members.html", query="", kind=kind, kinds=SEARCH_KINDS, error="")
+    """A POST, so that a phone number searched for never sits in a URL (history, proxies' logs)."""
+    form = await request.post()
+    query, kind = form_text(form, "q"), form_text(form, "by") or "member_code"
     if kind not in SEARCH_KINDS:
         raise web.HTTPBadRequest(text=f"search by one of {', '.join(SEARCH_KINDS)}")
     try:
+        if not query:
+            raise errors.InvalidRequest("type a member code, a member id or a phone number")
         member_id = await request.config_dict[SERVICES].resolver.peek(MemberRef(kind, query), SEARCH_KINDS)
     except errors.DomainError as missing:
-        return page(request, "members.html", status=404 if missing.http_status == 404 else 422, query=query,
+        shown = query if kind != "phone" else ""
+        return page(request, "members.html", status=404 if missing.http_status == 404 else 422, query=shown,
                     kind=kind, kinds=SEARCH_KINDS, error=missing.text)
     raise web.HTTPSeeOther(request.app.router["member"].url_for(member_id=member_id))
 
@@ -61,7 +71,7 @@ async def render_member(request: web.Request, member_id: str, *, error: str = ""
         history=(await services.points.history(member_id)).entries, coupons=await services.coupons.wallet(member_id),
         events=await services.events.mine(member_id), communities=await services.communities.of_member(member_id),
         deliveries=await services.pushes.deliveries(member_id, DELIVERIES_SHOWN),
-        templates=services.program.coupons.templates,
+        templates=services.program.coupons.templates, birthday=await services.birthdays.status(member_id),
         may_act=may(session_of(request).role, Permission.MEMBERS_ACT))
 
 
@@ -119,6 +129,26 @@ async def issue_coupon(request: web.Request) -> web.Response:
     await services.console.record(session_of(request).email, "coupon.issue", member_id, reason,
                                   f"code={coupon.code} template={coupon.template.id}")
     raise done(request, member_id, f"issued {coupon.code}")
+
+
+@routes.post("/members/{member_id}/birthday", name="change_birthday")
+@needs(Permission.MEMBERS_ACT)
+async def change_birthday(request: web.Request) -> web.Response:
+    """The birthday a member may set only once, set or changed by staff (the birthday service's own audit too)."""
+    services, member_id = request.config_dict[SERVICES], request.match_info["member_id"]
+    form = await request.post()
+    calendar = "lunar" if form_text(form, "calendar") == "lunar" else "solar"
+    try:
+        reason = checked_reason(form_text(form, "reason"))
+        await services.members.get(member_id)
+        changed = await services.birthdays.change(member_id, form_text(form, "birthday"), calendar,
+                                                  staff_id=session_of(request).email, reason=reason,
+                                                  request_id=f"console:{action_id(form)[:40]}")
+    except errors.DomainError as refused:
+        return await render_member(request, member_id, error=refused.text, status=refused.http_status)
+    await services.console.record(session_of(request).email, "birthday.change", member_id, reason,
+                                  f"calendar={calendar} action={changed.action}")   # the date itself stays sealed
+    raise done(request, member_id, f"birthday {changed.action}")
 
 
 @routes.post("/members/{member_id}/deliveries/{push_id}/resend", name="resend_notice")

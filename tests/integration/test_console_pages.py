@@ -54,23 +54,26 @@ async def test_the_dashboard_counts_the_members_in_redis_and_shows_missing_metri
 
 async def test_a_member_is_found_by_member_id_and_the_page_shows_points_and_coupons(mall):
     bot, services, member_ids = mall
-    await log_in(bot, "desk@mall.test")
-    found = await bot.get("/console/members", params={"by": "member_id", "q": member_ids[0]}, allow_redirects=False)
+    csrf = await log_in(bot, "desk@mall.test")
+    found = await bot.post("/console/members", data={"csrf": csrf, "by": "member_id", "q": member_ids[0]},
+                           allow_redirects=False)
     assert found.status == 303 and found.headers["Location"] == f"/console/members/{member_ids[0]}"
     html = await (await bot.get(found.headers["Location"])).text()
     assert "120" in html and "purchase" in html
-    missing = await bot.get("/console/members", params={"by": "member_id", "q": "M999999"})
+    missing = await bot.post("/console/members", data={"csrf": csrf, "by": "member_id", "q": "M999999"})
     assert missing.status == 404 and "no such member" in await missing.text()
 
 
 async def test_a_phone_search_finds_the_member_and_shows_the_phone_masked(mall):
     bot, services, member_ids = mall
     await bind_phone(Till(bot, services.clock), member_ids[1], PHONE)
-    await log_in(bot, "desk@mall.test")
-    page = await bot.get("/console/members", params={"by": "phone", "q": "138 0013 8000"})
+    csrf = await log_in(bot, "desk@mall.test")
+    page = await bot.post("/console/members", data={"csrf": csrf, "by": "phone", "q": "138 0013 8000"})
     html = await page.text()
-    assert page.url.path == f"/console/members/{member_ids[1]}"
+    assert page.url.path == f"/console/members/{member_ids[1]}"     # the phone is in no URL
     assert "138****8000" in html and PHONE not in html
+    unknown = await bot.post("/console/members", data={"csrf": csrf, "by": "phone", "q": "13900139000"})
+    assert unknown.status == 404 and "13900139000" not in await unknown.text()
 
 
 async def test_staff_adjust_points_with_a_reason_once_per_form_and_it_is_audited(mall):
@@ -154,3 +157,20 @@ async def test_staff_send_a_message_again_once_per_form_with_a_reason(mall):
     assert unknown.status == 404
     [entry, *_] = [e for e in await services.console.audit_log() if e.action == "notice.resend"]
     assert entry.reason == "member says it never came" and original.push_id in entry.detail
+
+
+async def test_staff_change_a_birthday_with_a_reason_and_the_date_stays_out_of_the_audit_log(mall):
+    bot, services, member_ids = mall
+    await log_in(bot, "desk@mall.test")
+    page = await (await bot.get(f"/console/members/{member_ids[2]}")).text()
+    assert "未设置 not set" in page
+    form = {"csrf": csrf_of(page), "action_id": re.search(r'name="action_id" value="([^"]+)"', page).group(1),
+            "birthday": "1990-01-17", "reason": "typed the wrong month in chat"}
+    changed = await bot.post(f"/console/members/{member_ids[2]}/birthday", data=form)
+    assert changed.status == 200 and "birthday set" in await changed.text()
+    assert member_ids[2] in await services.birthdays.members_with_birthday_on(services.facts.today().replace(day=17))
+    lunar = await bot.post(f"/console/members/{member_ids[2]}/birthday",
+                           data={**form, "birthday": "not a date", "calendar": "lunar"})
+    assert lunar.status == 422
+    [entry, *_] = [e for e in await services.console.audit_log() if e.action == "birthday.change"]
+    assert entry.reason == "typed the wrong month in chat" and "1990" not in entry.detail
