@@ -469,3 +469,7 @@ class ReasonRequired(DomainError):
 
 class UnknownPush(DomainError):
     code, http_status, message = "unknown_push", 404, "no such message to this member"
+
+
+class LoginThrottled(DomainError):
+    code, http_status, message = "login_throttled", 429, "too many failed logins: try again in 15 minutes"

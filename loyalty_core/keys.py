@@ -557,3 +557,7 @@ def console_session(session_hash: str) -> str:  # hash with a TTL: email, role, 
 
 def console_op(op_key: str) -> str:             # string: an audited change already applied (its answer)
     return f"cs:{{console}}:op:{op_key}"
+
+
+def console_login_failures(email_hash: str) -> str:  # string with a TTL: failed logins of an address (SHA-256)
+    return f"cs:{{console}}:login-failures:{email_hash}"

@@ -1,6 +1,8 @@
 """/console/login (email and password), /console/logout, and /console itself (the first page the role may open)."""
 from __future__ import annotations
 
+import logging
+
 from aiohttp import web
 
 from loyalty_core import errors
@@ -10,6 +12,7 @@ from ..app_keys import SERVICES
 from .guard import LOGIN_CSRF_COOKIE, SESSION_COOKIE, public, session_of, set_cookie
 from .render import NAVIGATION, page
 
+log = logging.getLogger("bot.console")
 routes = web.RouteTableDef()
 LOGIN_FORM_SECONDS = 3600
 
@@ -39,8 +42,9 @@ async def log_in(request: web.Request) -> web.Response:
     email = _text(form.get("email"))
     try:
         session_id, _ = await request.config_dict[SERVICES].console.log_in(email, _text(form.get("password")))
-    except errors.LoginFailed as failed:
-        return login_page(request, error=failed.text, status=401, email=email)
+    except (errors.LoginFailed, errors.LoginThrottled) as failed:
+        log.info("console login refused: %s", failed.code)
+        return login_page(request, error=failed.text, status=failed.http_status, email=email)
     response = web.HTTPSeeOther(safe_next(_text(form.get("next"))) or request.app.router["home"].url_for())
     set_cookie(request, response, SESSION_COOKIE, session_id, request.config_dict[SERVICES].console.max_seconds)
     response.del_cookie(LOGIN_CSRF_COOKIE, path="/console")

@@ -66,6 +66,16 @@ class RedisConsoleStore:
     async def close_session(self, session_hash: str) -> None:
         await self._redis.delete(keys.console_session(session_hash))
 
+    async def login_failures(self, email_hash: str) -> int:
+        return int(await self._redis.get(keys.console_login_failures(email_hash)) or 0)
+
+    async def login_failed(self, email_hash: str, window: int) -> int:
+        counted = await self._scripts.run("console_login_failed", [keys.console_login_failures(email_hash)], [window])
+        return counted["failures"]
+
+    async def login_succeeded(self, email_hash: str) -> None:
+        await self._redis.delete(keys.console_login_failures(email_hash))
+
     async def audit(self, entry: AuditEntry) -> None:
         await self._redis.xadd(keys.CONSOLE_AUDIT, entry.to_dict(), maxlen=AUDIT_CAP, approximate=True)
 

@@ -139,3 +139,42 @@ def test_add_user_from_the_shell_reads_the_password_from_stdin(redis_url, redis)
     again = subprocess.run(command, input="a long enough secret\n", capture_output=True, text=True, env=env,
                            timeout=60)
     assert again.returncode == 1 and "exists" in again.stderr
+
+
+async def test_a_session_ends_12_hours_after_the_login_however_busy(bot, clock):
+    await log_in(bot, "boss@mall.test")
+    clock.advance(hours=11, minutes=59)
+    assert (await bot.get("/console/users", allow_redirects=False)).status == 200
+    clock.advance(minutes=2)
+    assert (await bot.get("/console/users", allow_redirects=False)).status == 303
+
+
+async def test_the_cookies_are_secure_when_the_console_is_reached_by_its_public_name(bot):
+    answer = await bot.get("/console/login", headers={"Host": "console.mall.example"})
+    [cookie] = answer.headers.getall("Set-Cookie")
+    assert "Secure" in [part.strip() for part in cookie.split(";")]
+    local = await bot.get("/console/login")
+    assert "Secure" not in [part.strip() for part in local.headers["Set-Cookie"].split(";")]
+
+
+async def test_a_login_may_not_send_the_browser_to_another_site(bot):
+    form = await bot.get("/console/login")
+    answer = await bot.post("/console/login", data={"email": "boss@mall.test", "password": PASSWORD,
+                                                    "csrf": csrf_of(await form.text()),
+                                                    "next": "//evil.example/console"}, allow_redirects=False)
+    assert answer.headers["Location"] == "/console/"
+
+
+async def test_ten_failed_logins_lock_the_address_for_a_while_even_for_the_right_password(bot, redis):
+    async def attempt(password: str) -> int:
+        form = await bot.get("/console/login")
+        answer = await bot.post("/console/login", data={"email": "Boss@mall.test", "password": password,
+                                                        "csrf": csrf_of(await form.text())}, allow_redirects=False)
+        return answer.status
+
+    assert [await attempt(f"guess number {i}") for i in range(10)] == [401] * 10
+    assert await attempt(PASSWORD) == 429
+    [key] = [k async for k in redis.scan_iter(match="cs:{console}:login-failures:*")]
+    assert 0 < await redis.ttl(key) <= 15 * 60
+    await redis.delete(key)                          # the window has passed
+    assert await attempt(PASSWORD) == 303
