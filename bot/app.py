@@ -14,6 +14,7 @@ from loyalty_core.redis_store.connection import connect
 
 from .api import setup_api
 from .api.errors import RETRY_AFTER_SECONDS
+from .console import setup_console
 from .app_keys import DISPATCHER, GATEWAY, SERVICES, SETTINGS
 from .dispatch import DEFAULT_BUDGET, Dispatcher
 from .events import background_work as running_in_background
@@ -66,6 +67,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
     if settings.demo if background is None else background:
         app.cleanup_ctx.append(background_work)
     setup_api(app, settings.pos_api_secret, settings.admin_api_secret)
+    setup_console(app)
     app.router.add_get("/wechat", wechat_verify)
     app.router.add_post("/wechat", wechat_receive)
     app.router.add_get("/healthz", healthz)

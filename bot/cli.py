@@ -13,6 +13,7 @@ from .api.keys_command import add_keys_arguments, run_keys
 from .api.staff_client import add_staff_arguments, run_staff
 from .api.till_client import add_till_arguments, run_till
 from .app import create_app
+from .console.command import add_console_arguments, run_console
 from .process import redis_for, run, start_site
 from .scheduler.cli import add_scheduler_arguments, scheduler_command
 from .scheduler.sender import run_sender
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
                                                         "payment, lookup or voucher collect to the running bot"))
     add_staff_arguments(commands.add_parser("staff", help="staff actions through the running bot's admin API"))
     add_keys_arguments(commands.add_parser("keys", help="add, list and revoke the API keys of tills and systems"))
+    add_console_arguments(commands.add_parser("console", help="the operator console's users (add-user)"))
     add_scheduler_arguments(commands.add_parser(
         "scheduler", help="the timed jobs (any number of schedulers may run; one leads); `list`; `run JOB`"))
     args = parser.parse_args(argv)
@@ -41,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_staff(args))
     if args.command == "keys":
         sys.exit(run_keys(args))
+    if args.command == "console":
+        sys.exit(run_console(args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)    # every firing; the jobs log their own outcome
     try:

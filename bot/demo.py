@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 
 import aiohttp
 from dataclasses import dataclass
@@ -66,7 +67,8 @@ async def run_demo(settings: Settings, stop: asyncio.Event) -> None:
             await running.enter_async_context(sending(bot[SERVICES], settings))
             await running.enter_async_context(scheduling(bot[SERVICES], settings))
             await prepare(bot[SERVICES], sandbox_url)
-            print(banner(settings, sandbox_url, bot_url, embedded_redis), flush=True)
+            console_password = await demo_console_admin(bot[SERVICES])
+            print(banner(settings, sandbox_url, bot_url, embedded_redis, console_password), flush=True)
             await stop.wait()
         print("demo stopped", flush=True)
 
@@ -107,6 +109,19 @@ async def prepare(services: Services, sandbox_url: str) -> None:
             await buy(services, persona)
     await restore_sandbox_tags(services)
     await communities_and_events(services)
+
+
+DEMO_CONSOLE_ADMIN = "admin@demo"
+
+
+async def demo_console_admin(services: Services) -> str:
+    """The console's demo admin, with a new password at every start (the old one is kept only as a hash)."""
+    password = secrets.token_urlsafe(12)
+    try:
+        await services.console.add_user(DEMO_CONSOLE_ADMIN, "admin", password, by="demo")
+    except errors.ConsoleUserExists:
+        await services.console.set_password(DEMO_CONSOLE_ADMIN, password, by="demo", reason="the demo started again")
+    return password
 
 
 DEMO_COMMUNITIES = (("yoga", "瑜伽社", "每周六早晨在中庭一起练习"), ("wine", "品酒会", "每月一次新酒品鉴"))
@@ -158,7 +173,7 @@ async def buy(services: Services, persona: Persona) -> None:
             log.info("demo purchase %s skipped: %s", request.txn_id, error.code)
 
 
-def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: bool) -> str:
+def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: bool, console_password: str) -> str:
     redis = f"{settings.redis_url} (embedded, data in {settings.data_dir}/redis)" if embedded_redis \
         else settings.redis_url
     personas = ", ".join(f"{p.nickname} ({p.openid})" for p in PERSONAS)
@@ -169,6 +184,7 @@ def banner(settings: Settings, sandbox_url: str, bot_url: str, embedded_redis: b
    Bot callback endpoint:    {bot_url}/wechat   ({'safe mode' if settings.safe_mode else 'plaintext'})
    Till API:                 {bot_url}/api/v1    (POS secret: {settings.pos_api_secret})
    Admin API:                {bot_url}/api/v1/admin    (admin secret: {settings.admin_api_secret})
+   Operator console:         {bot_url}/console/login   {DEMO_CONSOLE_ADMIN} / {console_password}
    Health / metrics:         {bot_url}/healthz   {bot_url}/metrics
    Redis:                    {redis}
    Demo members:             {personas}

@@ -14,6 +14,7 @@ from loyalty_core.clock import Clock
 from loyalty_core.campaign_results import CampaignResults
 from loyalty_core.campaigns import CampaignService, Campaigns
 from loyalty_core.communities import CommunityService
+from loyalty_core.console import ConsoleAccounts
 from loyalty_core.counter import Counter
 from loyalty_core.coupons import CouponService
 from loyalty_core.desk import VoucherDesk
@@ -39,6 +40,7 @@ from loyalty_core.redis_store.catalogue import RedisCatalogueStore
 from loyalty_core.redis_store.channels import RedisChannelStore
 from loyalty_core.redis_store.campaigns import RedisCampaignStore
 from loyalty_core.redis_store.communities import RedisCommunityStore
+from loyalty_core.redis_store.console import RedisConsoleStore
 from loyalty_core.redis_store.coupons import RedisCouponStore
 from loyalty_core.redis_store.desk import RedisGiftVouchers
 from loyalty_core.redis_store.ledger import RedisLedgerStore
@@ -69,6 +71,7 @@ from loyalty_core.welcome import WelcomeService
 
 from .campaign_texts import CampaignTexts
 from .community_tags import WeChatTags
+from .passwords import Argon2Passwords
 from .notices import Notices
 from .join_qr import JoinQrCodes
 from .referral_qr import ReferralQrCodes
@@ -118,6 +121,7 @@ class Services:
     campaigns: CampaignService
     campaign_results: CampaignResults
     metrics: HeadlineMetrics
+    console: ConsoleAccounts
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -169,7 +173,13 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                     member_codes=member_codes, resolver=resolver, access_keys=access_keys, pushes=pushes,
                     push_queue=push_queue, notices=notices, wechat=wechat, **at_the_till, **rewards, **perks,
                     **gatherings, **segmentation, campaigns=campaigns,
-                    campaign_results=CampaignResults(parts, campaigns))
+                    campaign_results=CampaignResults(parts, campaigns),
+                    console=console_accounts(redis, scripts, clock))
+
+
+def console_accounts(redis: Redis, scripts: Scripts, clock: Clock) -> ConsoleAccounts:
+    """The operator console's users, sessions and audit log (also what `python -m bot console` runs on)."""
+    return ConsoleAccounts(RedisConsoleStore(redis, scripts), Argon2Passwords(), clock)
 
 
 def till_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outbox, ledger: RedisLedgerStore,

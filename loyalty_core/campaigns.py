@@ -56,6 +56,7 @@ class CampaignStore(Protocol):
     async def create(self, campaign_id: str, fingerprint: str, body: dict, answer: dict, now: datetime,
                      status: str, due: datetime | None) -> tuple[bool, str, dict]: ...
     async def get(self, campaign_id: str) -> StoredCampaign | None: ...
+    async def recent(self, limit: int) -> list[StoredCampaign]: ...
     async def move(self, campaign_id: str, allowed: tuple[str, ...], status: str,
                    next_due: datetime | None = None) -> bool: ...
     async def due_at(self, campaign_id: str) -> datetime | None: ...
@@ -221,6 +222,31 @@ class CampaignService:
         if stored is None:
             raise errors.UnknownCampaign()
         return stored, parse_definition(stored.body)
+
+    async def recent(self, limit: int = 50) -> list[StoredCampaign]:
+        return await self._p.store.recent(limit)
+
+    async def preview_text(self, text: str, coupon_template: str, member_ids: list[str]) -> list[tuple[str, str]]:
+        """(member_id, the text as that member would read it) for sample members, with the coupon's title and a
+        sample code (nothing is issued, no link is saved). InvalidCampaign names what stops the text rendering."""
+        previews = []
+        for member_id in member_ids:
+            facts = await self._p.facts.facts(member_id)
+            template_id = coupon_template
+            if template_id == PREFERRED_CATEGORY:
+                category = facts.preferred_category if facts else ""
+                template_id = self._p.program.segments.category_coupons.get(category, "")
+            coupon = None
+            if template_id:
+                try:
+                    coupon = _coupon_values(await self._p.coupons.template(template_id), "SAMPLE-CODE", None)
+                except errors.UnknownCouponTemplate:
+                    raise errors.InvalidCampaign(f"coupon_template: unknown coupon template {template_id!r}") from None
+            links = TrackedLinks(self._p.link_base, "preview", member_id, "preview")
+            member = await self._member_values(member_id, facts)
+            previews.append((member_id, self._p.renderer.render(text, {"member": member, "coupon": coupon,
+                                                                       "link": links.link})))
+        return previews
 
     async def status(self, campaign_id: str) -> dict:
         stored, definition = await self.stored(campaign_id)

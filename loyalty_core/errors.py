@@ -444,3 +444,36 @@ class UnknownCampaign(DomainError):
 
 class CampaignClosed(DomainError):
     code, http_status, message = "campaign_closed", 409, "the campaign has finished or was cancelled"
+
+
+# --- the operator console ------------------------------------------------------------------------------------
+class InvalidConsoleUser(DomainError):
+    code, message = "invalid_console_user", "the console user is not valid"
+
+
+class WeakPassword(DomainError):
+    code, message = "weak_password", "the password is too weak"
+
+
+class ConsoleUserExists(DomainError):
+    code, http_status, message = "console_user_exists", 409, "a console user with this email exists"
+
+
+class UnknownConsoleUser(DomainError):
+    code, http_status, message = "unknown_console_user", 404, "no such console user"
+
+
+class LoginFailed(DomainError):
+    code, http_status, message = "login_failed", 401, "the email or the password is wrong, or the user is disabled"
+
+
+class ReasonRequired(DomainError):
+    code, message = "reason_required", "a staff action needs a reason"
+
+
+class UnknownPush(DomainError):
+    code, http_status, message = "unknown_push", 404, "no such message to this member"
+
+
+class LoginThrottled(DomainError):
+    code, http_status, message = "login_throttled", 429, "too many failed logins: try again in 15 minutes"

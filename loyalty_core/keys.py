@@ -543,3 +543,25 @@ def tracked_link(token: str) -> str:            # string JSON {campaign_id, memb
 
 # --- headline metrics (loyalty_core/metrics.py) ---------------------------------------------------------------
 METRICS_DAILY = "metrics:daily"                 # hash yyyy-mm-dd -> the day's headline figures (JSON), 400 days
+
+
+# --- the operator console (loyalty_core/console.py): users, sessions and the audit log in one slot, so that a
+# change to a user and its audit entry are one script ----------------------------------------------------------
+CONSOLE_USERS = "cs:{console}:users"            # zset email -> created at (epoch ms)
+CONSOLE_AUDIT = "cs:{console}:audit"            # stream: at, who, action, target, reason, detail (capped)
+
+
+def console_user(email: str) -> str:            # hash: role, password_hash, created_at, disabled_at, created_by
+    return f"cs:{{console}}:user:{email}"
+
+
+def console_session(session_hash: str) -> str:  # hash with a TTL: email, role, csrf, created_at (the id is hashed)
+    return f"cs:{{console}}:session:{session_hash}"
+
+
+def console_op(op_key: str) -> str:             # string: an audited change already applied (its answer)
+    return f"cs:{{console}}:op:{op_key}"
+
+
+def console_login_failures(email_hash: str) -> str:  # string with a TTL: failed logins of an address (SHA-256)
+    return f"cs:{{console}}:login-failures:{email_hash}"

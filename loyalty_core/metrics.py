@@ -18,7 +18,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol
 
 from .program import Program
-from .segment_rules import Segment
+from .segment_rules import STAGES, Segment
 
 HISTORY_DAYS = 400                # a year and a bit: this month against the same month last year
 
@@ -75,6 +75,14 @@ class HeadlineMetrics:
             repurchase_by_tier=by_tier, ltv=str(ltv),
             registration_rate=rate(await self._store.phone_bound(), await self._store.following()),
             push_conversion=rate(converted, reached))
+
+    async def members_by(self, today: date) -> dict[str, dict[str, int]]:
+        """How many members each tier and each lifecycle stage holds (and how many active ones are about to
+        lapse), from the same indexes as the rates."""
+        count = lambda segment: self._store.count(segment, today)  # noqa: E731
+        tiers = {tier.code: await count(Segment(tiers=(tier.code,))) for tier in self._program.tiers}
+        stages = {stage: await count(Segment(lifecycle=(stage,))) for stage in STAGES}
+        return {"tiers": tiers, "stages": stages}
 
     async def keep_today(self, today: date) -> Headline:
         """Today's figures, kept in the daily history (a second run the same day replaces the first)."""

@@ -30,6 +30,7 @@ from .catalogue import CatalogueItem, CatalogueRules
 from .clock import MALL_TZ
 from .coupon_rules import CouponRules, CouponTemplate
 from .event_rules import EventRules
+from .metric_targets import MetricTargets
 from .notices import NoticesRules
 from .perk_rules import BirthdayRules, ReferralRules, WelcomeRules
 from .schedule import ScheduleRules
@@ -225,6 +226,7 @@ class Program:
     survey: SurveyRules = Field(default_factory=SurveyRules)
     segments: SegmentRules = Field(default_factory=SegmentRules)
     lifecycle: LifecycleRules = Field(default_factory=LifecycleRules)
+    targets: MetricTargets = Field(default_factory=MetricTargets)
 
     @field_validator("tiers", mode="after")
     @classmethod

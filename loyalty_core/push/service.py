@@ -29,6 +29,8 @@ from .planner import PushPolicy, plan
 
 log = logging.getLogger("loyalty_core.push")
 
+RESENT_TOPIC = "staff-resend"
+RESENT_VALID_FOR = timedelta(hours=24)
 WATCHDOG = timedelta(minutes=1)       # how soon a step cut short by a crash is repaired
 PLAN_TRIES = 5
 
@@ -133,6 +135,18 @@ class PushService:
                 await self._queue.flush_counts()
                 return applied
         raise ConcurrentChange(f"push {push.push_id} of member {push.member_id}: facts kept changing")
+
+    async def resend(self, member_id: str, push_id: str, ref: str) -> PushRecord:
+        """A push sent again at staff's request (a notice the member says never came): its content as a new
+        push, once per `ref`, planned like any other (window, quota, caps, quiet hours). Its topic is its own, so
+        that a campaign's results do not count it twice."""
+        record = await self._store.record(member_id, push_id)
+        if record is None:
+            raise errors.UnknownPush()
+        again = Push(push_id="", member_id=member_id, kind=record.push.kind, topic=RESENT_TOPIC,
+                     not_after=self._clock.now() + RESENT_VALID_FOR, content=record.push.content,
+                     urgency=record.push.urgency, dedup_key=f"resend:{push_id}:{ref}")
+        return await self.plan(again)
 
     async def preview(self, push: Push) -> Decision:
         """What `plan` would decide for the push now, recording nothing (a broadcast's preview): the same planner

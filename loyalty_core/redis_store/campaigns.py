@@ -37,6 +37,12 @@ class RedisCampaignStore:
         return StoredCampaign(campaign_id, orjson.loads(raw["body"]), raw["status"], int(raw["version"]),
                               int(raw.get("runs") or 0))
 
+    async def recent(self, limit: int) -> list[StoredCampaign]:
+        """The campaigns last created, newest first."""
+        ids = await self._redis.zrevrange(keys.CAMPAIGN_IDS, 0, limit - 1)
+        found = [await self.get(campaign_id) for campaign_id in ids]
+        return [campaign for campaign in found if campaign is not None]
+
     async def move(self, campaign_id: str, allowed: tuple[str, ...], status: str,
                    next_due: datetime | None = None) -> bool:
         result = await self._scripts.run("campaign_status", [keys.campaign(campaign_id), keys.CAMPAIGN_SCHEDULE],

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 
+import aiohttp
 import pytest
 
 from tests.browser import chromium_page
@@ -49,6 +50,17 @@ async def chat_in_the_browser(sandbox_url: str, screenshot) -> None:
     assert errors == []
 
 
+async def console_login(bot_url: str, output: str) -> None:
+    """The demo's console admin logs in with the password the demo printed."""
+    password = re.findall(r"admin@demo / (\S+)", output)[-1]
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        form = await (await browser.get(f"{bot_url}/console/login")).text()
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+        answer = await browser.post(f"{bot_url}/console/login",
+                                    data={"email": "admin@demo", "password": password, "csrf": csrf})
+        assert answer.status == 200 and answer.url.path == "/console/dashboard"
+
+
 async def test_a_newcomer_chats_in_the_demo_and_the_data_survives_a_restart(tmp_path, output_dir):
     bot_port, sandbox_port = free_ports(2)
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
@@ -60,6 +72,7 @@ async def test_a_newcomer_chats_in_the_demo_and_the_data_survives_a_restart(tmp_
                               timeout=30)
         assert till.returncode == 0, till.stdout + till.stderr
         before = await points_of(sandbox_url, "o_demo_li")
+        await console_login(f"http://127.0.0.1:{bot_port}", demo.output)
     finally:
         code = demo.stop(signal.SIGINT)
     assert code == 0 and "demo stopped" in demo.output
@@ -67,6 +80,7 @@ async def test_a_newcomer_chats_in_the_demo_and_the_data_survives_a_restart(tmp_
     again = start_demo(tmp_path / "var", bot_port, sandbox_port)
     try:
         assert await points_of(sandbox_url, "o_demo_li") == before      # kept by Redis, not seeded twice
+        await console_login(f"http://127.0.0.1:{bot_port}", again.output)   # a new password each start
     finally:
         assert again.stop(signal.SIGINT) == 0
     assert (output_dir / "demo-chat.png").stat().st_size > 10_000

@@ -448,7 +448,7 @@ def api_routes(till: Till) -> dict[str, object]:
     """Each endpoint of the running app's /api/v1, "METHOD path" -> handler (a HEAD is its GET)."""
     found = {}
     for resource in till.client.server.app.router.resources():
-        subapp = resource.get_info().get("app")
+        subapp = resource.get_info().get("app") if resource.get_info().get("prefix") == "/api/v1" else None
         for route in subapp.router.routes() if subapp is not None else ():
             if route.method != "HEAD":
                 found[f"{route.method} {route.resource.canonical}"] = route.handler

@@ -64,6 +64,8 @@ def test_the_files_a_running_bot_reads_are_among_those_checked():
         "error templates": "bot/templates/errors/",
         "Lua scripts": "loyalty_core/lua/",
         "the sandbox's chat page": "wechat_sandbox/static/",
+        "the console's pages": "bot/templates/console/",
+        "the console's script and styles": "bot/static/console/",
     }
 
     for kind, folder in kinds.items():

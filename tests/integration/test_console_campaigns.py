@@ -1,0 +1,82 @@
+"""The console's campaign editor over HTTP: the live segment count and the message for sample members, schedule,
+cancel with a reason, and the results with the verdict — the campaign service's own checks and answers."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.app_keys import SERVICES
+from bot.events import facts_consumer
+from loyalty_core import keys
+from tests.console_client import add_user, csrf_of, log_in
+from tests.integration.till import Till
+
+
+@pytest.fixture
+async def mall(redis, start_bot, clock):
+    bot = await start_bot()
+    services = bot.app[SERVICES]
+    till = Till(bot, clock)
+    for i in range(4):
+        await services.members.follow(f"o_cp_{i}", f"evt:{i}")
+    assert (await till.purchase({"openid": "o_cp_0"}, "300.00")).status == 200
+    await services.outbox.sweep(services.clock.now(), older_than_ms=0)
+    await facts_consumer(services, "t").drain()
+    await add_user(bot, "mia@mall.test", "marketer")
+    return bot, services
+
+
+def campaign_form(csrf: str, **changes) -> dict:
+    return {"csrf": csrf, "campaign_id": "spring", "name": "春季焕新", "lifecycle": "potential",
+            "text_A": "{{ member.tier_name }}会员：{{ coupon.title }}", "coupon_A": "tea-bogo", "weight_A": "0.5",
+            "text_B": "您好，积分 {{ member.balance }}", "coupon_B": "", "weight_B": "0.5", "holdout": "10",
+            "send_at": "2026-01-20T10:00", "conversion_days": "14"} | changes
+
+
+async def test_the_preview_counts_the_segment_and_renders_each_variant_for_sample_members(mall):
+    bot, services = mall
+    csrf = await log_in(bot, "mia@mall.test", landing="/console/campaigns/new")
+    answer = await bot.post("/console/campaigns/preview", data=campaign_form(csrf), headers={"X-CSRF-Token": csrf})
+    html = await answer.text()
+    assert answer.status == 200
+    assert re.search(r'id="segment-count">3<', html)            # the three who have not bought yet
+    template = await services.coupons.template("tea-bogo")
+    assert html.count('data-variant="A"') == 3 and f"普卡会员：{template.title}" in html
+    assert "您好，积分 0" in html
+
+    broken = await bot.post("/console/campaigns/preview", data=campaign_form(csrf, text_A="{{ member.nope }"),
+                            headers={"X-CSRF-Token": csrf})
+    assert 'class="error"' in await broken.text()
+    bad_tier = await bot.post("/console/campaigns/preview", data=campaign_form(csrf, tiers="tin"),
+                              headers={"X-CSRF-Token": csrf})
+    assert "tin" in await bad_tier.text() and "segment-count" not in await bad_tier.text()
+
+
+async def test_a_marketer_schedules_a_campaign_then_cancels_it_with_a_reason(mall, redis):
+    bot, services = mall
+    csrf = await log_in(bot, "mia@mall.test", landing="/console/campaigns/new")
+    created = await bot.post("/console/campaigns", data=campaign_form(csrf))
+    page = await created.text()
+    assert created.url.path == "/console/campaigns/spring"
+    assert re.search(r'id="status">scheduled<', page) and "scheduled for 2026-01-20 10:00" in page
+    assert (await services.campaigns.status("spring"))["next_send_at"].startswith("2026-01-20T10:00")
+    assert "no members yet" in page                              # the verdict before anything was sent
+
+    cancelled = await bot.post("/console/campaigns/spring/cancel", data={"csrf": csrf_of(page),
+                                                                       "reason": "wrong week"})
+    assert re.search(r'id="status">cancelled<', await cancelled.text())
+    actions = [(e.action, e.target, e.reason) for e in await services.console.audit_log()][:2]
+    assert actions == [("campaign.cancel", "spring", "wrong week"), ("campaign.schedule", "spring", "")]
+    listed = await (await bot.get("/console/campaigns")).text()
+    assert "/console/campaigns/spring" in listed
+
+
+async def test_a_campaign_that_cannot_work_is_refused_with_the_reason_and_nothing_is_stored(mall, redis):
+    bot, _ = mall
+    csrf = await log_in(bot, "mia@mall.test", landing="/console/campaigns/new")
+    refused = await bot.post("/console/campaigns", data=campaign_form(csrf, coupon_A="no-such-coupon"))
+    assert refused.status == 422 and "no-such-coupon" in await refused.text()
+    no_token = await bot.post("/console/campaigns", data=campaign_form(""))
+    assert no_token.status == 403
+    assert await redis.zcard(keys.CAMPAIGN_IDS) == 0
