@@ -19,11 +19,11 @@ MENU = {"button": [
         click("我的券", "MY_COUPONS"),
         click("生日礼", "BIRTHDAY_GIFT"),
         click("推荐有礼", "MY_REFERRAL"),
-        click("积分排行", "LEADERBOARD"),
+        click("会员日抽奖", "MEMBER_DAY_DRAW"),
     ]},
     {"name": "更多", "sub_button": [
         click("我的生日", "MY_BIRTHDAY"),
-        click("推荐榜", "REFERRAL_BOARD"),
+        click("积分排行", "LEADERBOARD"),
         click("兴趣社群", "COMMUNITIES"),
         click("会员活动", "EVENTS"),
         click("帮助", "HELP"),

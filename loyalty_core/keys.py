@@ -539,3 +539,18 @@ def tracked_link(token: str) -> str:            # string JSON {campaign_id, memb
 
 # --- headline metrics (loyalty_core/metrics.py) ---------------------------------------------------------------
 METRICS_DAILY = "metrics:daily"                 # hash yyyy-mm-dd -> the day's headline figures (JSON), 400 days
+
+
+# --- the member day (loyalty_core/member_day.py): the lottery of one member day in that day's slot ------------
+def member_day_draws(day) -> str:               # hash member_id -> prize index drawn that day (-1 = 谢谢参与)
+    return f"md:{{md:{day.isoformat()}}}:draws"
+
+
+def member_day_stock(day) -> str:               # hash prize index -> prizes won that day (the prize's stock used)
+    return f"md:{{md:{day.isoformat()}}}:stock"
+
+
+# --- the monthly statement (loyalty_core/statement.py) -------------------------------------------------------
+STATEMENT_OFF_INDEX = "statement_off"           # segment index "statement_off:1": members who sent 退订 (a set per
+                                                # bucket, segment_set), read by the segment key `takes_statement`
+BUILTIN_CAMPAIGNS = "cp:{campaigns}:builtin"    # hash name -> campaign_id of the built-in campaign in force

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .member_facts import Facts
 
 STAGES: tuple[str, ...] = ("potential", "new", "active", "dormant", "churned")
+STATEMENT_OFF = "statement_off"         # the index of members who turned the monthly statement off (keys.py)
 LAPSING = "lapsing"                     # not a stage: a flag of active members, segmented like one
 SPEND_LEVELS: tuple[str, ...] = ("high", "mid", "low")
 
@@ -77,6 +78,12 @@ class LifecycleRules:
 MAX_LIST = 50
 
 
+def _flag(value) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("must be true or false")
+    return value
+
+
 def _names(value) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -120,6 +127,7 @@ class Segment:
     purchases_12m_min: Points = None
     holds_coupon_template: OptionalText = ""
     lacks_coupon_template: OptionalText = ""
+    takes_statement: Annotated[bool | None, Checked(lambda v: _flag(v), optional=True)] = None   # 退订 / 订阅
 
     def to_dict(self) -> dict:
         """Only the conditions given, as the API took them."""
@@ -131,9 +139,10 @@ class Segment:
                     str(value) if isinstance(value, Decimal) else value
         return shown
 
-    def matches(self, facts: "Facts", communities: frozenset[str], today: date) -> bool:
+    def matches(self, facts: "Facts", communities: frozenset[str], today: date, statement_off: bool = False) -> bool:
         since = facts.days_since_purchase(today)
         return all((
+            self.takes_statement is None or self.takes_statement != statement_off,
             self.tiers is None or facts.tier in self.tiers,
             self.lifecycle is None or any(facts.in_stage(stage) for stage in self.lifecycle),
             self.communities is None or bool(communities & set(self.communities)),
@@ -173,6 +182,8 @@ class Segment:
                   if low is not None or high is not None]
         if self.lacks_coupon_template:
             found.append(Clause("none", "coupon", (self.lacks_coupon_template,)))
+        if self.takes_statement is not None:
+            found.append(Clause("none" if self.takes_statement else "any", STATEMENT_OFF, ("1",)))
         return found
 
 

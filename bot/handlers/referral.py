@@ -21,7 +21,6 @@ async def show_referral(ctx: Ctx):
 
 
 @router.text("推荐榜", "referral rank", help="本月推荐排行榜和我的名次")
-@router.menu("REFERRAL_BOARD")
 async def show_referral_board(ctx: Ctx):
     board = await ctx.services.referrals.leaderboard(ctx.member)
     return ctx.render("referral_board.txt", board=board)

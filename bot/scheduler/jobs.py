@@ -125,6 +125,7 @@ async def metrics(ctx: JobContext) -> str:
 
 
 async def campaigns(ctx: JobContext) -> str:
+    await ctx.services.builtin_campaigns.ensure()      # the member-day announcement and the monthly statement
     sent = await ctx.services.campaigns.send_due()
     return f"{counted(sent, 'campaign')} sent"
 
