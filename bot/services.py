@@ -227,7 +227,7 @@ def segment_services(redis: Redis, scripts: Scripts, program: Program, clock: Cl
     return {"facts": MemberFactsService(store, program, clock, birthdays),
             "lifecycle": LifecycleCare(store, program, coupons, notices),
             "segments": Segments(store, program, program.segments, coupons),
-            "metrics": HeadlineMetrics(RedisMetricsStore(redis, store), program)}
+            "metrics": HeadlineMetrics(RedisMetricsStore(redis, store, scripts), program)}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

@@ -554,3 +554,8 @@ def member_day_stock(day) -> str:               # hash prize index -> prizes won
 STATEMENT_OFF_INDEX = "statement_off"           # segment index "statement_off:1": members who sent 退订 (a set per
                                                 # bucket, segment_set), read by the segment key `takes_statement`
 BUILTIN_CAMPAIGNS = "cp:{campaigns}:builtin"    # hash name -> campaign_id of the built-in campaign in force
+METRICS_TOTALS = "metrics:{totals}:daily"       # hash "<yyyy-mm-dd>|<measure>" -> n: spend (fen), coupons issued, used
+
+
+def metrics_marks(day: str) -> str:             # hash event_id -> 1: the events counted, per day of arrival (expire)
+    return f"metrics:{{totals}}:marks:{day}"

@@ -16,7 +16,7 @@ from typing import Annotated, Protocol
 from .clock import MALL_TZ, Clock
 from .program_fields import ClockTime, Flag, Text, Whole, rules
 
-EARNING_KINDS = ("purchase", "grant")
+EARNING_KINDS = ("purchase", "grant", "refund")   # a refund's points taken back count against the month
 MAX_HISTORY_PAGES = 20                   # a statement reads at most this many pages of the member's history
 
 
@@ -105,7 +105,7 @@ class MonthlyStatements:
                               to_next=status.to_next)
 
     async def _earned(self, member_id: str, start: date, end: date) -> int:
-        """Points earned by purchases and grants in the period (the history is newest first)."""
+        """Points earned by purchases and grants in the period, less those refunds took back (newest first)."""
         earned = 0
         for page in range(1, MAX_HISTORY_PAGES + 1):
             history = await self._points.history(member_id, page)
@@ -113,11 +113,11 @@ class MonthlyStatements:
                 day = entry.at.astimezone(MALL_TZ).date()
                 if day < start:
                     return earned
-                if day <= end and entry.kind in EARNING_KINDS and entry.points > 0:
+                if day <= end and entry.kind in EARNING_KINDS:
                     earned += entry.points
             if not history.has_more:
                 break
-        return earned
+        return max(earned, 0)
 
 
 def sample_statement() -> str:

@@ -22,7 +22,7 @@ BASKET = {"amount": "150", "category": "dining"}
 
 
 @pytest.fixture
-async def chat(start_bot) -> Chat:
+async def chat(start_bot, redis) -> Chat:
     client = await start_bot()
     return Chat(WeChatPeer(client), client)
 
@@ -53,7 +53,7 @@ async def test_a_member_day_item_is_listed_marked_and_redeemed_only_on_the_membe
     assert "兑换成功" in await chat.say("o_amy", "确认")
 
 
-async def test_a_member_day_coupon_is_refused_at_the_till_outside_the_member_day_naming_the_next(start_bot, clock):
+async def test_a_member_day_coupon_is_refused_at_the_till_outside_the_member_day_naming_the_next(start_bot, clock, redis):
     till = Till(await start_bot(), clock)
     clock.set(datetime(2026, 1, 19, 10, 0, tzinfo=MALL_TZ))
     member_id = (await till.services.members.follow("o_ann", "join:o_ann")).member_id
@@ -81,7 +81,7 @@ async def test_the_lottery_is_polite_outside_the_member_day(chat, clock):
     assert await chat.say("o_ben", "抽奖") == "会员日抽奖只在会员日开放哦。下一个会员日是1月18日，届时发送「抽奖」试试手气！"
 
 
-async def test_one_draw_per_member_day_and_a_won_coupon_is_in_the_wallet(start_bot, clock, tmp_path):
+async def test_one_draw_per_member_day_and_a_won_coupon_is_in_the_wallet(start_bot, clock, redis, tmp_path):
     clock.set(ON_THE_DAY)
     client = await start_bot(program_file=with_prizes(tmp_path, """
 [[member_day.prizes]]
