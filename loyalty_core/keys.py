@@ -481,6 +481,7 @@ SEGMENT_STATE = "seg:{seg}:state"               # hash member_id -> the sets it 
 SEGMENT_DUE = "seg:{seg}:due"                   # zset member_id -> day (ordinal) the facts change with no event
 SEGMENT_CARE_DUE = "seg:{seg}:care-due"         # hash member_id -> "<stage>:<since ordinal>": care not yet given
 SEGMENT_TOTALS = "seg:{seg}:totals"             # hash spend -> the members' 12-month spend in fen, summed
+SEGMENT_SPEND_CUTOFFS = "seg:{seg}:cutoffs"     # hash high, mid -> fen: the spend levels' percentiles last measured
 
 
 def segment_bucket(member_id: str) -> int:

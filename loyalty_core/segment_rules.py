@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, model_validator
 
 from .program_fields import (
-    Checked, Invalid, Money, Number, OptionalMoney, OptionalTemplateId, OptionalText, TemplateId, Whole, rules,
+    Checked, Invalid, Money, OneOf, Number, OptionalMoney, OptionalTemplateId, OptionalText, TemplateId, Whole, rules,
 )
 
 if TYPE_CHECKING:
@@ -37,8 +37,11 @@ def to_fen(amount: Decimal) -> int:
 @rules
 class SegmentRules:
     """The `[segments]` section: spend levels and the one definition of a high-value member."""
-    high_spend: Money = Decimal(20_000)           # CNY of 12-month spend from which a member's level is high
+    spend_levels: Annotated[str, OneOf("thresholds", "percentiles")] = "thresholds"
+    high_spend: Money = Decimal(20_000)           # thresholds: CNY of 12-month spend from which a member is high
     mid_spend: Money = Decimal(3_000)             # … and mid
+    high_percentile: Annotated[int, Whole(1, 99)] = 10   # percentiles: the top 10% of the spenders are high
+    mid_percentile: Annotated[int, Whole(1, 99)] = 40    # … the top 40% at least mid
     high_value_spend: Money = Decimal(20_000)
     high_value_purchases: Annotated[int, Whole(1, 1000)] = 6
     sample_size: Annotated[int, Whole(1, 100)] = 20       # member ids a segment preview shows
@@ -49,7 +52,25 @@ class SegmentRules:
     def _levels_rise(self) -> "SegmentRules":
         if self.mid_spend >= self.high_spend:
             raise Invalid(f"must be below segments.high_spend ({self.high_spend})", ("mid_spend",))
+        if self.mid_percentile <= self.high_percentile:
+            raise Invalid(f"must be above segments.high_percentile ({self.high_percentile})", ("mid_percentile",))
         return self
+
+    @property
+    def by_percentile(self) -> bool:
+        return self.spend_levels == "percentiles"
+
+
+@dataclass(frozen=True)
+class SpendCutoffs:
+    """The 12-month spend (fen) from which a member's level is high, and mid."""
+    high_fen: int
+    mid_fen: int
+
+
+def rank_of(spenders: int, percentile: int) -> int:
+    """The rank (1 = the biggest spender) of the last member inside the top `percentile`% of `spenders`."""
+    return max(1, -(-spenders * percentile // 100))
 
 
 @rules
