@@ -153,7 +153,9 @@ class MemberDayLottery:
         today = self._clock.now().astimezone(MALL_TZ).date()
         rule = self._program.promotions.member_day
         prizes = self._rules.prizes
-        if not (is_member_day(today, rule) and self._rules.lottery and prizes):
+        if not (self._rules.lottery and prizes):
+            raise errors.LotteryClosed(next_day="", next_on=None)         # no lottery in the programme
+        if not is_member_day(today, rule):
             raise not_member_day(today, rule, errors.LotteryClosed)
         total = sum(p.weight for p in prizes)
         index, first = await self._store.draw(today, member_id, [_prize_row(p) for p in prizes],
