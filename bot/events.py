@@ -19,6 +19,7 @@ from typing import Awaitable, Callable
 from loyalty_core.birthday import BIRTHDAY_INDEX_GROUP
 from loyalty_core.broadcasts import BROADCASTS_GROUP, CONFIRMED_EVENT
 from loyalty_core.campaign_results import RESULTS_GROUP
+from loyalty_core.metrics import METRICS_GROUP
 from loyalty_core.lifecycle import FACTS_GROUP
 from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
@@ -96,6 +97,12 @@ def broadcast_consumer(services: Services, name: str | None = None, **options) -
                           {CONFIRMED_EVENT: services.broadcasts.on_confirmed}, **options)
 
 
+def metrics_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that keeps the mall's daily totals (spend, coupons issued and used) for the headline metrics."""
+    return StreamConsumer(services.redis, METRICS_GROUP, name or consumer_name(), services.metrics.handlers(),
+                          **options)
+
+
 def welcome_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
     """The consumer that gives each new member the welcome gift, if the callback that created them did not."""
     return StreamConsumer(services.redis, WELCOME_GROUP, name or consumer_name(),
@@ -135,7 +142,8 @@ async def background_work(services: Services):
              for consumer in (referral_consumer(services), birthday_index_consumer(services),
                               welcome_consumer(services), join_day_consumer(services), notice_consumer(services),
                               survey_consumer(services), facts_consumer(services),
-                              campaign_results_consumer(services), broadcast_consumer(services))]
+                              campaign_results_consumer(services), broadcast_consumer(services),
+                              metrics_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

@@ -19,7 +19,7 @@ MENU = {"button": [
         click("我的券", "MY_COUPONS"),
         click("生日礼", "BIRTHDAY_GIFT"),
         click("推荐有礼", "MY_REFERRAL"),
-        click("积分排行", "LEADERBOARD"),
+        click("会员日抽奖", "MEMBER_DAY_DRAW"),
     ]},
     {"name": "更多", "sub_button": [
         click("我的生日", "MY_BIRTHDAY"),

@@ -1,6 +1,7 @@
 """Wires the core services to Redis, the clock and the outside world. One instance per process."""
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date
 
@@ -11,6 +12,7 @@ from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayW
 from loyalty_core.broadcasts import BroadcastService
 from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
+from loyalty_core.builtin_campaigns import BuiltinCampaigns
 from loyalty_core.campaign_results import CampaignResults
 from loyalty_core.campaigns import CampaignService, Campaigns
 from loyalty_core.communities import CommunityService
@@ -20,6 +22,7 @@ from loyalty_core.coupons import CouponService
 from loyalty_core.desk import VoucherDesk
 from loyalty_core.lifecycle import LifecycleCare, MemberFactsService
 from loyalty_core.mall_events import EventService
+from loyalty_core.member_day import MemberDayLottery
 from loyalty_core.metrics import HeadlineMetrics
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
@@ -32,6 +35,7 @@ from loyalty_core.points_reversal import SpendReversals
 from loyalty_core.push.planner import PushPolicy
 from loyalty_core.push.service import PushService
 from loyalty_core.redemption import RedemptionService
+from loyalty_core.statement import MonthlyStatements
 from loyalty_core.redis_store.access_keys import RedisAccessKeyStore
 from loyalty_core.redis_store.batching import Batcher
 from loyalty_core.redis_store.birthday import RedisBirthdayStore
@@ -48,6 +52,7 @@ from loyalty_core.redis_store.mall_events import RedisEventStore
 from loyalty_core.redis_store.mass_batches import RedisMassBatches
 from loyalty_core.redis_store.member_facts import RedisFactsStore
 from loyalty_core.redis_store.metrics import RedisMetricsStore
+from loyalty_core.redis_store.member_day import RedisLotteryStore
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.pending import RedisPendingStore
@@ -58,6 +63,7 @@ from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
 from loyalty_core.redis_store.till_payments import RedisPaymentStore
 from loyalty_core.redis_store.walk_in import RedisSalesCounter, RedisWalkInStore
+from loyalty_core.redis_store.statement import RedisBuiltinRegistry, RedisStatementPreferences
 from loyalty_core.redis_store.suggestions import RedisSuggestionStore
 from loyalty_core.redis_store.surveys import RedisSurveyStore
 from loyalty_core.referral import ReferralService
@@ -122,6 +128,9 @@ class Services:
     campaign_results: CampaignResults
     metrics: HeadlineMetrics
     console: ConsoleAccounts
+    lottery: MemberDayLottery
+    statements: MonthlyStatements
+    builtin_campaigns: BuiltinCampaigns
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -164,15 +173,20 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     parts = Campaigns(
         store=RedisCampaignStore(redis, scripts), audience=segmentation["segments"], facts=segmentation["facts"],
         members=members, coupons=rewards["coupons"], pushes=pushes, topic_counts=push_queue.topic_counts,
-        renderer=CampaignTexts(), program=program, clock=clock, link_base=f"{public_base_url}/r/")
+        renderer=CampaignTexts(), program=program, clock=clock, link_base=f"{public_base_url}/r/",
+        statements=MonthlyStatements(RedisStatementPreferences(redis), points, tiers, clock))
     campaigns = CampaignService(parts)
     gatherings = community_services(redis, scripts, broadcast_store, wechat, members, tiers, points, member_codes,
                                     pushes, push_queue.topic_counts, notices, rewards, campaigns, program, clock)
+    member_day = {"lottery": MemberDayLottery(RedisLotteryStore(redis, scripts), rewards["coupons"], program, clock,
+                                              secrets.randbelow),
+                  "statements": parts.statements,
+                  "builtin_campaigns": BuiltinCampaigns(campaigns, RedisBuiltinRegistry(redis), program, clock)}
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, access_keys=access_keys, pushes=pushes,
                     push_queue=push_queue, notices=notices, wechat=wechat, **at_the_till, **rewards, **perks,
-                    **gatherings, **segmentation, campaigns=campaigns,
+                    **gatherings, **segmentation, **member_day, campaigns=campaigns,
                     campaign_results=CampaignResults(parts, campaigns),
                     console=console_accounts(redis, scripts, clock))
 
@@ -223,7 +237,7 @@ def segment_services(redis: Redis, scripts: Scripts, program: Program, clock: Cl
     return {"facts": MemberFactsService(store, program, clock, birthdays),
             "lifecycle": LifecycleCare(store, program, coupons, notices),
             "segments": Segments(store, program, program.segments, coupons),
-            "metrics": HeadlineMetrics(RedisMetricsStore(redis, store), program)}
+            "metrics": HeadlineMetrics(RedisMetricsStore(redis, store, scripts), program)}
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

@@ -3,7 +3,8 @@ coupons issued and redeemed, purchasers and spend within the conversion days, co
 holdout with a two-proportion z-test, and a verdict. Measured by a consumer of the outbox stream (group
 RESULTS_GROUP): a purchase counts for each campaign its member was assigned to within the campaign's conversion
 days (holdout members too), once per member as a purchaser and once per txn_id as spend; a coupon a campaign
-issued counts when it is used at the till."""
+issued counts when it is used at the till. A refund within the conversion days takes its amount off the spend of
+each campaign that counted the purchase (the purchaser stays a purchaser)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -52,7 +53,8 @@ class CampaignResults:
         return link["url"]
 
     def handlers(self) -> dict:
-        return {"points_earned": self.on_purchase, "coupon_used": self.on_coupon_used}
+        return {"points_earned": self.on_purchase, "purchase_refunded": self.on_refund,
+                "coupon_used": self.on_coupon_used}
 
     async def on_purchase(self, event: dict) -> None:
         """A purchase counts for each campaign the member was assigned to within its conversion days."""
@@ -64,6 +66,15 @@ class CampaignResults:
                 arm = joined["arm"]
                 await self._p.store.mark(campaign_id, f"buyer:{member_id}", {f"{arm}|purchasers": 1})
                 await self._p.store.mark(campaign_id, f"buy:{data['txn_id']}", {f"{arm}|spend": fen})
+
+    async def on_refund(self, event: dict) -> None:
+        member_id, data = event["member_id"], event["data"]
+        at_ms = epoch_ms(datetime.fromisoformat(event["occurred_at"]))
+        fen = int(Decimal(data["amount"]) * 100) if data.get("amount") else 0
+        for campaign_id, joined in (await self._p.store.joined(member_id)).items():
+            if fen and joined["at_ms"] <= at_ms <= joined["at_ms"] + joined["days"] * 86_400_000:
+                await self._p.store.unmark_spend(campaign_id, data["txn_id"], data["refund_id"],
+                                                 f"{joined['arm']}|spend", fen)
 
     async def on_coupon_used(self, event: dict) -> None:
         source = event["data"].get("source") or ""

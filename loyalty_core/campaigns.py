@@ -33,6 +33,7 @@ from .member_facts import Facts
 from .program import Program, ProgramError, parse_campaign_table
 from .push.model import Content, Push
 from .segment_rules import Segment
+from .statement import sample_statement
 
 log = logging.getLogger("loyalty_core.campaigns")
 
@@ -65,6 +66,8 @@ class CampaignStore(Protocol):
     async def join(self, member_id: str, campaign_id: str, arm: str, now: datetime, days: int) -> None: ...
     async def joined(self, member_id: str) -> dict[str, dict]: ...
     async def mark(self, campaign_id: str, mark: str, counts: dict[str, int]) -> bool: ...
+    async def unmark_spend(self, campaign_id: str, txn_id: str, refund_id: str, field: str, fen: int) -> bool:
+        """Take a refund off the spend a campaign counted for txn_id, once per refund (False: not counted)."""
     async def counts(self, campaign_id: str) -> dict[tuple[str, str], int]: ...
     async def save_links(self, links: dict[str, dict]) -> None: ...
     async def link(self, token: str) -> dict | None: ...
@@ -98,6 +101,7 @@ class Campaigns:
     program: Program
     clock: Clock
     link_base: str = "/r/"    # tracked links are <link_base><token>
+    statements: Any = None    # MonthlyStatements: `{{ member.statement }}`
 
 
 class TrackedLinks:
@@ -165,14 +169,15 @@ class CampaignService:
 
     async def launch(self, campaign_id: str, name: str, segment: dict, variants: list[dict], *,
                      holdout: Decimal = Decimal(0), send_at: datetime | None = None, mass_send: bool = False,
-                     conversion_days: int = 14) -> dict:
+                     conversion_days: int = 14, repeat: str | None = None) -> dict:
         """A campaign made by another feature (event invitations, say): created once, like one from the API,
-        and sent now unless `send_at` says later (then the scheduler sends it)."""
+        and sent now unless `send_at` says later or `repeat` (a cron timetable) says when (then the scheduler
+        sends it)."""
         body = {"campaign_id": campaign_id, "name": name, "kind": "marketing", "segment": segment,
                 "variants": variants, "holdout": holdout, "send_at": send_at.isoformat() if send_at else None,
-                "repeat": None, "channels": {"mass_send": mass_send}, "conversion_days": conversion_days}
+                "repeat": repeat, "channels": {"mass_send": mass_send}, "conversion_days": conversion_days}
         answer, _ = await self.create(body)
-        if send_at is None:
+        if send_at is None and repeat is None:
             await self.send(campaign_id)
         return answer
 
@@ -325,7 +330,7 @@ class CampaignService:
         facts = await self._p.facts.facts(member_id)
         once = f"campaign:{definition.campaign_id}" + (f":{run}" if run else "")
         coupon = await self._coupon_for(definition, variant.coupon_template, member_id, facts, arm, once)
-        member = await self._member_values(member_id, facts)
+        member = await self._member_values(member_id, facts, variant.text)
         links = TrackedLinks(self._p.link_base, definition.campaign_id, member_id, arm)
         try:
             text = self._p.renderer.render(variant.text, {"member": member, "coupon": coupon, "link": links.link})
@@ -359,14 +364,17 @@ class CampaignService:
         await self._p.store.mark(definition.campaign_id, f"coupon:{issue_key}:{member_id}", {f"{arm}|coupons": 1})
         return _coupon_values(coupon.template, coupon.grouped, coupon.last_day)
 
-    async def _member_values(self, member_id: str, facts: Facts | None) -> dict:
+    async def _member_values(self, member_id: str, facts: Facts | None, text: str = "") -> dict:
         member = await self._p.members.get(member_id)
         tier = self._p.program.tier(facts.tier if facts else "")
         category = facts.preferred_category if facts else ""
-        return {"name": member.nickname or "亲爱的会员", "tier": tier.code, "tier_name": tier.name,
-                "balance": facts.balance if facts else 0, "preferred_category": category,
-                "category_name": self._p.program.coupons.category_names.get(category, category),
-                "stage": facts.stage if facts else "potential"}
+        values = {"name": member.nickname or "亲爱的会员", "tier": tier.code, "tier_name": tier.name,
+                  "balance": facts.balance if facts else 0, "preferred_category": category,
+                  "category_name": self._p.program.coupons.category_names.get(category, category),
+                  "stage": facts.stage if facts else "potential"}
+        if self._p.statements is not None and "statement" in text:   # read only for a text that shows it
+            values["statement"] = await self._p.statements.text(member_id)
+        return values
 
 def topic_of(campaign_id: str, arm: str) -> str:
     return f"campaign:{campaign_id}:{arm}"
@@ -393,4 +401,4 @@ def _coupon_values(template, code: str, last_day) -> dict:
 def _sample_member(program: Program) -> dict:
     tier = program.base_tier
     return {"name": "会员", "tier": tier.code, "tier_name": tier.name, "balance": 0, "preferred_category": "",
-            "category_name": "", "stage": "potential"}
+            "category_name": "", "stage": "potential", "statement": sample_statement()}

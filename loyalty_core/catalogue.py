@@ -15,7 +15,7 @@ from typing import Annotated, Literal, Mapping, Sequence, get_args
 from pydantic import Field, model_validator
 
 from .program_fields import (
-    Duration, End, Ident, Invalid, OneOf, OptionalTemplateId, OptionalText, OptionalTierCode, Start, Text, Whole,
+    Duration, End, Flag, Ident, Invalid, OneOf, OptionalTemplateId, OptionalText, OptionalTierCode, Start, Text, Whole,
     raise_duplicates, rules,
 )
 
@@ -52,6 +52,7 @@ class CatalogueItem:
     available_from: Start = None
     available_until: End = None         # exclusive (a date in the file includes that day)
     description: OptionalText = ""
+    member_day_only: Flag = False       # redeemable on the member day only (promotions.member_day)
 
     @model_validator(mode="after")
     def _complete(self) -> "CatalogueItem":
@@ -124,15 +125,15 @@ class Listed:
 
 
 def listing(items: Sequence[CatalogueItem], balance: int, member_tier: str, tier_order: Sequence[str], now: datetime,
-            stock_left: Mapping[str, int | None]) -> list[Listed]:
+            stock_left: Mapping[str, int | None], *, member_day: bool = False) -> list[Listed]:
     """The items this member may redeem now, numbered: what they can afford first (cheapest first),
-    then what they cannot afford yet, then what is sold out."""
+    then what they cannot afford yet, then member-day-only items on other days, then what is sold out."""
     visible = [i for i in items if on_sale(i, now) and tier_reaches(member_tier, i.min_tier, tier_order)]
 
     def rank(item: CatalogueItem) -> tuple:
         left = stock_left.get(item.id)
         sold_out = left is not None and left <= 0
-        return (sold_out, item.points > balance, item.points, item.id)
+        return (sold_out, item.member_day_only and not member_day, item.points > balance, item.points, item.id)
 
     ordered = sorted(visible, key=rank)
     return [Listed(n, item, item.points <= balance, stock_left.get(item.id)) for n, item in enumerate(ordered, 1)]

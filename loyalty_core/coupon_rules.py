@@ -22,7 +22,7 @@ from typing import Annotated, Iterable, Literal, Mapping, get_args
 from pydantic import model_validator
 
 from .program_fields import (
-    Ident, Invalid, Money, Number, OneOf, OptionalDay, OptionalMoney, OptionalText, OptionalTierCode, Text, Whole,
+    Flag, Ident, Invalid, Money, Number, OneOf, OptionalDay, OptionalMoney, OptionalText, OptionalTierCode, Text, Whole,
     raise_duplicates, rules,
 )
 
@@ -57,6 +57,7 @@ class CouponTemplate:
     per_member_limit: Annotated[int, Whole(0, 1000)] = 0              # 0 = no limit
     total_limit: Annotated[int, Whole(0, 100_000_000)] = 0            # 0 = no limit
     min_tier: OptionalTierCode = ""
+    member_day_only: Flag = False       # used at the till on the member day only (promotions.member_day)
 
     @model_validator(mode="after")
     def _complete(self) -> "CouponTemplate":

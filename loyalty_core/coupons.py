@@ -27,6 +27,7 @@ from .clock import MALL_TZ, Clock, epoch_ms
 from .coupon_rules import (
     ZERO, Basket, CouponState, CouponTemplate, Evaluation, evaluate, status_refusal, terms_zh, validity_at_issue,
 )
+from .member_day import is_member_day, next_member_day
 from .points import check_ref, walk_index
 from .program import Program
 
@@ -63,13 +64,21 @@ class CouponCheck:
     coupon: Coupon
     evaluation: Evaluation
     priced: bool = True                 # False: no basket was given, so no discount was computed
+    next_member_day: date | None = None # a member-day-only coupon outside the member day: when it can be used
 
     def answer(self) -> dict:
         coupon, evaluation = self.coupon, self.evaluation
-        return {"code": coupon.code, "applies": evaluation.applies, "discount": str(evaluation.discount) if self.priced else None,
-                "reason": evaluation.reason, "kind": coupon.template.kind, "title": coupon.template.title,
-                "terms": coupon.terms, "status": coupon.status, "expires_at": coupon.expires_at.isoformat(),
-                "member_id": coupon.member_id}
+        answer = {"code": coupon.code, "applies": evaluation.applies,
+                  "discount": str(evaluation.discount) if self.priced else None,
+                  "reason": evaluation.reason, "kind": coupon.template.kind, "title": coupon.template.title,
+                  "terms": coupon.terms, "status": coupon.status, "expires_at": coupon.expires_at.isoformat(),
+                  "member_id": coupon.member_id}
+        if evaluation.reason == "not_member_day":
+            upcoming = self.next_member_day
+            answer |= {"next_member_day": upcoming.isoformat() if upcoming else None,
+                       "message": f"member day only: usable on {upcoming.isoformat()}, the next member day"
+                       if upcoming else "member day only, and the programme has no member day"}
+        return answer
 
 
 class CouponStore(Protocol):
@@ -203,9 +212,17 @@ class CouponService:
     async def check(self, raw_code: str, basket: Basket | None) -> CouponCheck:
         """Whether the coupon applies to the basket and its discount; changes nothing."""
         coupon = await self._find(coupon_codes.normalise(raw_code))
-        now = self._clock.now()
+        return self._judged(coupon, basket, self._clock.now())
+
+    def _judged(self, coupon: Coupon, basket: Basket | None, now: datetime) -> CouponCheck:
+        """The till's verdict; a member-day-only coupon outside the member day is refused with the next one."""
+        reason = status_refusal(coupon.state, now)
+        today = now.astimezone(MALL_TZ).date()
+        rule = self.program.promotions.member_day
+        if reason is None and coupon.template.member_day_only and not is_member_day(today, rule):
+            return CouponCheck(coupon, Evaluation.refused("not_member_day"), priced=basket is not None,
+                               next_member_day=next_member_day(today, rule))
         if basket is None:  # no basket: the coupon itself (status, dates) is judged, no discount priced
-            reason = status_refusal(coupon.state, now)
             return CouponCheck(coupon, Evaluation(reason is None, ZERO, reason), priced=False)
         return CouponCheck(coupon, evaluate(coupon.template, coupon.state, basket, now))
 
@@ -220,7 +237,10 @@ class CouponService:
                 return coupon.used_answer
             raise errors.CouponAlreadyUsed()
         now = self._clock.now()
-        checked = CouponCheck(coupon, evaluate(coupon.template, coupon.state, basket, now))
+        checked = self._judged(coupon, basket, now)
+        if checked.evaluation.reason == "not_member_day":
+            upcoming = checked.next_member_day
+            raise errors.MemberDayCoupon(next_on=upcoming.isoformat() if upcoming else None)
         if not checked.evaluation.applies:
             raise errors.CouponNotApplicable(checked.evaluation.reason)
         answer = checked.answer() | {"status": "used", "txn_id": txn_id, "used_at": now.isoformat()}

@@ -11,7 +11,7 @@ _BY_CODE: dict[str, type["DomainError"]] = {}
 # The reasons a coupon does not apply (loyalty_core/coupon_rules.py and the coupon scripts): each is the code of
 # a CouponNotApplicable.
 COUPON_REASONS = frozenset({"expired", "revoked", "not_yet_valid", "wrong_store", "wrong_category", "below_threshold",
-                            "no_eligible_items", "gift_not_in_basket", "items_required"})
+                            "no_eligible_items", "gift_not_in_basket", "items_required", "not_member_day"})
 
 
 class DomainError(Exception):
@@ -212,6 +212,20 @@ class NotOnSale(DomainError):
     code, message = "not_on_sale", "the item is not on offer at this time"
 
 
+class NotMemberDay(DomainError):
+    """Only on the member day (a member-day-only item, the lottery); `next_day` names the next one (12月18日)."""
+    code, message = "not_member_day", "only on the member day"
+
+    def __init__(self, **params):
+        upcoming = params.get("next_on")
+        super().__init__(f"only on the member day (the next is {upcoming})" if upcoming else None, **params)
+
+
+class LotteryClosed(NotMemberDay):
+    """The member-day lottery is drawn on the member day only."""
+    code = "lottery_closed"
+
+
 class SoldOut(DomainError):
     code, http_status, message = "sold_out", 409, "the item is sold out"
 
@@ -331,6 +345,15 @@ class VoucherCollected(CouponAlreadyUsed):
     def __init__(self, collected_at: str | None = None, **params):
         super().__init__(f"the gift voucher was already collected (at {collected_at})" if collected_at else None,
                          collected_at=collected_at, **params)
+
+
+class MemberDayCoupon(CouponNotApplicable):
+    """A member-day-only coupon outside the member day; `next_on` is the next member day (ISO date)."""
+    def __init__(self, **params):
+        super().__init__("not_member_day", **params)
+        upcoming = params.get("next_on")
+        self.args = (f"the coupon is for the member day only: the next is {upcoming}" if upcoming
+                     else "the coupon is for the member day only, and there is no member day",)
 
 
 class VoucherExpired(CouponNotApplicable):

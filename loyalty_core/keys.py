@@ -485,6 +485,7 @@ SEGMENT_STATE = "seg:{seg}:state"               # hash member_id -> the sets it 
 SEGMENT_DUE = "seg:{seg}:due"                   # zset member_id -> day (ordinal) the facts change with no event
 SEGMENT_CARE_DUE = "seg:{seg}:care-due"         # hash member_id -> "<stage>:<since ordinal>": care not yet given
 SEGMENT_TOTALS = "seg:{seg}:totals"             # hash spend -> the members' 12-month spend in fen, summed
+SEGMENT_SPEND_CUTOFFS = "seg:{seg}:cutoffs"     # hash high, mid -> fen: the spend levels' percentiles last measured
 
 
 def segment_bucket(member_id: str) -> int:
@@ -565,3 +566,23 @@ def console_op(op_key: str) -> str:             # string: an audited change alre
 
 def console_login_failures(email_hash: str) -> str:  # string with a TTL: failed logins of an address (SHA-256)
     return f"cs:{{console}}:login-failures:{email_hash}"
+
+
+# --- the member day (loyalty_core/member_day.py): the lottery of one member day in that day's slot ------------
+def member_day_draws(day) -> str:               # hash member_id -> prize index drawn that day (-1 = 谢谢参与)
+    return f"md:{{md:{day.isoformat()}}}:draws"
+
+
+def member_day_stock(day) -> str:               # hash prize index -> prizes won that day (the prize's stock used)
+    return f"md:{{md:{day.isoformat()}}}:stock"
+
+
+# --- the monthly statement (loyalty_core/statement.py) -------------------------------------------------------
+STATEMENT_OFF_INDEX = "statement_off"           # segment index "statement_off:1": members who sent 退订 (a set per
+                                                # bucket, segment_set), read by the segment key `takes_statement`
+BUILTIN_CAMPAIGNS = "cp:{campaigns}:builtin"    # hash name -> campaign_id of the built-in campaign in force
+METRICS_TOTALS = "metrics:{totals}:daily"       # hash "<yyyy-mm-dd>|<measure>" -> n: spend (fen), coupons issued, used
+
+
+def metrics_marks(day: str) -> str:             # hash event_id -> 1: the events counted, per day of arrival (expire)
+    return f"metrics:{{totals}}:marks:{day}"

@@ -22,6 +22,7 @@ from . import errors
 from .clock import MALL_TZ, Clock
 from .member_facts import Facts, FactsSource, facts_of
 from .program import Program
+from .segment_rules import SpendCutoffs, rank_of, to_fen
 
 log = logging.getLogger("loyalty_core.lifecycle")
 
@@ -40,6 +41,11 @@ class FactsStore(Protocol):
     async def write(self, facts: Facts, snapshot: int, today: date, care: set[str]) -> list[str]: ...
     async def facts(self, member_id: str) -> Facts | None: ...
     async def due(self, today: date, limit: int) -> list[str]: ...
+    async def spend_cutoffs(self) -> SpendCutoffs | None: ...
+    async def save_spend_cutoffs(self, cutoffs: SpendCutoffs) -> None: ...
+    async def spenders(self) -> int: ...
+    async def spend_at_rank(self, rank: int) -> int: ...
+    async def members_spending_between(self, low: int, high: int) -> list[str]: ...
     async def care_due(self, cursor: int, count: int) -> tuple[int, Mapping[str, str]]: ...
     async def care_given(self, member_id: str, transition: str) -> None: ...
 
@@ -80,7 +86,8 @@ class MemberFactsService:
         source, snapshot = found
         today = self.today()
         source = source if source.tier else _with_tier(source, self._program.base_tier.code)
-        facts = facts_of(source, today, self._program.segments, self._program.lifecycle)
+        cutoffs = await self._store.spend_cutoffs() if self._program.segments.by_percentile else None
+        facts = facts_of(source, today, self._program.segments, self._program.lifecycle, cutoffs)
         return await self._store.write(facts, snapshot, today, set(CARE_STAGES))
 
     async def facts(self, member_id: str) -> Facts | None:
@@ -102,6 +109,25 @@ class MemberFactsService:
             refreshed += len(batch)
             if len(batch) < DUE_BATCH:
                 return refreshed
+
+    async def measure_spend_levels(self) -> int:
+        """With spend levels by percentile: measure the cutoffs again and refile the members whose level they move
+        (those whose spend lies between an old and a new cutoff, found by the spend index). Returns how many."""
+        rules = self._program.segments
+        if not rules.by_percentile:
+            return 0
+        spenders = await self._store.spenders()
+        new = SpendCutoffs(await self._store.spend_at_rank(rank_of(spenders, rules.high_percentile)),
+                           await self._store.spend_at_rank(rank_of(spenders, rules.mid_percentile)))
+        old = await self._store.spend_cutoffs() or SpendCutoffs(to_fen(rules.high_spend), to_fen(rules.mid_spend))
+        await self._store.save_spend_cutoffs(new)
+        moved: set[str] = set()
+        for before, after in ((old.high_fen, new.high_fen), (old.mid_fen, new.mid_fen)):
+            if before != after:
+                moved.update(await self._store.members_spending_between(min(before, after), max(before, after)))
+        for member_id in moved:
+            await self.refresh(member_id)
+        return len(moved)
 
     async def _birthday_month(self, member_id: str) -> int:
         status = await self._birthdays.status(member_id)

@@ -7,7 +7,9 @@ member's purchases are the ledger's own records (amount minus refunds, day, cate
 
 Rules (all days in the mall's time):
 - the 12-month window is the tier window: purchases on or after `window_start(today, 12)`;
-- spend level: `high` from `segments.high_spend`, `mid` from `segments.mid_spend`, else `low`;
+- spend level: `high` from `segments.high_spend`, `mid` from `segments.mid_spend`, else `low`; or, with
+  `spend_levels = "percentiles"`, from the spend of the member at the top `high_percentile`% (`mid_percentile`%) of
+  the members who spent, as the `lifecycle` job last measured it (SpendCutoffs);
 - preferred category: the most 12-month spend (a tie goes to the category named first alphabetically);
 - lifecycle: potential (no purchase), new (first purchase less than `new_days` ago), active (last purchase at
   most `active_days` ago), dormant (at most `dormant_days`), churned (longer);
@@ -26,7 +28,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from .points import add_months, to_fen, window_start
-from .segment_rules import LAPSING, LifecycleRules, SegmentRules
+from .segment_rules import LAPSING, LifecycleRules, SegmentRules, SpendCutoffs
 
 WINDOW_MONTHS = 12
 
@@ -89,7 +91,8 @@ class Facts:
         return self.lapsing if name == LAPSING else self.stage == name
 
 
-def facts_of(source: FactsSource, today: date, segments: SegmentRules, lifecycle: LifecycleRules) -> Facts:
+def facts_of(source: FactsSource, today: date, segments: SegmentRules, lifecycle: LifecycleRules,
+             cutoffs: SpendCutoffs | None = None) -> Facts:
     bought = sorted((p for p in source.purchases if p.spend_fen > 0), key=lambda p: p.day)
     start = window_start(today, WINDOW_MONTHS)
     in_window = [p for p in bought if start <= p.day <= today]
@@ -100,7 +103,7 @@ def facts_of(source: FactsSource, today: date, segments: SegmentRules, lifecycle
     return Facts(
         member_id=source.member_id, tier=source.tier, balance=source.balance, joined_on=source.joined_on,
         spend_12m_fen=spend, purchases_12m=len(in_window), first_purchase=first, last_purchase=last,
-        preferred_category=_preferred_category(in_window), spend_level=spend_level(spend, segments), stage=stage,
+        preferred_category=_preferred_category(in_window), spend_level=spend_level(spend, segments, cutoffs), stage=stage,
         lapsing=lapse_day is not None and today >= lapse_day,
         high_value=spend >= to_fen(segments.high_value_spend) and len(in_window) >= segments.high_value_purchases,
         birthday_month=source.birthday_month, coupon_templates=source.coupon_templates,
@@ -118,10 +121,18 @@ def stage_of(first: date | None, last: date | None, today: date, rules: Lifecycl
     return "dormant" if since <= rules.dormant_days else "churned"
 
 
-def spend_level(spend_fen: int, rules: SegmentRules) -> str:
-    if spend_fen >= to_fen(rules.high_spend):
+def spend_level(spend_fen: int, rules: SegmentRules, cutoffs: SpendCutoffs | None = None) -> str:
+    """By the thresholds, or (segments.spend_levels = "percentiles") by the cutoffs the spenders' percentiles make;
+    a member who spent nothing is low."""
+    if rules.by_percentile and cutoffs is None:
+        cutoffs = SpendCutoffs(to_fen(rules.high_spend), to_fen(rules.mid_spend))   # none measured yet
+    high, mid = (cutoffs.high_fen, cutoffs.mid_fen) if rules.by_percentile else \
+        (to_fen(rules.high_spend), to_fen(rules.mid_spend))
+    if spend_fen <= 0:
+        return "low"
+    if spend_fen >= high:
         return "high"
-    return "mid" if spend_fen >= to_fen(rules.mid_spend) else "low"
+    return "mid" if spend_fen >= mid else "low"
 
 
 def _preferred_category(purchases: list[Purchase]) -> str:

@@ -20,7 +20,7 @@ class MetricTargets:
     push_conversion: Rate = Decimal("0.25")
     registration_rate: Rate = Decimal("0.60")
     member_day_uplift: Rate = Decimal("0.18")
-    coupon_use: Annotated[Decimal | None, Number(0, 1, places=4, optional=True)] = None  # none in the documents
+    coupon_use_rate: Annotated[Decimal | None, Number(0, 1, places=4, optional=True)] = None  # none in the documents
 
     def to_dict(self) -> dict:
         return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}

@@ -26,6 +26,7 @@ import orjson
 
 from . import errors
 from .clock import MALL_TZ, Clock
+from .member_day import is_member_day
 from .program import Program, PointsRules, Promotions, Tier
 
 CENT = Decimal("0.01")
@@ -98,7 +99,7 @@ def promotion_for(day: date, promotions: Promotions, *, in_birthday_window: bool
         candidates.append(Promotion(promotions.double_points_multiplier, "double_points_date"))
     if day.isoweekday() in promotions.double_points_weekdays:
         candidates.append(Promotion(promotions.double_points_multiplier, "double_points_weekday"))
-    if promotions.member_day and day.day == promotions.member_day:
+    if is_member_day(day, promotions.member_day):
         candidates.append(Promotion(promotions.member_day_multiplier, "member_day"))
     if in_birthday_window:
         candidates.append(Promotion(promotions.birthday_multiplier, "birthday"))

@@ -30,12 +30,14 @@ from .catalogue import CatalogueItem, CatalogueRules
 from .clock import MALL_TZ
 from .coupon_rules import CouponRules, CouponTemplate
 from .event_rules import EventRules
+from .member_day import MemberDayRules, member_day_rule
 from .metric_targets import MetricTargets
 from .notices import NoticesRules
 from .perk_rules import BirthdayRules, ReferralRules, WelcomeRules
 from .schedule import ScheduleRules
 from .segment_rules import LifecycleRules, Segment, SegmentRules
 from .service_desk import ServiceRules
+from .statement import StatementRules
 from .surveys import SurveyRules
 from .program_fields import (
     Checked, Day, Duration, Flag, Invalid, Loc, Multiplier, Number, RefersTo, Text, Whole, clock_time, rules,
@@ -129,7 +131,7 @@ class Promotions:
     double_points_multiplier: Multiplier = Decimal(2)
     double_points_dates: frozenset[Day] = frozenset()
     double_points_weekdays: Annotated[frozenset[int], Checked(_weekdays)] = frozenset()   # ISO weekdays, Monday = 1
-    member_day: Annotated[int, Whole(0, 31)] = 18                                 # 0 = none
+    member_day: Annotated[int | str, Checked(member_day_rule)] = 18               # day of month, weekday; 0 = none
     member_day_multiplier: Multiplier = Decimal(2)
     birthday_multiplier: Multiplier = Decimal(2)
 
@@ -227,6 +229,8 @@ class Program:
     segments: SegmentRules = Field(default_factory=SegmentRules)
     lifecycle: LifecycleRules = Field(default_factory=LifecycleRules)
     targets: MetricTargets = Field(default_factory=MetricTargets)
+    member_day: MemberDayRules = Field(default_factory=MemberDayRules)
+    statement: StatementRules = Field(default_factory=StatementRules)
 
     @field_validator("tiers", mode="after")
     @classmethod

@@ -27,10 +27,11 @@ from typing import Awaitable, Callable, Protocol
 
 from . import errors
 from .catalogue import CatalogueItem, Listed, draw, listing, on_sale, tier_reaches
-from .clock import Clock
+from .clock import MALL_TZ, Clock
 from .coupon_codes import grouped
 from .coupon_rules import CouponTemplate
 from .coupons import CouponService, TierLookup
+from .member_day import is_member_day, not_member_day
 from .pending import PendingChoice, PendingChoices
 from .points import PointsService, walk_index
 from .points_reversal import SpendReversals
@@ -182,7 +183,7 @@ class RedemptionService:
         balance, tier = await self._balance(member_id, now), await self._tier(member_id, now)
         items = await self.items()
         left = await self._store.stock_left([(i.id, i.stock) for i in items])
-        lines = listing(items, balance, tier, self._tier_order, now, left)
+        lines = listing(items, balance, tier, self._tier_order, now, left, member_day=self._member_day(now))
         size = self.program.catalogue.page_size
         pages = max(1, -(-len(lines) // size))
         shown = await self._store.listing(member_id) if next_page else None
@@ -218,7 +219,7 @@ class RedemptionService:
         items = await self.items()
         left = await self._store.stock_left([(i.id, i.stock) for i in items])
         return listing(items, await self._balance(member_id, now), await self._tier(member_id, now),
-                       self._tier_order, now, left)
+                       self._tier_order, now, left, member_day=self._member_day(now))
 
     # -- the saga ----------------------------------------------------------------------------------------
     async def redeem(self, member_id: str, item_id: str, redemption_id: str,
@@ -348,8 +349,13 @@ class RedemptionService:
     async def _check_open(self, item: CatalogueItem, member_id: str, now: datetime) -> None:
         if not on_sale(item, now):
             raise errors.NotOnSale(title=item.title)
+        if item.member_day_only and not self._member_day(now):
+            raise not_member_day(now.astimezone(MALL_TZ).date(), self.program.promotions.member_day)
         if item.min_tier and not tier_reaches(await self._tier(member_id, now), item.min_tier, self._tier_order):
             raise errors.TierTooLow(tier=self.program.tier(item.min_tier).name)
+
+    def _member_day(self, now: datetime) -> bool:
+        return is_member_day(now.astimezone(MALL_TZ).date(), self.program.promotions.member_day)
 
     async def _balance(self, member_id: str, now: datetime) -> int:
         return (await self._points.summary(member_id, now)).balance

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field, model_validator
 
 from .program_fields import (
-    Checked, Invalid, Money, Number, OptionalMoney, OptionalTemplateId, OptionalText, TemplateId, Whole, rules,
+    Checked, Invalid, Money, OneOf, Number, OptionalMoney, OptionalTemplateId, OptionalText, TemplateId, Whole, rules,
 )
 
 if TYPE_CHECKING:
     from .member_facts import Facts
 
 STAGES: tuple[str, ...] = ("potential", "new", "active", "dormant", "churned")
+STATEMENT_OFF = "statement_off"         # the index of members who turned the monthly statement off (keys.py)
 LAPSING = "lapsing"                     # not a stage: a flag of active members, segmented like one
 SPEND_LEVELS: tuple[str, ...] = ("high", "mid", "low")
 
@@ -36,8 +37,11 @@ def to_fen(amount: Decimal) -> int:
 @rules
 class SegmentRules:
     """The `[segments]` section: spend levels and the one definition of a high-value member."""
-    high_spend: Money = Decimal(20_000)           # CNY of 12-month spend from which a member's level is high
+    spend_levels: Annotated[str, OneOf("thresholds", "percentiles")] = "thresholds"
+    high_spend: Money = Decimal(20_000)           # thresholds: CNY of 12-month spend from which a member is high
     mid_spend: Money = Decimal(3_000)             # … and mid
+    high_percentile: Annotated[int, Whole(1, 99)] = 10   # percentiles: the top 10% of the spenders are high
+    mid_percentile: Annotated[int, Whole(1, 99)] = 40    # … the top 40% at least mid
     high_value_spend: Money = Decimal(20_000)
     high_value_purchases: Annotated[int, Whole(1, 1000)] = 6
     sample_size: Annotated[int, Whole(1, 100)] = 20       # member ids a segment preview shows
@@ -48,7 +52,25 @@ class SegmentRules:
     def _levels_rise(self) -> "SegmentRules":
         if self.mid_spend >= self.high_spend:
             raise Invalid(f"must be below segments.high_spend ({self.high_spend})", ("mid_spend",))
+        if self.mid_percentile <= self.high_percentile:
+            raise Invalid(f"must be above segments.high_percentile ({self.high_percentile})", ("mid_percentile",))
         return self
+
+    @property
+    def by_percentile(self) -> bool:
+        return self.spend_levels == "percentiles"
+
+
+@dataclass(frozen=True)
+class SpendCutoffs:
+    """The 12-month spend (fen) from which a member's level is high, and mid."""
+    high_fen: int
+    mid_fen: int
+
+
+def rank_of(spenders: int, percentile: int) -> int:
+    """The rank (1 = the biggest spender) of the last member inside the top `percentile`% of `spenders`."""
+    return max(1, -(-spenders * percentile // 100))
 
 
 @rules
@@ -75,6 +97,12 @@ class LifecycleRules:
 
 
 MAX_LIST = 50
+
+
+def _flag(value) -> bool:
+    if not isinstance(value, bool):
+        raise Invalid("must be true or false")
+    return value
 
 
 def _names(value) -> tuple[str, ...] | None:
@@ -120,6 +148,7 @@ class Segment:
     purchases_12m_min: Points = None
     holds_coupon_template: OptionalText = ""
     lacks_coupon_template: OptionalText = ""
+    takes_statement: Annotated[bool | None, Checked(lambda v: _flag(v), optional=True)] = None   # 退订 / 订阅
 
     def to_dict(self) -> dict:
         """Only the conditions given, as the API took them."""
@@ -131,9 +160,10 @@ class Segment:
                     str(value) if isinstance(value, Decimal) else value
         return shown
 
-    def matches(self, facts: "Facts", communities: frozenset[str], today: date) -> bool:
+    def matches(self, facts: "Facts", communities: frozenset[str], today: date, statement_off: bool = False) -> bool:
         since = facts.days_since_purchase(today)
         return all((
+            self.takes_statement is None or self.takes_statement != statement_off,
             self.tiers is None or facts.tier in self.tiers,
             self.lifecycle is None or any(facts.in_stage(stage) for stage in self.lifecycle),
             self.communities is None or bool(communities & set(self.communities)),
@@ -173,6 +203,8 @@ class Segment:
                   if low is not None or high is not None]
         if self.lacks_coupon_template:
             found.append(Clause("none", "coupon", (self.lacks_coupon_template,)))
+        if self.takes_statement is not None:
+            found.append(Clause("none" if self.takes_statement else "any", STATEMENT_OFF, ("1",)))
         return found
 
 

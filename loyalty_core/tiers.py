@@ -166,6 +166,10 @@ class TierService:
         spend = window_spend(view.days, today, self.program.tier_review.spend_window_months)
         return status_of(self.program.tier(view.tier), spend, self.program, view.since, view.review_on)
 
+    async def spend_days(self, member_id: str) -> dict[date, int]:
+        """The member's spend per day (fen, refunds taken off) inside the tier window."""
+        return (await self._store.tier_view(member_id)).days
+
     async def review(self, member_id: str, now: datetime | None = None) -> ReviewResult:
         """The review on the tier's anniversary (a no-op, due=False, on other days)."""
         now = now or self._clock.now()

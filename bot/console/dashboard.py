@@ -1,6 +1,6 @@
 """/console/dashboard: the headline metrics against the programme's targets (`[targets]`), members by tier and
 lifecycle stage, and each metric's trend over the kept daily snapshots — all from the metrics service that
-GET /api/v1/admin/metrics answers with. A metric the service does not yet give shows as "—"."""
+GET /api/v1/admin/metrics answers with; a metric without a value shows as "—"."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -56,7 +56,7 @@ class Tile:
 TILES = (("members", "会员数 Members", "count"), ("active_rate", "活跃率 Active rate", "rate"),
          ("repurchase_rate", "复购率 Repurchase rate", "rate"), ("ltv", "会员价值 LTV (12 months)", "money"),
          ("registration_rate", "注册率 Registration rate", "rate"),
-         ("push_conversion", "推送转化 Push conversion", "rate"), ("coupon_use", "用券率 Coupon use", "rate"),
+         ("push_conversion", "推送转化 Push conversion", "rate"), ("coupon_use_rate", "用券率 Coupon use", "rate"),
          ("member_day_uplift", "会员日提升 Member-day uplift", "rate"))
 
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from ..router import Router
-from . import (birthday, broadcasts, communities, confirm, events, help, membership, phone, platform_events, points,
-               redeem, referral, service, wallet, walk_in)
+from . import (birthday, broadcasts, communities, confirm, events, help, member_day, membership, phone, platform_events,
+               points, redeem, referral, service, wallet, walk_in)
 
 FEATURES = (membership, phone, points, platform_events, redeem, wallet, birthday, referral, walk_in, communities,
-            events, broadcasts, service, confirm, help)
+            events, broadcasts, service, member_day, confirm, help)
 
 
 def build_router() -> Router:

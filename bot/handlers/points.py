@@ -32,7 +32,6 @@ async def show_tier(ctx: Ctx):
 
 
 @router.text("排行", "排行榜", "rank", help="本年度积分排行榜和我的名次")
-@router.menu("LEADERBOARD")
 async def show_leaderboard(ctx: Ctx):
     board = await ctx.services.points.leaderboard(ctx.member, ctx.now)
     return ctx.render("leaderboard.txt", board=board)

@@ -111,6 +111,7 @@ async def purchase_surveys(ctx: JobContext) -> str:
 async def lifecycle(ctx: JobContext) -> str:
     """Members whose facts change today with no event (a stage boundary), then the care each transition brings."""
     refreshed = await ctx.services.facts.refresh_due()
+    refreshed += await ctx.services.facts.measure_spend_levels()     # spend levels by percentile, when so
     care = await ctx.services.lifecycle.give_due()
     return (f"facts refreshed for {counted(refreshed, 'member')}, care given for {counted(care.given, 'transition')} "
             f"({care.failed} failed)")
@@ -125,6 +126,7 @@ async def metrics(ctx: JobContext) -> str:
 
 
 async def campaigns(ctx: JobContext) -> str:
+    await ctx.services.builtin_campaigns.ensure()      # the member-day announcement and the monthly statement
     sent = await ctx.services.campaigns.send_due()
     return f"{counted(sent, 'campaign')} sent"
 

@@ -81,6 +81,7 @@ class Scheduler:
         """Campaigns are due at any minute (send_at, a recurring one's timetable), not once a day."""
         if self.lease.leader:
             try:
+                await self.runner.services.builtin_campaigns.ensure()
                 await self.runner.services.campaigns.send_due()
             except Exception as error:  # noqa: BLE001 - tried again next minute; each send resumes where it stopped
                 log.warning("campaigns due not sent (%s)", type(error).__name__)

@@ -41,7 +41,7 @@ purchase.refunded, purchase.clawed = refunded, target
 redis.call('HSET', PURCHASES, txn, cjson.encode(purchase))
 record('refund', -clawback, refund_id, {txn_id = txn, debt_added = clawback - taken})
 publish('purchase_refunded:' .. MEMBER .. ':' .. refund_id, 'purchase_refunded',
-        {refund_id = refund_id, txn_id = txn, amount = ARGV[9], points_reversed = clawback,
+        {refund_id = refund_id, txn_id = txn, amount = ARGV[9], purchase_day = day, points_reversed = clawback,
          debt_added = clawback - taken, fully_refunded = refunded == purchase.amount, balance = S.balance,
          debt = S.debt})
 

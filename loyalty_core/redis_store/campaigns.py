@@ -80,6 +80,12 @@ class RedisCampaignStore:
             [mark, *(part for field, n in counts.items() for part in (field, n))])
         return result["counted"]
 
+    async def unmark_spend(self, campaign_id: str, txn_id: str, refund_id: str, field: str, fen: int) -> bool:
+        result = await self._scripts.run(
+            "campaign_refund", [keys.campaign_marks(campaign_id), keys.campaign_counts(campaign_id)],
+            [f"buy:{txn_id}", f"refund:{refund_id}", field, fen])
+        return result["counted"]
+
     async def counts(self, campaign_id: str) -> dict[tuple[str, str], int]:
         raw = await self._redis.hgetall(keys.campaign_counts(campaign_id))
         return {tuple(field.split("|", 1)): int(n) for field, n in raw.items()}

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from .. import keys
 from ..clock import MALL_TZ, epoch_ms
 from ..member_facts import Facts, FactsSource, Purchase
-from ..segment_rules import Clause
+from ..segment_rules import Clause, SpendCutoffs
 from .scripts import Scripts
 
 SCRATCH_TTL_SECONDS = 600
@@ -126,6 +126,39 @@ class RedisFactsStore:
              *(SET_PREFIX + name for name in sets), *(keys.segment_scores(index, bucket) for index in SCORES)],
             [facts.member_id, snapshot, len(sets), " ".join(sets), SET_PREFIX, _ordinal(facts.next_change),
              care_due, *scores_of(facts)])
+
+    # -- spend levels by percentile -------------------------------------------------------------------------
+    async def spend_cutoffs(self) -> SpendCutoffs | None:
+        high, mid = await self._redis.hmget(keys.SEGMENT_SPEND_CUTOFFS, "high", "mid")
+        return SpendCutoffs(int(high), int(mid)) if high is not None and mid is not None else None
+
+    async def save_spend_cutoffs(self, cutoffs: SpendCutoffs) -> None:
+        await self._redis.hset(keys.SEGMENT_SPEND_CUTOFFS, mapping={"high": cutoffs.high_fen, "mid": cutoffs.mid_fen})
+
+    async def spenders(self) -> int:
+        return sum(await self._per_bucket(lambda pipe, z: pipe.zcount(z, "(0", "+inf")))
+
+    async def spend_at_rank(self, rank: int) -> int:
+        """The 12-month spend (fen) of the member ranked `rank` by spend (1 = most): the least spend s such that
+        fewer than `rank` members spent more than s, found by halving over the spend indexes' counts."""
+        tops = await self._per_bucket(lambda pipe, z: pipe.zrange(z, -1, -1, withscores=True))
+        low, high = 0, max((int(score) for top in tops for _, score in top), default=0)
+        while low < high:
+            middle = (low + high) // 2
+            above = sum(await self._per_bucket(lambda pipe, z: pipe.zcount(z, f"({middle}", "+inf")))
+            low, high = (middle + 1, high) if above >= rank else (low, middle)
+        return low
+
+    async def members_spending_between(self, low: int, high: int) -> list[str]:
+        """The members whose 12-month spend (fen) is in [low, high]."""
+        found = await self._per_bucket(lambda pipe, z: pipe.zrangebyscore(z, low, high))
+        return [member_id for bucket in found for member_id in bucket]
+
+    async def _per_bucket(self, command) -> list:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in range(keys.SEGMENT_BUCKETS):
+                command(pipe, keys.segment_scores("spend", bucket))
+            return await pipe.execute()
 
     # -- reading --------------------------------------------------------------------------------------------
     async def facts(self, member_id: str) -> Facts | None:

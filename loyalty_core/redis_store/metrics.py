@@ -10,12 +10,16 @@ from .. import keys
 from ..campaign_rules import HOLDOUT
 from ..segment_rules import Clause, Segment
 from .member_facts import RedisFactsStore
+from .scripts import Scripts
+
+MARKS_KEPT_SECONDS = 30 * 86_400       # an event redelivered within a month of its day is not counted twice
 
 
 class RedisMetricsStore:
-    def __init__(self, redis: Redis, facts: RedisFactsStore):
+    def __init__(self, redis: Redis, facts: RedisFactsStore, scripts: Scripts):
         self._redis = redis
         self._facts = facts
+        self._scripts = scripts
 
     async def count(self, segment: Segment, today: date) -> int:
         return (await self._facts.evaluate(segment.clauses(today)))[0]
@@ -40,6 +44,16 @@ class RedisMetricsStore:
                     converted += int(n) if measure == "purchasers" else 0
                     reached += int(n) if measure == "members" else 0
         return converted, reached
+
+    async def count_event(self, day: str, event_id: str, counts: dict[str, int]) -> bool:
+        result = await self._scripts.run(
+            "metrics_count", [keys.metrics_marks(day), keys.METRICS_TOTALS],
+            [event_id, MARKS_KEPT_SECONDS, *(part for field, n in counts.items() for part in (field, n))])
+        return result["counted"]
+
+    async def totals(self) -> dict[tuple[str, str], int]:
+        raw = await self._redis.hgetall(keys.METRICS_TOTALS)
+        return {tuple(field.split("|", 1)): int(n) for field, n in raw.items()}
 
     async def keep(self, day: date, figures: dict, keep_days: int) -> None:
         await self._redis.hset(keys.METRICS_DAILY, day.isoformat(), orjson.dumps(figures))

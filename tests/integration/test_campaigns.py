@@ -244,3 +244,26 @@ async def test_another_feature_launches_a_campaign_from_core_code(mall):
     assert answer == again
     await sender.drain()
     assert Counter(e["openid"] for e in await wired.wechat.all_messages()) == Counter({o: 1 for o in openids})
+
+
+async def test_a_refund_within_the_conversion_days_takes_its_amount_off_the_campaigns_spend(mall, clock):
+    wired, services, sender, till = mall
+    [openid] = await wired.wechat.add_followers(1, prefix="rf")
+    await services.members.follow(openid, f"evt:{openid}")
+    await caught_up(services, facts_consumer(services, "t"))
+    variants = [{"name": "all", "weight": Decimal(1), "text": "周末特惠"}]
+    await services.campaigns.launch("refunds", "退款测算", {"lifecycle": ["potential"]}, variants, conversion_days=7)
+    results = campaign_results_consumer(services, "t")
+    assert (await till.purchase({"openid": openid}, "300.00", "T-r1")).status == 200
+    assert (await till.refund("T-r1", "100.00", "R-r1")).status == 200
+    await caught_up(services, results)
+    await services.outbox.sweep(services.clock.now(), older_than_ms=0)   # a redelivery counts nothing twice
+    await caught_up(services, results)
+    [arm, _] = (await till.admin.get("/api/v1/admin/campaigns/refunds/results")).json["arms"]
+    assert (arm["purchasers"], arm["spend"]) == (1, "200.00")
+
+    clock.advance(timedelta(days=8))                     # past the conversion days: the campaign's figures stay
+    assert (await till.refund("T-r1", "50.00", "R-r2")).status == 200
+    await caught_up(services, results)
+    [arm, _] = (await till.admin.get("/api/v1/admin/campaigns/refunds/results")).json["arms"]
+    assert (arm["purchasers"], arm["spend"]) == (1, "200.00")

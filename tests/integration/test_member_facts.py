@@ -3,9 +3,12 @@ through the consumer of the outbox stream, and the daily job moves members throu
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+import loyalty_core
+from bot.app_keys import SERVICES
 from bot.events import facts_consumer
 from bot.scheduler.process import runner_for
 from loyalty_core import keys
@@ -132,3 +135,30 @@ async def test_the_headline_metrics_from_the_indexes(mall, clock):
     refused = await till.admin.get("/api/v1/admin/metrics?days=0")
     assert (refused.status, refused.error) == (422, "invalid_request")
     assert 'member_programme_headline{metric="active_rate",tier=""} 0.0' in await (await till.client.get("/metrics")).text()
+
+
+async def test_spend_levels_by_percentile_follow_the_spenders(start_bot, clock, redis, tmp_path):
+    """Ten spenders, the top 10% high and the top 40% at least mid; a new big spender moves the cutoffs, and the
+    daily job refiles the members the move concerns."""
+    default = Path(loyalty_core.__file__).with_name("program_default.toml").read_text(encoding="utf-8")
+    program = tmp_path / "program.toml"
+    program.write_text(default.replace('spend_levels = "thresholds"', 'spend_levels = "percentiles"'), encoding="utf-8")
+    client = await start_bot(program_file=program)
+    till, services = Till(client, clock), client.server.app[SERVICES]
+    consumer = facts_consumer(services, "t")
+    members = [await join(services, f"o_p{n}") for n in range(10)]
+    await join(services, "o_none")
+    for n in range(10):
+        await till.purchase({"openid": f"o_p{n}"}, f"{(n + 1) * 100}.00", f"T-p{n}")
+    await caught_up(services, consumer)
+    assert await services.facts.measure_spend_levels() > 0
+    levels = lambda: [services.facts.facts(m) for m in members]  # noqa: E731
+    assert [(await f).spend_level for f in levels()] == ["low"] * 6 + ["mid"] * 3 + ["high"]
+    assert (await preview(till, {"spend_level": ["high"]}))["count"] == 1
+    assert (await preview(till, {"spend_level": ["mid"]}))["count"] == 3
+
+    await till.purchase({"openid": "o_p0"}, "5000.00", "T-big")     # o_p0 becomes the biggest spender
+    await caught_up(services, consumer)
+    await services.facts.measure_spend_levels()
+    assert [(await f).spend_level for f in levels()] == ["high"] + ["low"] * 6 + ["mid"] * 3
+    assert await services.facts.measure_spend_levels() == 0         # nothing moved: nobody refiled

@@ -91,7 +91,7 @@ async def test_cancel_forgets_the_offer(chat):
 async def test_too_few_points_are_refused_at_the_offer(chat):
     await chat.member("o_eve", points=300)
     assert "积分不足，当前可用 300 分" in await chat.say("o_eve", "兑换 2")
-    assert "没有这个编号（共 5 件礼品）" in await chat.say("o_eve", "兑换 9")
+    assert "没有这个编号（共 6 件礼品）" in await chat.say("o_eve", "兑换 9")
 
 
 async def test_confirm_is_refused_when_the_price_changed_since_the_offer(chat, start_bot, redis, tmp_path):

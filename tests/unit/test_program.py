@@ -56,7 +56,7 @@ def edited(old: str, new: str) -> str:
     (edited("expiry_warning_days = 30", "expiry_warning_days = true"), "points.expiry_warning_days: must be"),
     (edited("lot_lifetime_months = 12", "lot_lifetime_months = 1"),
      "points.expiry_warning_days: must be shorter than the lot lifetime (1 months)"),
-    (edited("member_day = 18", "member_day = 32"), "promotions.member_day: must be a whole number between 0 and 31"),
+    (edited("member_day = 18", "member_day = 32"), "promotions.member_day: must be a day of the month (1 to 31), a weekday (mon, tue, wed, thu, fri, sat, sun), or 0 for none"),
     (edited("double_points_weekdays = []", 'double_points_weekdays = ["someday"]'),
      "promotions.double_points_weekdays: unknown weekday 'someday'"),
     (edited("double_points_dates = [2026-11-11, 2026-12-12]", 'double_points_dates = ["11/11"]'),
@@ -99,10 +99,10 @@ def test_every_problem_is_reported_on_its_own_line():
     text = edited("member_day = 18", "member_day = 40").replace("size = 10 ", "size = 0 ")
     with pytest.raises(ProgramError) as refused:
         parse_program(text)
-    assert str(refused.value).splitlines() == ["promotions.member_day: must be a whole number between 0 and 31",
+    member_day = "must be a day of the month (1 to 31), a weekday (mon, tue, wed, thu, fri, sat, sun), or 0 for none"
+    assert str(refused.value).splitlines() == [f"promotions.member_day: {member_day}",
                                                "leaderboard.size: must be a whole number between 1 and 100"]
-    assert (refused.value.path, refused.value.problem) == ("promotions.member_day",
-                                                           "must be a whole number between 0 and 31")
+    assert (refused.value.path, refused.value.problem) == ("promotions.member_day", member_day)
 
 
 def test_fractions_are_read_as_decimals_never_floats():
