@@ -26,7 +26,7 @@ test-fast: $(STAMP)
 
 demo: $(STAMP)
 	@bash scripts/system-deps.sh fonts-wqy-microhei fonts-noto-color-emoji
-	$(PY) -m bot demo
+	$(PY) -m bot demo --processes $(or $(N),1)
 
 bench: bench-callback bench-fanout bench-ledger bench-push bench-events bench-campaign
 
