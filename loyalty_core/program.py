@@ -149,6 +149,14 @@ class TillRules:
 
 
 @rules
+class RetentionRules:
+    """How long what grows with every purchase is kept (loyalty_core/retention.py)."""
+    till_retry: Annotated[timedelta, Duration("days", 1, 3650)] = Field(timedelta(days=30), alias="till_retry_days")
+    history_months: Annotated[int, Whole(1, 120)] = 13
+    ended_coupon_months: Annotated[int, Whole(1, 120)] = 6
+
+
+@rules
 class MemberCodeRules:
     validity: Annotated[timedelta, Duration("minutes", 1, 60)] = Field(timedelta(minutes=5), alias="validity_minutes")
 
@@ -225,6 +233,7 @@ class Program:
     survey: SurveyRules = Field(default_factory=SurveyRules)
     segments: SegmentRules = Field(default_factory=SegmentRules)
     lifecycle: LifecycleRules = Field(default_factory=LifecycleRules)
+    retention: RetentionRules = Field(default_factory=RetentionRules)
 
     @field_validator("tiers", mode="after")
     @classmethod
