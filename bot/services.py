@@ -185,7 +185,8 @@ def till_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outb
     """The tills and the service desk: purchases and walk-in sales, points as payment, the member at the counter,
     the gift vouchers, the walk-ins' join codes."""
     walk_in_store = RedisWalkInStore(redis, scripts)
-    walk_ins = WalkIns(walk_in_store, RedisSalesCounter(redis, scripts), ledger, points, program.till.walk_in_join,
+    sales = RedisSalesCounter(redis, scripts, counted_for=program.till.max_backdate + till_index_ttl(program))
+    walk_ins = WalkIns(walk_in_store, sales, ledger, points, program.till.walk_in_join,
                        clock)
     payment_store = RedisPaymentStore(redis, outbox, batcher, index_ttl=till_index_ttl(program))
     return {"till": TillService(points, resolver, ledger, program, clock, walk_ins),

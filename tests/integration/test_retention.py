@@ -4,7 +4,7 @@ some months after their validity ended, while live coupons, limits and recent en
 only the entries every consumer group read and acknowledged."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 from importlib import resources
 
 import orjson
@@ -12,6 +12,7 @@ import pytest
 
 from bot.events import retention_consumer
 from loyalty_core import errors, keys
+from loyalty_core.clock import MALL_TZ
 from loyalty_core.program import load_program
 from loyalty_core.redis_store.retention import RedisRetentionStore
 from loyalty_core.retention import Retention
@@ -126,3 +127,16 @@ async def test_a_stream_loses_only_what_every_group_read_and_acknowledged(redis,
     await redis.xack(stream, "quick", *[entry_id for entry_id, _ in read[0][1]])
     assert await retention.trim_streams() == 2                                # slow's oldest pending: the 4th
     assert await stream_ids(redis, stream) == ids[3:]
+
+
+async def test_a_days_set_of_counted_sales_lives_as_long_as_a_sale_of_that_day_may_be_posted_or_retried(till, clock):
+    clock.set(datetime.now(MALL_TZ))                 # Redis keeps real time for the set's expiry
+    body = till.purchase_body({"openid": "o_keep"}, "120.00", txn_id="DAY-1")
+    assert (await till.post("/api/v1/purchases", body)).status == 200
+    assert (await till.post("/api/v1/purchases", body)).status == 200          # a retry counts once
+    day = clock.now().strftime("%Y%m%d")
+    counts = await till.services.redis.hgetall(keys.sales_day(day))
+    assert counts["S01|member|count"] == "1"
+    lives = await till.services.redis.ttl(keys.sales_day_counted(day))
+    assert (90 + 30) * DAY < lives <= (90 + 30 + 1) * DAY                     # backdating + retry window
+    assert await till.services.redis.ttl(keys.sales_day(day)) == -1           # the day's counts stay
