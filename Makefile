@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: venv test test-fast demo system-deps bench bench-callback bench-fanout bench-ledger bench-push bench-events \
-        bench-campaign clean
+        bench-campaign bench-load bench-memory clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,9 +27,9 @@ test-fast: $(STAMP)
 
 demo: $(STAMP)
 	@bash scripts/system-deps.sh fonts-wqy-microhei fonts-noto-color-emoji
-	$(PY) -m bot demo
+	$(PY) -m bot demo --processes $(or $(N),1)
 
-bench: bench-callback bench-fanout bench-ledger bench-push bench-events bench-campaign
+bench: bench-callback bench-fanout bench-ledger bench-push bench-events bench-campaign bench-load bench-memory
 
 bench-callback: $(STAMP)
 	@bash scripts/system-deps.sh wrk
@@ -50,6 +50,13 @@ bench-events: $(STAMP)
 
 bench-campaign: $(STAMP)
 	$(PY) -m bench.campaign
+
+bench-load: $(STAMP)
+	@bash scripts/system-deps.sh wrk
+	$(PY) -m bench.load
+
+bench-memory: $(STAMP)
+	$(PY) -m bench.memory
 
 clean:
 	rm -rf $(VENV) var build *.egg-info test-output

@@ -41,6 +41,23 @@ def server(args: list[str], env: dict, port: int, cwd: str | None = None):
         log.close()
 
 
+@contextmanager
+def worker(args: list[str], env: dict):
+    """A process that listens on no port (consumers, sender); stopped as an operator would, with SIGTERM."""
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(args, env=os.environ | env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
 def wait_for_port(port: int, process: subprocess.Popen, log, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

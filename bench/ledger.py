@@ -5,7 +5,10 @@ In one run, against one embedded redis-server (AOF on, as in production):
       50 concurrent callers, members spread over 1,000 hash tags;
   (b) POST /api/v1/purchases (HMAC, txn claim, the purchase script, event relay, index sync) against ONE
       `python -m bot serve` process; load from wrk in a separate process, 50 connections, every request
-      a new txn_id for one of 1,000 members, signed beforehand (wrk has no HMAC).
+      a new txn_id for one of 1,000 members, signed beforehand (wrk has no HMAC). The event consumers the
+      purchases feed run in a `python -m bot consumers` process beside it (`--in-process-consumers`: in
+      serve, `serve --consumers`); the processor seconds of each process are counted from the start of the
+      load until every consumer group has acknowledged every event.
   (c) for scale, the floor of any endpoint on this stack: the same server stack (aiohttp, uvloop, redis-py)
       answering a signed POST with one EVALSHA of the raw script and nothing else.
 Prints the rates and the ratios b/a and c/a; writes bench/results/ledger.json.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import tempfile
 import time
@@ -24,10 +28,12 @@ import orjson
 import redis as syncredis
 import redis.asyncio as aioredis
 
-from bench.common import BENCH_PII_KEY, HERE, bot_env, machine, require_wrk, run_wrk, server, write_results
+from bench.common import (BENCH_PII_KEY, HERE, bot_env, cpu_seconds, machine, require_wrk, run_wrk, server, worker,
+                          write_results)
 from bot.api.auth import sign
 from bot.embedded_redis import EmbeddedRedis, free_port
 from loyalty_core.clock import MALL_TZ
+from loyalty_core.keys import OUTBOX_STREAM
 
 POS_SECRET = "bench-pos-secret"
 MEMBERS = 1000
@@ -141,6 +147,27 @@ def run_purchases_wrk(port: int, seconds: int, opts, requests_file: Path) -> dic
                    {"BENCH_REQUESTS": str(requests_file), "BENCH_CONTENT_TYPE": "application/json"})
 
 
+@contextlib.contextmanager
+def optional_worker(args: list[str] | None, env: dict):
+    if args is None:
+        yield None
+        return
+    with worker(args, env) as process:
+        yield process
+
+
+def events_drained(url: str, timeout: float = 300) -> float:
+    """Seconds until every consumer group of the domain events has read and acknowledged every entry."""
+    redis = syncredis.Redis.from_url(url, decode_responses=True)
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        groups = redis.xinfo_groups(OUTBOX_STREAM) if redis.exists(OUTBOX_STREAM) else []
+        if groups and all(g["lag"] == 0 and g["pending"] == 0 for g in groups):
+            break
+        time.sleep(0.2)
+    return round(time.monotonic() - started, 1)
+
+
 def purchases(url: str, opts, tmp: Path) -> dict:
     port = free_port()
     syncredis.Redis.from_url(url).flushdb()
@@ -149,12 +176,22 @@ def purchases(url: str, opts, tmp: Path) -> dict:
     write_requests(warm_file, 3000, "w")
     write_requests(run_file, opts.max_requests, "r")
     env = bot_env(url, port, token="bench-token", appid="wxbench000000001", pos_secret=POS_SECRET)
-    with server([sys.executable, "-m", "bot", "serve"], env, port):
+    serve_args = [sys.executable, "-m", "bot", "serve"] + (["--consumers"] if opts.in_process_consumers else [])
+    consumer_args = [sys.executable, "-m", "bot", "consumers"] if not opts.in_process_consumers else None
+    with server(serve_args, env, port) as serve, optional_worker(consumer_args, env) as consumers:
         run_purchases_wrk(port, 2, opts, warm_file)
+        events_drained(url)
+        serve_cpu, consumers_cpu = cpu_seconds(serve.pid), consumers and cpu_seconds(consumers.pid)
         result = run_purchases_wrk(port, opts.seconds, opts, run_file)
+        result["events_drained_s"] = events_drained(url)      # in serve, their work counts in its time
+        serve_cpu = cpu_seconds(serve.pid) - serve_cpu
+        consumers_cpu = consumers and cpu_seconds(consumers.pid) - consumers_cpu
     stored = sum(1 for _ in syncredis.Redis.from_url(url).scan_iter(match="idx:txn:Br-*", count=10_000))
     # wrk cycles through the prepared requests; a second pass would be replays, not purchases
     result["purchases_booked"] = stored
+    result["serve_cpu_ms_per_purchase"] = round(1000 * serve_cpu / max(stored, 1), 3)
+    result["consumers_cpu_ms_per_purchase"] = consumers and round(1000 * consumers_cpu / max(stored, 1), 3)
+    result["consumers"] = "in serve" if opts.in_process_consumers else "own process"
     result["replays"] = max(result["requests"] - stored, 0)
     return result
 
@@ -165,6 +202,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--max-requests", type=int, default=120_000, help="signed requests prepared for wrk")
+    parser.add_argument("--in-process-consumers", action="store_true",
+                        help="run the event consumers inside serve (serve --consumers) instead of their own process")
     parser.add_argument("--floor-server", nargs=2, metavar=("PORT", "REDIS_URL"), help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.floor_server:
@@ -195,10 +234,14 @@ def report(results: dict, opts) -> None:
     print(f"{'ratio c/a (what one round trip behind HTTP allows)':<58}{floor_ratio:>10.2f}")
     print(f"errors: {api['errors'] + floor_result['errors']}, purchases booked: {api['purchases_booked']}, "
           f"replays: {api['replays']}")
+    consumers = api["consumers_cpu_ms_per_purchase"]
+    print(f"processor time per purchase: serve {api['serve_cpu_ms_per_purchase']:.3f} ms, consumers "
+          + (f"{consumers:.3f} ms (own process)" if consumers is not None else "in serve")
+          + f"; the events drained {api['events_drained_s']} s after the load")
     write_results("ledger", {
         "results": results, "ratio_b_over_a": ratio, "ratio_c_over_a": floor_ratio,
         "settings": {"seconds": opts.seconds, "connections": opts.connections, "threads": opts.threads,
-                     "members": MEMBERS},
+                     "members": MEMBERS, "consumers": api["consumers"]},
         "machine": machine(), "at": datetime.now(MALL_TZ).isoformat(timespec="seconds"),
     })
 

@@ -1,7 +1,9 @@
 """create_app(settings) -> the web process: /wechat, /healthz, /metrics and the till API."""
 from __future__ import annotations
 
+import contextlib
 import logging
+from typing import AsyncIterator
 
 import aiohttp
 from aiohttp import web
@@ -9,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from loyalty_core.clock import Clock, SystemClock
 from loyalty_core.members import SmsSender
-from loyalty_core.program import load_program
+from loyalty_core.program import Program, load_program
 from loyalty_core.redis_store.connection import connect
 
 from .api import setup_api
@@ -23,7 +25,7 @@ from .handlers import build_router
 from .links import follow_link
 from .push_metrics import push_metrics
 from .router import Router
-from .services import build_services
+from .services import Services, build_services
 from .settings import Settings
 from .sms import LogSmsSender, SandboxSmsSender
 from .templating import Templates
@@ -34,9 +36,10 @@ log = logging.getLogger("bot.app")
 
 def create_app(settings: Settings, *, clock: Clock | None = None, router: Router | None = None,
                sms: SmsSender | None = None, budget: float = DEFAULT_BUDGET,
-               background: bool | None = None) -> web.Application:
-    """`background`: also run the outbox consumers and reward releases in this process (default: in the
-    demo only; `serve` turns it on; tests drive them step by step instead)."""
+               background: bool = False) -> web.Application:
+    """`background`: also run the event consumers and the housekeeping loops in this process (`serve
+    --consumers`, for the simplest deployment; by default they run in `python -m bot consumers`, and tests
+    drive them step by step)."""
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url (the CLI starts an embedded Redis when unset)")
     program = load_program(settings.program_file)   # a bad program file stops the start, naming the key
@@ -44,27 +47,19 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
     app[SETTINGS] = settings
 
     async def resources(app: web.Application):
-        redis = connect(settings.redis_url, max_connections=512)
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10),
-                                        connector=aiohttp.TCPConnector(limit=512))
-        wechat = WeChatApi(session, redis, settings.wechat_appid, settings.wechat_appsecret,
-                           settings.wechat_api_base)
-        services = build_services(redis, clock or SystemClock(), settings.pii_key_bytes,
-                                  sms or _sms_sender(settings, session), wechat=wechat, program=program,
-                                  push_partitions=settings.push_partitions, public_base_url=settings.public_base_url)
-        dispatcher = Dispatcher(router or build_router(), services, Templates(), sender=wechat, budget=budget)
-        crypto = (SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
-                  if settings.safe_mode else None)
-        app[SERVICES], app[DISPATCHER] = services, dispatcher
-        app[GATEWAY] = WeChatGateway(settings.wechat_token, dispatcher, crypto,
-                                     accept_plaintext=not settings.safe_mode or settings.allow_plaintext)
-        yield
-        await dispatcher.drain()
-        await session.close()
-        await redis.aclose()
+        async with connected_services(settings, program, clock=clock, sms=sms) as services:
+            dispatcher = Dispatcher(router or build_router(), services, Templates(), sender=services.wechat,
+                                    budget=budget)
+            crypto = (SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
+                      if settings.safe_mode else None)
+            app[SERVICES], app[DISPATCHER] = services, dispatcher
+            app[GATEWAY] = WeChatGateway(settings.wechat_token, dispatcher, crypto,
+                                         accept_plaintext=not settings.safe_mode or settings.allow_plaintext)
+            yield
+            await dispatcher.drain()
 
     app.cleanup_ctx.append(resources)
-    if settings.demo if background is None else background:
+    if background:
         app.cleanup_ctx.append(background_work)
     setup_api(app, settings.pos_api_secret, settings.admin_api_secret)
     setup_console(app)
@@ -74,6 +69,24 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/r/{token}", follow_link)
     return app
+
+
+@contextlib.asynccontextmanager
+async def connected_services(settings: Settings, program: Program, *, clock: Clock | None = None,
+                             sms: SmsSender | None = None) -> AsyncIterator[Services]:
+    """The services over a Redis connection pool and a WeChat API client, closed when the block ends: what
+    the web process and the consumers process run on."""
+    redis = connect(settings.redis_url, max_connections=512)
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10),
+                                    connector=aiohttp.TCPConnector(limit=512))
+    try:
+        wechat = WeChatApi(session, redis, settings.wechat_appid, settings.wechat_appsecret, settings.wechat_api_base)
+        yield build_services(redis, clock or SystemClock(), settings.pii_key_bytes,
+                             sms or _sms_sender(settings, session), wechat=wechat, program=program,
+                             push_partitions=settings.push_partitions, public_base_url=settings.public_base_url)
+    finally:
+        await session.close()
+        await redis.aclose()
 
 
 def _sms_sender(settings: Settings, session: aiohttp.ClientSession) -> SmsSender:

@@ -1,6 +1,6 @@
-"""`python -m bot <command>`: serve (web process), scheduler (timed jobs), sender (push outbox consumers),
-demo (everything locally), till (a purchase from the shell), staff (audited staff actions, e.g. changing a
-birthday), keys (the API keys of tills and systems)."""
+"""`python -m bot <command>`: serve (web process), consumers (the domain events' consumers), scheduler (timed
+jobs), sender (push outbox consumers), demo (everything locally), till (a purchase from the shell), staff
+(audited staff actions, e.g. changing a birthday), keys (the API keys of tills and systems)."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,7 @@ from .api.staff_client import add_staff_arguments, run_staff
 from .api.till_client import add_till_arguments, run_till
 from .app import create_app
 from .console.command import add_console_arguments, run_console
+from .consumers import run_consumers
 from .process import redis_for, run, start_site
 from .scheduler.cli import add_scheduler_arguments, scheduler_command
 from .scheduler.sender import run_sender
@@ -27,8 +28,15 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the web process (/wechat, /api/v1, /healthz, /metrics)")
     serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--consumers", action="store_true",
+                       help="also run the event consumers in this process (else `python -m bot consumers` does)")
+    consumers = commands.add_parser("consumers", help="consume the domain events: notices, member facts, campaign "
+                                                      "results, referrals… (run any number of them)")
+    consumers.add_argument("--demo", action="store_true", help="with the demo's settings (its REDIS_URL still needed)")
     commands.add_parser("sender", help="send queued pushes to WeChat (run any number of them)")
-    commands.add_parser("demo", help="run Redis, the WeChat sandbox and the bot together, with demo data")
+    demo_parser = commands.add_parser("demo", help="run Redis, the WeChat sandbox and the bot together, with demo data")
+    demo_parser.add_argument("--processes", type=int, default=1, choices=range(1, 9), metavar="N",
+                      help="N consumers processes, and N senders and schedulers in all (default 1)")
     add_till_arguments(commands.add_parser("till", help="post a signed purchase, refund, coupon use, points "
                                                         "payment, lookup or voucher collect to the running bot"))
     add_staff_arguments(commands.add_parser("staff", help="staff actions through the running bot's admin API"))
@@ -48,13 +56,17 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)    # every firing; the jobs log their own outcome
     try:
-        demo = args.command == "demo" or (args.command == "scheduler" and args.demo)
+        demo = args.command == "demo" or (args.command in ("scheduler", "consumers") and args.demo)
         settings = Settings.from_env(demo=demo, web=args.command in ("serve", "demo"),
                                      pii=args.command != "sender")
     except SettingsError as error:
         sys.exit(f"python -m bot {args.command}: {error}")
     if args.command == "serve":
-        run(lambda stop: serve_forever(settings, args.host, stop))
+        run(lambda stop: serve_forever(settings, args.host, stop, consumers=args.consumers))
+    elif args.command == "consumers":
+        if not settings.redis_url:
+            sys.exit("python -m bot consumers: REDIS_URL is required (the Redis the bot uses)")
+        run(lambda stop: run_consumers(settings, stop))
     elif args.command == "scheduler":
         if not settings.redis_url:
             sys.exit("python -m bot scheduler: REDIS_URL is required (the Redis the bot uses)")
@@ -62,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "sender":
         run(lambda stop: run_sender(settings, stop))
     elif args.command == "demo":
-        run(lambda stop: demo_command().run_demo(settings, stop))
+        run(lambda stop: demo_command().run_demo(settings, stop, args.processes))
 
 
 async def exit_with(command) -> None:
@@ -77,9 +89,9 @@ def demo_command():
     return importlib.import_module("bot.demo")
 
 
-async def serve_forever(settings: Settings, host: str, stop: asyncio.Event) -> None:
+async def serve_forever(settings: Settings, host: str, stop: asyncio.Event, *, consumers: bool = False) -> None:
     with redis_for(settings) as settings:
-        runner = await start_site(create_app(settings, background=True), host, settings.bot_port)
+        runner = await start_site(create_app(settings, background=consumers), host, settings.bot_port)
         log.info("bot listening on http://%s:%s/wechat", host, settings.bot_port)
         try:
             await stop.wait()

@@ -1,4 +1,7 @@
-"""`python -m bot demo`: Redis, the WeChat sandbox, the bot and a push sender in one process, with demo members.
+"""`python -m bot demo`: Redis, the WeChat sandbox, the bot, a push sender and a scheduler in one process, the
+event consumers in a process of their own (`python -m bot consumers`), with demo members. `--processes N`
+starts N consumers processes and N - 1 more senders and schedulers beside the demo's own, as a deployment
+with several of each runs.
 
 Everything runs on this machine: the sandbox plays WeChat (its chat page is where you are a member),
 the bot talks to it through WECHAT_API_BASE exactly as it would talk to WeChat. Redis is the embedded
@@ -10,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
+import subprocess
+import sys
 
 import aiohttp
 from dataclasses import dataclass
@@ -51,7 +57,7 @@ PERSONAS = (
 )
 
 
-async def run_demo(settings: Settings, stop: asyncio.Event) -> None:
+async def run_demo(settings: Settings, stop: asyncio.Event, processes: int = 1) -> None:
     embedded_redis = settings.redis_url is None
     with redis_for(settings) as settings:
         sandbox_url = f"http://127.0.0.1:{settings.sandbox_port}"
@@ -66,6 +72,7 @@ async def run_demo(settings: Settings, stop: asyncio.Event) -> None:
                 running.push_async_callback((await start_site(app, "127.0.0.1", port)).cleanup)
             await running.enter_async_context(sending(bot[SERVICES], settings))
             await running.enter_async_context(scheduling(bot[SERVICES], settings))
+            running.enter_context(helper_processes(settings, processes))
             await prepare(bot[SERVICES], sandbox_url)
             console_password = await demo_console_admin(bot[SERVICES])
             print(banner(settings, sandbox_url, bot_url, embedded_redis, console_password), flush=True)
@@ -97,6 +104,29 @@ async def scheduling(services: Services, settings: Settings):
     finally:
         stop.set()
         await task
+
+
+@contextlib.contextmanager
+def helper_processes(settings: Settings, processes: int):
+    """The consumers processes, and the senders and schedulers beyond the demo's own, on the demo's Redis
+    and WeChat; stopped with SIGTERM (each finishes the entry it is on) when the block ends."""
+    env = os.environ | {"REDIS_URL": settings.redis_url, "WECHAT_API_BASE": settings.wechat_api_base,
+                        "WECHAT_APPID": settings.wechat_appid, "WECHAT_APPSECRET": settings.wechat_appsecret,
+                        "SMS_PROVIDER": settings.sms_provider, "PUBLIC_BASE_URL": settings.public_base_url,
+                        "PYTHONUNBUFFERED": "1"}
+    commands = [["consumers", "--demo"]] * processes + [["sender"], ["scheduler", "--demo"]] * (processes - 1)
+    children = [subprocess.Popen([sys.executable, "-m", "bot", *command], env=env) for command in commands]
+    try:
+        yield children
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 async def prepare(services: Services, sandbox_url: str) -> None:

@@ -2,9 +2,9 @@
 index, which repairs an index step a crash cut short; the welcome gift, which completes a gift a crash
 cut short; the join-day index of membership anniversaries; the notices of the ledger's events; the member
 facts segments read; the purchases and redemptions campaigns are measured by; the managers' confirmed
-broadcasts, sent to their communities), and periodic housekeeping —
-relaying domain events a crashed process left in a member's outbox, and settling redemptions a crashed
-process left half done. Any number of processes may run all of it: each consumer group shares its entries
+broadcasts, sent to their communities; the daily totals of the headline metrics; the retention of each member's
+history and coupons), and periodic housekeeping — relaying domain events a crashed process left in a member's
+outbox, and settling redemptions a crashed process left half done. Any number of processes may run all of it: each consumer group shares its entries
 out, and every step is idempotent. (Calendar jobs — expiry, warnings, tier reviews, referral rewards whose
 refund window is over, the lifecycle, campaigns due — belong to the scheduler, bot/scheduler/.)"""
 from __future__ import annotations
@@ -25,6 +25,7 @@ from loyalty_core.members import JOIN_DAY_GROUP
 from loyalty_core.redis_store.connection import UNAVAILABLE, OutageLog
 from loyalty_core.redis_store.stream_consumer import StreamConsumer
 from loyalty_core.referral import REFERRAL_GROUP
+from loyalty_core.retention import RETENTION_GROUP
 from loyalty_core.surveys import SURVEYS_GROUP
 from loyalty_core.welcome import WELCOME_GROUP
 
@@ -103,6 +104,12 @@ def metrics_consumer(services: Services, name: str | None = None, **options) -> 
                           **options)
 
 
+def retention_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
+    """The consumer that forgets what a member's points history and coupons keep beyond `[retention]`."""
+    return StreamConsumer(services.redis, RETENTION_GROUP, name or consumer_name(), services.retention.handlers(),
+                          **options)
+
+
 def welcome_consumer(services: Services, name: str | None = None, **options) -> StreamConsumer:
     """The consumer that gives each new member the welcome gift, if the callback that created them did not."""
     return StreamConsumer(services.redis, WELCOME_GROUP, name or consumer_name(),
@@ -143,7 +150,7 @@ async def background_work(services: Services):
                               welcome_consumer(services), join_day_consumer(services), notice_consumer(services),
                               survey_consumer(services), facts_consumer(services),
                               campaign_results_consumer(services), broadcast_consumer(services),
-                              metrics_consumer(services))]
+                              metrics_consumer(services), retention_consumer(services))]
     tasks += [asyncio.create_task(every(seconds, job, stop)) for seconds, job in housekeeping(services)]
     try:
         yield

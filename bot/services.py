@@ -7,6 +7,7 @@ from datetime import date
 
 from redis.asyncio import Redis
 
+from loyalty_core import keys
 from loyalty_core.access_keys import AccessKeys
 from loyalty_core.birthday import BirthdaySeal, BirthdayService, StoredBirthdayWindows
 from loyalty_core.broadcasts import BroadcastService
@@ -61,6 +62,7 @@ from loyalty_core.redis_store.push_queue import RedisPushQueue
 from loyalty_core.redis_store.referral import RedisReferralStore
 from loyalty_core.redis_store.scripts import Scripts
 from loyalty_core.redis_store.spend_reversal import RedisSpendReversalStore
+from loyalty_core.redis_store.retention import RedisRetentionStore
 from loyalty_core.redis_store.till_payments import RedisPaymentStore
 from loyalty_core.redis_store.walk_in import RedisSalesCounter, RedisWalkInStore
 from loyalty_core.redis_store.statement import RedisBuiltinRegistry, RedisStatementPreferences
@@ -69,6 +71,7 @@ from loyalty_core.redis_store.surveys import RedisSurveyStore
 from loyalty_core.referral import ReferralService
 from loyalty_core.segments import Segments
 from loyalty_core.service_desk import ServiceDesk
+from loyalty_core.retention import Retention
 from loyalty_core.surveys import SurveyService
 from loyalty_core.tiers import TierService
 from loyalty_core.till import TillService
@@ -131,6 +134,7 @@ class Services:
     lottery: MemberDayLottery
     statements: MonthlyStatements
     builtin_campaigns: BuiltinCampaigns
+    retention: Retention
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -151,7 +155,7 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     pii = Pii(pii_key)
     members = MemberService(RedisMemberStore(redis, scripts, outbox), pii, sms, clock)
     program = program or load_program()
-    ledger = RedisLedgerStore(redis, outbox, batcher)
+    ledger = RedisLedgerStore(redis, outbox, batcher, index_ttl=till_index_ttl(program))
     birthday_store, seal = RedisBirthdayStore(redis, scripts, outbox, batcher), BirthdaySeal(pii)
     birthday_windows = StoredBirthdayWindows(birthday_store, seal, program)
     points = PointsService(ledger, program, clock, birthdays or birthday_windows)
@@ -188,7 +192,9 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                     push_queue=push_queue, notices=notices, wechat=wechat, **at_the_till, **rewards, **perks,
                     **gatherings, **segmentation, **member_day, campaigns=campaigns,
                     campaign_results=CampaignResults(parts, campaigns),
-                    console=console_accounts(redis, scripts, clock))
+                    console=console_accounts(redis, scripts, clock),
+                    retention=Retention(RedisRetentionStore(redis, scripts), program, clock,
+                                        retained_streams(push_partitions)))
 
 
 def console_accounts(redis: Redis, scripts: Scripts, clock: Clock) -> ConsoleAccounts:
@@ -203,9 +209,10 @@ def till_services(redis: Redis, batcher: Batcher, scripts: Scripts, outbox: Outb
     """The tills and the service desk: purchases and walk-in sales, points as payment, the member at the counter,
     the gift vouchers, the walk-ins' join codes."""
     walk_in_store = RedisWalkInStore(redis, scripts)
-    walk_ins = WalkIns(walk_in_store, RedisSalesCounter(redis, scripts), ledger, points, program.till.walk_in_join,
+    sales = RedisSalesCounter(redis, scripts, counted_for=program.till.max_backdate + till_index_ttl(program))
+    walk_ins = WalkIns(walk_in_store, sales, ledger, points, program.till.walk_in_join,
                        clock)
-    payment_store = RedisPaymentStore(redis, outbox, batcher)
+    payment_store = RedisPaymentStore(redis, outbox, batcher, index_ttl=till_index_ttl(program))
     return {"till": TillService(points, resolver, ledger, program, clock, walk_ins),
             "payments": PointsPayments(payment_store, payment_store, resolver, program, clock),
             "walk_ins": walk_ins, "walk_in_store": walk_in_store,
@@ -238,6 +245,16 @@ def segment_services(redis: Redis, scripts: Scripts, program: Program, clock: Cl
             "lifecycle": LifecycleCare(store, program, coupons, notices),
             "segments": Segments(store, program, program.segments, coupons),
             "metrics": HeadlineMetrics(RedisMetricsStore(redis, store, scripts), program)}
+
+
+def retained_streams(push_partitions: int) -> list[str]:
+    """The streams whose read and acknowledged entries the retention job trims."""
+    return [keys.OUTBOX_STREAM, *(keys.push_stream(p) for p in range(push_partitions))]
+
+
+def till_index_ttl(program: Program):
+    """A walk-in sale's txn_id must outlive the days its receipt may still join its customer."""
+    return max(program.retention.till_retry, program.till.walk_in_join)
 
 
 def push_services(redis: Redis, scripts: Scripts, clock: Clock, policy: PushPolicy,

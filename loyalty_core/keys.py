@@ -187,11 +187,11 @@ def spend_days(member_id: str) -> str:          # hash yyyymmdd -> spend that da
     return f"{member_tag(member_id)}:spend-days"  # only days inside the tier window
 
 
-def txn_index(txn_id: str) -> str:              # string "member_id|fingerprint", claimed with SET NX
+def txn_index(txn_id: str) -> str:              # string "member_id|fingerprint", claimed with SET NX EX
     return f"idx:txn:{txn_id}"
 
 
-def refund_index(refund_id: str) -> str:        # string "member_id|fingerprint", claimed with SET NX
+def refund_index(refund_id: str) -> str:        # string "member_id|fingerprint", claimed with SET NX EX
     return f"idx:refund:{refund_id}"
 
 
@@ -364,7 +364,7 @@ def member_facts(member_id: str) -> str:        # hash: the member's segmentatio
 
 
 # --- the till: points as payment, walk-in sales and the member share, the service desk ----------------------
-def payment_index(redemption_id: str) -> str:   # string "member_id|fingerprint" of a points payment, SET NX
+def payment_index(redemption_id: str) -> str:   # string "member_id|fingerprint" of a points payment, SET NX EX
     return f"idx:payment:{redemption_id}"
 
 

@@ -152,6 +152,14 @@ class TillRules:
 
 
 @rules
+class RetentionRules:
+    """How long what grows with every purchase is kept (loyalty_core/retention.py)."""
+    till_retry: Annotated[timedelta, Duration("days", 1, 3650)] = Field(timedelta(days=30), alias="till_retry_days")
+    history_months: Annotated[int, Whole(1, 120)] = 13
+    ended_coupon_months: Annotated[int, Whole(1, 120)] = 6
+
+
+@rules
 class MemberCodeRules:
     validity: Annotated[timedelta, Duration("minutes", 1, 60)] = Field(timedelta(minutes=5), alias="validity_minutes")
 
@@ -231,6 +239,7 @@ class Program:
     targets: MetricTargets = Field(default_factory=MetricTargets)
     member_day: MemberDayRules = Field(default_factory=MemberDayRules)
     statement: StatementRules = Field(default_factory=StatementRules)
+    retention: RetentionRules = Field(default_factory=RetentionRules)
 
     @field_validator("tiers", mode="after")
     @classmethod

@@ -35,6 +35,7 @@ class ScheduleRules:
     lifecycle: ClockTime = Field(time(10, 15), alias="lifecycle")
     campaigns: ClockTime = Field(time(10, 20), alias="campaigns")
     metrics: ClockTime = Field(time(23, 50), alias="metrics")
+    retention: ClockTime = Field(time(3, 30), alias="retention")
     catch_up_days: Annotated[int, Whole(1, 31)] = 7
 
     def at(self, job: str) -> time:

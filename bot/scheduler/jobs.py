@@ -131,6 +131,11 @@ async def campaigns(ctx: JobContext) -> str:
     return f"{counted(sent, 'campaign')} sent"
 
 
+async def retention(ctx: JobContext) -> str:
+    trimmed = await ctx.services.retention.trim_streams()
+    return f"{counted(trimmed, 'stream entry', 'stream entries')} every consumer had acknowledged trimmed"
+
+
 JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("points-expiry", points_expiry, "expire the points lots past their date"),
     ("coupon-expiry", coupon_expiry, "mark the coupons past their validity expired"),
@@ -147,6 +152,7 @@ JOBS: tuple[tuple[str, Callable[[JobContext], Awaitable[str]], str], ...] = (
     ("lifecycle", lifecycle, "move members through the lifecycle stages; wake-up and win-back care, once each"),
     ("campaigns", campaigns, "send the campaigns whose time has come"),
     ("metrics", metrics, "keep the day's headline metrics (active rate, repurchase, LTV, registration, conversion)"),
+    ("retention", retention, "trim the streams of the entries every consumer group has read and acknowledged"),
 )
 FREQUENT = ("event-reminders",)     # also run every `events.every_minutes` by the leader, outside the day's claim
 

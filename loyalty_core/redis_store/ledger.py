@@ -49,11 +49,16 @@ def parse_day(value: str | int) -> date:
 
 
 class RedisLedgerStore:
-    def __init__(self, redis: Redis, outbox: Outbox, batcher: Batcher | None = None):
+    """`index_ttl`: how long a txn_id, refund_id or redemption_id claim is kept (a till's retries, a refund's
+    route to its purchase); None keeps them for good."""
+
+    def __init__(self, redis: Redis, outbox: Outbox, batcher: Batcher | None = None, *,
+                 index_ttl: timedelta | None = None):
         self._redis = redis
         self._outbox = outbox
         self._batcher = batcher or Batcher(redis)
         self.scripts = Scripts(redis, self._batcher)
+        self._expiry = ("EX", int(index_ttl.total_seconds())) if index_ttl else ()
 
     # -- writes ------------------------------------------------------------------------------------
     async def _change(self, member_id: str, now: datetime, name: str, extra_keys: list[str], args: list,
@@ -160,7 +165,7 @@ class RedisLedgerStore:
         """SET NX: None if claimed now, else the holder. A holder that released its claim meanwhile
         (its request failed) lets us try again."""
         for _ in range(3):
-            if await self._batcher.call("SET", key, value, "NX"):
+            if await self._batcher.call("SET", key, value, "NX", *self._expiry):
                 return None
             holder = await self._batcher.call("GET", key)
             if holder is not None:

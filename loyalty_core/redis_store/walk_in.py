@@ -2,13 +2,13 @@
 slot, one script per change (loyalty_core/walk_in.py has the steps and their crash story)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import orjson
 from redis.asyncio import Redis
 
 from .. import errors, keys
-from ..clock import epoch_ms
+from ..clock import MALL_TZ, epoch_ms
 from .scripts import Scripts
 
 
@@ -42,13 +42,18 @@ class RedisWalkInStore:
 
 
 class RedisSalesCounter:
-    def __init__(self, redis: Redis, scripts: Scripts):
+    """`counted_for`: how long after its day a sale may still be posted or retried (the till's backdating and
+    retry window); the day's set of sales counted is kept that long, its counts for good."""
+
+    def __init__(self, redis: Redis, scripts: Scripts, counted_for: timedelta = timedelta(days=400)):
         self._redis = redis
         self._scripts = scripts
+        self._counted_for = counted_for
 
     async def count(self, day: str, store_id: str, kind: str, txn_id: str, fen: int) -> None:
+        day_ends = datetime.strptime(day, "%Y%m%d").replace(tzinfo=MALL_TZ) + timedelta(days=1)
         await self._scripts.run("sales_count", [keys.sales_day(day), keys.sales_day_counted(day)],
-                                [store_id, kind, txn_id, fen])
+                                [store_id, kind, txn_id, fen, int((day_ends + self._counted_for).timestamp())])
 
     async def day(self, day: str) -> dict[str, int]:
         return {field: int(value) for field, value in (await self._redis.hgetall(keys.sales_day(day))).items()}
