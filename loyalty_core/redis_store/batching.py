@@ -107,9 +107,9 @@ async def _exchange(redis: Redis, commands: list[tuple]) -> list:
 
 def _with_callbacks(redis: Redis, commands: list[tuple], replies: list) -> list:
     """The replies as redis-py's commands would answer them (SET ... NX: True or None, say)."""
-    callbacks = redis.response_callbacks
+    callbacks = {name: redis.response_callbacks.get(name) for name in {command[0] for command in commands}}
     answers = []
     for command, reply in zip(commands, replies):
-        callback = callbacks.get(command[0])
+        callback = callbacks[command[0]]
         answers.append(reply if callback is None or isinstance(reply, Exception) else callback(reply))
     return answers

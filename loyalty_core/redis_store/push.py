@@ -3,6 +3,7 @@ window and the delivery log (see loyalty_core/push/service.py for the steps and 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
@@ -32,25 +33,26 @@ class RedisPushStore:
     async def situation(self, push: Push, now: datetime) -> tuple[MemberFacts, PushRecord | None] | None:
         call = self._scripts.batcher.call
         answers = await asyncio.gather(*(call(*command) for command in _situation_reads(push)))
-        return _situation(push, answers, now)
+        return _situation(push, answers, _Moment.of(now))
 
     async def situations(self, pushes: list[Push], now: datetime) -> list[tuple[MemberFacts, PushRecord | None] | None]:
         """`situation` of each push, read in one pipeline."""
         reads = [command for push in pushes for command in _situation_reads(push)]
-        answers, n = await pipelined(self._redis, reads), len(SITUATION_READS)
-        return [_situation(push, answers[i * n:(i + 1) * n], now) for i, push in enumerate(pushes)]
+        answers, n, moment = await pipelined(self._redis, reads), len(SITUATION_READS), _Moment.of(now)
+        return [_situation(push, answers[i * n:(i + 1) * n], moment) for i, push in enumerate(pushes)]
 
     async def apply(self, push: Push, decision: Decision, version: int, now: datetime,
                     policy: PushPolicy) -> PushRecord | None:
         result = await self._scripts.run("push_plan", _plan_keys(push.member_id),
-                                         _plan_args(push, decision, version, now, policy))
+                                         _plan_args(push, decision, version, _Moment.of(now), policy))
         return _applied(push, decision, result)
 
     async def apply_many(self, decisions: list[tuple[Push, Decision, int]], now: datetime,
                          policy: PushPolicy) -> list[PushRecord | None]:
         """`apply` of each (push, decision, version), one script per push in its member's slot, in one pipeline;
         each push as first planned (a waiting record's own)."""
-        calls = [(_plan_keys(push.member_id), _plan_args(push, decision, version, now, policy))
+        moment = _Moment.of(now)
+        calls = [(_plan_keys(push.member_id), _plan_args(push, decision, version, moment, policy))
                  for push, decision, version in decisions]
         results = await self._scripts.run_many("push_plan", calls)
         return [_applied(push, decision, result, same_push=True)
@@ -134,18 +136,31 @@ def _situation_reads(push: Push) -> list[tuple]:
             ("HGET", keys.member_pushes(member_id), push.push_id)]
 
 
-def _situation(push: Push, answers, now: datetime) -> tuple[MemberFacts, PushRecord | None] | None:
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    """`now` as the push steps use it, worked out once for a batch of them."""
+    ms: int
+    today: str               # yyyymmdd
+    monday: str              # this week's Monday, yyyymmdd
+    month: str               # yyyymm
+
+    @classmethod
+    def of(cls, now: datetime) -> "_Moment":
+        return cls(epoch_ms(now), hours.day_key(now), hours.week_start(now).strftime("%Y%m%d"), hours.month_key(now))
+
+
+def _situation(push: Push, answers, moment: _Moment) -> tuple[MemberFacts, PushRecord | None] | None:
     status, facts, consents, caps, dedup, raw_record = answers
     if status is None:
         return None
     record = PushRecord.from_dict(orjson.loads(raw_record)) if raw_record else None
-    today, monday = hours.day_key(now), hours.week_start(now).strftime("%Y%m%d")
+    today, monday = moment.today, moment.monday
     others = [day for push_id, day in caps.items() if push_id != push.push_id and day >= monday]
     return MemberFacts(
         following=status == "subscribed" and facts.get("unreachable") != "1",
         window=_window(facts),
         consents={template_id: int(left) for template_id, left in consents.items()},
-        mass_this_month=int(facts.get("mass_count", 0)) if facts.get("mass_month") == hours.month_key(now) else 0,
+        mass_this_month=int(facts.get("mass_count", 0)) if facts.get("mass_month") == moment.month else 0,
         marketing_today=sum(day == today for day in others),
         marketing_this_week=sum(day <= today for day in others),
         duplicate=dedup is not None and record is None,
@@ -157,9 +172,9 @@ def _plan_keys(member_id: str) -> list[str]:
             keys.member_push_caps(member_id), keys.member_deliveries(member_id), keys.member_push_done(member_id)]
 
 
-def _plan_args(push: Push, decision: Decision, version: int, now: datetime, policy: PushPolicy) -> list:
-    return [_json(push.to_dict()), _json(_decision(decision)), version, epoch_ms(now), hours.day_key(now),
-            hours.week_start(now).strftime("%Y%m%d"), policy.marketing_per_day, policy.marketing_per_week,
+def _plan_args(push: Push, decision: Decision, version: int, moment: _Moment, policy: PushPolicy) -> list:
+    return [_json(push.to_dict()), _json(_decision(decision)), version, moment.ms, moment.today,
+            moment.monday, policy.marketing_per_day, policy.marketing_per_week,
             URGENCIES.index(push.urgency) * URGENCY_RANK_SPAN + epoch_ms(push.not_after), LOG_LENGTH,
             KEEP_ENDED_MS, KEEP_DEDUP_MS]
 
