@@ -52,10 +52,7 @@ class Batcher:
 
     async def _send(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for args, _ in batch:
-                    pipe.execute_command(*args)
-                results = await pipe.execute(raise_on_error=False)
+            results = await pipelined(self.redis, [args for args, _ in batch], errors_in_place=True)
         except BaseException as failure:  # the connection failed: every command in the batch failed
             for _, future in batch:
                 if not future.done():
