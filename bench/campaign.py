@@ -110,7 +110,7 @@ async def previews(services) -> list[dict]:
 
 async def run(members: int) -> dict:
     with private_redis(with_pid=True) as (url, redis_pid):
-        redis = connect(url, max_connections=512)
+        redis = connect(url, max_connections=512, socket_timeout=10)   # a busy shared machine stalls Redis for seconds
         services = build_services(redis, ManualClock(NOW), KEY, LogSmsSender())
         started = time.perf_counter()
         await fill(redis, members)
