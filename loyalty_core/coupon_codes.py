@@ -37,7 +37,8 @@ def check_character(body: str) -> str:
 
 
 def new_code() -> str:
-    body = "".join(secrets.choice(ALPHABET) for _ in range(RANDOM_LENGTH))
+    bits = secrets.randbits(5 * RANDOM_LENGTH)          # one draw, five bits a character
+    body = "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(RANDOM_LENGTH))
     return body + check_character(body)
 
 

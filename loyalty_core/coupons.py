@@ -15,6 +15,7 @@ coupon_rules.py) price the basket; the member's script marks the coupon used by 
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -93,6 +94,16 @@ class CouponStore(Protocol):
         """The code of the member's coupon for this issue key: this one, or the first one on a replay.
         Raises CouponMemberLimit."""
     async def issued_code(self, member_id: str, issue_key: str) -> str | None: ...
+    async def issued_codes(self, wanted: list[tuple[str, str]]) -> list[str | None]:
+        """`issued_code` of each (member_id, issue_key), read together."""
+    async def claim_totals(self, template_id: str, issue_keys: list[str], limit: int) -> list[bool]: ...
+    async def claim_codes(self, claims: list[tuple[str, str, int]]) -> list[bool]:
+        """`claim_code` of each (code, member_id, expires_ms), together."""
+    async def issue_many(self, coupons: list[tuple[dict, str]], per_member_limit: int, now: datetime) -> list[str | None]:
+        """`issue` of each (coupon, issue_key), one script per member, sent together; None where the member's
+        limit refused it."""
+    async def coupons_by_code(self, wanted: list[tuple[str, str]]) -> list[dict | None]:
+        """`coupon` of each (member_id, code), read together."""
     async def coupon(self, member_id: str, code: str) -> dict | None: ...
     async def coupons(self, member_id: str) -> list[dict]: ...
     async def owner(self, code: str) -> str | None: ...
@@ -185,6 +196,90 @@ class CouponService:
         if issued != code:                  # a replay: this attempt's fresh code is not needed
             await self._store.release_code(code, member_id)
         return await self.member_coupon(member_id, issued)
+
+    async def issue_many(self, template: CouponTemplate, wanted: list[tuple[str, str]], *,
+                         source: str = "") -> list[Coupon | errors.DomainError]:
+        """`issue_template` for a batch of (member_id, issue_key) of different members, each step taken for the
+        whole batch at once: each member's coupon, or the refusal `issue_template` would raise."""
+        for _, issue_key in wanted:
+            check_ref(issue_key, "issue_key")
+        answers: dict[int, Coupon | errors.DomainError | str] = {}
+        for i, prior in enumerate(await self._store.issued_codes(wanted)):
+            if prior is not None:
+                answers[i] = prior
+        now = self._clock.now()
+        fresh = [i for i in range(len(wanted)) if i not in answers]
+        if template.min_tier:
+            fresh = await self._reaching(template, wanted, fresh, answers, now)
+        validity = validity_at_issue(template, now)
+        if validity is None:
+            answers.update((i, errors.CouponNotIssuable()) for i in fresh)
+            fresh = []
+        counted = template.total_limit > 0
+        if counted and fresh:
+            claimed = await self._store.claim_totals(template.id, [wanted[i][1] for i in fresh], template.total_limit)
+            answers.update((i, errors.CouponIssueLimit()) for i, ok in zip(fresh, claimed) if not ok)
+            fresh = [i for i, ok in zip(fresh, claimed) if ok]
+        if fresh:
+            issued = await self._issue_to_members(template, [wanted[i] for i in fresh], source, now, validity)
+            answers.update(zip(fresh, issued))
+            refused = [wanted[i][1] for i, answer in zip(fresh, issued) if isinstance(answer, errors.CouponMemberLimit)]
+            if counted and refused:
+                for issue_key in refused:
+                    await self._store.release_total(template.id, issue_key)
+        return await self._read_answers(wanted, answers)
+
+    async def _reaching(self, template, wanted, fresh: list[int], answers: dict, now: datetime) -> list[int]:
+        tiers = [t.code for t in self.program.tiers]
+        statuses = await asyncio.gather(*(self._tiers.status(wanted[i][0], now) for i in fresh))
+        reaching = []
+        for i, status in zip(fresh, statuses):
+            if tier_reaches(status.tier.code, template.min_tier, tiers):
+                reaching.append(i)
+            else:
+                answers[i] = errors.TierTooLow()
+        return reaching
+
+    async def _issue_to_members(self, template, wanted: list[tuple[str, str]], source, now, validity) -> list:
+        codes = await self._claim_new_codes([member_id for member_id, _ in wanted], epoch_ms(validity.expires_at))
+        raw_template = template.to_dict()
+        coupons = [{"code": code, "member_id": member_id, "template": raw_template, "status": "issued",
+                    "issued_at": now.isoformat(), "expires_at": validity.expires_at.isoformat(),
+                    "expires_ms": epoch_ms(validity.expires_at), "last_day": validity.last_day.isoformat(),
+                    "starts_at": validity.starts_at.isoformat() if validity.starts_at else None, "source": source}
+                   for (member_id, _), code in zip(wanted, codes)]
+        issued = await self._store.issue_many([(coupon, issue_key) for coupon, (_, issue_key) in zip(coupons, wanted)],
+                                              template.per_member_limit, now)
+        answers = []
+        for coupon, code in zip(coupons, issued):
+            if code != coupon["code"]:          # refused, or a replay: this attempt's fresh code is not needed
+                await self._store.release_code(coupon["code"], coupon["member_id"])
+            answers.append(errors.CouponMemberLimit() if code is None else
+                           self._coupon(coupon, template) if code == coupon["code"] else code)
+        return answers
+
+    async def _claim_new_codes(self, member_ids: list[str], expires_ms: int) -> list[str]:
+        codes: list[str | None] = [None] * len(member_ids)
+        for _ in range(5):
+            drawing = [i for i, code in enumerate(codes) if code is None]
+            if not drawing:
+                return codes
+            drawn = [coupon_codes.new_code() for _ in drawing]
+            claimed = await self._store.claim_codes([(code, member_ids[i], expires_ms) for i, code in zip(drawing, drawn)])
+            for i, code, ok in zip(drawing, drawn, claimed):
+                if ok:
+                    codes[i] = code
+        if any(code is None for code in codes):
+            raise RuntimeError("could not draw an unused coupon code")
+        return codes
+
+    async def _read_answers(self, wanted: list[tuple[str, str]], answers: dict) -> list[Coupon | errors.DomainError]:
+        """Answers given as a code (an issue key's earlier coupon) read as that coupon."""
+        by_code = [i for i, answer in answers.items() if isinstance(answer, str)]
+        found = await self._store.coupons_by_code([(wanted[i][0], coupon_codes.normalise(answers[i])) for i in by_code])
+        for i, raw in zip(by_code, found):
+            answers[i] = self._coupon(raw) if raw is not None else errors.UnknownCoupon()
+        return [answers[i] for i in range(len(wanted))]
 
     async def _claim_new_code(self, member_id: str, expires_ms: int) -> str:
         for _ in range(5):
@@ -305,8 +400,9 @@ class CouponService:
             expired += await self._store.expire(member_id, code, now)
         return expired
 
-    def _coupon(self, raw: dict) -> Coupon:
-        template = CouponTemplate.from_dict(raw["template"])
+    def _coupon(self, raw: dict, template: CouponTemplate | None = None) -> Coupon:
+        """The coupon of its stored form (`template`: the template it was issued from, if at hand)."""
+        template = template or CouponTemplate.from_dict(raw["template"])
         last_day = date.fromisoformat(raw["last_day"])
         return Coupon(
             code=raw["code"], member_id=raw["member_id"], template=template, status=raw["status"],

@@ -344,7 +344,8 @@ async def run_sender(settings: Settings, stop: asyncio.Event) -> None:
     """`python -m bot sender`: consume the push outbox until SIGINT/SIGTERM."""
     redis = connect(settings.redis_url, max_connections=512)   # as serve's: pipelines in flight under load
     connector = aiohttp.TCPConnector(limit=settings.push_sender_concurrency, limit_per_host=0)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    # The API sets no cookies: a jar would only filter every request's and response's headers for them.
+    async with aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar()) as session:
         sender = build_sender(redis, session, settings, SystemClock())
         log.info("sender %s reading %d partitions, %d calls at most in flight", sender.name,
                  settings.push_partitions, sender.config.concurrency)

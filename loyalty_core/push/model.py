@@ -289,9 +289,10 @@ class PushRecord:
         return None
 
     @classmethod
-    def from_dict(cls, raw: Mapping) -> "PushRecord":
+    def from_dict(cls, raw: Mapping, push: Push | None = None) -> "PushRecord":
+        """`push`: the record's push when it is at hand already (then its stored form is not read again)."""
         until = raw.get("until_ms")
-        return cls(push=Push.from_dict(raw["push"]), status=raw["status"], channel=raw.get("channel") or "",
+        return cls(push=push or Push.from_dict(raw["push"]), status=raw["status"], channel=raw.get("channel") or "",
                    until=from_epoch_ms(until) if until else None, reason=raw.get("reason") or "",
                    attempt=int(raw.get("attempt") or 0), retries=int(raw.get("retries") or 0),
                    version=int(raw.get("v") or 0), batch=raw.get("batch") or "")

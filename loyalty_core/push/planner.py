@@ -76,6 +76,11 @@ def plan(push: Push, facts: MemberFacts, now: datetime, policy: PushPolicy) -> D
     return Decision.drop("no_channel")
 
 
+def plan_each(situations: list[tuple[Push, MemberFacts]], now: datetime, policy: PushPolicy) -> list[Decision]:
+    """`plan` for a batch of pushes (a campaign's): the same rules, each push on its own member's facts."""
+    return [plan(push, facts, now, policy) for push, facts in situations]
+
+
 def marketing_hold(facts: MemberFacts, now: datetime, policy: PushPolicy) -> tuple[datetime, str] | None:
     """The earliest moment a marketing push may go out, and why it must wait; None if it may go now."""
     if policy.marketing_per_day == 0 or policy.marketing_per_week == 0:

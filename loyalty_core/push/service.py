@@ -25,7 +25,7 @@ from .. import errors
 from ..clock import Clock
 from .model import (DEFERRED, IN_DOUBT, PLANNED, QUEUED, WAITING, WINDOW_RULES, Decision, Delivery,
                     MemberFacts, Push, PushRecord, Window)
-from .planner import PushPolicy, plan
+from .planner import PushPolicy, plan, plan_each
 
 log = logging.getLogger("loyalty_core.push")
 
@@ -74,6 +74,11 @@ class PushStore(Protocol):
     async def apply(self, push: Push, decision: Decision, version: int, now: datetime,
                     policy: PushPolicy) -> PushRecord | None:
         """Record the decision unless the facts it was taken on changed (then None)."""
+    async def situations(self, pushes: list[Push], now: datetime) -> list[tuple[MemberFacts, PushRecord | None] | None]:
+        """`situation` of each push, read together."""
+    async def apply_many(self, decisions: list[tuple[Push, Decision, int]], now: datetime,
+                         policy: PushPolicy) -> list[PushRecord | None]:
+        """`apply` of each (push, decision, version): one step in each member's slot, sent together."""
     async def record(self, member_id: str, push_id: str) -> PushRecord | None: ...
     async def inbox(self, member_id: str, limit: int) -> list[str]:
         """The member's pending pushes, most urgent first."""
@@ -94,6 +99,9 @@ class PushQueue(Protocol):
     async def enqueue(self, record: PushRecord) -> None: ...
     async def watch(self, member_id: str, push_id: str, at: datetime) -> None: ...
     async def unwatch(self, member_id: str, push_id: str) -> None: ...
+    async def watch_many(self, pushes: list[tuple[str, str]], at: datetime) -> None: ...
+    async def settle_many(self, records: list[PushRecord]) -> None:
+        """`enqueue` the queued ones, then `watch` each at its wake-up or `unwatch` it."""
     async def due(self, now: datetime, limit: int) -> list[tuple[str, str]]: ...
     async def settle_due(self, member_id: str, push_id: str, cutoff: datetime) -> None:
         """Forget the due entry unless a newer step set it past the cutoff."""
@@ -147,6 +155,39 @@ class PushService:
                      not_after=self._clock.now() + RESENT_VALID_FOR, content=record.push.content,
                      urgency=record.push.urgency, dedup_key=f"resend:{push_id}:{ref}")
         return await self.plan(again)
+
+    async def plan_many(self, pushes: list[Push]) -> list[PushRecord | None]:
+        """`plan` for a batch of pushes to different members (a campaign's), with the same steps in the same
+        order, each taken for the whole batch at once; None for a push whose member does not exist. A push whose
+        facts changed meanwhile is planned again on its own."""
+        now = self._clock.now()
+        situations = await self._store.situations(pushes, now)
+        done: dict[int, PushRecord | None] = {}
+        to_plan: list[tuple[int, Push, MemberFacts, int]] = []
+        for i, (push, situation) in enumerate(zip(pushes, situations)):
+            if situation is None:
+                done[i] = None
+                continue
+            facts, record = situation
+            if record is not None and record.status not in WAITING:
+                done[i] = record
+            else:
+                to_plan.append((i, record.push if record else push, facts, record.version if record else 0))
+        await self._queue.watch_many([(push.member_id, push.push_id) for _, push, _, _ in to_plan], now + WATCHDOG)
+        decisions = plan_each([(push, facts) for _, push, facts, _ in to_plan], now, self.policy)
+        applied = await self._store.apply_many(
+            [(push, decision, version) for (_, push, _, version), decision in zip(to_plan, decisions)], now,
+            self.policy)
+        for (i, push, _, _), record in zip(to_plan, applied):
+            if record is not None:
+                self._queue.count(record, record.status)
+                done[i] = record
+        await self._queue.settle_many([record for (i, *_), record in zip(to_plan, applied) if record is not None])
+        await self._queue.flush_counts()
+        for (i, push, _, _), record in zip(to_plan, applied):
+            if record is None:
+                done[i] = await self.plan(push)
+        return [done[i] for i in range(len(pushes))]
 
     async def preview(self, push: Push) -> Decision:
         """What `plan` would decide for the push now, recording nothing (a broadcast's preview): the same planner

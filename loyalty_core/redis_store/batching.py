@@ -12,6 +12,9 @@ import asyncio
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from .connection import HiredisPackingConnection
 
 
 class Batcher:
@@ -49,10 +52,7 @@ class Batcher:
 
     async def _send(self, batch: list[tuple[tuple, asyncio.Future]]) -> None:
         try:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for args, _ in batch:
-                    pipe.execute_command(*args)
-                results = await pipe.execute(raise_on_error=False)
+            results = await pipelined(self.redis, [args for args, _ in batch], errors_in_place=True)
         except BaseException as failure:  # the connection failed: every command in the batch failed
             for _, future in batch:
                 if not future.done():
@@ -67,3 +67,46 @@ class Batcher:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+
+async def pipelined(redis: Redis, commands: list[tuple], *, errors_in_place: bool = False) -> list:
+    """Commands a batch of work has ready at once, in one pipeline; the answers in order (the first error is
+    raised, after every command ran; `errors_in_place`: each error in its command's place instead)."""
+    if not commands:
+        return []
+    if issubclass(redis.connection_pool.connection_class, HiredisPackingConnection):
+        answers = _with_callbacks(redis, commands, await _exchange(redis, commands))
+    else:
+        async with redis.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            answers = await pipe.execute(raise_on_error=False)
+    if not errors_in_place:
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+    return answers
+
+
+async def _exchange(redis: Redis, commands: list[tuple]) -> list:
+    """Once more on a fresh connection if the pooled one was found broken (Redis restarted), as redis-py does."""
+    pool = redis.connection_pool
+    for attempt in (1, 2):
+        connection = await pool.get_connection()
+        try:
+            return await connection.exchange(commands)
+        except RedisConnectionError:
+            if attempt == 2:
+                raise
+        finally:
+            await pool.release(connection)
+
+
+def _with_callbacks(redis: Redis, commands: list[tuple], replies: list) -> list:
+    """The replies as redis-py's commands would answer them (SET ... NX: True or None, say)."""
+    callbacks = {name: redis.response_callbacks.get(name) for name in {command[0] for command in commands}}
+    answers = []
+    for command, reply in zip(commands, replies):
+        callback = callbacks[command[0]]
+        answers.append(reply if callback is None or isinstance(reply, Exception) else callback(reply))
+    return answers

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from .. import keys
 from ..campaigns import StoredCampaign
 from ..clock import epoch_ms, from_epoch_ms
+from .batching import pipelined
 from .scripts import Scripts, refusal
 
 
@@ -70,6 +71,13 @@ class RedisCampaignStore:
         await self._scripts.batcher.call("HSETNX", keys.member_campaigns(member_id), campaign_id,
                                          orjson.dumps({"arm": arm, "at_ms": epoch_ms(now), "days": days}))
 
+    async def join_many(self, joins: list[tuple[str, str]], campaign_id: str, now: datetime, days: int) -> None:
+        """`join` of each (member_id, arm), together."""
+        at_ms = epoch_ms(now)
+        await pipelined(self._redis, [("HSETNX", keys.member_campaigns(member_id), campaign_id,
+                                       orjson.dumps({"arm": arm, "at_ms": at_ms, "days": days}))
+                                      for member_id, arm in joins])
+
     async def joined(self, member_id: str) -> dict[str, dict]:
         raw = await self._redis.hgetall(keys.member_campaigns(member_id))
         return {campaign_id: orjson.loads(entry) for campaign_id, entry in raw.items()}
@@ -85,6 +93,15 @@ class RedisCampaignStore:
             "campaign_refund", [keys.campaign_marks(campaign_id), keys.campaign_counts(campaign_id)],
             [f"buy:{txn_id}", f"refund:{refund_id}", field, fen])
         return result["counted"]
+
+    async def mark_many(self, campaign_id: str, marks: list[tuple[str, str]]) -> list[bool]:
+        """`mark` of each (mark, count field), counting 1, in one script."""
+        if not marks:
+            return []
+        result = await self._scripts.run("campaign_marks", [keys.campaign_marks(campaign_id),
+                                                            keys.campaign_counts(campaign_id)],
+                                         [part for mark, field in marks for part in (mark, field)])
+        return list(result["counted"])
 
     async def counts(self, campaign_id: str) -> dict[tuple[str, str], int]:
         raw = await self._redis.hgetall(keys.campaign_counts(campaign_id))

@@ -35,6 +35,7 @@ import hiredis
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis._parsers import _AsyncHiredisParser
+from redis._parsers.hiredis import NOT_ENOUGH_DATA
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -57,9 +58,33 @@ class HiredisPackingConnection(Connection):
             raise redis_errors.DataError(f"invalid argument types for a Redis command: {kinds}")
 
 
+    async def exchange(self, commands: list[tuple]) -> list:
+        """Send the commands at once and read their replies, each error in its reply's place: a batch of work's
+        pipeline without redis-py's per-reply bookkeeping (a tenth of the processor time per command). The
+        replies are as Redis gives them (no response callbacks). The connection is closed on any failure, so a
+        half-read answer never reaches the next user."""
+        try:
+            await self.send_packed_command([hiredis.pack_command(command) for command in commands],
+                                           check_health=False)
+            return await self._parser.read_replies(len(commands))
+        except BaseException:
+            await self.disconnect(nowait=True)
+            raise
+
+
 class BoundedReadParser(_AsyncHiredisParser):
     """hiredis's parser, waiting at most `read_timeout` seconds for each read from the socket."""
     read_timeout = COMMAND_TIMEOUT_SECONDS
+
+    async def read_replies(self, count: int) -> list:
+        replies, reader = [], self._reader
+        while len(replies) < count:
+            reply = reader.gets()
+            if reply is NOT_ENOUGH_DATA:
+                await self.read_from_socket()
+            else:
+                replies.append(reply)
+        return replies
 
     async def read_from_socket(self):
         try:
@@ -81,6 +106,7 @@ def connect(url: str, **options) -> aioredis.Redis:
     options.setdefault("socket_connect_timeout", CONNECT_TIMEOUT_SECONDS)
     read_timeout = options.pop("socket_timeout", None) or COMMAND_TIMEOUT_SECONDS
     options.setdefault("parser_class", bounded_read_parser(read_timeout))
+    options["socket_timeout"] = None          # redis-py 8 defaults to 5 s, which brings back its per-reply timer
     options.setdefault("retry", Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)))
     if url.startswith("redis://"):
         options.setdefault("connection_class", HiredisPackingConnection)

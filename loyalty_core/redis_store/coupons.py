@@ -10,11 +10,26 @@ from redis.asyncio import Redis
 from .. import keys
 from ..clock import epoch_ms
 from .outbox import Outbox
+from .batching import pipelined
 from .scripts import Scripts, refusal
 
 
 def _entry(member_id: str, code: str) -> str:
     return f"{member_id}:{code}"
+
+
+def _issue_keys(member_id: str) -> list[str]:
+    """coupon_issue's keys: the coupons, their counts, the issue ops and the member's outbox."""
+    return [keys.member_coupons(member_id), keys.member_coupon_counts(member_id), keys.member_coupon_ops(member_id),
+            keys.member_outbox(member_id)]
+
+
+def _issue_args(coupon: dict, issue_key: str, per_member_limit: int) -> list:
+    template, member_id = coupon["template"], coupon["member_id"]
+    event = {"template_id": template["id"], "kind": template["kind"], "title": template["title"],
+             "expires_at": coupon["expires_at"], "source": coupon["source"], "code_tail": coupon["code"][-4:]}
+    return [issue_key, coupon["code"], orjson.dumps(coupon), template["id"], per_member_limit,
+            f"coupon_issued:{member_id}:{coupon['code']}", orjson.dumps(event)]
 
 
 class RedisCouponStore:
@@ -49,6 +64,21 @@ class RedisCouponStore:
         await call("ZADD", keys.COUPON_EXPIRY_INDEX, expires_ms, _entry(member_id, code))
         return True
 
+    async def claim_totals(self, template_id: str, issue_keys: list[str], limit: int) -> list[bool]:
+        results = await self._scripts.run_many(
+            "coupon_total_claim", [([keys.coupon_template_issued(template_id)], [issue_key, limit])
+                                   for issue_key in issue_keys])
+        return [result["ok"] for result in results]
+
+    async def claim_codes(self, claims: list[tuple[str, str, int]]) -> list[bool]:
+        claimed = await pipelined(self._redis, [("SET", keys.coupon_index(code), member_id, "NX")
+                                                for code, member_id, _ in claims])
+        entries = [part for (code, member_id, expires_ms), ok in zip(claims, claimed) if ok
+                   for part in (expires_ms, _entry(member_id, code))]
+        if entries:
+            await self._redis.execute_command("ZADD", keys.COUPON_EXPIRY_INDEX, *entries)
+        return [bool(ok) for ok in claimed]
+
     async def release_code(self, code: str, member_id: str) -> None:
         await self._scripts.run("index_release", [keys.coupon_index(code)], [member_id])
         await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
@@ -56,16 +86,38 @@ class RedisCouponStore:
     # -- the member's coupons ---------------------------------------------------------------------------
     async def issue(self, member_id: str, coupon: dict, issue_key: str, per_member_limit: int,
                     now: datetime) -> str:
-        template = coupon["template"]
-        event = {"template_id": template["id"], "kind": template["kind"], "title": template["title"],
-                 "expires_at": coupon["expires_at"], "source": coupon["source"], "code_tail": coupon["code"][-4:]}
-        result = await self._member_change(
-            member_id, now, "coupon_issue",
-            [keys.member_coupons(member_id), keys.member_coupon_counts(member_id),
-             keys.member_coupon_ops(member_id)],
-            [issue_key, coupon["code"], orjson.dumps(coupon), template["id"], per_member_limit,
-             f"coupon_issued:{member_id}:{coupon['code']}", orjson.dumps(event)])
+        result = await self._member_change(member_id, now, "coupon_issue", _issue_keys(member_id)[:3],
+                                           _issue_args(coupon, issue_key, per_member_limit))
         return result["code"]
+
+    async def issue_many(self, coupons: list[tuple[dict, str]], per_member_limit: int,
+                         now: datetime) -> list[str | None]:
+        """`issue` for a batch of members: the outbox marks, then one script per member, then the relays."""
+        member_ids = [coupon["member_id"] for coupon, _ in coupons]
+        await self._outbox.mark_many(member_ids, now)
+        results = await self._scripts.run_many("coupon_issue", [
+            (_issue_keys(coupon["member_id"]), [coupon["member_id"], now.isoformat(), *_issue_args(coupon, issue_key,
+                                                                                                  per_member_limit)])
+            for coupon, issue_key in coupons])
+        await self._outbox.relay_many(member_ids)
+        answers = []
+        for result in results:
+            if result["ok"]:
+                answers.append(result["code"])
+            elif result["error"] == "coupon_limit_reached":
+                answers.append(None)
+            else:
+                raise refusal(result)
+        return answers
+
+    async def issued_codes(self, wanted: list[tuple[str, str]]) -> list[str | None]:
+        return await pipelined(self._redis, [("HGET", keys.member_coupon_ops(member_id), f"issue:{issue_key}")
+                                             for member_id, issue_key in wanted])
+
+    async def coupons_by_code(self, wanted: list[tuple[str, str]]) -> list[dict | None]:
+        found = await pipelined(self._redis, [("HGET", keys.member_coupons(member_id), code)
+                                              for member_id, code in wanted])
+        return [None if raw is None else orjson.loads(raw) for raw in found]
 
     async def issued_code(self, member_id: str, issue_key: str) -> str | None:
         return await self._scripts.batcher.call("HGET", keys.member_coupon_ops(member_id), f"issue:{issue_key}")

@@ -20,6 +20,7 @@ from .. import keys
 from ..clock import MALL_TZ, epoch_ms
 from ..member_facts import Facts, FactsSource, Purchase
 from ..segment_rules import Clause, SpendCutoffs
+from .batching import pipelined
 from .scripts import Scripts
 
 SCRATCH_TTL_SECONDS = 600
@@ -164,6 +165,10 @@ class RedisFactsStore:
     async def facts(self, member_id: str) -> Facts | None:
         raw = await self._scripts.batcher.call("HGETALL", keys.member_facts(member_id))
         return decode(member_id, raw) if raw.get("stage") else None
+
+    async def facts_many(self, member_ids: list[str]) -> list[Facts | None]:
+        raws = await pipelined(self._redis, [("HGETALL", keys.member_facts(m)) for m in member_ids])
+        return [decode(member_id, raw) if raw.get("stage") else None for member_id, raw in zip(member_ids, raws)]
 
     async def communities(self, member_id: str) -> frozenset[str]:
         return frozenset(await self._redis.smembers(keys.member_communities(member_id)))

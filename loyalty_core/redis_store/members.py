@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from .. import keys
 from ..clock import epoch_ms
 from ..members import FollowResult, Member, PhoneRules, VerifiedCode
+from .batching import pipelined
 from .outbox import Outbox
 from .scripts import Scripts
 
@@ -45,14 +46,11 @@ class RedisMemberStore:
         return await self._redis.get(keys.phone_index(phone_hash))
 
     async def get(self, member_id: str) -> Member | None:
-        raw = await self._scripts.batcher.call("HGETALL", keys.member_profile(member_id))
-        if not raw:
-            return None
-        return Member(
-            member_id=member_id, openid=raw["openid"], subscribed=raw.get("status") == "subscribed",
-            joined_at=datetime.fromisoformat(raw["joined_at"]), nickname=raw.get("nickname", ""),
-            phone_hash=raw.get("phone_hash") or None,
-        )
+        return _member(member_id, await self._scripts.batcher.call("HGETALL", keys.member_profile(member_id)))
+
+    async def get_many(self, member_ids: list[str]) -> list[Member | None]:
+        raws = await pipelined(self._redis, [("HGETALL", keys.member_profile(m)) for m in member_ids])
+        return [_member(member_id, raw) for member_id, raw in zip(member_ids, raws)]
 
     async def phone_enc(self, member_id: str) -> str | None:
         return await self._redis.hget(keys.member_profile(member_id), "phone_enc")
@@ -158,3 +156,13 @@ class RedisMemberStore:
 
     async def release_phone(self, member_id: str, phone_hash: str) -> None:
         await self._scripts.run("index_release", [keys.phone_index(phone_hash)], [member_id])
+
+
+def _member(member_id: str, raw: dict) -> Member | None:
+    if not raw:
+        return None
+    return Member(
+        member_id=member_id, openid=raw["openid"], subscribed=raw.get("status") == "subscribed",
+        joined_at=datetime.fromisoformat(raw["joined_at"]), nickname=raw.get("nickname", ""),
+        phone_hash=raw.get("phone_hash") or None,
+    )

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from .. import keys
 from ..clock import epoch_ms
+from .batching import pipelined
 from .scripts import Scripts
 
 STREAM_MAXLEN = 1_000_000
@@ -31,19 +32,27 @@ class Outbox:
     async def mark(self, member_id: str, now: datetime) -> None:
         await self._scripts.batcher.call("ZADD", keys.OUTBOX_DIRTY, epoch_ms(now), member_id)
 
+    async def mark_many(self, member_ids: list[str], now: datetime) -> None:
+        if member_ids:
+            at = epoch_ms(now)
+            await self._redis.execute_command("ZADD", keys.OUTBOX_DIRTY, *(p for m in member_ids for p in (at, m)))
+
+    async def relay_many(self, member_ids: list[str]) -> int:
+        """`relay` for a batch of members: their outboxes read in one pipeline, copied and cleared in another."""
+        outboxes = await pipelined(self._redis, [("HGETALL", keys.member_outbox(m)) for m in member_ids])
+        commands: list[tuple] = []
+        for member_id, pending in zip(member_ids, outboxes):
+            if pending:
+                commands += [*_stream_adds(pending), ("HDEL", keys.member_outbox(member_id), *pending.keys())]
+        await pipelined(self._redis, commands)
+        return sum(len(pending) for pending in outboxes)
+
     async def relay(self, member_id: str) -> int:
         """Copy the member's pending events to the stream; returns how many were relayed."""
         pending = await self._redis.hgetall(keys.member_outbox(member_id))
         if not pending:
             return 0
-        ordered = sorted(pending.items(), key=lambda item: orjson.loads(item[1]).get("occurred_at", ""))
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event_id, body in ordered:
-                event = orjson.loads(body)
-                pipe.xadd(keys.OUTBOX_STREAM, {"event_id": event_id, "type": event["type"], "event": body},
-                          maxlen=STREAM_MAXLEN, approximate=True)
-            pipe.hdel(keys.member_outbox(member_id), *pending.keys())
-            await pipe.execute()
+        await pipelined(self._redis, [*_stream_adds(pending), ("HDEL", keys.member_outbox(member_id), *pending.keys())])
         return len(pending)
 
     async def sweep(self, now: datetime, older_than_ms: int = 10_000, batch: int = 500) -> int:
@@ -66,3 +75,11 @@ class Outbox:
         entries = await self._redis.xrange(keys.OUTBOX_STREAM, min=f"({after}" if after != "0-0" else "-",
                                            count=count)
         return [orjson.loads(fields["event"]) | {"stream_id": sid} for sid, fields in entries]
+
+
+def _stream_adds(pending: dict[str, str]) -> list[tuple]:
+    """The XADDs of a member's pending events to the stream, oldest first."""
+    events = sorted(((orjson.loads(body), event_id, body) for event_id, body in pending.items()),
+                    key=lambda item: item[0].get("occurred_at", ""))
+    return [("XADD", keys.OUTBOX_STREAM, "MAXLEN", "~", STREAM_MAXLEN, "*", "event_id", event_id,
+             "type", event["type"], "event", body) for event, event_id, body in events]

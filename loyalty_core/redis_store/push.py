@@ -3,6 +3,7 @@ window and the delivery log (see loyalty_core/push/service.py for the steps and 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import orjson
@@ -14,6 +15,7 @@ from ..push import hours
 from ..push.model import URGENCIES, Decision, Delivery, MemberFacts, Push, PushRecord, Window
 from ..push.planner import PushPolicy
 from ..push.service import ActionNoted, Begun, Outcome
+from .batching import pipelined
 from .scripts import Scripts
 
 LOG_LENGTH = 100                              # delivery log entries kept per member
@@ -29,44 +31,32 @@ class RedisPushStore:
 
     # -- planning ----------------------------------------------------------------------------------------
     async def situation(self, push: Push, now: datetime) -> tuple[MemberFacts, PushRecord | None] | None:
-        member_id, call = push.member_id, self._scripts.batcher.call
-        status, facts, consents, caps, dedup, raw_record = await asyncio.gather(
-            call("HGET", keys.member_profile(member_id), "status"), call("HGETALL", keys.member_push_facts(member_id)),
-            call("HGETALL", keys.member_consents(member_id)), call("HGETALL", keys.member_push_caps(member_id)),
-            call("ZSCORE", keys.member_push_dedup(member_id), push.dedup_key),
-            call("HGET", keys.member_pushes(member_id), push.push_id))
-        if status is None:
-            return None
-        record = PushRecord.from_dict(orjson.loads(raw_record)) if raw_record else None
-        today, monday = hours.day_key(now), hours.week_start(now).strftime("%Y%m%d")
-        others = [day for push_id, day in caps.items() if push_id != push.push_id and day >= monday]
-        return MemberFacts(
-            following=status == "subscribed" and facts.get("unreachable") != "1",
-            window=_window(facts),
-            consents={template_id: int(left) for template_id, left in consents.items()},
-            mass_this_month=int(facts.get("mass_count", 0)) if facts.get("mass_month") == hours.month_key(now) else 0,
-            marketing_today=sum(day == today for day in others),
-            marketing_this_week=sum(day <= today for day in others),
-            duplicate=dedup is not None and record is None,
-        ), record
+        call = self._scripts.batcher.call
+        answers = await asyncio.gather(*(call(*command) for command in _situation_reads(push)))
+        return _situation(push, answers, _Moment.of(now))
+
+    async def situations(self, pushes: list[Push], now: datetime) -> list[tuple[MemberFacts, PushRecord | None] | None]:
+        """`situation` of each push, read in one pipeline."""
+        reads = [command for push in pushes for command in _situation_reads(push)]
+        answers, n, moment = await pipelined(self._redis, reads), len(SITUATION_READS), _Moment.of(now)
+        return [_situation(push, answers[i * n:(i + 1) * n], moment) for i, push in enumerate(pushes)]
 
     async def apply(self, push: Push, decision: Decision, version: int, now: datetime,
                     policy: PushPolicy) -> PushRecord | None:
-        member_id = push.member_id
-        result = await self._scripts.run("push_plan", [
-            keys.member_pushes(member_id), keys.member_push_dedup(member_id), keys.member_push_inbox(member_id),
-            keys.member_push_caps(member_id), keys.member_deliveries(member_id), keys.member_push_done(member_id),
-        ], [
-            _json(push.to_dict()), _json(_decision(decision)), version, epoch_ms(now), hours.day_key(now),
-            hours.week_start(now).strftime("%Y%m%d"), policy.marketing_per_day, policy.marketing_per_week,
-            URGENCIES.index(push.urgency) * URGENCY_RANK_SPAN + epoch_ms(push.not_after), LOG_LENGTH,
-            KEEP_ENDED_MS, KEEP_DEDUP_MS,
-        ])
-        if not result["ok"]:
-            return None
-        if result.get("duplicate"):
-            return PushRecord(push=push, status=decision.status, reason=decision.reason)
-        return PushRecord.from_dict(result["record"])
+        result = await self._scripts.run("push_plan", _plan_keys(push.member_id),
+                                         _plan_args(push, decision, version, _Moment.of(now), policy))
+        return _applied(push, decision, result)
+
+    async def apply_many(self, decisions: list[tuple[Push, Decision, int]], now: datetime,
+                         policy: PushPolicy) -> list[PushRecord | None]:
+        """`apply` of each (push, decision, version), one script per push in its member's slot, in one pipeline;
+        each push as first planned (a waiting record's own)."""
+        moment = _Moment.of(now)
+        calls = [(_plan_keys(push.member_id), _plan_args(push, decision, version, moment, policy))
+                 for push, decision, version in decisions]
+        results = await self._scripts.run_many("push_plan", calls)
+        return [_applied(push, decision, result, same_push=True)
+                for (push, decision, _), result in zip(decisions, results)]
 
     async def record(self, member_id: str, push_id: str) -> PushRecord | None:
         raw = await self._redis.hget(keys.member_pushes(member_id), push_id)
@@ -132,6 +122,70 @@ class RedisPushStore:
     async def deliveries(self, member_id: str, limit: int) -> list[Delivery]:
         raw = await self._redis.lrange(keys.member_deliveries(member_id), 0, max(0, limit - 1))
         return [Delivery.from_dict(orjson.loads(entry)) for entry in raw]
+
+
+SITUATION_READS = ("status", "facts", "consents", "caps", "dedup", "record")
+
+
+def _situation_reads(push: Push) -> list[tuple]:
+    """The reads `_situation` decides on, in the order of SITUATION_READS."""
+    member_id = push.member_id
+    return [("HGET", keys.member_profile(member_id), "status"), ("HGETALL", keys.member_push_facts(member_id)),
+            ("HGETALL", keys.member_consents(member_id)), ("HGETALL", keys.member_push_caps(member_id)),
+            ("ZSCORE", keys.member_push_dedup(member_id), push.dedup_key),
+            ("HGET", keys.member_pushes(member_id), push.push_id)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Moment:
+    """`now` as the push steps use it, worked out once for a batch of them."""
+    ms: int
+    today: str               # yyyymmdd
+    monday: str              # this week's Monday, yyyymmdd
+    month: str               # yyyymm
+
+    @classmethod
+    def of(cls, now: datetime) -> "_Moment":
+        return cls(epoch_ms(now), hours.day_key(now), hours.week_start(now).strftime("%Y%m%d"), hours.month_key(now))
+
+
+def _situation(push: Push, answers, moment: _Moment) -> tuple[MemberFacts, PushRecord | None] | None:
+    status, facts, consents, caps, dedup, raw_record = answers
+    if status is None:
+        return None
+    record = PushRecord.from_dict(orjson.loads(raw_record)) if raw_record else None
+    today, monday = moment.today, moment.monday
+    others = [day for push_id, day in caps.items() if push_id != push.push_id and day >= monday]
+    return MemberFacts(
+        following=status == "subscribed" and facts.get("unreachable") != "1",
+        window=_window(facts),
+        consents={template_id: int(left) for template_id, left in consents.items()},
+        mass_this_month=int(facts.get("mass_count", 0)) if facts.get("mass_month") == moment.month else 0,
+        marketing_today=sum(day == today for day in others),
+        marketing_this_week=sum(day <= today for day in others),
+        duplicate=dedup is not None and record is None,
+    ), record
+
+
+def _plan_keys(member_id: str) -> list[str]:
+    return [keys.member_pushes(member_id), keys.member_push_dedup(member_id), keys.member_push_inbox(member_id),
+            keys.member_push_caps(member_id), keys.member_deliveries(member_id), keys.member_push_done(member_id)]
+
+
+def _plan_args(push: Push, decision: Decision, version: int, moment: _Moment, policy: PushPolicy) -> list:
+    return [_json(push.to_dict()), _json(_decision(decision)), version, moment.ms, moment.today,
+            moment.monday, policy.marketing_per_day, policy.marketing_per_week,
+            URGENCIES.index(push.urgency) * URGENCY_RANK_SPAN + epoch_ms(push.not_after), LOG_LENGTH,
+            KEEP_ENDED_MS, KEEP_DEDUP_MS]
+
+
+def _applied(push: Push, decision: Decision, result: dict, same_push: bool = False) -> PushRecord | None:
+    """The record the step wrote (`same_push`: the push given is the record's own, as first planned)."""
+    if not result["ok"]:
+        return None
+    if result.get("duplicate"):
+        return PushRecord(push=push, status=decision.status, reason=decision.reason)
+    return PushRecord.from_dict(result["record"], push if same_push else None)
 
 
 def _window(facts: dict) -> Window | None:

@@ -24,7 +24,8 @@ from redis.exceptions import ResponseError
 
 from .. import keys
 from ..clock import epoch_ms
-from ..push.model import PushRecord
+from ..push.model import QUEUED, PushRecord
+from .batching import pipelined
 from .scripts import Scripts
 
 
@@ -59,8 +60,23 @@ class RedisPushQueue:
 
     # -- the outbox streams ---------------------------------------------------------------------------------
     async def enqueue(self, record: PushRecord) -> None:
-        await self._call("XADD", keys.push_stream(self.partition_of(record.member_id)), "*", "m", record.member_id,
-                         "p", record.push_id, "a", record.attempt, "c", record.channel)
+        await self._call(*self._xadd(record))
+
+    async def settle_many(self, records: list[PushRecord]) -> None:
+        """After a batch's member steps, in one pipeline: the queued ones to their outbox streams, then each push's
+        due entry set to its wake-up, or removed when it has none (`enqueue`, then `watch` or `unwatch`)."""
+        commands: list[tuple] = [self._xadd(record) for record in records if record.status == QUEUED]
+        wakes = {_member_push(r.member_id, r.push_id): epoch_ms(r.wake_at()) for r in records if r.wake_at()}
+        if wakes:
+            commands.append(("ZADD", keys.PUSH_DUE, *(part for item, at in wakes.items() for part in (at, item))))
+        settled = [_member_push(r.member_id, r.push_id) for r in records if r.wake_at() is None]
+        if settled:
+            commands.append(("ZREM", keys.PUSH_DUE, *settled))
+        await pipelined(self._redis, commands)
+
+    def _xadd(self, record: PushRecord) -> tuple:
+        return ("XADD", keys.push_stream(self.partition_of(record.member_id)), "*", "m", record.member_id,
+                "p", record.push_id, "a", record.attempt, "c", record.channel)
 
     async def ensure_groups(self) -> None:
         for partition in range(self.partitions):
@@ -124,6 +140,13 @@ class RedisPushQueue:
     # -- the due index -------------------------------------------------------------------------------------
     async def watch(self, member_id: str, push_id: str, at: datetime) -> None:
         await self._call("ZADD", keys.PUSH_DUE, epoch_ms(at), _member_push(member_id, push_id))
+
+    async def watch_many(self, pushes: list[tuple[str, str]], at: datetime) -> None:
+        """`watch` of each (member_id, push_id), in one command."""
+        if pushes:
+            at_ms = epoch_ms(at)
+            await self._call("ZADD", keys.PUSH_DUE, *(part for member_id, push_id in pushes
+                                                       for part in (at_ms, _member_push(member_id, push_id))))
 
     async def unwatch(self, member_id: str, push_id: str) -> None:
         await self._call("ZREM", keys.PUSH_DUE, _member_push(member_id, push_id))

@@ -12,7 +12,7 @@ from redis.crc import key_slot
 from redis.exceptions import NoScriptError
 
 from .. import errors
-from .batching import Batcher
+from .batching import Batcher, pipelined
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
 
@@ -57,6 +57,28 @@ class Scripts:
 
     async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
         return await self.call(name, keys, args)
+
+    async def run_many(self, name: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]) -> list[dict]:
+        """The script once per (keys, args), all in one pipeline (each call in its own slot: a batch of
+        members' steps); the results in order. A server that does not know the script yet gets it loaded and
+        only the calls it refused are sent again."""
+        sha = script_sha(name)
+        commands = []
+        for keys, args in calls:
+            if self.check_slots and len({key_slot(k.encode()) for k in keys}) > 1:
+                raise CrossSlotScript(f"script {name} touches keys in several cluster slots: {list(keys)}")
+            commands.append(("EVALSHA", sha, len(keys), *keys, *(_arg(a) for a in args)))
+        raw = await pipelined(self._redis, commands, errors_in_place=True)
+        unknown = [i for i, answer in enumerate(raw) if isinstance(answer, NoScriptError)]
+        if unknown:
+            await self._redis.script_load(script_source(name))
+            for i, answer in zip(unknown, await pipelined(self._redis, [commands[i] for i in unknown],
+                                                                errors_in_place=True)):
+                raw[i] = answer
+        for answer in raw:
+            if isinstance(answer, Exception):
+                raise answer
+        return [decode(name, answer) for answer in raw]
 
     async def run_or_refuse(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
         """Run the script; a refusal (ok=false) raises the domain error of its code."""

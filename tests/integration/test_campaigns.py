@@ -267,3 +267,26 @@ async def test_a_refund_within_the_conversion_days_takes_its_amount_off_the_camp
     await caught_up(services, results)
     [arm, _] = (await till.admin.get("/api/v1/admin/campaigns/refunds/results")).json["arms"]
     assert (arm["purchasers"], arm["spend"]) == (1, "200.00")
+
+
+async def test_a_send_cut_short_and_taken_up_again_reaches_each_member_once(mall):
+    wired, services, sender, till = mall
+    openids = await wired.wechat.add_followers(60, prefix="cs")
+    members = {(await services.members.follow(o, f"evt:{o}")).member_id: o for o in openids}
+    await caught_up(services, facts_consumer(services, "t"))
+    assert (await till.admin.post("/api/v1/admin/campaigns", campaign())).status == 201
+    definition = (await services.campaigns.stored("spring"))[1]
+    await services.campaigns.deliver(definition, sorted(members)[:25])   # what a send that died had done
+    assert await services.campaigns.send_due() == 1
+    await sender.drain()
+
+    arms = {m: arm_for("spring", m, definition) for m in members}
+    reached = {o for m, o in members.items() if arms[m] != HOLDOUT}
+    assert Counter(e["openid"] for e in await wired.wechat.all_messages()) == Counter({o: 1 for o in reached})
+    for member_id, openid in members.items():
+        issued = [c for c in await services.coupons.wallet(member_id) if c.source == "campaign:spring"]
+        assert len(issued) == (openid in reached)
+    status = (await till.admin.get("/api/v1/admin/campaigns/spring")).json
+    assert (status["audience"], status["planned"], status["sent"]) == (60, len(reached), len(reached))
+    arms_shown = (await till.admin.get("/api/v1/admin/campaigns/spring/results")).json["arms"]
+    assert sum(arm["coupons_issued"] for arm in arms_shown) == len(reached)

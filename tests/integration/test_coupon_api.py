@@ -210,6 +210,29 @@ async def test_limits_hold_when_many_issues_race(till, redis):
         assert await redis.get(keys.coupon_index(code)) in members
 
 
+async def test_a_batch_issue_keeps_the_limits_and_a_second_batch_replays_the_first(till, redis):
+    coupons = till.services.coupons
+    scarce = await coupons.create_template(_template(id="batch", total_limit=5, per_member_limit=1))
+    solo = await coupons.create_template(_template(id="solo", per_member_limit=1))
+    members = [(await till.services.members.follow(f"o_b{n}", f"jb{n}")).member_id for n in range(7)]
+    wanted = [(m, f"batch:{m}") for m in members]
+    first = await coupons.issue_many(scarce, wanted, source="campaign:batch")
+    issued = {m: r for m, r in zip(members, first) if not isinstance(r, Exception)}
+    assert len(issued) == 5 and [type(r) for r in first].count(errors.CouponIssueLimit) == 2
+    assert all(r.member_id == m and r.source == "campaign:batch" for m, r in issued.items())
+    again = await coupons.issue_many(scarce, wanted)
+    assert {m: r.code for m, r in zip(members, again) if not isinstance(r, Exception)} == \
+        {m: r.code for m, r in issued.items()}
+    assert await redis.hget(keys.coupon_template_issued("batch"), "count") == "5"
+    for member_id in members:
+        assert {c.code for c in await coupons.wallet(member_id)} == ({issued[member_id].code} if member_id in issued
+                                                                      else set())
+    held = await coupons.issue(members[0], "solo", "earlier")
+    [refused, given] = await coupons.issue_many(solo, [(members[0], "solo:0"), (members[1], "solo:1")])
+    assert isinstance(refused, errors.CouponMemberLimit) and given.member_id == members[1]
+    assert await redis.zcard(keys.COUPON_EXPIRY_INDEX) == 7 and held.code != given.code
+
+
 async def test_the_expiry_job_visits_only_due_coupons(till, redis, clock):
     await till.services.coupons.create_template(_template(id="short", valid_days=0))
     member_id = (await till.services.members.follow("o_fox", "join:o_fox")).member_id

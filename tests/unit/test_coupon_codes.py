@@ -79,5 +79,5 @@ def test_a_code_of_the_wrong_shape_is_refused_as_such(typed):
 
 def test_codes_come_from_the_secrets_module(monkeypatch):
     drawn = []
-    monkeypatch.setattr(secrets, "choice", lambda seq: drawn.append(1) or seq[0])
-    assert new_code().startswith("2" * RANDOM_LENGTH) and len(drawn) == RANDOM_LENGTH
+    monkeypatch.setattr(secrets, "randbits", lambda bits: drawn.append(bits) or 0)
+    assert new_code().startswith("2" * RANDOM_LENGTH) and drawn == [5 * RANDOM_LENGTH]

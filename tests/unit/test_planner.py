@@ -14,7 +14,7 @@ from loyalty_core.clock import MALL_TZ
 from loyalty_core.push import hours
 from loyalty_core.push.model import Content, Decision, MemberFacts, Notice, Push, Window
 from loyalty_core.program import QuietHours, load_program, program_from_dict
-from loyalty_core.push.planner import PushPolicy, plan
+from loyalty_core.push.planner import PushPolicy, plan, plan_each
 
 THURSDAY = datetime(2026, 1, 15, 10, 0, tzinfo=MALL_TZ)
 POLICY = PushPolicy()
@@ -269,3 +269,9 @@ def test_marketing_over_a_cap_is_never_queued(situation):
     over = facts.marketing_today >= policy.marketing_per_day or facts.marketing_this_week >= policy.marketing_per_week
     if the_push.kind == "marketing" and over:
         assert decision.status != "queued"
+
+
+def test_a_batch_is_planned_push_by_push_on_each_members_own_facts():
+    cases = [case for case in CASES if case[3] == THURSDAY]
+    decisions = plan_each([(the_push, facts) for _, the_push, facts, _, _ in cases], THURSDAY, POLICY)
+    assert decisions == [expected for *_, expected in cases] and len(set(decisions)) > 3
