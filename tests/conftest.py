@@ -55,9 +55,15 @@ socket.socket.connect_ex = _guarded_connect_ex
 
 
 # -- Redis -------------------------------------------------------------------------------------
+def chosen_redis_url() -> str:
+    """The one place that picks the suite's Redis: REDIS_URL, else the local default. A Redis Cluster
+    (`redis+cluster://`) has only database 0, so a run against one uses the whole cluster."""
+    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+
+
 @pytest.fixture(scope="session")
 def redis_url():
-    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    url = chosen_redis_url()
     if is_reachable(url):
         os.environ["REDIS_URL"] = url
         yield url
@@ -73,7 +79,7 @@ def redis_url():
 @pytest.fixture
 async def redis(redis_url):
     client = connect(redis_url)
-    await client.flushdb()
+    await client.flushdb()  # on a cluster redis-py sends it to every master
     yield client
     await client.aclose()
 

@@ -84,24 +84,21 @@ class RedisFactsStore:
     async def source(self, member_id: str, birthday_month: int, now: datetime) -> tuple[FactsSource, int] | None:
         """The records the facts are made of and the snapshot's time (µs, Redis time: it orders writers, while
         `now` judges the coupons' validity); None for no such member."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.time()
-            pipe.hmget(keys.member_profile(member_id), "joined_at", "status", "phone_hash")
-            pipe.hmget(keys.points_account(member_id), "balance", "tier")
-            pipe.hgetall(keys.member_purchases(member_id))
-            pipe.hgetall(keys.member_coupons(member_id))
-            (seconds, micros), (joined_at, status, phone), (balance, tier), purchases, coupons = await pipe.execute()
-        if not joined_at:
+        read = await self._scripts.run("member_facts_source", [
+            keys.member_profile(member_id), keys.points_account(member_id), keys.member_purchases(member_id),
+            keys.member_coupons(member_id)])
+        if not read["joined_at"]:
             return None
         now_ms = epoch_ms(now)
-        held = frozenset(c["template"]["id"] for c in map(orjson.loads, coupons.values())
+        held = frozenset(c["template"]["id"] for c in map(orjson.loads, read["coupons"])
                          if c["status"] == "issued" and c["expires_ms"] > now_ms)
-        joined = _local_day(joined_at)
-        source = FactsSource(member_id=member_id, joined_on=joined, tier=tier or "", balance=int(balance or 0),
-                             purchases=tuple(_purchase(orjson.loads(raw)) for raw in purchases.values()),
+        joined = _local_day(read["joined_at"])
+        source = FactsSource(member_id=member_id, joined_on=joined, tier=read["tier"] or "",
+                             balance=int(read["balance"] or 0),
+                             purchases=tuple(_purchase(orjson.loads(raw)) for raw in read["purchases"]),
                              coupon_templates=held, birthday_month=birthday_month,
-                             following=status == "subscribed", phone_bound=bool(phone))
-        return source, seconds * 1_000_000 + micros
+                             following=read["status"] == "subscribed", phone_bound=bool(read["phone_hash"]))
+        return source, read["seconds"] * 1_000_000 + read["micros"]
 
     async def write(self, facts: Facts, snapshot: int, today: date, care: set[str]) -> list[str]:
         """Write the facts and file them; returns the transitions (stages entered, `lapsing`) this write made.

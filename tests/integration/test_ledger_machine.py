@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import orjson
 import pytest
-import redis.asyncio as aioredis
+from loyalty_core.redis_store.connection import connect
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -227,7 +227,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self, redis_url: str):
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.redis = aioredis.from_url(redis_url, decode_responses=True)
+        self.redis = connect(redis_url)
         self.clock = ManualClock()
         self.member = f"hm{uuid.uuid4().hex[:12]}"
         self.store = RedisLedgerStore(self.redis, Outbox(self.redis, Scripts(self.redis)))
