@@ -136,7 +136,18 @@ def push_stream(partition: int) -> str:         # stream of queued pushes {m, p,
 
 
 PUSH_SENDERS = "senders"                        # the consumer group of every push stream
-PUSH_DUE = "push:due"                           # zset "member_id|push_id" -> when to look at the push again (ms)
+# The due index: every push begun is watched (a watchdog in case its sender dies) and unwatched once it has an
+# outcome, and every deferred push waits here, so a campaign to a million members writes it two million times
+# within the hour. Split by member into PUSH_DUE_PARTITIONS slots, a number of its own (PUSH_PARTITIONS may grow,
+# which would move a member's entries where no reader looks); readers take the earliest of every partition.
+PUSH_DUE_PARTITIONS = 16
+
+
+def push_due(partition: int) -> str:            # zset "member_id|push_id" -> when to look at the push again (ms)
+    return f"push:{{due:{partition}}}"
+
+
+# One slot: only pushes whose sender died mid-call are listed, a few hundred at most after a crash.
 PUSH_IN_DOUBT = "push:in-doubt"                 # zset "member_id|push_id" -> when its outcome became unknown (ms)
 PUSH_COUNTS = "push:counts"                     # hash "kind|topic family|channel|outcome" -> pushes
 PUSH_MASS_SEQ = "push:mass:seq"                 # INCR -> the next mass batch number
@@ -195,16 +206,39 @@ def refund_index(refund_id: str) -> str:        # string "member_id|fingerprint"
     return f"idx:refund:{refund_id}"
 
 
-# The ledger's cross-member indexes share one slot, so one idempotent step after a member's script
-# syncs them all; the versions hash keeps the member `ver` last written, so a stale writer loses.
-LEDGER_INDEX_VERSIONS = "idx:{ledger}:versions"  # hash member_id -> ver
-POINTS_EXPIRY_INDEX = "idx:{ledger}:points-expiry"  # zset member_id -> earliest lot expiry (epoch ms)
-POINTS_WARN_INDEX = "idx:{ledger}:points-warn"  # zset member_id -> expiry of the earliest lot not yet warned about
-TIER_REVIEW_INDEX = "idx:{ledger}:tier-review"  # zset member_id -> next review day (yyyymmdd)
+# The ledger's cross-member indexes of one member share one slot, so one idempotent step after a member's
+# script syncs them all; the versions hash keeps the member `ver` last written, so a stale writer loses.
+# Every purchase, refund, points payment and expiry writes them (two or three commands, the sync script among
+# them), so in one slot they would put the whole ledger's write rate on one node of a cluster, and a million
+# members' entries (some 100 MB) in one slot that cannot be moved in parts. They are split by member into
+# LEDGER_PARTITIONS partitions, each its own slot: 16 spread over the masters of any cluster up to 16 nodes,
+# and cost the daily jobs 16 reads where they made one (each partition is walked on its own, earliest first).
+# Fixed: a member's partition must not change while its entries are filed.
+LEDGER_PARTITIONS = 16
 
 
-def points_leaderboard(year: int | str) -> str:  # zset member_id -> points earned in that calendar year
-    return f"lb:{{ledger}}:points:{year}"
+def ledger_partition(member_id: str) -> int:
+    return zlib.crc32(member_id.encode()) % LEDGER_PARTITIONS
+
+
+def ledger_index_versions(partition: int) -> str:  # hash member_id -> ver
+    return f"idx:{{ledger:{partition}}}:versions"
+
+
+def points_expiry_index(partition: int) -> str:  # zset member_id -> earliest lot expiry (epoch ms)
+    return f"idx:{{ledger:{partition}}}:points-expiry"
+
+
+def points_warn_index(partition: int) -> str:  # zset member_id -> expiry of the earliest lot not yet warned about
+    return f"idx:{{ledger:{partition}}}:points-warn"
+
+
+def tier_review_index(partition: int) -> str:  # zset member_id -> next review day (yyyymmdd)
+    return f"idx:{{ledger:{partition}}}:tier-review"
+
+
+def points_leaderboard(year: int | str, partition: int) -> str:  # zset member_id -> points earned in that calendar
+    return f"lb:{{ledger:{partition}}}:points:{year}"           #   year; the board is the partitions' merge
 
 
 def member_code(code: str) -> str:              # string JSON {member_id, expires_at, used_by}; TTL collects garbage

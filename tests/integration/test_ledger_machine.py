@@ -390,12 +390,13 @@ class LedgerMachine(RuleBasedStateMachine):
                 pipe.hgetall(keys.points_lot_data(self.member))
                 pipe.lrange(keys.points_history(self.member), 0, -1)
                 pipe.hgetall(keys.member_purchases(self.member))
-                pipe.zscore(keys.POINTS_EXPIRY_INDEX, self.member)
-                pipe.zscore(keys.POINTS_WARN_INDEX, self.member)
-                pipe.zscore(keys.TIER_REVIEW_INDEX, self.member)
+                part = keys.ledger_partition(self.member)
+                pipe.zscore(keys.points_expiry_index(part), self.member)
+                pipe.zscore(keys.points_warn_index(part), self.member)
+                pipe.zscore(keys.tier_review_index(part), self.member)
                 pipe.hgetall(keys.spend_days(self.member))
                 for year in years:
-                    pipe.zscore(keys.points_leaderboard(year), self.member)
+                    pipe.zscore(keys.points_leaderboard(year, part), self.member)
                 account, lots, lot_data, history, purchases, expiry, warn, review, days, *boards = \
                     await pipe.execute()
             return {"balance": int(account[0] or 0), "debt": int(account[1] or 0), "tier": account[2],
