@@ -267,7 +267,18 @@ def coupon_index(code: str) -> str:             # string member_id, claimed with
     return f"idx:coupon:{code}"
 
 
-COUPON_EXPIRY_INDEX = "idx:{coupons}:expiry"    # zset "<member_id>:<code>" -> expires_at (epoch ms), issued ones
+# The expiry index holds every issued coupon until it is used or expires: a campaign to a million members adds a
+# million entries (some 100 MB) at once, too much for one slot that cannot be moved in parts, and every issue,
+# use and expiry writes it. Split by member into COUPON_EXPIRY_PARTITIONS slots; the jobs walk each in turn.
+COUPON_EXPIRY_PARTITIONS = 16
+
+
+def coupon_expiry_index(partition: int) -> str:  # zset "<member_id>:<code>" -> expires_at (epoch ms), issued ones
+    return f"idx:{{coupons:{partition}}}:expiry"
+
+
+def coupon_expiry_partition(member_id: str) -> int:
+    return zlib.crc32(member_id.encode()) % COUPON_EXPIRY_PARTITIONS
 
 
 def coupon_template_issued(template_id: str) -> str:  # hash: "count" -> issued in total, "k:<issue_key>" -> 1
