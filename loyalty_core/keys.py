@@ -516,36 +516,61 @@ def store_survey(store_id: str) -> str:         # hash txn_id -> JSON {member_id
     return f"{{sv:{store_id}}}:answers"
 
 
-# --- segments (loyalty_core/segment_rules.py): the indexes the member facts keep, one slot ---------------------
+# --- segments (loyalty_core/segment_rules.py): the indexes the member facts keep, a slot per bucket ------------
 # Each index is split into SEGMENT_BUCKETS buckets by member (segment_bucket), so that a segment is evaluated a
-# bucket at a time: no one step of Redis works through every member at once.
-SEGMENT_TAG = "{seg}"
+# bucket at a time: no one step of Redis works through every member at once. Each bucket is a slot of its own
+# ({seg:<bucket>}): a member's facts are filed on every purchase, and a million members are filed in some twenty
+# sets and zsets each (about a gigabyte), more than one slot of a cluster should hold; a bucket's filing and a
+# segment's evaluation in that bucket each stay one script in one slot.
 SEGMENT_BUCKETS = 64
-SEGMENT_VERSIONS = "seg:{seg}:versions"         # hash member_id -> snapshot (µs) of the facts last indexed
-SEGMENT_STATE = "seg:{seg}:state"               # hash member_id -> the sets it is filed in ("tier:gold:17 …")
-SEGMENT_DUE = "seg:{seg}:due"                   # zset member_id -> day (ordinal) the facts change with no event
-SEGMENT_CARE_DUE = "seg:{seg}:care-due"         # hash member_id -> "<stage>:<since ordinal>": care not yet given
-SEGMENT_TOTALS = "seg:{seg}:totals"             # hash spend -> the members' 12-month spend in fen, summed
 
 
 def segment_bucket(member_id: str) -> int:
     return zlib.crc32(member_id.encode()) % SEGMENT_BUCKETS
 
 
+def segment_tag(bucket: int) -> str:
+    return f"{{seg:{bucket}}}"
+
+
+def segment_versions(bucket: int) -> str:       # hash member_id -> snapshot (µs) of the facts last indexed
+    return f"seg:{segment_tag(bucket)}:versions"
+
+
+def segment_state(bucket: int) -> str:          # hash member_id -> the sets it is filed in ("tier:gold:17 …")
+    return f"seg:{segment_tag(bucket)}:state"
+
+
+def segment_due(bucket: int) -> str:            # zset member_id -> day (ordinal) the facts change with no event
+    return f"seg:{segment_tag(bucket)}:due"
+
+
+def segment_care_due(bucket: int) -> str:       # hash member_id -> "<stage>:<since ordinal>": care not yet given
+    return f"seg:{segment_tag(bucket)}:care-due"
+
+
+def segment_totals(bucket: int) -> str:         # hash spend -> the bucket's members' 12-month spend in fen, summed
+    return f"seg:{segment_tag(bucket)}:totals"
+
+
 def segment_all(bucket: int) -> str:            # set of member_id: the bucket's members with facts
-    return f"seg:{{seg}}:all:{bucket}"
+    return f"seg:{segment_tag(bucket)}:all"
+
+
+def segment_set_prefix(bucket: int) -> str:     # + "<index>:<value>:<bucket>", the names a member's state lists
+    return f"seg:{segment_tag(bucket)}:s:"
 
 
 def segment_set(index: str, value: str, bucket: int) -> str:  # set of member_id, e.g. index "tier", value "gold"
-    return f"seg:{{seg}}:s:{index}:{value}:{bucket}"
+    return f"{segment_set_prefix(bucket)}{index}:{value}:{bucket}"
 
 
 def segment_scores(index: str, bucket: int) -> str:  # zset member_id -> score (spend fen, balance, purchases,
-    return f"seg:{{seg}}:z:{index}:{bucket}"    #   last purchase / join day ordinal)
+    return f"seg:{segment_tag(bucket)}:z:{index}"   #   last purchase / join day ordinal)
 
 
-def segment_scratch(token: str) -> str:         # zset or set with a TTL: a segment being evaluated, its parts
-    return f"seg:{{seg}}:tmp:{token}"
+def segment_scratch(token: str, bucket: int) -> str:  # zset or set with a TTL: a segment being evaluated, its parts
+    return f"seg:{segment_tag(bucket)}:tmp:{token}"
 
 
 # --- campaigns (loyalty_core/campaigns.py): the definitions and the schedule in one slot (a campaign is created

@@ -1,5 +1,5 @@
 """Member facts in Redis: read from the member's own records at one moment, written to the member's facts hash,
-then filed in the segment indexes (their own slot, `{seg}`), which `evaluate` intersects.
+then filed in the segment indexes (a slot per bucket, `{seg:<bucket>}`), which `evaluate` intersects.
 
 Two steps, each one script: the facts in the member's slot, then the indexes. Both carry the snapshot's time
 (Redis time, µs, read in the same MULTI as the records), and each refuses an older snapshot than the one it
@@ -23,7 +23,6 @@ from ..segment_rules import Clause
 from .scripts import Scripts
 
 SCRATCH_TTL_SECONDS = 600
-SET_PREFIX = "seg:{seg}:s:"
 SCORES = ("spend", "balance", "purchases", "last_purchase", "joined")
 
 
@@ -115,13 +114,14 @@ class RedisFactsStore:
 
     async def file(self, facts: Facts, snapshot: int, care_due: str = "") -> None:
         bucket = keys.segment_bucket(facts.member_id)
+        prefix = keys.segment_set_prefix(bucket)
         sets = [f"{name}:{bucket}" for name in filed_in(facts)]
         await self._scripts.run(
             "segment_index_sync",
-            [keys.SEGMENT_VERSIONS, keys.SEGMENT_STATE, keys.segment_all(bucket), keys.SEGMENT_DUE,
-             keys.SEGMENT_CARE_DUE, keys.SEGMENT_TOTALS,
-             *(SET_PREFIX + name for name in sets), *(keys.segment_scores(index, bucket) for index in SCORES)],
-            [facts.member_id, snapshot, len(sets), " ".join(sets), SET_PREFIX, _ordinal(facts.next_change),
+            [keys.segment_versions(bucket), keys.segment_state(bucket), keys.segment_all(bucket),
+             keys.segment_due(bucket), keys.segment_care_due(bucket), keys.segment_totals(bucket),
+             *(prefix + name for name in sets), *(keys.segment_scores(index, bucket) for index in SCORES)],
+            [facts.member_id, snapshot, len(sets), " ".join(sets), prefix, _ordinal(facts.next_change),
              care_due, *scores_of(facts)])
 
     # -- reading --------------------------------------------------------------------------------------------
@@ -133,14 +133,28 @@ class RedisFactsStore:
         return frozenset(await self._redis.smembers(keys.member_communities(member_id)))
 
     async def due(self, today: date, limit: int) -> list[str]:
-        """Members whose facts change by today with no event."""
-        return await self._redis.zrangebyscore(keys.SEGMENT_DUE, "-inf", today.toordinal(), start=0, num=limit)
+        """The `limit` members whose facts change earliest by today with no event, over every bucket."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in range(keys.SEGMENT_BUCKETS):
+                pipe.zrangebyscore(keys.segment_due(bucket), "-inf", today.toordinal(), start=0, num=limit,
+                                   withscores=True)
+            found = sorted((entry for part in await pipe.execute() for entry in part), key=lambda e: (e[1], e[0]))
+        return [member_id for member_id, _ in found[:limit]]
 
     async def care_due(self, cursor: int, count: int) -> tuple[int, dict[str, str]]:
-        return await self._redis.hscan(keys.SEGMENT_CARE_DUE, cursor, count=count)
+        """A page of the care due, bucket by bucket: the cursor carries the bucket (cursor % buckets) and the
+        bucket's own HSCAN cursor; 0 again once the last bucket is done."""
+        bucket, inner = cursor % keys.SEGMENT_BUCKETS, cursor // keys.SEGMENT_BUCKETS
+        inner, found = await self._redis.hscan(keys.segment_care_due(bucket), inner, count=count)
+        if inner == 0:
+            bucket += 1
+            if bucket == keys.SEGMENT_BUCKETS:
+                return 0, found
+        return inner * keys.SEGMENT_BUCKETS + bucket, found
 
     async def care_given(self, member_id: str, transition: str) -> None:
-        await self._scripts.run("hash_forget_if", [keys.SEGMENT_CARE_DUE], [member_id, transition])
+        await self._scripts.run("hash_forget_if", [keys.segment_care_due(keys.segment_bucket(member_id))],
+                                [member_id, transition])
 
     # -- segments -------------------------------------------------------------------------------------------
     async def evaluate(self, clauses: list[Clause], sample: int = 0) -> tuple[int, list[str]]:
@@ -158,7 +172,7 @@ class RedisFactsStore:
         async with self._evaluation(clauses) as run:
             for bucket in range(keys.SEGMENT_BUCKETS):
                 matched, _ = await run(bucket, 1, keep=True)
-                kept = keys.segment_scratch(f"{run.token}:{bucket}")
+                kept = keys.segment_scratch(run.token, bucket)
                 for offset in range(0, matched, batch):
                     yield await self._redis.zrange(kept, offset, offset + batch - 1)
                 await self._redis.delete(kept)
@@ -168,13 +182,13 @@ class RedisFactsStore:
         token = secrets.token_hex(8)
         copies = [(i, clause) for i, clause in enumerate(clauses) if clause.index == "community"]
         for i, clause in copies:
-            await self._copy_communities(clause.values, keys.segment_scratch(f"{token}:c{i}"))
+            await self._copy_communities(clause.values, f"{token}:c{i}")
 
         async def run(bucket: int, sample: int, keep: bool) -> tuple[int, list[str]]:
             plan, named = [], []
             for i, clause in enumerate(clauses):
                 if clause.index == "community":
-                    names = [keys.segment_scratch(f"{token}:c{i}:{bucket}")]
+                    names = [keys.segment_scratch(f"{token}:c{i}", bucket)]
                 elif clause.op == "range":
                     names = [keys.segment_scores(clause.index, bucket)]
                 else:
@@ -182,7 +196,7 @@ class RedisFactsStore:
                 named += names
                 low, high = clause.values if clause.op == "range" else (None, None)
                 plan.append({"op": clause.op, "keys": names, "low": low, "high": high})
-            result = keys.segment_scratch(f"{token}:{bucket}")
+            result = keys.segment_scratch(token, bucket)
             answer = await self._scripts.run("segment_evaluate", [result, keys.segment_all(bucket), *named],
                                              [orjson.dumps(plan), SCRATCH_TTL_SECONDS, sample])
             if not keep:
@@ -192,17 +206,17 @@ class RedisFactsStore:
         try:
             yield run
         finally:
-            scratch = [keys.segment_scratch(f"{token}:c{i}:{b}") for i, _ in copies for b in range(keys.SEGMENT_BUCKETS)]
+            scratch = [keys.segment_scratch(f"{token}:c{i}", b) for i, _ in copies for b in range(keys.SEGMENT_BUCKETS)]
             if scratch:
-                await self._redis.delete(*scratch)
+                await self._redis.delete(*scratch)      # redis-py sends one DEL per slot on a cluster
 
-    async def _copy_communities(self, communities: tuple, prefix: str) -> None:
-        """The members of the communities (each its own slot) copied into the segment's slot, by bucket."""
+    async def _copy_communities(self, communities: tuple, name: str) -> None:
+        """The members of the communities (each its own slot) copied into the segment's scratch, by bucket."""
         for community in communities:
             async for chunk in _chunks(self._redis.sscan_iter(keys.community_members(community), count=1000)):
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for member_id in chunk:
-                        target = f"{prefix}:{keys.segment_bucket(member_id)}"
+                        target = keys.segment_scratch(name, keys.segment_bucket(member_id))
                         pipe.sadd(target, member_id)
                         pipe.expire(target, SCRATCH_TTL_SECONDS)
                     await pipe.execute()
