@@ -3,6 +3,8 @@
 Cluster rule: every key of one member carries the hash tag ``{m:<member_id>}``, so a Lua script that
 changes one member touches one slot. Cross-member structures (indexes, leaderboards, stock, streams)
 have keys of their own and are changed by their own idempotent step, never inside a member's script.
+Those written on every purchase, coupon or push, or holding an entry per member, are split by member into
+partitions of their own slots; the others stay in one slot, and each says why (small, or rarely written).
 """
 from __future__ import annotations
 
@@ -85,6 +87,11 @@ def access_token_forced(appid: str) -> str:     # string: time of the last force
 
 
 # --- domain events (transactional outbox) -----------------------------------------------------
+# One slot each, though every state change writes them: the stream is appended to (one XADD an event, one to three
+# a purchase) and capped, so it holds only the recent past, and every consumer group reads it in order; the dirty
+# set holds only the members whose events are not relayed yet (a handful). A node takes such appends by the tens
+# of thousands a second, more than a mall group's tills and chats make; split by member with a consumer group per
+# partition if that changes.
 OUTBOX_STREAM = "outbox:events"                 # stream the push side consumes; entries carry event_id
 OUTBOX_DIRTY = "outbox:dirty"                   # zset member_id -> time: members with unrelayed events
 
@@ -149,6 +156,7 @@ def push_due(partition: int) -> str:            # zset "member_id|push_id" -> wh
 
 # One slot: only pushes whose sender died mid-call are listed, a few hundred at most after a crash.
 PUSH_IN_DOUBT = "push:in-doubt"                 # zset "member_id|push_id" -> when its outcome became unknown (ms)
+# One slot: written by each process once a second (its counts buffered), and a few hundred fields at most.
 PUSH_COUNTS = "push:counts"                     # hash "kind|topic family|channel|outcome" -> pushes
 PUSH_MASS_SEQ = "push:mass:seq"                 # INCR -> the next mass batch number
 
@@ -359,6 +367,7 @@ def member_referral_qr(member_id: str) -> str:  # hash: ticket, url, expires_ms,
     return f"{member_tag(member_id)}:referral-qr"
 
 
+# One slot: written once per referred member's first purchase (and release), a small share of the members.
 REFERRAL_DUE_INDEX = "idx:{referral}:due"       # zset referee member_id -> reward release time (epoch ms)
 
 
@@ -504,6 +513,8 @@ def suggestion_op(op_key: str) -> str:          # string, with a TTL: the messag
 
 
 # --- satisfaction surveys after purchases ------------------------------------------------------------------
+# One slot, while surveys are off by default; with `[survey] after_purchase` on, every purchase files the member
+# here, and these two keys hold an entry per recent buyer: then they call for the ledger indexes' split by member.
 SURVEYS_DUE = "{survey}:due"                    # zset member_id -> when their survey is due (epoch ms)
 SURVEYS_FILED = "{survey}:filed"                # hash member_id -> JSON {txn_id, store_id}: the latest purchase
 
@@ -608,4 +619,5 @@ def tracked_link(token: str) -> str:            # string JSON {campaign_id, memb
 
 
 # --- headline metrics (loyalty_core/metrics.py) ---------------------------------------------------------------
+# One slot: written once a day.
 METRICS_DAILY = "metrics:daily"                 # hash yyyy-mm-dd -> the day's headline figures (JSON), 400 days
