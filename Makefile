@@ -29,13 +29,14 @@ test-fast: $(STAMP)
 # own tests, image rendering, the wheel build, the private redis-servers of the embedded-Redis and outage tests,
 # the demo (its own embedded Redis) and the browser.
 CLUSTER_PORTS ?= 7100-7199
+CLUSTER_TESTS ?= tests/integration tests/e2e
 CLUSTER_SKIP  := tests/integration/test_sandbox_platform.py tests/integration/test_sandbox_quotas.py \
                  tests/integration/test_sandbox_wechatpy.py tests/integration/test_sandbox_chat_page.py \
                  tests/integration/test_images.py tests/integration/test_package_build.py \
                  tests/integration/test_embedded_redis.py tests/integration/test_redis_outage.py tests/e2e/test_demo.py
 test-cluster: $(STAMP)
 	$(PY) -m tests.redis_cluster --ports $(CLUSTER_PORTS) -- $(PY) -m pytest -q -p no:cacheprovider -m "not browser" \
-	    tests/integration tests/e2e $(addprefix --ignore=,$(CLUSTER_SKIP))
+	    $(CLUSTER_TESTS) $(addprefix --ignore=,$(CLUSTER_SKIP))
 
 demo: $(STAMP)
 	@bash scripts/system-deps.sh fonts-wqy-microhei fonts-noto-color-emoji
