@@ -66,9 +66,10 @@ async def fill_the_indexes(redis, services, count: int) -> None:
             for n in range(start, min(count, start + FILL_BATCH)):
                 member_id = str(9_000_000 + n)
                 later = TODAY + timedelta(days=rng.randint(35, 364), minutes=rng.randint(0, 1439))
-                pipe.zadd(keys.POINTS_EXPIRY_INDEX, {member_id: epoch_ms(later)})
-                pipe.zadd(keys.POINTS_WARN_INDEX, {member_id: epoch_ms(later)})
-                pipe.zadd(keys.TIER_REVIEW_INDEX, {member_id: int(later.strftime("%Y%m%d"))})
+                part = keys.ledger_partition(member_id)
+                pipe.zadd(keys.points_expiry_index(part), {member_id: epoch_ms(later)})
+                pipe.zadd(keys.points_warn_index(part), {member_id: epoch_ms(later)})
+                pipe.zadd(keys.tier_review_index(part), {member_id: int(later.strftime("%Y%m%d"))})
                 pipe.sadd(keys.birthday_index(rng.choice(other_labels)), member_id)
             await pipe.execute()
 
@@ -120,10 +121,14 @@ async def run(members: int) -> dict:
 async def expire_count(services) -> int:
     """The members the expiry index had due, all of them visited (none is left due after)."""
     until = epoch_ms(services.clock.now())
-    due = await services.redis.zcount(keys.POINTS_EXPIRY_INDEX, "-inf", until)
+    due = await _expiring(services.redis, until)
     await services.points.expire_due()
-    left = await services.redis.zcount(keys.POINTS_EXPIRY_INDEX, "-inf", until)
-    return due - left
+    return due - await _expiring(services.redis, until)
+
+
+async def _expiring(redis, until: int) -> int:
+    return sum([await redis.zcount(keys.points_expiry_index(part), "-inf", until)
+                for part in range(keys.LEDGER_PARTITIONS)])
 
 
 async def review_count(services) -> int:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import redis
 
+from loyalty_core.redis_store.connection import CLUSTER_SCHEME, is_cluster_url
+
 log = logging.getLogger(__name__)
 
 
@@ -114,6 +116,9 @@ class EmbeddedRedis:
 
 
 def is_reachable(url: str, timeout: float = 0.3) -> bool:
+    """Whether the Redis at `url` (of a cluster: its seed node) answers."""
+    if is_cluster_url(url):
+        url = "redis://" + url[len(CLUSTER_SCHEME):]
     client = redis.Redis.from_url(url, socket_connect_timeout=timeout)
     try:
         return bool(client.ping())

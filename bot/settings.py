@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit
 
 DEFAULT_API_BASE = "https://api.weixin.qq.com"
 DEMO_TOKEN = "dev-token"
@@ -91,8 +92,12 @@ class Settings:
         if not api_base.startswith(("http://", "https://")):
             problems.append("WECHAT_API_BASE must be an http(s) URL")
         redis_url = get("REDIS_URL")
-        if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-            problems.append("REDIS_URL must start with redis://, rediss:// or unix://")
+        if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://", "redis+cluster://")):
+            problems.append("REDIS_URL must start with redis://, rediss://, unix:// or redis+cluster:// (a cluster's "
+                            "seed node)")
+        elif redis_url is not None and redis_url.startswith("redis+cluster://") and \
+                urlsplit(redis_url).path not in ("", "/", "/0"):
+            problems.append("REDIS_URL: a Redis Cluster has database 0 only (redis+cluster://host:port)")
         if redis_url is None and not web and not demo:
             problems.append("REDIS_URL is required: the scheduler and the sender share Redis with the serve processes")
         pos_secret, admin_secret = get("POS_API_SECRET"), get("ADMIN_API_SECRET")

@@ -29,7 +29,7 @@ from .coupon_rules import (
     ZERO, Basket, CouponState, CouponTemplate, Evaluation, evaluate, status_refusal, terms_zh, validity_at_issue,
 )
 from .member_day import is_member_day, next_member_day
-from .points import check_ref, walk_index
+from .points import check_ref, walk_partitions
 from .program import Program
 
 
@@ -116,7 +116,8 @@ class CouponStore(Protocol):
         """Raises CouponAlreadyUsed, UnknownCoupon, or CouponNotApplicable (expired)."""
     async def expiring_between(self, start: datetime, end: datetime) -> list[tuple[str, str]]:
         """(member_id, code) of the issued coupons whose validity ends after `start` and by `end`."""
-    async def due(self, until: datetime, offset: int, limit: int) -> list[str]: ...
+    index_partitions: int  # of the expiry index, each walked on its own
+    async def due(self, until: datetime, partition: int, offset: int, limit: int) -> list[str]: ...
 
 
 class TierLookup(Protocol):
@@ -395,7 +396,8 @@ class CouponService:
         Returns how many coupons it expired."""
         now = now or self._clock.now()
         expired = 0
-        async for entry in walk_index(lambda offset: self._store.due(now, offset, batch), batch):
+        async for entry in walk_partitions(lambda part, offset: self._store.due(now, part, offset, batch),
+                                           self._store.index_partitions, batch):
             member_id, _, code = entry.partition(":")
             expired += await self._store.expire(member_id, code, now)
         return expired

@@ -3,6 +3,8 @@
 Cluster rule: every key of one member carries the hash tag ``{m:<member_id>}``, so a Lua script that
 changes one member touches one slot. Cross-member structures (indexes, leaderboards, stock, streams)
 have keys of their own and are changed by their own idempotent step, never inside a member's script.
+Those written on every purchase, coupon or push, or holding an entry per member, are split by member into
+partitions of their own slots; the others stay in one slot, and each says why (small, or rarely written).
 """
 from __future__ import annotations
 
@@ -85,6 +87,11 @@ def access_token_forced(appid: str) -> str:     # string: time of the last force
 
 
 # --- domain events (transactional outbox) -----------------------------------------------------
+# One slot each, though every state change writes them: the stream is appended to (one XADD an event, one to three
+# a purchase) and capped, so it holds only the recent past, and every consumer group reads it in order; the dirty
+# set holds only the members whose events are not relayed yet (a handful). A node takes such appends by the tens
+# of thousands a second, more than a mall group's tills and chats make; split by member with a consumer group per
+# partition if that changes.
 OUTBOX_STREAM = "outbox:events"                 # stream the push side consumes; entries carry event_id
 OUTBOX_DIRTY = "outbox:dirty"                   # zset member_id -> time: members with unrelayed events
 
@@ -136,8 +143,20 @@ def push_stream(partition: int) -> str:         # stream of queued pushes {m, p,
 
 
 PUSH_SENDERS = "senders"                        # the consumer group of every push stream
-PUSH_DUE = "push:due"                           # zset "member_id|push_id" -> when to look at the push again (ms)
+# The due index: every push begun is watched (a watchdog in case its sender dies) and unwatched once it has an
+# outcome, and every deferred push waits here, so a campaign to a million members writes it two million times
+# within the hour. Split by member into PUSH_DUE_PARTITIONS slots, a number of its own (PUSH_PARTITIONS may grow,
+# which would move a member's entries where no reader looks); readers take the earliest of every partition.
+PUSH_DUE_PARTITIONS = 16
+
+
+def push_due(partition: int) -> str:            # zset "member_id|push_id" -> when to look at the push again (ms)
+    return f"push:{{due:{partition}}}"
+
+
+# One slot: only pushes whose sender died mid-call are listed, a few hundred at most after a crash.
 PUSH_IN_DOUBT = "push:in-doubt"                 # zset "member_id|push_id" -> when its outcome became unknown (ms)
+# One slot: written by each process once a second (its counts buffered), and a few hundred fields at most.
 PUSH_COUNTS = "push:counts"                     # hash "kind|topic family|channel|outcome" -> pushes
 PUSH_MASS_SEQ = "push:mass:seq"                 # INCR -> the next mass batch number
 
@@ -195,16 +214,39 @@ def refund_index(refund_id: str) -> str:        # string "member_id|fingerprint"
     return f"idx:refund:{refund_id}"
 
 
-# The ledger's cross-member indexes share one slot, so one idempotent step after a member's script
-# syncs them all; the versions hash keeps the member `ver` last written, so a stale writer loses.
-LEDGER_INDEX_VERSIONS = "idx:{ledger}:versions"  # hash member_id -> ver
-POINTS_EXPIRY_INDEX = "idx:{ledger}:points-expiry"  # zset member_id -> earliest lot expiry (epoch ms)
-POINTS_WARN_INDEX = "idx:{ledger}:points-warn"  # zset member_id -> expiry of the earliest lot not yet warned about
-TIER_REVIEW_INDEX = "idx:{ledger}:tier-review"  # zset member_id -> next review day (yyyymmdd)
+# The ledger's cross-member indexes of one member share one slot, so one idempotent step after a member's
+# script syncs them all; the versions hash keeps the member `ver` last written, so a stale writer loses.
+# Every purchase, refund, points payment and expiry writes them (two or three commands, the sync script among
+# them), so in one slot they would put the whole ledger's write rate on one node of a cluster, and a million
+# members' entries (some 100 MB) in one slot that cannot be moved in parts. They are split by member into
+# LEDGER_PARTITIONS partitions, each its own slot: 16 spread over the masters of any cluster up to 16 nodes,
+# and cost the daily jobs 16 reads where they made one (each partition is walked on its own, earliest first).
+# Fixed: a member's partition must not change while its entries are filed.
+LEDGER_PARTITIONS = 16
 
 
-def points_leaderboard(year: int | str) -> str:  # zset member_id -> points earned in that calendar year
-    return f"lb:{{ledger}}:points:{year}"
+def ledger_partition(member_id: str) -> int:
+    return zlib.crc32(member_id.encode()) % LEDGER_PARTITIONS
+
+
+def ledger_index_versions(partition: int) -> str:  # hash member_id -> ver
+    return f"idx:{{ledger:{partition}}}:versions"
+
+
+def points_expiry_index(partition: int) -> str:  # zset member_id -> earliest lot expiry (epoch ms)
+    return f"idx:{{ledger:{partition}}}:points-expiry"
+
+
+def points_warn_index(partition: int) -> str:  # zset member_id -> expiry of the earliest lot not yet warned about
+    return f"idx:{{ledger:{partition}}}:points-warn"
+
+
+def tier_review_index(partition: int) -> str:  # zset member_id -> next review day (yyyymmdd)
+    return f"idx:{{ledger:{partition}}}:tier-review"
+
+
+def points_leaderboard(year: int | str, partition: int) -> str:  # zset member_id -> points earned in that calendar
+    return f"lb:{{ledger:{partition}}}:points:{year}"           #   year; the board is the partitions' merge
 
 
 def member_code(code: str) -> str:              # string JSON {member_id, expires_at, used_by}; TTL collects garbage
@@ -233,7 +275,18 @@ def coupon_index(code: str) -> str:             # string member_id, claimed with
     return f"idx:coupon:{code}"
 
 
-COUPON_EXPIRY_INDEX = "idx:{coupons}:expiry"    # zset "<member_id>:<code>" -> expires_at (epoch ms), issued ones
+# The expiry index holds every issued coupon until it is used or expires: a campaign to a million members adds a
+# million entries (some 100 MB) at once, too much for one slot that cannot be moved in parts, and every issue,
+# use and expiry writes it. Split by member into COUPON_EXPIRY_PARTITIONS slots; the jobs walk each in turn.
+COUPON_EXPIRY_PARTITIONS = 16
+
+
+def coupon_expiry_index(partition: int) -> str:  # zset "<member_id>:<code>" -> expires_at (epoch ms), issued ones
+    return f"idx:{{coupons:{partition}}}:expiry"
+
+
+def coupon_expiry_partition(member_id: str) -> int:
+    return zlib.crc32(member_id.encode()) % COUPON_EXPIRY_PARTITIONS
 
 
 def coupon_template_issued(template_id: str) -> str:  # hash: "count" -> issued in total, "k:<issue_key>" -> 1
@@ -314,6 +367,7 @@ def member_referral_qr(member_id: str) -> str:  # hash: ticket, url, expires_ms,
     return f"{member_tag(member_id)}:referral-qr"
 
 
+# One slot: written once per referred member's first purchase (and release), a small share of the members.
 REFERRAL_DUE_INDEX = "idx:{referral}:due"       # zset referee member_id -> reward release time (epoch ms)
 
 
@@ -463,6 +517,8 @@ def suggestion_op(op_key: str) -> str:          # string, with a TTL: the messag
 
 
 # --- satisfaction surveys after purchases ------------------------------------------------------------------
+# One slot, while surveys are off by default; with `[survey] after_purchase` on, every purchase files the member
+# here, and these two keys hold an entry per recent buyer: then they call for the ledger indexes' split by member.
 SURVEYS_DUE = "{survey}:due"                    # zset member_id -> when their survey is due (epoch ms)
 SURVEYS_FILED = "{survey}:filed"                # hash member_id -> JSON {txn_id, store_id}: the latest purchase
 
@@ -475,37 +531,63 @@ def store_survey(store_id: str) -> str:         # hash txn_id -> JSON {member_id
     return f"{{sv:{store_id}}}:answers"
 
 
-# --- segments (loyalty_core/segment_rules.py): the indexes the member facts keep, one slot ---------------------
+# --- segments (loyalty_core/segment_rules.py): the indexes the member facts keep, a slot per bucket ------------
 # Each index is split into SEGMENT_BUCKETS buckets by member (segment_bucket), so that a segment is evaluated a
-# bucket at a time: no one step of Redis works through every member at once.
-SEGMENT_TAG = "{seg}"
+# bucket at a time: no one step of Redis works through every member at once. Each bucket is a slot of its own
+# ({seg:<bucket>}): a member's facts are filed on every purchase, and a million members are filed in some twenty
+# sets and zsets each (about a gigabyte), more than one slot of a cluster should hold; a bucket's filing and a
+# segment's evaluation in that bucket each stay one script in one slot.
 SEGMENT_BUCKETS = 64
-SEGMENT_VERSIONS = "seg:{seg}:versions"         # hash member_id -> snapshot (µs) of the facts last indexed
-SEGMENT_STATE = "seg:{seg}:state"               # hash member_id -> the sets it is filed in ("tier:gold:17 …")
-SEGMENT_DUE = "seg:{seg}:due"                   # zset member_id -> day (ordinal) the facts change with no event
-SEGMENT_CARE_DUE = "seg:{seg}:care-due"         # hash member_id -> "<stage>:<since ordinal>": care not yet given
-SEGMENT_TOTALS = "seg:{seg}:totals"             # hash spend -> the members' 12-month spend in fen, summed
 SEGMENT_SPEND_CUTOFFS = "seg:{seg}:cutoffs"     # hash high, mid -> fen: the spend levels' percentiles last measured
+                                                # (two fields written once a day: one slot is plenty)
 
 
 def segment_bucket(member_id: str) -> int:
     return zlib.crc32(member_id.encode()) % SEGMENT_BUCKETS
 
 
+def segment_tag(bucket: int) -> str:
+    return f"{{seg:{bucket}}}"
+
+
+def segment_versions(bucket: int) -> str:       # hash member_id -> snapshot (µs) of the facts last indexed
+    return f"seg:{segment_tag(bucket)}:versions"
+
+
+def segment_state(bucket: int) -> str:          # hash member_id -> the sets it is filed in ("tier:gold:17 …")
+    return f"seg:{segment_tag(bucket)}:state"
+
+
+def segment_due(bucket: int) -> str:            # zset member_id -> day (ordinal) the facts change with no event
+    return f"seg:{segment_tag(bucket)}:due"
+
+
+def segment_care_due(bucket: int) -> str:       # hash member_id -> "<stage>:<since ordinal>": care not yet given
+    return f"seg:{segment_tag(bucket)}:care-due"
+
+
+def segment_totals(bucket: int) -> str:         # hash spend -> the bucket's members' 12-month spend in fen, summed
+    return f"seg:{segment_tag(bucket)}:totals"
+
+
 def segment_all(bucket: int) -> str:            # set of member_id: the bucket's members with facts
-    return f"seg:{{seg}}:all:{bucket}"
+    return f"seg:{segment_tag(bucket)}:all"
+
+
+def segment_set_prefix(bucket: int) -> str:     # + "<index>:<value>:<bucket>", the names a member's state lists
+    return f"seg:{segment_tag(bucket)}:s:"
 
 
 def segment_set(index: str, value: str, bucket: int) -> str:  # set of member_id, e.g. index "tier", value "gold"
-    return f"seg:{{seg}}:s:{index}:{value}:{bucket}"
+    return f"{segment_set_prefix(bucket)}{index}:{value}:{bucket}"
 
 
 def segment_scores(index: str, bucket: int) -> str:  # zset member_id -> score (spend fen, balance, purchases,
-    return f"seg:{{seg}}:z:{index}:{bucket}"    #   last purchase / join day ordinal)
+    return f"seg:{segment_tag(bucket)}:z:{index}"   #   last purchase / join day ordinal)
 
 
-def segment_scratch(token: str) -> str:         # zset or set with a TTL: a segment being evaluated, its parts
-    return f"seg:{{seg}}:tmp:{token}"
+def segment_scratch(token: str, bucket: int) -> str:  # zset or set with a TTL: a segment being evaluated, its parts
+    return f"seg:{segment_tag(bucket)}:tmp:{token}"
 
 
 # --- campaigns (loyalty_core/campaigns.py): the definitions and the schedule in one slot (a campaign is created
@@ -543,6 +625,7 @@ def tracked_link(token: str) -> str:            # string JSON {campaign_id, memb
 
 
 # --- headline metrics (loyalty_core/metrics.py) ---------------------------------------------------------------
+# One slot: written once a day.
 METRICS_DAILY = "metrics:daily"                 # hash yyyy-mm-dd -> the day's headline figures (JSON), 400 days
 
 

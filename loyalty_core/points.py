@@ -268,8 +268,11 @@ class LedgerStore(Protocol):
         """Points expired now."""
     async def warn(self, member_id: str, now: datetime, horizon: datetime, *, last_reminder: bool = False) -> int:
         """Lots warned about now (the first warning, or the last reminder: each once per lot)."""
-    async def members_with_lots_expiring(self, until: datetime, offset: int, limit: int) -> list[str]: ...
-    async def members_to_warn(self, until: datetime, offset: int, limit: int) -> list[str]: ...
+    # The job indexes come in this many partitions, each walked on its own (walk_partitions).
+    index_partitions: int
+    async def members_with_lots_expiring(self, until: datetime, partition: int, offset: int,
+                                         limit: int) -> list[str]: ...
+    async def members_to_warn(self, until: datetime, partition: int, offset: int, limit: int) -> list[str]: ...
     async def balance_view(self, member_id: str, now: datetime, horizon: datetime) -> BalanceView: ...
     async def history(self, member_id: str, start: int, count: int) -> tuple[list[HistoryEntry], int]: ...
     async def leaderboard(self, year: int, size: int, member_id: str) -> BoardRead: ...
@@ -334,8 +337,9 @@ class PointsService:
         Returns the points expired."""
         now = now or self._clock.now()
         total = 0
-        async for member_id in walk_index(
-                lambda offset: self._store.members_with_lots_expiring(now, offset, batch), batch):
+        async for member_id in walk_partitions(
+                lambda part, offset: self._store.members_with_lots_expiring(now, part, offset, batch),
+                self._store.index_partitions, batch):
             total += await self.expire(member_id, now)
         return total
 
@@ -345,7 +349,9 @@ class PointsService:
         now = now or self._clock.now()
         horizon = now + timedelta(days=self.program.points.expiry_warning_days)
         warned = 0
-        async for member_id in walk_index(lambda offset: self._store.members_to_warn(horizon, offset, batch), batch):
+        async for member_id in walk_partitions(
+                lambda part, offset: self._store.members_to_warn(horizon, part, offset, batch),
+                self._store.index_partitions, batch):
             warned += await self._store.warn(member_id, now, horizon) > 0
         return warned
 
@@ -358,8 +364,9 @@ class PointsService:
         now = now or self._clock.now()
         horizon = now + timedelta(days=days)
         reminded = 0
-        async for member_id in walk_index(
-                lambda offset: self._store.members_with_lots_expiring(horizon, offset, batch), batch):
+        async for member_id in walk_partitions(
+                lambda part, offset: self._store.members_with_lots_expiring(horizon, part, offset, batch),
+                self._store.index_partitions, batch):
             reminded += await self._store.warn(member_id, now, horizon, last_reminder=True) > 0
         return reminded
 
@@ -407,6 +414,14 @@ async def walk_index(read_page: Callable[[int], Awaitable[list[str]]], batch: in
                 yield member_id
         if len(page) < batch:
             return
+
+
+async def walk_partitions(read_page: Callable[[int, int], Awaitable[list[str]]], partitions: int,
+                          batch: int) -> AsyncIterator[str]:
+    """walk_index over each partition of a job's index in turn; read_page(partition, offset)."""
+    for partition in range(partitions):
+        async for member_id in walk_index(lambda offset, part=partition: read_page(part, offset), batch):
+            yield member_id
 
 
 def _check_points(points: int) -> None:

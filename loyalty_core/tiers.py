@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from .clock import MALL_TZ, Clock
-from .points import add_months, from_fen, tiers_payload, walk_index, window_start
+from .points import add_months, from_fen, tiers_payload, walk_partitions, window_start
 from .program import Program, Tier
 
 
@@ -151,7 +151,8 @@ class TierStore(Protocol):
     async def review(self, member_id: str, now: datetime, today: date, window_start: date, tiers: list[dict],
                      review_on: str, next_review: str) -> ReviewResult:
         """The review if it is due on `today` (once per review day), else ReviewResult(due=False)."""
-    async def members_due_for_review(self, today: date, offset: int, limit: int) -> list[str]: ...
+    index_partitions: int  # of the review index, each walked on its own
+    async def members_due_for_review(self, today: date, partition: int, offset: int, limit: int) -> list[str]: ...
 
 
 class TierService:
@@ -185,8 +186,9 @@ class TierService:
         """The review job: every member whose tier anniversary has come (the review index)."""
         now = now or self._clock.now()
         today = now.astimezone(MALL_TZ).date()
-        return [await self.review(member_id, now) async for member_id in walk_index(
-            lambda offset: self._store.members_due_for_review(today, offset, batch), batch)]
+        return [await self.review(member_id, now) async for member_id in walk_partitions(
+            lambda part, offset: self._store.members_due_for_review(today, part, offset, batch),
+            self._store.index_partitions, batch)]
 
 
 def _day_key(day: date) -> str:

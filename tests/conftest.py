@@ -56,23 +56,23 @@ socket.socket.connect_ex = _guarded_connect_ex
 
 
 # -- Redis -------------------------------------------------------------------------------------
-def database_for_this_worker(url: str) -> str:
-    """The Redis database this test process uses: the URL's own, or under pytest-xdist (workers gw0, gw1…)
-    the URL's number plus the worker's, since every test flushes its database."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    offset = int(worker.removeprefix("gw"))
+def chosen_redis_url() -> str:
+    """The one place that picks the suite's Redis: REDIS_URL, else the local default; under pytest-xdist
+    (workers gw0, gw1…) the URL's number plus the worker's, since every test flushes its database. A Redis
+    Cluster (`redis+cluster://`) has only database 0, so a run against one uses the whole cluster, one process."""
+    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    offset = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
     if offset == 0:
         return url
     parts = urlsplit(url)
     if "cluster" in parts.scheme:
         pytest.exit("a Redis Cluster has one database: run the suite on it without -n", returncode=3)
-    database = int(parts.path.strip("/") or 0) + offset
-    return urlunsplit(parts._replace(path=f"/{database}"))
+    return urlunsplit(parts._replace(path=f"/{int(parts.path.strip('/') or 0) + offset}"))
 
 
 @pytest.fixture(scope="session")
 def redis_url():
-    url = database_for_this_worker(os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL)
+    url = chosen_redis_url()
     if is_reachable(url):
         os.environ["REDIS_URL"] = url
         yield url
@@ -88,7 +88,7 @@ def redis_url():
 @pytest.fixture
 async def redis(redis_url):
     client = connect(redis_url)
-    await client.flushdb(asynchronous=True)   # freed in the background: a big database does not stall the other test process
+    await client.flushdb(asynchronous=True)   # freed in the background (on a cluster, on every master)
     yield client
     await client.aclose()
 

@@ -16,6 +16,8 @@ from typing import Awaitable, Callable
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
+
+from loyalty_core.redis_store.connection import connect
 from aiohttp import web
 
 from bot.wechat_api import RetryPolicy, WeChatApi
@@ -97,7 +99,7 @@ async def make_wechat_api(redis_url, redis):
 
     async def make(running: RunningSandbox, **kwargs) -> WeChatApi:
         session = aiohttp.ClientSession()
-        client_redis = aioredis.from_url(redis_url, decode_responses=True)
+        client_redis = connect(redis_url)
         opened.append((session, client_redis))
         kwargs.setdefault("retry", FAST_RETRIES)
         return WeChatApi(session, client_redis, running.config.appid, running.config.appsecret, running.url,

@@ -23,6 +23,11 @@ all the replies of a pipeline that have arrived. The values:
   background loops); every state change is idempotent by its natural key, so a command that reached Redis
   before its timeout, and is sent again later, is carried out once.
 So the process recovers by itself when Redis is back.
+
+Redis Cluster: `redis+cluster://host:port` names one seed node; redis-py's asyncio RedisCluster learns the
+other masters and the slot map from it, and follows MOVED/ASK redirects and failovers by itself. Every key of
+one state change shares a hash tag, so each Lua script and each command runs on one node; what touches
+every node (FLUSHDB, SCRIPT LOAD, SCAN) goes through `for_every_master` or redis-py's own fan-out.
 """
 from __future__ import annotations
 
@@ -36,6 +41,7 @@ import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 from redis._parsers import _AsyncHiredisParser
 from redis._parsers.hiredis import NOT_ENOUGH_DATA
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -99,18 +105,49 @@ def bounded_read_parser(seconds: float) -> type[BoundedReadParser]:
     return type("BoundedReadParser", (BoundedReadParser,), {"read_timeout": seconds})
 
 
-def connect(url: str, **options) -> aioredis.Redis:
+CLUSTER_SCHEME = "redis+cluster://"
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.startswith(CLUSTER_SCHEME)
+
+
+def connect(url: str, **options) -> aioredis.Redis | RedisCluster:
     """A client for `url` with decoded (str) responses and the timeouts above; TCP URLs get the hiredis-packing
-    connection. `socket_timeout` (seconds) sets the read timeout."""
+    connection. `socket_timeout` (seconds) sets the read timeout. `redis+cluster://host:port` gives a
+    RedisCluster seeded by that node (same options; `max_connections` is per node)."""
     options.setdefault("decode_responses", True)
     options.setdefault("socket_connect_timeout", CONNECT_TIMEOUT_SECONDS)
     read_timeout = options.pop("socket_timeout", None) or COMMAND_TIMEOUT_SECONDS
-    options.setdefault("parser_class", bounded_read_parser(read_timeout))
+    parser_class = options.pop("parser_class", bounded_read_parser(read_timeout))
     options["socket_timeout"] = None          # redis-py 8 defaults to 5 s, which brings back its per-reply timer
     options.setdefault("retry", Retry(NoBackoff(), 1, supported_errors=(redis_errors.ConnectionError,)))
+    if is_cluster_url(url):
+        return _connect_cluster("redis://" + url[len(CLUSTER_SCHEME):], parser_class, **options)
     if url.startswith("redis://"):
         options.setdefault("connection_class", HiredisPackingConnection)
-    return aioredis.from_url(url, **options)
+    return aioredis.from_url(url, parser_class=parser_class, **options)
+
+
+def _connect_cluster(url: str, parser_class: type, **options) -> RedisCluster:
+    options.pop("connection_class", None)
+    # Per node; redis-py's cluster default (100) refuses the 101st concurrent command at once, where a plain
+    # client's pool has no limit unless the caller sets one.
+    options.setdefault("max_connections", 2**31)
+    client = RedisCluster.from_url(url, socket_timeout=None, **options)
+    # RedisCluster takes no connection or parser class of its own; the nodes it discovers are built from this
+    # dict (the seed node already has its connections' kwargs: it only serves the first slot-map query).
+    client.connection_kwargs["connection_class"] = HiredisPackingConnection
+    client.connection_kwargs["parser_class"] = parser_class
+    return client
+
+
+async def for_every_master(client: aioredis.Redis | RedisCluster, *command) -> None:
+    """Run `command` on every master: FLUSHDB, SCRIPT LOAD and the like must reach every node of a cluster."""
+    if isinstance(client, RedisCluster):
+        await client.execute_command(*command, target_nodes=RedisCluster.PRIMARIES)
+    else:
+        await client.execute_command(*command)
 
 
 class OutageLog:

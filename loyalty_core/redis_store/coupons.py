@@ -61,7 +61,7 @@ class RedisCouponStore:
         call = self._scripts.batcher.call
         if not await call("SET", keys.coupon_index(code), member_id, "NX"):
             return False
-        await call("ZADD", keys.COUPON_EXPIRY_INDEX, expires_ms, _entry(member_id, code))
+        await call("ZADD", _expiry_index(member_id), expires_ms, _entry(member_id, code))
         return True
 
     async def claim_totals(self, template_id: str, issue_keys: list[str], limit: int) -> list[bool]:
@@ -81,7 +81,7 @@ class RedisCouponStore:
 
     async def release_code(self, code: str, member_id: str) -> None:
         await self._scripts.run("index_release", [keys.coupon_index(code)], [member_id])
-        await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
+        await self._redis.zrem(_expiry_index(member_id), _entry(member_id, code))
 
     # -- the member's coupons ---------------------------------------------------------------------------
     async def issue(self, member_id: str, coupon: dict, issue_key: str, per_member_limit: int,
@@ -125,19 +125,19 @@ class RedisCouponStore:
     async def use(self, member_id: str, code: str, txn_id: str, answer: dict, now: datetime) -> dict:
         result = await self._member_change(member_id, now, "coupon_use", [keys.member_coupons(member_id)],
                                            [code, txn_id, orjson.dumps(answer), epoch_ms(now)])
-        await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
+        await self._redis.zrem(_expiry_index(member_id), _entry(member_id, code))
         return orjson.loads(result["answer"])
 
     async def expire(self, member_id: str, code: str, now: datetime) -> bool:
         result = await self._member_change(member_id, now, "coupon_expire", [keys.member_coupons(member_id)],
                                            [code, epoch_ms(now)])
         if result["settled"]:
-            await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
+            await self._redis.zrem(_expiry_index(member_id), _entry(member_id, code))
         return result["expired"]
 
     async def revoke(self, member_id: str, code: str, now: datetime) -> None:
         await self._member_change(member_id, now, "coupon_revoke", [keys.member_coupons(member_id)], [code])
-        await self._redis.zrem(keys.COUPON_EXPIRY_INDEX, _entry(member_id, code))
+        await self._redis.zrem(_expiry_index(member_id), _entry(member_id, code))
 
     async def _member_change(self, member_id: str, now: datetime, script: str, member_keys: list[str],
                              args: list) -> dict:
@@ -165,9 +165,18 @@ class RedisCouponStore:
 
     async def expiring_between(self, start: datetime, end: datetime) -> list[tuple[str, str]]:
         """(member_id, code) of the issued coupons whose validity ends after `start` and by `end`."""
-        entries = await self._redis.zrangebyscore(keys.COUPON_EXPIRY_INDEX, f"({epoch_ms(start)}", epoch_ms(end))
-        return [tuple(entry.split(":", 1)) for entry in entries]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for partition in range(keys.COUPON_EXPIRY_PARTITIONS):
+                pipe.zrangebyscore(keys.coupon_expiry_index(partition), f"({epoch_ms(start)}", epoch_ms(end))
+            parts = await pipe.execute()
+        return [tuple(entry.split(":", 1)) for entries in parts for entry in entries]
 
-    async def due(self, until: datetime, offset: int, limit: int) -> list[str]:
-        return await self._redis.zrangebyscore(keys.COUPON_EXPIRY_INDEX, "-inf", epoch_ms(until), start=offset,
-                                               num=limit)
+    index_partitions = keys.COUPON_EXPIRY_PARTITIONS
+
+    async def due(self, until: datetime, partition: int, offset: int, limit: int) -> list[str]:
+        return await self._redis.zrangebyscore(keys.coupon_expiry_index(partition), "-inf", epoch_ms(until),
+                                               start=offset, num=limit)
+
+
+def _expiry_index(member_id: str) -> str:
+    return keys.coupon_expiry_index(keys.coupon_expiry_partition(member_id))

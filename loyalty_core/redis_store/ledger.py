@@ -68,12 +68,14 @@ class RedisLedgerStore:
         queued in the same loop turn as the script, so they travel ahead of it in one pipeline.
         Pre-marks (ZADD LT) are never later than the truth, even if we die before the sync.
         A refusal raises its domain error, unless the caller names it as an answer of its own."""
+        part = keys.ledger_partition(member_id)
         marks = [self._batcher.call("ZADD", keys.OUTBOX_DIRTY, epoch_ms(now), member_id)]  # = Outbox.mark
         if new_lot_expires is not None:
             marks += [self._batcher.call("ZADD", index, "LT", epoch_ms(new_lot_expires), member_id)
-                      for index in (keys.POINTS_EXPIRY_INDEX, keys.POINTS_WARN_INDEX)]
+                      for index in (keys.points_expiry_index(part), keys.points_warn_index(part))]
         if review_on is not None:  # the review day if this purchase upgrades the member
-            marks.append(self._batcher.call("ZADD", keys.TIER_REVIEW_INDEX, "LT", day_key(review_on), member_id))
+            marks.append(self._batcher.call("ZADD", keys.tier_review_index(part), "LT", day_key(review_on),
+                                            member_id))
         try:
             result = await self.scripts.run(name, ledger_keys(member_id) + extra_keys,
                                             _base_args(member_id, now) + args)
@@ -91,8 +93,9 @@ class RedisLedgerStore:
                          key=lambda item: (item[0].get("occurred_at", ""), item[1]))
         boards = [(result["year"], result["earned_year"]),
                   *zip(result.get("other_years") or [], result.get("other_earned") or [])]
-        zsets = [keys.POINTS_EXPIRY_INDEX, keys.POINTS_WARN_INDEX, keys.TIER_REVIEW_INDEX] + \
-            [keys.points_leaderboard(year) for year, _ in boards]
+        part = keys.ledger_partition(member_id)
+        zsets = [keys.points_expiry_index(part), keys.points_warn_index(part), keys.tier_review_index(part)] + \
+            [keys.points_leaderboard(year, part) for year, _ in boards]
         scores = [_score(result["earliest"]), _score(result["unwarned"]), result["review_on"]] + \
             [earned or "" for _, earned in boards]
         relayed = [self._batcher.call("XADD", keys.OUTBOX_STREAM, "MAXLEN", "~", STREAM_MAXLEN, "*",
@@ -101,7 +104,7 @@ class RedisLedgerStore:
         if pending:
             relayed.append(self._batcher.call("HDEL", keys.member_outbox(member_id),
                                               *(event_id for _, event_id, _ in pending)))
-        synced = self.scripts.call("index_sync", [keys.LEDGER_INDEX_VERSIONS, *zsets],
+        synced = self.scripts.call("index_sync", [keys.ledger_index_versions(part), *zsets],
                                   [member_id, result["ver"], *scores])
         await asyncio.gather(synced, *relayed)
 
@@ -200,19 +203,22 @@ class RedisLedgerStore:
         await self.scripts.run("index_release", [key], [value])
 
     # -- reads -------------------------------------------------------------------------------------
-    async def members_with_lots_expiring(self, until: datetime, offset: int, limit: int) -> list[str]:
-        """Members whose earliest lot expires by `until`, earliest first."""
-        return await self._redis.zrangebyscore(keys.POINTS_EXPIRY_INDEX, "-inf", epoch_ms(until), start=offset,
-                                               num=limit)
+    index_partitions = keys.LEDGER_PARTITIONS
 
-    async def members_to_warn(self, until: datetime, offset: int, limit: int) -> list[str]:
-        """Members with a lot expiring by `until` that they were not warned about yet."""
-        return await self._redis.zrangebyscore(keys.POINTS_WARN_INDEX, "-inf", epoch_ms(until), start=offset,
-                                               num=limit)
+    async def members_with_lots_expiring(self, until: datetime, partition: int, offset: int,
+                                         limit: int) -> list[str]:
+        """The partition's members whose earliest lot expires by `until`, earliest first."""
+        return await self._redis.zrangebyscore(keys.points_expiry_index(partition), "-inf", epoch_ms(until),
+                                               start=offset, num=limit)
 
-    async def members_due_for_review(self, today: date, offset: int, limit: int) -> list[str]:
-        return await self._redis.zrangebyscore(keys.TIER_REVIEW_INDEX, "-inf", int(day_key(today)), start=offset,
-                                               num=limit)
+    async def members_to_warn(self, until: datetime, partition: int, offset: int, limit: int) -> list[str]:
+        """The partition's members with a lot expiring by `until` that they were not warned about yet."""
+        return await self._redis.zrangebyscore(keys.points_warn_index(partition), "-inf", epoch_ms(until),
+                                               start=offset, num=limit)
+
+    async def members_due_for_review(self, today: date, partition: int, offset: int, limit: int) -> list[str]:
+        return await self._redis.zrangebyscore(keys.tier_review_index(partition), "-inf", int(day_key(today)),
+                                               start=offset, num=limit)
 
     async def balance_view(self, member_id: str, now: datetime, horizon: datetime) -> BalanceView:
         view = await self.scripts.run("points_view", [keys.points_account(member_id), keys.points_lots(member_id),
@@ -232,7 +238,8 @@ class RedisLedgerStore:
         return [history_entry(orjson.loads(entry)) for entry in raw], total
 
     async def leaderboard(self, year: int, size: int, member_id: str) -> BoardRead:
-        return await read_leaderboard(self._redis, keys.points_leaderboard(year), size, member_id)
+        boards = [keys.points_leaderboard(year, part) for part in range(keys.LEDGER_PARTITIONS)]
+        return await read_leaderboard(self._redis, boards, size, member_id)
 
     async def tier_view(self, member_id: str) -> TierView:
         async with self._redis.pipeline(transaction=False) as pipe:

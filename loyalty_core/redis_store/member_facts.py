@@ -1,5 +1,5 @@
 """Member facts in Redis: read from the member's own records at one moment, written to the member's facts hash,
-then filed in the segment indexes (their own slot, `{seg}`), which `evaluate` intersects.
+then filed in the segment indexes (a slot per bucket, `{seg:<bucket>}`), which `evaluate` intersects.
 
 Two steps, each one script: the facts in the member's slot, then the indexes. Both carry the snapshot's time
 (Redis time, µs, read in the same MULTI as the records), and each refuses an older snapshot than the one it
@@ -24,7 +24,6 @@ from .batching import pipelined
 from .scripts import Scripts
 
 SCRATCH_TTL_SECONDS = 600
-SET_PREFIX = "seg:{seg}:s:"
 SCORES = ("spend", "balance", "purchases", "last_purchase", "joined")
 
 
@@ -85,24 +84,21 @@ class RedisFactsStore:
     async def source(self, member_id: str, birthday_month: int, now: datetime) -> tuple[FactsSource, int] | None:
         """The records the facts are made of and the snapshot's time (µs, Redis time: it orders writers, while
         `now` judges the coupons' validity); None for no such member."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.time()
-            pipe.hmget(keys.member_profile(member_id), "joined_at", "status", "phone_hash")
-            pipe.hmget(keys.points_account(member_id), "balance", "tier")
-            pipe.hgetall(keys.member_purchases(member_id))
-            pipe.hgetall(keys.member_coupons(member_id))
-            (seconds, micros), (joined_at, status, phone), (balance, tier), purchases, coupons = await pipe.execute()
-        if not joined_at:
+        read = await self._scripts.run("member_facts_source", [
+            keys.member_profile(member_id), keys.points_account(member_id), keys.member_purchases(member_id),
+            keys.member_coupons(member_id)])
+        if not read["joined_at"]:
             return None
         now_ms = epoch_ms(now)
-        held = frozenset(c["template"]["id"] for c in map(orjson.loads, coupons.values())
+        held = frozenset(c["template"]["id"] for c in map(orjson.loads, read["coupons"])
                          if c["status"] == "issued" and c["expires_ms"] > now_ms)
-        joined = _local_day(joined_at)
-        source = FactsSource(member_id=member_id, joined_on=joined, tier=tier or "", balance=int(balance or 0),
-                             purchases=tuple(_purchase(orjson.loads(raw)) for raw in purchases.values()),
+        joined = _local_day(read["joined_at"])
+        source = FactsSource(member_id=member_id, joined_on=joined, tier=read["tier"] or "",
+                             balance=int(read["balance"] or 0),
+                             purchases=tuple(_purchase(orjson.loads(raw)) for raw in read["purchases"]),
                              coupon_templates=held, birthday_month=birthday_month,
-                             following=status == "subscribed", phone_bound=bool(phone))
-        return source, seconds * 1_000_000 + micros
+                             following=read["status"] == "subscribed", phone_bound=bool(read["phone_hash"]))
+        return source, read["seconds"] * 1_000_000 + read["micros"]
 
     async def write(self, facts: Facts, snapshot: int, today: date, care: set[str]) -> list[str]:
         """Write the facts and file them; returns the transitions (stages entered, `lapsing`) this write made.
@@ -119,13 +115,14 @@ class RedisFactsStore:
 
     async def file(self, facts: Facts, snapshot: int, care_due: str = "") -> None:
         bucket = keys.segment_bucket(facts.member_id)
+        prefix = keys.segment_set_prefix(bucket)
         sets = [f"{name}:{bucket}" for name in filed_in(facts)]
         await self._scripts.run(
             "segment_index_sync",
-            [keys.SEGMENT_VERSIONS, keys.SEGMENT_STATE, keys.segment_all(bucket), keys.SEGMENT_DUE,
-             keys.SEGMENT_CARE_DUE, keys.SEGMENT_TOTALS,
-             *(SET_PREFIX + name for name in sets), *(keys.segment_scores(index, bucket) for index in SCORES)],
-            [facts.member_id, snapshot, len(sets), " ".join(sets), SET_PREFIX, _ordinal(facts.next_change),
+            [keys.segment_versions(bucket), keys.segment_state(bucket), keys.segment_all(bucket),
+             keys.segment_due(bucket), keys.segment_care_due(bucket), keys.segment_totals(bucket),
+             *(prefix + name for name in sets), *(keys.segment_scores(index, bucket) for index in SCORES)],
+            [facts.member_id, snapshot, len(sets), " ".join(sets), prefix, _ordinal(facts.next_change),
              care_due, *scores_of(facts)])
 
     # -- spend levels by percentile -------------------------------------------------------------------------
@@ -174,14 +171,28 @@ class RedisFactsStore:
         return frozenset(await self._redis.smembers(keys.member_communities(member_id)))
 
     async def due(self, today: date, limit: int) -> list[str]:
-        """Members whose facts change by today with no event."""
-        return await self._redis.zrangebyscore(keys.SEGMENT_DUE, "-inf", today.toordinal(), start=0, num=limit)
+        """The `limit` members whose facts change earliest by today with no event, over every bucket."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in range(keys.SEGMENT_BUCKETS):
+                pipe.zrangebyscore(keys.segment_due(bucket), "-inf", today.toordinal(), start=0, num=limit,
+                                   withscores=True)
+            found = sorted((entry for part in await pipe.execute() for entry in part), key=lambda e: (e[1], e[0]))
+        return [member_id for member_id, _ in found[:limit]]
 
     async def care_due(self, cursor: int, count: int) -> tuple[int, dict[str, str]]:
-        return await self._redis.hscan(keys.SEGMENT_CARE_DUE, cursor, count=count)
+        """A page of the care due, bucket by bucket: the cursor carries the bucket (cursor % buckets) and the
+        bucket's own HSCAN cursor; 0 again once the last bucket is done."""
+        bucket, inner = cursor % keys.SEGMENT_BUCKETS, cursor // keys.SEGMENT_BUCKETS
+        inner, found = await self._redis.hscan(keys.segment_care_due(bucket), inner, count=count)
+        if inner == 0:
+            bucket += 1
+            if bucket == keys.SEGMENT_BUCKETS:
+                return 0, found
+        return inner * keys.SEGMENT_BUCKETS + bucket, found
 
     async def care_given(self, member_id: str, transition: str) -> None:
-        await self._scripts.run("hash_forget_if", [keys.SEGMENT_CARE_DUE], [member_id, transition])
+        await self._scripts.run("hash_forget_if", [keys.segment_care_due(keys.segment_bucket(member_id))],
+                                [member_id, transition])
 
     # -- segments -------------------------------------------------------------------------------------------
     async def evaluate(self, clauses: list[Clause], sample: int = 0) -> tuple[int, list[str]]:
@@ -199,7 +210,7 @@ class RedisFactsStore:
         async with self._evaluation(clauses) as run:
             for bucket in range(keys.SEGMENT_BUCKETS):
                 matched, _ = await run(bucket, 1, keep=True)
-                kept = keys.segment_scratch(f"{run.token}:{bucket}")
+                kept = keys.segment_scratch(run.token, bucket)
                 for offset in range(0, matched, batch):
                     yield await self._redis.zrange(kept, offset, offset + batch - 1)
                 await self._redis.delete(kept)
@@ -209,13 +220,13 @@ class RedisFactsStore:
         token = secrets.token_hex(8)
         copies = [(i, clause) for i, clause in enumerate(clauses) if clause.index == "community"]
         for i, clause in copies:
-            await self._copy_communities(clause.values, keys.segment_scratch(f"{token}:c{i}"))
+            await self._copy_communities(clause.values, f"{token}:c{i}")
 
         async def run(bucket: int, sample: int, keep: bool) -> tuple[int, list[str]]:
             plan, named = [], []
             for i, clause in enumerate(clauses):
                 if clause.index == "community":
-                    names = [keys.segment_scratch(f"{token}:c{i}:{bucket}")]
+                    names = [keys.segment_scratch(f"{token}:c{i}", bucket)]
                 elif clause.op == "range":
                     names = [keys.segment_scores(clause.index, bucket)]
                 else:
@@ -223,7 +234,7 @@ class RedisFactsStore:
                 named += names
                 low, high = clause.values if clause.op == "range" else (None, None)
                 plan.append({"op": clause.op, "keys": names, "low": low, "high": high})
-            result = keys.segment_scratch(f"{token}:{bucket}")
+            result = keys.segment_scratch(token, bucket)
             answer = await self._scripts.run("segment_evaluate", [result, keys.segment_all(bucket), *named],
                                              [orjson.dumps(plan), SCRATCH_TTL_SECONDS, sample])
             if not keep:
@@ -233,17 +244,17 @@ class RedisFactsStore:
         try:
             yield run
         finally:
-            scratch = [keys.segment_scratch(f"{token}:c{i}:{b}") for i, _ in copies for b in range(keys.SEGMENT_BUCKETS)]
+            scratch = [keys.segment_scratch(f"{token}:c{i}", b) for i, _ in copies for b in range(keys.SEGMENT_BUCKETS)]
             if scratch:
-                await self._redis.delete(*scratch)
+                await self._redis.delete(*scratch)      # redis-py sends one DEL per slot on a cluster
 
-    async def _copy_communities(self, communities: tuple, prefix: str) -> None:
-        """The members of the communities (each its own slot) copied into the segment's slot, by bucket."""
+    async def _copy_communities(self, communities: tuple, name: str) -> None:
+        """The members of the communities (each its own slot) copied into the segment's scratch, by bucket."""
         for community in communities:
             async for chunk in _chunks(self._redis.sscan_iter(keys.community_members(community), count=1000)):
                 async with self._redis.pipeline(transaction=False) as pipe:
                     for member_id in chunk:
-                        target = f"{prefix}:{keys.segment_bucket(member_id)}"
+                        target = keys.segment_scratch(name, keys.segment_bucket(member_id))
                         pipe.sadd(target, member_id)
                         pipe.expire(target, SCRATCH_TTL_SECONDS)
                     await pipe.execute()

@@ -33,7 +33,10 @@ class RedisMetricsStore:
         return (await self._facts.evaluate(clauses))[0]
 
     async def total_spend_fen(self) -> int:
-        return int(await self._redis.hget(keys.SEGMENT_TOTALS, "spend") or 0)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in range(keys.SEGMENT_BUCKETS):
+                pipe.hget(keys.segment_totals(bucket), "spend")
+            return sum(int(spend or 0) for spend in await pipe.execute())
 
     async def campaign_conversions(self) -> tuple[int, int]:
         converted = reached = 0

@@ -139,7 +139,7 @@ class RedisPushQueue:
 
     # -- the due index -------------------------------------------------------------------------------------
     async def watch(self, member_id: str, push_id: str, at: datetime) -> None:
-        await self._call("ZADD", keys.PUSH_DUE, epoch_ms(at), _member_push(member_id, push_id))
+        await self._call("ZADD", _due_key(member_id), epoch_ms(at), _member_push(member_id, push_id))
 
     async def watch_many(self, pushes: list[tuple[str, str]], at: datetime) -> None:
         """`watch` of each (member_id, push_id), in one command."""
@@ -149,14 +149,28 @@ class RedisPushQueue:
                                                        for part in (at_ms, _member_push(member_id, push_id))))
 
     async def unwatch(self, member_id: str, push_id: str) -> None:
-        await self._call("ZREM", keys.PUSH_DUE, _member_push(member_id, push_id))
+        await self._call("ZREM", _due_key(member_id), _member_push(member_id, push_id))
 
     async def due(self, now: datetime, limit: int) -> list[tuple[str, str]]:
-        found = await self._redis.zrangebyscore(keys.PUSH_DUE, "-inf", epoch_ms(now), start=0, num=limit)
-        return [tuple(item.split("|", 1)) for item in found]
+        """The `limit` pushes due earliest, over every partition of the due index."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for partition in range(keys.PUSH_DUE_PARTITIONS):
+                pipe.zrangebyscore(keys.push_due(partition), "-inf", epoch_ms(now), start=0, num=limit,
+                                   withscores=True)
+            found = [entry for part in await pipe.execute() for entry in part]
+        found.sort(key=lambda entry: (entry[1], entry[0]))
+        return [tuple(item.split("|", 1)) for item, _ in found[:limit]]
+
+    async def due_count(self) -> int:
+        """Entries in the due index, due or not."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for partition in range(keys.PUSH_DUE_PARTITIONS):
+                pipe.zcard(keys.push_due(partition))
+            return sum(await pipe.execute())
 
     async def settle_due(self, member_id: str, push_id: str, cutoff: datetime) -> None:
-        await self._scripts.run("zset_unmark", [keys.PUSH_DUE], [_member_push(member_id, push_id), epoch_ms(cutoff)])
+        await self._scripts.run("zset_unmark", [_due_key(member_id)],
+                                [_member_push(member_id, push_id), epoch_ms(cutoff)])
 
     # -- pushes in doubt ------------------------------------------------------------------------------------
     async def list_in_doubt(self, record: PushRecord, now: datetime) -> None:
@@ -209,3 +223,7 @@ def _member_push(member_id: str, push_id: str) -> str:
 
 def _entry(partition: int, entry_id: str, fields: dict) -> Entry:
     return Entry(partition, entry_id, fields["m"], fields["p"], int(fields["a"]), fields["c"])
+
+
+def _due_key(member_id: str) -> str:
+    return keys.push_due(zlib.crc32(member_id.encode()) % keys.PUSH_DUE_PARTITIONS)

@@ -22,17 +22,20 @@ class ScriptFailed(RuntimeError):
 
 
 @cache
-def script_source(name: str) -> str:
-    """_prelude.lua, then the helper files the script names on `--! uses <helper>` lines, then the script."""
+def script_source(name: str, check_slots: bool = False) -> str:
+    """_prelude.lua, then the helper files the script names on `--! uses <helper>` lines, then the script;
+    with `check_slots`, _slot_check.lua first (every key a command names must share the first key's slot)."""
     body = (LUA_DIR / f"{name}.lua").read_text()
     helpers = [line.split()[2] for line in body.splitlines() if line.startswith("--! uses ")]
     parts = [(LUA_DIR / "_prelude.lua").read_text(), *((LUA_DIR / f"{h}.lua").read_text() for h in helpers), body]
+    if check_slots:
+        parts.insert(0, (LUA_DIR / "_slot_check.lua").read_text())
     return "\n".join(parts)
 
 
 @cache
-def script_sha(name: str) -> str:
-    return hashlib.sha1(script_source(name).encode()).hexdigest()
+def script_sha(name: str, check_slots: bool = False) -> str:
+    return hashlib.sha1(script_source(name, check_slots).encode()).hexdigest()
 
 
 class CrossSlotScript(AssertionError):
@@ -40,7 +43,8 @@ class CrossSlotScript(AssertionError):
 
 
 class Scripts:
-    # Tests turn this on: every script call then proves its keys share one cluster slot.
+    # Tests turn this on: every script call then proves its keys share one cluster slot, those it is given
+    # here and, in Redis, those it builds at run time (_slot_check.lua).
     check_slots = False
 
     def __init__(self, redis: Redis, batcher: Batcher | None = None):
@@ -52,7 +56,7 @@ class Scripts:
         await the result later."""
         if self.check_slots and len({key_slot(k.encode()) for k in keys}) > 1:
             raise CrossSlotScript(f"script {name} touches keys in several cluster slots: {list(keys)}")
-        command = ("EVALSHA", script_sha(name), len(keys), *keys, *(_arg(a) for a in args))
+        command = ("EVALSHA", script_sha(name, self.check_slots), len(keys), *keys, *(_arg(a) for a in args))
         return self._result(name, command, self.batcher.call(*command))
 
     async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
@@ -91,7 +95,7 @@ class Scripts:
         try:
             raw = await queued
         except NoScriptError:  # first use on this server (or after SCRIPT FLUSH / a restart)
-            await self._redis.script_load(script_source(name))
+            await self._redis.script_load(script_source(name, self.check_slots))
             raw = await self.batcher.call(*command)
         return decode(name, raw)
 

@@ -10,7 +10,7 @@ import asyncio
 import os
 from datetime import datetime
 
-import redis.asyncio as aioredis
+from loyalty_core.redis_store.connection import connect
 
 from bot.services import build_services
 from loyalty_core.clock import ManualClock
@@ -22,7 +22,7 @@ class NoSms:
 
 
 async def main() -> None:
-    redis = aioredis.from_url(os.environ["REDIS_URL"], decode_responses=True)
+    redis = connect(os.environ["REDIS_URL"])
     clock = ManualClock(datetime.fromisoformat(os.environ["CLOCK_AT"]))
     redemption = build_services(redis, clock, b"driver-pii-key-32-bytes-long!!!!", NoSms()).redemption
     item = await redemption.item(os.environ["ITEM_ID"])

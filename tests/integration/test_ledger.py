@@ -87,7 +87,7 @@ async def test_review_a_year_later_downgrades_when_spend_fell_below_the_threshol
     status = await services.tiers.status("100004", clock.now())
     assert status.tier.code == "member" and status.review_on is None
     assert [e["data"]["to"] for e in await events(redis, "tier_downgraded")] == ["member"]
-    assert await redis.zscore(keys.TIER_REVIEW_INDEX, "100004") is None
+    assert await redis.zscore(keys.tier_review_index(keys.ledger_partition("100004")), "100004") is None
 
 
 async def test_review_keeps_the_tier_while_the_window_spend_still_qualifies(services, redis, clock):
@@ -183,7 +183,7 @@ async def test_the_expiry_job_visits_only_members_with_due_lots(services, redis,
     assert (await services.points.summary("100011", clock.now())).balance == 50
     expired = await events(redis, "points_expired")
     assert [(e["member_id"], e["data"]["points"]) for e in expired] == [("100010", 70)]
-    assert await redis.zrange(keys.POINTS_EXPIRY_INDEX, 0, -1) == ["100011"]
+    assert await all_members(redis, keys.points_expiry_index) == ["100011"]
 
 
 async def test_spending_takes_the_lots_that_expire_first(services, clock):
@@ -306,6 +306,11 @@ async def test_the_leaderboard_ranks_points_earned_this_year(services, redis, cl
     assert (next_year.rows, next_year.my_rank) == ((), None)
 
 
+async def all_members(redis, index) -> list[str]:
+    """The members of every partition of a ledger index."""
+    return sorted([m for part in range(keys.LEDGER_PARTITIONS) for m in await redis.zrange(index(part), 0, -1)])
+
+
 async def test_the_jobs_page_through_their_index_and_repair_stale_entries(services, redis, clock):
     start = clock.now()
     for member_id in ("100031", "100032", "100033"):
@@ -313,12 +318,12 @@ async def test_the_jobs_page_through_their_index_and_repair_stale_entries(servic
     clock.set(add_months(start, 12) - timedelta(days=5))
     assert await services.points.warn_expiring(batch=1) == 3             # same expiry for all three
     assert await services.points.warn_expiring(batch=1) == 0
-    await redis.zadd(keys.TIER_REVIEW_INDEX, {"100033": 20260101})      # left by a process that died
+    await redis.zadd(keys.tier_review_index(keys.ledger_partition("100033")), {"100033": 20260101})  # a process died
     assert [r.due for r in await services.tiers.review_due(batch=1)] == [False]
-    assert await redis.zcard(keys.TIER_REVIEW_INDEX) == 0
+    assert await all_members(redis, keys.tier_review_index) == []
     clock.set(add_months(start, 12) + timedelta(days=1))
     assert await services.points.expire_due(batch=1) == 30
-    assert await redis.zcard(keys.POINTS_EXPIRY_INDEX) == 0
+    assert await all_members(redis, keys.points_expiry_index) == []
 
 
 async def test_scripts_are_loaded_again_after_redis_forgot_them(tmp_path, clock):

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import orjson
 import pytest
-import redis.asyncio as aioredis
+from loyalty_core.redis_store.connection import connect
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -227,7 +227,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self, redis_url: str):
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.redis = aioredis.from_url(redis_url, decode_responses=True)
+        self.redis = connect(redis_url)
         self.clock = ManualClock()
         self.member = f"hm{uuid.uuid4().hex[:12]}"
         self.store = RedisLedgerStore(self.redis, Outbox(self.redis, Scripts(self.redis)))
@@ -390,12 +390,13 @@ class LedgerMachine(RuleBasedStateMachine):
                 pipe.hgetall(keys.points_lot_data(self.member))
                 pipe.lrange(keys.points_history(self.member), 0, -1)
                 pipe.hgetall(keys.member_purchases(self.member))
-                pipe.zscore(keys.POINTS_EXPIRY_INDEX, self.member)
-                pipe.zscore(keys.POINTS_WARN_INDEX, self.member)
-                pipe.zscore(keys.TIER_REVIEW_INDEX, self.member)
+                part = keys.ledger_partition(self.member)
+                pipe.zscore(keys.points_expiry_index(part), self.member)
+                pipe.zscore(keys.points_warn_index(part), self.member)
+                pipe.zscore(keys.tier_review_index(part), self.member)
                 pipe.hgetall(keys.spend_days(self.member))
                 for year in years:
-                    pipe.zscore(keys.points_leaderboard(year), self.member)
+                    pipe.zscore(keys.points_leaderboard(year, part), self.member)
                 account, lots, lot_data, history, purchases, expiry, warn, review, days, *boards = \
                     await pipe.execute()
             return {"balance": int(account[0] or 0), "debt": int(account[1] or 0), "tier": account[2],

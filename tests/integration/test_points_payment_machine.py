@@ -12,7 +12,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import orjson
-import redis.asyncio as aioredis
+from loyalty_core.redis_store.connection import connect
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
@@ -36,7 +36,7 @@ class PaymentMachine(RuleBasedStateMachine):
     def __init__(self, redis_url: str):
         super().__init__()
         self.loop = asyncio.new_event_loop()
-        self.redis = aioredis.from_url(redis_url, decode_responses=True)
+        self.redis = connect(redis_url)
         self.clock = ManualClock()
         self.store = RedisPaymentStore(self.redis, Outbox(self.redis, Scripts(self.redis)))
         self.points = PointsService(self.store, PROGRAM, self.clock, NoBirthdaysYet())

@@ -35,7 +35,7 @@ async def test_a_push_is_planned_once_however_often_it_is_asked(services, redis,
     assert (first.status, first.channel, first.attempt) == ("queued", "template", 1)
     assert (again.status, again.attempt) == ("queued", 1)
     assert await stream_entries(redis, services) == [{"m": member.member_id, "p": push.push_id, "a": "1", "c": "template"}]
-    assert await redis.zcard(keys.PUSH_DUE) == 0       # the watchdog is gone once the entry is written
+    assert await services.push_queue.due_count() == 0       # the watchdog is gone once the entry is written
     [step] = await services.pushes.deliveries(member.member_id)
     assert (step.status, step.channel, step.topic) == ("queued", "template", "points_earned")
 
@@ -170,7 +170,7 @@ async def test_a_crash_between_recording_and_queueing_is_repaired_by_the_watchdo
     clock.advance(minutes=1)
     assert await services.pushes.wake_due() == 1
     assert await stream_entries(redis, services) == [{"m": member.member_id, "p": push.push_id, "a": "1", "c": "template"}]
-    assert await redis.zcard(keys.PUSH_DUE) == 0
+    assert await services.push_queue.due_count() == 0
 
 
 async def test_a_mark_older_than_the_call_timeout_is_in_doubt_unless_its_kind_is_sent_again(redis, clock):

@@ -25,10 +25,12 @@ class Calls:
         self.days: list[tuple[str, date]] = []
         self.failing: set[str] = set()
         self.gate: asyncio.Event | None = None
+        self.at_gate = asyncio.Event()          # a job is waiting at the gate
 
     def job(self, name: str, at: time = time(9, 0)) -> Job:
         async def body(ctx: JobContext) -> str:
             if self.gate is not None:
+                self.at_gate.set()
                 await self.gate.wait()
             if name in self.failing:
                 raise ConnectionError("the job's dependency is away")
@@ -84,7 +86,7 @@ async def test_a_run_whose_leader_died_mid_way_is_taken_over_by_the_next_leader(
     await a.keep_the_lease()
     calls.gate = asyncio.Event()
     stuck = asyncio.create_task(a.run_everything_owed())        # a claims the day, then hangs (or dies)
-    await asyncio.sleep(0.05)
+    await calls.at_gate.wait()
     services.clock.advance(LEASE + timedelta(seconds=1))
     await b.keep_the_lease()
     calls.gate.set()

@@ -8,6 +8,8 @@ import struct
 
 import orjson
 import pytest
+import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 
 from loyalty_core import keys
 from loyalty_core.redis_store.connection import connect
@@ -142,16 +144,29 @@ async def test_an_entry_trimmed_from_the_stream_while_pending_is_dropped_with_it
 
 
 async def commands_sent(redis, work) -> list[str]:
-    """The commands Redis executed on this test's database while `work` ran (seen through MONITOR)."""
-    db, marker = redis.connection_pool.connection_kwargs.get("db", 0), "end-of-the-work"
-    async with redis.monitor() as monitor:
-        await work()
-        await redis.echo(marker)
-        commands = []
-        while (seen := await monitor.next_command())["command"] != f"ECHO {marker}":
-            if seen["db"] == db:
-                commands.append(seen["command"])
+    """The commands the Redis holding the outbox stream (on a cluster: its node) executed on this test's
+    database while `work` ran (seen through MONITOR)."""
+    node, marker = stream_node(redis), "end-of-the-work"
+    db = node.connection_pool.connection_kwargs.get("db", 0)
+    try:
+        async with node.monitor() as monitor:
+            await work()
+            await node.echo(marker)
+            commands = []
+            while (seen := await monitor.next_command())["command"] != f"ECHO {marker}":
+                if seen["db"] == db:
+                    commands.append(seen["command"])
+    finally:
+        if node is not redis:
+            await node.aclose()
     return commands
+
+
+def stream_node(redis):
+    if not isinstance(redis, RedisCluster):
+        return redis
+    node = redis.get_node_from_key(keys.OUTBOX_STREAM)
+    return aioredis.Redis(host=node.host, port=node.port, decode_responses=True)
 
 
 async def test_events_of_types_the_group_does_not_handle_are_acknowledged_in_one_xack_a_batch(redis):

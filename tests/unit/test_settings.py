@@ -33,6 +33,11 @@ def test_full_environment_is_read():
     assert (settings.pos_api_secret, settings.admin_api_secret) == ("p", "a")
 
 
+def test_a_redis_cluster_is_named_by_one_seed_node():
+    settings = Settings.from_env(REQUIRED | {"REDIS_URL": "redis+cluster://10.0.0.5:7000"})
+    assert settings.redis_url == "redis+cluster://10.0.0.5:7000"
+
+
 def test_serve_refuses_plaintext_callbacks_in_one_line_that_says_why():
     without_key = {name: value for name, value in REQUIRED.items() if name != "WECHAT_AES_KEY"}
     with pytest.raises(SettingsError) as error:
@@ -56,6 +61,7 @@ def test_the_admin_secret_must_not_be_the_tills():
     ("BOT_PORT", "eighty", "port number"),
     ("SANDBOX_PORT", "70000", "port number"),
     ("REDIS_URL", "localhost:6379", "redis://"),
+    ("REDIS_URL", "redis+cluster://127.0.0.1:7000/3", "database 0 only"),
     ("WECHAT_API_BASE", "api.weixin.qq.com", "http(s) URL"),
     ("PII_KEY", "c2hvcnQ=", "32 bytes"),
     ("PROGRAM_FILE", "/nonexistent/program.toml", "PROGRAM_FILE"),
