@@ -56,8 +56,8 @@ class RedisScheduleStore:
 
     async def finish_run(self, job: str, day: date, holder: str, status: str, summary: str, now: datetime) -> bool:
         result = await self._scripts.run(
-            "sched_finish", [keys.scheduler_run(job, _day(day)), keys.scheduler_last(job)],
-            [holder, status, summary, now.isoformat(), _day(day)])
+            "sched_finish", [keys.scheduler_run(job, _day(day)), keys.scheduler_last(job), keys.SCHEDULER_LEASE],
+            [holder, status, summary, now.isoformat(), _day(day), epoch_ms(now)])
         return result["recorded"]
 
     async def last_done(self, job: str) -> date | None:

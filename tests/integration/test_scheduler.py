@@ -97,6 +97,23 @@ async def test_a_run_whose_leader_died_mid_way_is_taken_over_by_the_next_leader(
     assert (last.holder, last.status) == ("b", "done")
 
 
+async def test_a_leader_that_lost_its_lease_mid_run_is_fenced_off_even_when_it_finishes_first(services, calls):
+    a, b = scheduler(services, calls, "a"), scheduler(services, calls, "b")
+    await a.keep_the_lease()
+    calls.gate = asyncio.Event()
+    stuck = asyncio.create_task(a.run_everything_owed())
+    await calls.at_gate.wait()
+    services.clock.advance(LEASE + timedelta(seconds=1))
+    await b.keep_the_lease()
+    calls.gate.set()
+    await stuck                                                   # a ends before b looks: still not recorded
+    assert (await b.runner.last_runs()).get("greet") is None
+    taken = await b.run_everything_owed()
+    assert [(o.ran, o.status) for o in taken] == [(True, "done")]
+    last = (await b.runner.last_runs())["greet"]
+    assert (last.holder, last.status) == ("b", "done")
+
+
 async def test_a_job_still_running_under_the_live_leader_is_left_to_it(services, calls):
     a = scheduler(services, calls, "a")
     await a.keep_the_lease()
