@@ -82,11 +82,17 @@ class CouponCheck:
         return answer
 
 
+def total_claim(member_id: str, issue_key: str) -> str:
+    """A coupon's claim on its template's total limit: one per member and issue key (a campaign or the birthday
+    gift gives many members coupons under one issue key, and each takes one of the total)."""
+    return f"{member_id}|{issue_key}"
+
+
 class CouponStore(Protocol):
     async def template_def(self, template_id: str) -> dict | None: ...
     async def add_template_def(self, template_id: str, raw: dict) -> bool: ...
-    async def claim_total(self, template_id: str, issue_key: str, limit: int) -> bool: ...
-    async def release_total(self, template_id: str, issue_key: str) -> None: ...
+    async def claim_total(self, template_id: str, claim: str, limit: int) -> bool: ...
+    async def release_total(self, template_id: str, claim: str) -> None: ...
     async def claim_code(self, code: str, member_id: str, expires_ms: int) -> bool: ...
     async def release_code(self, code: str, member_id: str) -> None: ...
     async def issue(self, member_id: str, coupon: dict, issue_key: str, per_member_limit: int,
@@ -96,7 +102,7 @@ class CouponStore(Protocol):
     async def issued_code(self, member_id: str, issue_key: str) -> str | None: ...
     async def issued_codes(self, wanted: list[tuple[str, str]]) -> list[str | None]:
         """`issued_code` of each (member_id, issue_key), read together."""
-    async def claim_totals(self, template_id: str, issue_keys: list[str], limit: int) -> list[bool]: ...
+    async def claim_totals(self, template_id: str, claims: list[str], limit: int) -> list[bool]: ...
     async def claim_codes(self, claims: list[tuple[str, str, int]]) -> list[bool]:
         """`claim_code` of each (code, member_id, expires_ms), together."""
     async def issue_many(self, coupons: list[tuple[dict, str]], per_member_limit: int, now: datetime) -> list[str | None]:
@@ -172,7 +178,8 @@ class CouponService:
         if validity is None:
             raise errors.CouponNotIssuable()
         counted = template.total_limit > 0
-        if counted and not await self._store.claim_total(template.id, issue_key, template.total_limit):
+        if counted and not await self._store.claim_total(template.id, total_claim(member_id, issue_key),
+                                                         template.total_limit):
             raise errors.CouponIssueLimit()
         try:
             return await self._issue_to_member(member_id, template, issue_key, source, now, validity)
@@ -180,7 +187,7 @@ class CouponService:
             # Given back on a definite refusal only: after a failure of unknown outcome the claim stays
             # (at worst one coupon of the total goes unissued, never one too many).
             if counted:
-                await self._store.release_total(template.id, issue_key)
+                await self._store.release_total(template.id, total_claim(member_id, issue_key))
             raise
 
     async def _issue_to_member(self, member_id, template, issue_key, source, now, validity) -> Coupon:
@@ -218,16 +225,17 @@ class CouponService:
             fresh = []
         counted = template.total_limit > 0
         if counted and fresh:
-            claimed = await self._store.claim_totals(template.id, [wanted[i][1] for i in fresh], template.total_limit)
+            claimed = await self._store.claim_totals(template.id, [total_claim(*wanted[i]) for i in fresh],
+                                                     template.total_limit)
             answers.update((i, errors.CouponIssueLimit()) for i, ok in zip(fresh, claimed) if not ok)
             fresh = [i for i, ok in zip(fresh, claimed) if ok]
         if fresh:
             issued = await self._issue_to_members(template, [wanted[i] for i in fresh], source, now, validity)
             answers.update(zip(fresh, issued))
-            refused = [wanted[i][1] for i, answer in zip(fresh, issued) if isinstance(answer, errors.CouponMemberLimit)]
+            refused = [wanted[i] for i, answer in zip(fresh, issued) if isinstance(answer, errors.CouponMemberLimit)]
             if counted and refused:
-                for issue_key in refused:
-                    await self._store.release_total(template.id, issue_key)
+                for member_id, issue_key in refused:
+                    await self._store.release_total(template.id, total_claim(member_id, issue_key))
         return await self._read_answers(wanted, answers)
 
     async def _reaching(self, template, wanted, fresh: list[int], answers: dict, now: datetime) -> list[int]:

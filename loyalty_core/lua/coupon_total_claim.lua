@@ -1,5 +1,5 @@
--- Take one coupon from a template's total issue limit, once per issue key.
--- KEYS[1] the template's issued hash ("count", "k:<issue_key>")   ARGV[1] issue_key  ARGV[2] limit
+-- Take one coupon from a template's total issue limit, once per claim (a member and an issue key).
+-- KEYS[1] the template's issued hash ("count", "k:<claim>")   ARGV[1] claim  ARGV[2] limit
 local claim = 'k:' .. ARGV[1]
 if redis.call('HEXISTS', KEYS[1], claim) == 1 then return ok({replayed = true}) end
 local count = tonumber(redis.call('HGET', KEYS[1], 'count') or '0')

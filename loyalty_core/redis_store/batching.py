@@ -74,7 +74,8 @@ async def pipelined(redis: Redis, commands: list[tuple], *, errors_in_place: boo
     raised, after every command ran; `errors_in_place`: each error in its command's place instead)."""
     if not commands:
         return []
-    if issubclass(redis.connection_pool.connection_class, HiredisPackingConnection):
+    pool = getattr(redis, "connection_pool", None)      # a RedisCluster has a pool per node: its pipeline splits
+    if pool is not None and issubclass(pool.connection_class, HiredisPackingConnection):   # the batch by node
         answers = _with_callbacks(redis, commands, await _exchange(redis, commands))
     else:
         async with redis.pipeline(transaction=False) as pipe:

@@ -73,6 +73,9 @@ class HiredisPackingConnection(Connection):
             await self.send_packed_command([hiredis.pack_command(command) for command in commands],
                                            check_health=False)
             return await self._parser.read_replies(len(commands))
+        except OSError as failure:            # a reset socket, as redis-py's own reads report it: Redis is away
+            await self.disconnect(nowait=True)
+            raise redis_errors.ConnectionError(f"connection to Redis lost: {failure}") from failure
         except BaseException:
             await self.disconnect(nowait=True)
             raise

@@ -47,13 +47,13 @@ class RedisCouponStore:
         return bool(await self._redis.hsetnx(keys.COUPON_TEMPLATES, template_id, orjson.dumps(raw)))
 
     # -- the cross-member steps of an issue -------------------------------------------------------------
-    async def claim_total(self, template_id: str, issue_key: str, limit: int) -> bool:
+    async def claim_total(self, template_id: str, claim: str, limit: int) -> bool:
         result = await self._scripts.run("coupon_total_claim", [keys.coupon_template_issued(template_id)],
-                                         [issue_key, limit])
+                                         [claim, limit])
         return result["ok"]
 
-    async def release_total(self, template_id: str, issue_key: str) -> None:
-        await self._scripts.run("coupon_total_release", [keys.coupon_template_issued(template_id)], [issue_key])
+    async def release_total(self, template_id: str, claim: str) -> None:
+        await self._scripts.run("coupon_total_release", [keys.coupon_template_issued(template_id)], [claim])
 
     async def claim_code(self, code: str, member_id: str, expires_ms: int) -> bool:
         """Claim the code's index; pre-mark the expiry index (never later than the truth: an entry
@@ -64,19 +64,19 @@ class RedisCouponStore:
         await call("ZADD", _expiry_index(member_id), expires_ms, _entry(member_id, code))
         return True
 
-    async def claim_totals(self, template_id: str, issue_keys: list[str], limit: int) -> list[bool]:
+    async def claim_totals(self, template_id: str, claims: list[str], limit: int) -> list[bool]:
         results = await self._scripts.run_many(
-            "coupon_total_claim", [([keys.coupon_template_issued(template_id)], [issue_key, limit])
-                                   for issue_key in issue_keys])
+            "coupon_total_claim", [([keys.coupon_template_issued(template_id)], [claim, limit]) for claim in claims])
         return [result["ok"] for result in results]
 
     async def claim_codes(self, claims: list[tuple[str, str, int]]) -> list[bool]:
         claimed = await pipelined(self._redis, [("SET", keys.coupon_index(code), member_id, "NX")
                                                 for code, member_id, _ in claims])
-        entries = [part for (code, member_id, expires_ms), ok in zip(claims, claimed) if ok
-                   for part in (expires_ms, _entry(member_id, code))]
-        if entries:
-            await self._redis.execute_command("ZADD", keys.COUPON_EXPIRY_INDEX, *entries)
+        entries: dict[str, list] = {}
+        for (code, member_id, expires_ms), ok in zip(claims, claimed):
+            if ok:
+                entries.setdefault(_expiry_index(member_id), []).extend((expires_ms, _entry(member_id, code)))
+        await pipelined(self._redis, [("ZADD", index, *parts) for index, parts in entries.items()])
         return [bool(ok) for ok in claimed]
 
     async def release_code(self, code: str, member_id: str) -> None:

@@ -66,12 +66,16 @@ class RedisPushQueue:
         """After a batch's member steps, in one pipeline: the queued ones to their outbox streams, then each push's
         due entry set to its wake-up, or removed when it has none (`enqueue`, then `watch` or `unwatch`)."""
         commands: list[tuple] = [self._xadd(record) for record in records if record.status == QUEUED]
-        wakes = {_member_push(r.member_id, r.push_id): epoch_ms(r.wake_at()) for r in records if r.wake_at()}
-        if wakes:
-            commands.append(("ZADD", keys.PUSH_DUE, *(part for item, at in wakes.items() for part in (at, item))))
-        settled = [_member_push(r.member_id, r.push_id) for r in records if r.wake_at() is None]
-        if settled:
-            commands.append(("ZREM", keys.PUSH_DUE, *settled))
+        wakes: dict[str, list] = {}
+        settled: dict[str, list] = {}
+        for r in records:
+            item, wake = _member_push(r.member_id, r.push_id), r.wake_at()
+            if wake:
+                wakes.setdefault(_due_key(r.member_id), []).extend((epoch_ms(wake), item))
+            else:
+                settled.setdefault(_due_key(r.member_id), []).append(item)
+        commands += [("ZADD", index, *parts) for index, parts in wakes.items()]
+        commands += [("ZREM", index, *items) for index, items in settled.items()]
         await pipelined(self._redis, commands)
 
     def _xadd(self, record: PushRecord) -> tuple:
@@ -142,11 +146,11 @@ class RedisPushQueue:
         await self._call("ZADD", _due_key(member_id), epoch_ms(at), _member_push(member_id, push_id))
 
     async def watch_many(self, pushes: list[tuple[str, str]], at: datetime) -> None:
-        """`watch` of each (member_id, push_id), in one command."""
-        if pushes:
-            at_ms = epoch_ms(at)
-            await self._call("ZADD", keys.PUSH_DUE, *(part for member_id, push_id in pushes
-                                                       for part in (at_ms, _member_push(member_id, push_id))))
+        """`watch` of each (member_id, push_id), a command per partition of the due index, in one pipeline."""
+        at_ms, by_index = epoch_ms(at), {}
+        for member_id, push_id in pushes:
+            by_index.setdefault(_due_key(member_id), []).extend((at_ms, _member_push(member_id, push_id)))
+        await pipelined(self._redis, [("ZADD", index, *parts) for index, parts in by_index.items()])
 
     async def unwatch(self, member_id: str, push_id: str) -> None:
         await self._call("ZREM", _due_key(member_id), _member_push(member_id, push_id))

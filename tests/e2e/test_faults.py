@@ -94,11 +94,13 @@ async def test_redis_killed_and_restarted_on_its_aof_mid_load_loses_no_acknowled
         try:
             started(processes)
             load = TillLoad(ports, SECRETS["POS_API_SECRET"])
-            running = asyncio.create_task(load.run(load.purchases(list(member_ids), 600, "AOF")))
+            killed = asyncio.Event()
+            running = asyncio.create_task(load.run(load.purchases(list(member_ids), 600, "AOF"), hold=(150, killed)))
             assert await until(lambda: _answered(load, 150), timeout=30)
             acknowledged_before = dict(load.answers)
             assert len(acknowledged_before) < 600                                      # killed mid-load
             os.kill(server.pid, signal.SIGKILL)
+            killed.set()                                         # the load goes on while Redis is away
             server.stop()                                        # reaps it; the data stays in its directory
             server = aof_redis["server"] = EmbeddedRedis(server.data_dir, server.port, appendfsync="always").start()
             await asyncio.wait_for(running, 60)
@@ -131,7 +133,7 @@ async def test_a_serve_and_a_sender_killed_mid_load_answer_every_till_request_on
         start_sandbox, redis, redis_url, tmp_path):
     sandbox = await start_sandbox()
     await sandbox.client.settings(quotas=False)              # our facts keep the windows; the sandbox's are off
-    await sandbox.client.fault("message/custom/send", latency_ms=10)
+    await sandbox.client.fault("message/custom/send", latency_ms=50)    # the senders still busy at the kill
     services = services_on(redis)
     receivers = await followers(services, PUSH_MEMBERS, prefix="oKill")
     await sandbox.client.add_followers(PUSH_MEMBERS, prefix="oKill")
@@ -146,7 +148,8 @@ async def test_a_serve_and_a_sender_killed_mid_load_answer_every_till_request_on
     try:
         started(serves + senders)
         load = TillLoad(ports, SECRETS["POS_API_SECRET"])
-        running = asyncio.create_task(load.run(load.purchases(list(buyers), 400, "KILL")))
+        killed = asyncio.Event()
+        running = asyncio.create_task(load.run(load.purchases(list(buyers), 400, "KILL"), hold=(100, killed)))
         delivered = sandbox.state.account.delivered
         assert await until(lambda: _all_true(len(load.answers) >= 100, delivered["custom"] >= 400), timeout=30)
         for victim in (serves[0], senders[0]):
@@ -154,6 +157,7 @@ async def test_a_serve_and_a_sender_killed_mid_load_answer_every_till_request_on
             victim.proc.wait(10)
         at_kill = await statuses(redis, [r.member_id for r in receivers])
         answered_at_kill = len(load.answers)
+        killed.set()                                  # the rest of the load meets one serve process dead
         await asyncio.wait_for(running, 60)
         assert answered_at_kill < 400 < load.tries and len(load.answers) == 400        # killed mid-load
         assert 0 < at_kill["sent"] < PUSH_MEMBERS * PUSHES_EACH

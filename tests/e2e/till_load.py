@@ -40,11 +40,16 @@ class TillLoad:
             bodies.append(self.bodies[txn_id])
         return bodies
 
-    async def run(self, bodies: list[bytes], concurrency: int = 20) -> None:
+    async def run(self, bodies: list[bytes], concurrency: int = 20,
+                  hold: tuple[int, asyncio.Event] | None = None) -> None:
+        """Book every purchase over `concurrency` lanes; `hold` (count, event): once count are answered, no new
+        request starts until the event is set, so that a test's fault lands mid-load however fast the machine."""
         queue = iter(enumerate(bodies))
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
             async def lane() -> None:
                 for n, body in queue:
+                    if hold and len(self.answers) >= hold[0]:
+                        await hold[1].wait()
                     await self.book(session, body, first_port=n)
             await asyncio.gather(*(lane() for _ in range(concurrency)))
 

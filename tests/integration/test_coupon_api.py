@@ -230,7 +230,23 @@ async def test_a_batch_issue_keeps_the_limits_and_a_second_batch_replays_the_fir
     held = await coupons.issue(members[0], "solo", "earlier")
     [refused, given] = await coupons.issue_many(solo, [(members[0], "solo:0"), (members[1], "solo:1")])
     assert isinstance(refused, errors.CouponMemberLimit) and given.member_id == members[1]
-    assert await redis.zcard(keys.COUPON_EXPIRY_INDEX) == 7 and held.code != given.code
+    in_expiry_index = sum([await redis.zcard(keys.coupon_expiry_index(p)) for p in range(keys.COUPON_EXPIRY_PARTITIONS)])
+    assert in_expiry_index == 7 and held.code != given.code
+
+
+async def test_a_total_limit_holds_for_members_issued_under_one_shared_issue_key(till, redis):
+    coupons = till.services.coupons
+    await coupons.create_template(_template(id="few", total_limit=3))
+    scarce = await coupons.create_template(_template(id="few-batch", total_limit=3))
+    members = [(await till.services.members.follow(f"o_s{n}", f"js{n}")).member_id for n in range(5)]
+    one_by_one = await asyncio.gather(*(coupons.issue(m, "few", "campaign:spring") for m in members),
+                                      return_exceptions=True)
+    batch = await coupons.issue_many(scarce, [(m, "campaign:autumn") for m in members])
+    for template_id, results in (("few", one_by_one), ("few-batch", batch)):
+        assert [type(r) for r in results].count(errors.CouponIssueLimit) == 2
+        assert await redis.hget(keys.coupon_template_issued(template_id), "count") == "3"
+    held = [c.template.id for m in members for c in await coupons.wallet(m)]
+    assert sorted(held) == ["few"] * 3 + ["few-batch"] * 3
 
 
 async def test_the_expiry_job_visits_only_due_coupons(till, redis, clock):
