@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv test test-fast test-cluster demo system-deps bench bench-callback bench-fanout bench-ledger \
+.PHONY: venv test test-fast test-cluster test-cluster-core demo system-deps bench bench-callback bench-fanout bench-ledger \
         bench-push bench-events bench-campaign bench-load bench-memory clean
 
 $(STAMP): pyproject.toml
@@ -38,6 +38,15 @@ CLUSTER_SKIP  := tests/integration/test_sandbox_platform.py tests/integration/te
 test-cluster: $(STAMP)
 	$(PY) -m tests.redis_cluster --ports $(CLUSTER_PORTS) -- $(PY) -m pytest -q -p no:cacheprovider -m "not browser" \
 	    $(CLUSTER_TESTS) $(addprefix --ignore=,$(CLUSTER_SKIP))
+
+# The tests that carry the cluster's risks (cross-slot scripts, partitioned indexes, streams per partition,
+# leases, several processes), the part CI runs on the cluster.
+CLUSTER_CORE := $(addprefix tests/integration/test_,ledger.py ledger_machine.py member_facts.py segments.py \
+                campaigns.py push_store.py sender.py stream_consumer.py coupon_api.py referrals.py wechat_api.py \
+                scheduler.py events.py communities.py broadcasts.py redemption.py till_api.py cluster_slots.py) \
+                tests/e2e/test_processes.py
+test-cluster-core: $(STAMP)
+	$(MAKE) test-cluster CLUSTER_TESTS="$(CLUSTER_CORE)"
 
 demo: $(STAMP)
 	@bash scripts/system-deps.sh fonts-wqy-microhei fonts-noto-color-emoji

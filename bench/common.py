@@ -25,29 +25,26 @@ def require_wrk() -> None:
 
 @contextmanager
 def server(args: list[str], env: dict, port: int, cwd: str | None = None):
-    """A server subprocess; its output goes to a file (an unread pipe would fill and stall it)."""
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(args, env=os.environ | env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    """A server subprocess, once it listens on `port`."""
+    with _child(args, env, cwd) as (process, log):
         wait_for_port(port, process, log)
         yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @contextmanager
 def worker(args: list[str], env: dict):
     """A process that listens on no port (consumers, sender); stopped as an operator would, with SIGTERM."""
-    log = tempfile.TemporaryFile()
-    process = subprocess.Popen(args, env=os.environ | env, stdout=log, stderr=subprocess.STDOUT)
-    try:
+    with _child(args, env) as (process, _):
         yield process
+
+
+@contextmanager
+def _child(args: list[str], env: dict, cwd: str | None = None):
+    """A subprocess whose output goes to a file (an unread pipe would fill and stall it), terminated at the end."""
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen(args, env=os.environ | env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process, log
     finally:
         process.terminate()
         try:

@@ -137,7 +137,7 @@ def _connect_cluster(url: str, parser_class: type, **options) -> RedisCluster:
     # Per node; redis-py's cluster default (100) refuses the 101st concurrent command at once, where a plain
     # client's pool has no limit unless the caller sets one.
     options.setdefault("max_connections", 2**31)
-    client = RedisCluster.from_url(url, socket_timeout=None, **options)
+    client = RedisCluster.from_url(url, **options)
     # RedisCluster takes no connection or parser class of its own; the nodes it discovers are built from this
     # dict (the seed node already has its connections' kwargs: it only serves the first slot-map query).
     client.connection_kwargs["connection_class"] = HiredisPackingConnection
