@@ -29,7 +29,7 @@ def add_console_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_console(args: argparse.Namespace) -> int:
     redis_url = os.environ.get("REDIS_URL", "")
-    if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+    if not redis_url.startswith(("redis://", "rediss://", "unix://", "redis+cluster://")):
         raise SystemExit("python -m bot console: REDIS_URL is required (the Redis the bot uses; `python -m bot demo` "
                          "prints the URL of its embedded one)")
     return asyncio.run(_add_user(redis_url, args.email, args.role, read_password()))
