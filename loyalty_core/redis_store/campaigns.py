@@ -66,13 +66,9 @@ class RedisCampaignStore:
             [part for pair in arms for part in pair])
         return list(result["arms"])
 
-    async def join(self, member_id: str, campaign_id: str, arm: str, now: datetime, days: int) -> None:
-        """Note in the member's slot that their purchases count for the campaign (the first note stays)."""
-        await self._scripts.batcher.call("HSETNX", keys.member_campaigns(member_id), campaign_id,
-                                         orjson.dumps({"arm": arm, "at_ms": epoch_ms(now), "days": days}))
-
     async def join_many(self, joins: list[tuple[str, str]], campaign_id: str, now: datetime, days: int) -> None:
-        """`join` of each (member_id, arm), together."""
+        """Note in each (member_id, arm)'s slot that the member's purchases count for the campaign (the first
+        note stays), in one pipeline."""
         at_ms = epoch_ms(now)
         await pipelined(self._redis, [("HSETNX", keys.member_campaigns(member_id), campaign_id,
                                        orjson.dumps({"arm": arm, "at_ms": at_ms, "days": days}))
