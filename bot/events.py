@@ -36,6 +36,7 @@ log = logging.getLogger("bot.events")
 
 OUTBOX_SWEEP_EVERY_SECONDS = 30.0
 REDEMPTION_SWEEP_EVERY_SECONDS = 60.0
+FOLD_SWEEP_EVERY_SECONDS = 60.0
 
 
 def consumer_name() -> str:
@@ -138,6 +139,7 @@ def housekeeping(services: Services) -> list[tuple[float, Callable[[], Awaitable
     return [
         (OUTBOX_SWEEP_EVERY_SECONDS, lambda: services.outbox.sweep(services.clock.now())),
         (REDEMPTION_SWEEP_EVERY_SECONDS, services.redemption.sweep),
+        (FOLD_SWEEP_EVERY_SECONDS, services.folds.resume_open),
     ]
 
 

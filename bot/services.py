@@ -26,6 +26,8 @@ from loyalty_core.mall_events import EventService
 from loyalty_core.member_day import MemberDayLottery
 from loyalty_core.metrics import HeadlineMetrics
 from loyalty_core.member_code import MemberCodeService
+from loyalty_core.member_fold import MemberFolds
+from loyalty_core.member_import import MemberImport
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
 from loyalty_core.pii import Pii
@@ -54,6 +56,8 @@ from loyalty_core.redis_store.mass_batches import RedisMassBatches
 from loyalty_core.redis_store.member_facts import RedisFactsStore
 from loyalty_core.redis_store.metrics import RedisMetricsStore
 from loyalty_core.redis_store.member_day import RedisLotteryStore
+from loyalty_core.redis_store.member_fold import RedisFoldStore
+from loyalty_core.redis_store.member_import import RedisImportStore
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.pending import RedisPendingStore
@@ -135,6 +139,8 @@ class Services:
     statements: MonthlyStatements
     builtin_campaigns: BuiltinCampaigns
     retention: Retention
+    folds: MemberFolds
+    member_import: MemberImport
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -153,12 +159,13 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     scripts = Scripts(redis, batcher)
     outbox = Outbox(redis, scripts)
     pii = Pii(pii_key)
-    members = MemberService(RedisMemberStore(redis, scripts, outbox), pii, sms, clock)
     program = program or load_program()
     ledger = RedisLedgerStore(redis, outbox, batcher, index_ttl=till_index_ttl(program))
     birthday_store, seal = RedisBirthdayStore(redis, scripts, outbox, batcher), BirthdaySeal(pii)
     birthday_windows = StoredBirthdayWindows(birthday_store, seal, program)
     points = PointsService(ledger, program, clock, birthdays or birthday_windows)
+    folds = MemberFolds(RedisFoldStore(redis, scripts, outbox), points, clock)
+    members = MemberService(RedisMemberStore(redis, scripts, outbox), pii, sms, clock, folds=folds)
     member_codes = MemberCodeService(ledger, program.member_code, clock)
     tiers = TierService(ledger, program, clock)
     rewards = reward_services(redis, batcher, scripts, outbox, points, tiers, program, clock)
@@ -192,7 +199,8 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                     push_queue=push_queue, notices=notices, wechat=wechat, **at_the_till, **rewards, **perks,
                     **gatherings, **segmentation, **member_day, campaigns=campaigns,
                     campaign_results=CampaignResults(parts, campaigns),
-                    console=console_accounts(redis, scripts, clock),
+                    console=console_accounts(redis, scripts, clock), folds=folds,
+                    member_import=MemberImport(RedisImportStore(redis, scripts), pii, clock),
                     retention=Retention(RedisRetentionStore(redis, scripts), program, clock,
                                         retained_streams(push_partitions)))
 

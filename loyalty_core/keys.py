@@ -39,6 +39,14 @@ def joined_on(label: str) -> str:                # set of member_id who joined o
     return f"idx:joined:{label}"                 #   (label = "solar:MM-DD"): membership anniversaries
 
 
+def member_fold(member_id: str) -> str:         # hash: into, started_at, points, coupons (JSON), done_at: a
+    return f"{member_tag(member_id)}:fold"      #   follower folding into the imported member holding their phone
+
+
+# The folds under way (a handful at any time: each is removed when done), for finishing one a crash cut short.
+FOLDS_OPEN = "idx:folds:open"                   # zset follower member_id -> when their fold began (epoch ms)
+
+
 def phone_challenge(member_id: str) -> str:     # hash: phone_enc, phone_hash, code_hash, tries, sent_at, expires_at
     return f"{member_tag(member_id)}:phone-challenge"
 

@@ -28,6 +28,8 @@ class Member:
     joined_at: datetime
     nickname: str = ""
     phone_hash: str | None = None
+    status: str = ""            # subscribed | unsubscribed | imported (no WeChat follow yet) | merged
+    merged_into: str = ""       # a follower folded into an imported member: that member's id
 
     @property
     def phone_bound(self) -> bool:
@@ -37,7 +39,8 @@ class Member:
 @dataclass(frozen=True)
 class FollowResult:
     member_id: str
-    is_new: bool       # the member record was created by this follow: a first-ever follower
+    is_new: bool       # a first-ever follower: the member record was created by this follow, or an imported
+                       # member followed for the first time
     restored: bool     # an unfollowed member came back
 
 
@@ -51,6 +54,7 @@ class CodeSent:
 class PhoneBound:
     masked_phone: str
     replaced: bool
+    linked: bool = False    # the phone was an imported member's: the follower and that member are one now
 
 
 @dataclass(frozen=True)
@@ -102,14 +106,21 @@ class MemberStore(Protocol):
     async def release_phone(self, member_id: str, phone_hash: str) -> None: ...
 
 
+class Folds(Protocol):
+    """Folding a follower into the imported member holding their phone (loyalty_core/member_fold.py)."""
+    async def foldable(self, member_id: str, follower_id: str) -> bool: ...
+    async def fold(self, follower_id: str, member_id: str) -> None: ...
+
+
 class MemberService:
     def __init__(self, store: MemberStore, pii: Pii, sms: SmsSender, clock: Clock,
-                 rules: PhoneRules = PhoneRules()):
+                 rules: PhoneRules = PhoneRules(), folds: Folds | None = None):
         self._store = store
         self._pii = pii
         self._sms = sms
         self._clock = clock
         self.rules = rules
+        self._folds = folds
 
     async def follow(self, openid: str, delivery_key: str, *, via: str = "follow") -> FollowResult:
         now = self._clock.now()
@@ -147,7 +158,10 @@ class MemberService:
         return await self._store.member_id_for_openid(openid)
 
     async def get(self, member_id: str) -> Member:
+        """The member; a follower folded into an imported member is that member."""
         member = await self._store.get(member_id)
+        if member is not None and member.merged_into:
+            member = await self._store.get(member.merged_into)
         if member is None:
             raise errors.UnknownMember()
         return member
@@ -175,8 +189,8 @@ class MemberService:
         owner, bound = await self._phone_holder(phone_hash)
         if owner == member_id and bound:
             raise errors.PhoneAlreadyBound()
-        if owner not in (None, member_id):     # (ours but unbound: a binding cut short, finished by this code)
-            raise errors.PhoneTaken()
+        if owner not in (None, member_id) and not await self._may_fold(owner, member_id):
+            raise errors.PhoneTaken()          # (ours but unbound: a binding cut short, finished by this code)
         now = self._clock.now()
         await self._count_sms_to_number(phone_hash, now)
         code = f"{secrets.randbelow(1_000_000):06d}"
@@ -195,6 +209,10 @@ class MemberService:
             member_id, self._code_hash(member_id, code.strip()), self._clock.now(), self.rules)
         phone_hash, phone_enc = checked.phone_hash, checked.phone_enc
         owner = await self._store.claim_phone(member_id, phone_hash)
+        if owner != member_id and await self._may_fold(owner, member_id):
+            await self._folds.fold(member_id, owner)
+            return PhoneBound(masked_phone=mask_phone(self._pii.decrypt(phone_enc, context="phone")), replaced=False,
+                              linked=True)
         if owner != member_id:
             await self._store.cancel_phone_challenge(member_id)
             raise errors.PhoneTaken()
@@ -203,6 +221,13 @@ class MemberService:
             await self._store.release_phone(member_id, previous)
         phone = self._pii.decrypt(phone_enc, context="phone")
         return PhoneBound(masked_phone=mask_phone(phone), replaced=bool(previous) and previous != phone_hash)
+
+    async def _may_fold(self, owner: str, follower_id: str) -> bool:
+        """The phone's holder is an imported member no follower has claimed, and the follower has no phone."""
+        if self._folds is None or not await self._folds.foldable(owner, follower_id):
+            return False
+        bound, _ = await self._store.phone_claims(follower_id)
+        return bound is None
 
     async def _count_sms_to_number(self, phone_hash: str, now: datetime) -> None:
         """The number's own limits, so that many openids cannot flood one phone: a separate step in the

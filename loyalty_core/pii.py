@@ -14,6 +14,12 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 _VERSION = b"v1"
 
+# The contexts of the sealed fields (a ciphertext opens only with its own context).
+PHONE = "phone"           # the member's phone (profile phone_enc; its lookup hash: profile phone_hash)
+NAME = "name"             # the member's name from an import (profile name_enc)
+EMAIL = "email"           # the member's email from an import (profile email_enc)
+BIRTHDAY = "birthday"     # the birthday (the birthday hash's enc)
+
 
 class Pii:
     def __init__(self, master_key: bytes):

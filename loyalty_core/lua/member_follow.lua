@@ -1,4 +1,5 @@
--- Follow (or first contact) of a WeChat user: create the member once, or restore an unfollowed one.
+-- Follow (or first contact) of a WeChat user: create the member once, or restore an unfollowed one. An imported
+-- member (status imported, filed under this openid by the import) joins with their first follow.
 -- KEYS[1] profile  KEYS[2] op key  KEYS[3] outbox
 -- ARGV[1] member_id  ARGV[2] openid  ARGV[3] now (iso)  ARGV[4] event_id  ARGV[5] op ttl  ARGV[6] via
 local prior = replayed(KEYS[2])
@@ -6,7 +7,7 @@ if prior then return prior end
 
 local status = redis.call('HGET', KEYS[1], 'status')
 local answer
-if not status then
+if not status or status == 'imported' then
   redis.call('HSET', KEYS[1], 'member_id', ARGV[1], 'openid', ARGV[2], 'status', 'subscribed',
              'joined_at', ARGV[3], 'followed_at', ARGV[3], 'follow_count', 1, 'joined_via', ARGV[6])
   emit(KEYS[3], ARGV[4], 'member_joined', ARGV[1], ARGV[3], {via = ARGV[6]})

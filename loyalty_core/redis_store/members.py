@@ -24,7 +24,8 @@ class RedisMemberStore:
         self._redis = redis
         self._scripts = scripts
         self._outbox = outbox
-        # openid -> member_id never changes once written, so a process may keep it.
+        # openid -> member_id changes only when a follower with no phone bound folds into an imported member
+        # (loyalty_core/member_fold.py), so a process keeps it for members with a phone bound only.
         self._openid_cache: OrderedDict[str, str] = OrderedDict()
         self._cache_size = cache_size
 
@@ -32,10 +33,16 @@ class RedisMemberStore:
         cached = self._openid_cache.get(openid)
         if cached is not None:
             return cached
-        member_id = await self._redis.get(keys.openid_index(openid))
-        if member_id is not None:
+        member_id = await self._scripts.batcher.call("GET", keys.openid_index(openid))
+        if member_id is not None and await self._settled(member_id):
             self._remember(openid, member_id)
         return member_id
+
+    async def _settled(self, member_id: str) -> bool:
+        """A member whose openid stays theirs for good: a phone bound, and not folded into another member."""
+        phone_hash, merged_into = await self._scripts.batcher.call(
+            "HMGET", keys.member_profile(member_id), "phone_hash", "merged_into")
+        return bool(phone_hash) and not merged_into
 
     def _remember(self, openid: str, member_id: str) -> None:
         self._openid_cache[openid] = member_id
@@ -83,7 +90,6 @@ class RedisMemberStore:
             member_id = candidate
         else:  # another process claimed this openid first; its number wins
             member_id = await self._redis.get(keys.openid_index(openid))
-        self._remember(openid, member_id)
         return member_id
 
     async def unfollow(self, member_id: str, now: datetime, op_key: str) -> bool:
@@ -162,7 +168,7 @@ def _member(member_id: str, raw: dict) -> Member | None:
     if not raw:
         return None
     return Member(
-        member_id=member_id, openid=raw["openid"], subscribed=raw.get("status") == "subscribed",
-        joined_at=datetime.fromisoformat(raw["joined_at"]), nickname=raw.get("nickname", ""),
-        phone_hash=raw.get("phone_hash") or None,
+        member_id=member_id, openid=raw.get("openid", ""), subscribed=raw.get("status") == "subscribed",
+        joined_at=datetime.fromisoformat(raw.get("joined_at") or raw["imported_at"]), nickname=raw.get("nickname", ""),
+        phone_hash=raw.get("phone_hash") or None, status=raw.get("status", ""), merged_into=raw.get("merged_into", ""),
     )

@@ -27,7 +27,7 @@ SAMPLES: dict[str, dict] = {
     "phone_how.txt": {},
     "verify_how.txt": {},
     "phone_code_sent.txt": {"sent": NS(masked_phone="138****8000", valid_minutes=10)},
-    "phone_bound.txt": {"bound": NS(masked_phone="138****8000", replaced=False)},
+    "phone_bound.txt": {"bound": NS(masked_phone="138****8000", replaced=False, linked=True)},
     "errors/generic.txt": {},
     "errors/invalid_phone.txt": {},
     "errors/phone_taken.txt": {},
