@@ -28,6 +28,7 @@ from loyalty_core.metrics import HeadlineMetrics
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.member_fold import MemberFolds
 from loyalty_core.member_import import MemberImport
+from loyalty_core.member_import_jobs import ImportJobs
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
 from loyalty_core.pii import Pii
@@ -57,7 +58,7 @@ from loyalty_core.redis_store.member_facts import RedisFactsStore
 from loyalty_core.redis_store.metrics import RedisMetricsStore
 from loyalty_core.redis_store.member_day import RedisLotteryStore
 from loyalty_core.redis_store.member_fold import RedisFoldStore
-from loyalty_core.redis_store.member_import import RedisImportStore
+from loyalty_core.redis_store.member_import import RedisImportJobs, RedisImportStore
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.pending import RedisPendingStore
@@ -141,6 +142,7 @@ class Services:
     retention: Retention
     folds: MemberFolds
     member_import: MemberImport
+    import_jobs: ImportJobs
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -193,14 +195,16 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                                               secrets.randbelow),
                   "statements": parts.statements,
                   "builtin_campaigns": BuiltinCampaigns(campaigns, RedisBuiltinRegistry(redis), program, clock)}
+    console = console_accounts(redis, scripts, clock)
+    member_import = MemberImport(RedisImportStore(redis, scripts), pii, clock)
     return Services(clock=clock, redis=redis, batcher=batcher, scripts=scripts, outbox=outbox, pii=pii,
                     members=members, channels=channels, program=program, points=points, tiers=tiers,
                     member_codes=member_codes, resolver=resolver, access_keys=access_keys, pushes=pushes,
                     push_queue=push_queue, notices=notices, wechat=wechat, **at_the_till, **rewards, **perks,
                     **gatherings, **segmentation, **member_day, campaigns=campaigns,
                     campaign_results=CampaignResults(parts, campaigns),
-                    console=console_accounts(redis, scripts, clock), folds=folds,
-                    member_import=MemberImport(RedisImportStore(redis, scripts), pii, clock),
+                    console=console, folds=folds, member_import=member_import,
+                    import_jobs=ImportJobs(member_import, RedisImportJobs(redis), console, clock),
                     retention=Retention(RedisRetentionStore(redis, scripts), program, clock,
                                         retained_streams(push_partitions)))
 

@@ -24,6 +24,7 @@ class Permission(str, Enum):
     CAMPAIGNS = "campaigns"               # edit, schedule and cancel campaigns; read their results
     USERS = "users"                       # the console's users
     AUDIT = "audit"                       # the audit log
+    MEMBERS_IMPORT = "members.import"     # import members from a CSV (admin only: it creates members in bulk)
 
 
 ROLES: dict[str, frozenset[Permission]] = {

@@ -643,6 +643,18 @@ CONSOLE_USERS = "cs:{console}:users"            # zset email -> created at (epoc
 CONSOLE_AUDIT = "cs:{console}:audit"            # stream: at, who, action, target, reason, detail (capped)
 
 
+# Member imports started from the console (one slot: a few a day, each a small hash and its report).
+IMPORT_JOBS = "imp:{imports}:jobs"              # zset job_id -> started at (epoch ms), the latest kept
+
+
+def import_job(job_id: str) -> str:             # hash: status, source, file, by, started_at, finished_at, rows,
+    return f"imp:{{imports}}:job:{job_id}"      #   summary JSON, error
+
+
+def import_report(job_id: str) -> str:          # string: the rejected rows as CSV (row, reason, column; no values)
+    return f"imp:{{imports}}:report:{job_id}"
+
+
 def console_user(email: str) -> str:            # hash: role, password_hash, created_at, disabled_at, created_by
     return f"cs:{{console}}:user:{email}"
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import inspect
 import io
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Awaitable, Callable, Iterator, Mapping, Protocol, Sequence
 
 from .birthday import BirthdaySeal
 from .birthday_calendar import index_label
@@ -92,7 +93,7 @@ class MemberImport:
         self.batch_rows = batch_rows
 
     async def run(self, path: Path, source: str, column_map: Mapping[str, str], report_path: Path | None = None,
-                  progress: Callable[[int], None] | None = None) -> ImportResult:
+                  progress: Callable[[int], Awaitable[None] | None] | None = None) -> ImportResult:
         """Import the file; raises ColumnMapError (nothing imported) when the header names no phone or openid."""
         source = check_source(source)
         summary = Summary()
@@ -106,8 +107,8 @@ class MemberImport:
                     number += 1
                     checked.append(check_row(number, header.cells(values), today))
                 await self._import_checked(checked, source, summary, report)
-                if progress is not None:
-                    progress(summary.rows)
+                if progress is not None and inspect.isawaitable(noted := progress(summary.rows)):
+                    await noted
         return ImportResult(summary, report_path)
 
     async def _import_checked(self, checked: list, source: str, summary: Summary, report) -> None:

@@ -3,7 +3,8 @@ JavaScript, no build step). Every route names the permission it needs (guard.py)
 session's CSRF token; every change is in the audit log.
 
 Pages: login (login.py), users and the audit log (users.py), the dashboard (dashboard.py), members and the
-staff's actions (members.py), campaigns (campaigns.py); a module per page group, each with a `routes` table.
+staff's actions (members.py), the member import (member_import.py), campaigns (campaigns.py); a module per page
+group, each with a `routes` table.
 """
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import campaigns, dashboard, login, members, users
+from . import campaigns, dashboard, login, member_import, members, users
 from .errors import console_errors
 from .guard import console_guard
 
 CONSOLE_PREFIX = "/console"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "console"
-CONSOLE_MODULES = (login, users, dashboard, members, campaigns)
+CONSOLE_MODULES = (login, users, dashboard, member_import, members, campaigns)
 
 
 def setup_console(app: web.Application) -> None:

@@ -16,6 +16,7 @@ TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "console"
 NAVIGATION = (("dashboard", "总览 Dashboard", Permission.DASHBOARD),
               ("members", "会员 Members", Permission.MEMBERS_VIEW),
               ("birthdays", "本周生日 Birthdays", Permission.MEMBERS_ACT),
+              ("member_import", "导入 Import", Permission.MEMBERS_IMPORT),
               ("campaigns", "营销活动 Campaigns", Permission.CAMPAIGNS),
               ("users", "用户 Users", Permission.USERS),
               ("audit", "审计 Audit log", Permission.AUDIT))

@@ -57,3 +57,39 @@ class RedisImportStore:
     async def file_birthdays(self, entries: Sequence[tuple[str, str]]) -> None:
         """(label hash, member_id): the month-day index the birthday greetings read (a set: filing again is a no-op)."""
         await pipelined(self._redis, [("SADD", keys.birthday_index(label), member_id) for label, member_id in entries])
+
+
+JOB_TTL_SECONDS = 30 * 86400
+JOBS_KEPT = 100
+
+
+class RedisImportJobs:
+    """The console's import jobs: a hash each, the rejected rows' report beside it, the latest in a zset."""
+
+    def __init__(self, redis: Redis):
+        self._redis = redis
+
+    async def save(self, job_id: str, fields: dict, started_ms: int | None = None) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.import_job(job_id), mapping=fields)
+            pipe.expire(keys.import_job(job_id), JOB_TTL_SECONDS)
+            if started_ms is not None:
+                pipe.zadd(keys.IMPORT_JOBS, {job_id: started_ms})
+                pipe.zremrangebyrank(keys.IMPORT_JOBS, 0, -JOBS_KEPT - 1)
+            await pipe.execute()
+
+    async def load(self, job_id: str) -> dict | None:
+        return await self._redis.hgetall(keys.import_job(job_id)) or None
+
+    async def latest(self, count: int) -> list[str]:
+        return await self._redis.zrevrange(keys.IMPORT_JOBS, 0, count - 1)
+
+    async def save_report(self, job_id: str, report: bytes) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(keys.import_report(job_id), report, ex=JOB_TTL_SECONDS)
+            pipe.hset(keys.import_job(job_id), "has_report", "1")
+            await pipe.execute()
+
+    async def report(self, job_id: str) -> bytes | None:
+        raw = await self._redis.get(keys.import_report(job_id))
+        return raw.encode("utf-8") if isinstance(raw, str) else raw
