@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .PHONY: venv test test-fast test-cluster test-cluster-core demo system-deps bench bench-callback bench-fanout bench-ledger \
-        bench-push bench-events bench-campaign bench-load bench-memory clean
+        bench-push bench-events bench-campaign bench-load bench-memory bench-import clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,7 +52,7 @@ demo: $(STAMP)
 	@bash scripts/system-deps.sh fonts-wqy-microhei fonts-noto-color-emoji
 	$(PY) -m bot demo --processes $(or $(N),1)
 
-bench: bench-callback bench-fanout bench-ledger bench-push bench-events bench-campaign bench-load bench-memory
+bench: bench-callback bench-fanout bench-ledger bench-push bench-events bench-campaign bench-load bench-memory bench-import
 
 bench-callback: $(STAMP)
 	@bash scripts/system-deps.sh wrk
@@ -80,6 +80,9 @@ bench-load: $(STAMP)
 
 bench-memory: $(STAMP)
 	$(PY) -m bench.memory
+
+bench-import: $(STAMP)
+	$(PY) -m bench.import_members
 
 clean:
 	rm -rf $(VENV) var build *.egg-info test-output

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import binascii
+import os
 import sys
 import time
 from pathlib import Path
@@ -19,7 +22,7 @@ from loyalty_core.redis_store.connection import connect
 from loyalty_core.redis_store.member_import import RedisImportStore
 from loyalty_core.redis_store.scripts import Scripts
 
-from .settings import Settings, SettingsError
+from .settings import DEMO_PII_KEY
 
 COMMAND = "python -m bot import members"
 
@@ -38,22 +41,38 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    try:
-        settings = Settings.from_env(demo=args.demo, web=False)
-        column_map = parse_column_map(args.map)
-    except (SettingsError, ColumnMapError) as error:
-        raise SystemExit(f"{COMMAND}: {error}") from None
-    if not settings.redis_url:
+    redis_url = os.environ.get("REDIS_URL", "").strip()
+    if not redis_url.startswith(("redis://", "rediss://", "unix://", "redis+cluster://")):
         raise SystemExit(f"{COMMAND}: REDIS_URL is required (the Redis the bot uses)")
+    try:
+        column_map = parse_column_map(args.map)
+        pii_key = pii_key_from_env(args.demo)
+    except (ColumnMapError, ValueError) as error:
+        raise SystemExit(f"{COMMAND}: {error}") from None
     if not args.file.is_file():
         raise SystemExit(f"{COMMAND}: {args.file} is not a readable file")
     report = args.report or args.file.with_name(args.file.name + ".report.csv")
     try:
-        return asyncio.run(import_members(settings.redis_url, settings.pii_key_bytes, args.file, args.source,
-                                          column_map, report))
+        return asyncio.run(import_members(redis_url, pii_key, args.file, args.source, column_map, report))
     except KeyboardInterrupt:
         print(f"\n{COMMAND}: stopped; the same command again completes the import", file=sys.stderr)
         return 130
+
+
+def pii_key_from_env(demo: bool) -> bytes:
+    """The key that seals personal data: PII_KEY (base64 of 32 bytes), the demo's with --demo."""
+    raw = os.environ.get("PII_KEY", "").strip() or (DEMO_PII_KEY if demo else "")
+    if not raw:
+        raise ValueError("PII_KEY is required: the key the bot seals personal data with")
+    if raw == DEMO_PII_KEY and not demo:
+        raise ValueError("PII_KEY is the demo key, which is public: use the bot's own")
+    try:
+        key = base64.b64decode(raw, validate=True)
+    except binascii.Error:
+        key = b""
+    if len(key) != 32:
+        raise ValueError("PII_KEY must be base64 of exactly 32 bytes")
+    return key
 
 
 async def import_members(redis_url: str, pii_key: bytes, path: Path, source: str, column_map: dict,

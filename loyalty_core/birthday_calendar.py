@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -46,7 +46,7 @@ class Birthday:
     leap: bool = False   # lunar only: the birthday is in the leap month (闰月)
 
     def to_json(self) -> str:
-        return orjson.dumps(asdict(self)).decode()
+        return orjson.dumps(self).decode()          # orjson writes a dataclass's fields as asdict would
 
     @classmethod
     def from_json(cls, raw: str) -> "Birthday":

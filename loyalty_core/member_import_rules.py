@@ -185,9 +185,3 @@ def member_named(by_phone: str | None, by_openid: str | None) -> str | None:
 class ImportConflict(Exception):
     """The row's phone and openid belong to two different members."""
 
-
-def merged_sources(recorded: str, source: str) -> str:
-    """The sources a member was imported from, as stored: sorted, comma-separated, each once."""
-    names = {name for name in recorded.split(",") if name}
-    names.add(source)
-    return ",".join(sorted(names))

@@ -4,11 +4,13 @@ for the members it creates."""
 from __future__ import annotations
 
 import csv
+import io
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from bot.import_command import import_members
 from bot.services import build_services
 from bot.sms import LogSmsSender
 from loyalty_core import keys
@@ -163,3 +165,14 @@ async def test_a_header_with_no_phone_or_openid_column_is_refused_before_anythin
     with pytest.raises(ColumnMapError):
         await services.member_import.run(write(tmp_path, "crm.csv", "手机号,姓名\r\n13800138000,张三\r\n"), "crm", {})
     assert await redis.dbsize() == 0
+
+
+async def test_the_command_prints_the_summary_and_writes_the_report(redis, redis_url, tmp_path, capsys):
+    crm = write(tmp_path, "crm.csv", CRM_FILE)
+    report = tmp_path / "rejected.csv"
+    progress = io.StringIO()
+    assert await import_members(redis_url, KEY, crm, "crm", {"手机号": "phone"}, report, out=progress) == 0
+    printed = capsys.readouterr().out
+    assert "created   3" in printed and "rejected  5" in printed and "invalid_phone     1" in printed
+    assert f"rejected rows: {report}" in printed and "9 rows" in progress.getvalue()
+    assert report.read_text(encoding="utf-8-sig").splitlines()[0] == "row,reason,column"
