@@ -132,7 +132,7 @@ class MemberImport:
         ready, again = [], []
         for plan in planned:
             (again if any(key not in claims for key in plan.keys) else ready).append(plan)
-        await self._write(ready, source, made_by, claims, outcomes)
+        await self._write(ready, source, made_by, outcomes)
         if again and round_ < MAX_ROUNDS:
             outcomes.update(await self.import_rows([plan.row for plan in again], source, round_ + 1))
         else:
@@ -192,8 +192,7 @@ class MemberImport:
         claims.update({key: member for (key, member), ok in zip(items, won) if ok})
         return claims, {key: row for key, row in made_by.items() if key in claims}
 
-    async def _write(self, ready: list[_Planned], source: str, made_by: dict[str, int], claims: dict[str, str],
-                     outcomes: dict) -> None:
+    async def _write(self, ready: list[_Planned], source: str, made_by: dict[str, int], outcomes: dict) -> None:
         if not ready:
             return
         written = await self._store.write([self._member_write(plan) for plan in ready], source, self._clock.now())

@@ -210,7 +210,11 @@ class MemberService:
         phone_hash, phone_enc = checked.phone_hash, checked.phone_enc
         owner = await self._store.claim_phone(member_id, phone_hash)
         if owner != member_id and await self._may_fold(owner, member_id):
-            await self._folds.fold(member_id, owner)
+            try:
+                await self._folds.fold(member_id, owner)
+            except errors.PhoneTaken:          # another follower folded in first
+                await self._store.cancel_phone_challenge(member_id)
+                raise
             return PhoneBound(masked_phone=mask_phone(self._pii.decrypt(phone_enc, context="phone")), replaced=False,
                               linked=True)
         if owner != member_id:

@@ -3,6 +3,7 @@ second one, when they later follow (by the openid the import filed) or bind thei
 imported member's number surviving); a fold cut short is finished once, money never doubled."""
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import create_app
 from bot.app_keys import SERVICES
 from bot.services import Services
-from loyalty_core import keys
+from loyalty_core import errors, keys
 from loyalty_core.members import MemberRef
 from loyalty_core.redis_store.member_fold import RedisFoldStore
 from loyalty_core.redis_store.members import RedisMemberStore
@@ -172,3 +173,26 @@ async def test_another_process_that_looked_the_follower_up_finds_the_imported_me
     await bind(peer, sms, "o_fan")
     assert await other_process.member_id_for_openid("o_fan") == imported
     assert await other_process.member_id_for_openid("o_fan") == imported      # now kept: it has a phone
+
+
+async def test_two_followers_binding_one_imported_phone_at_once_fold_one_of_them(bot, redis, clock, tmp_path):
+    peer, _, services, sms = bot
+    await import_rows(services, tmp_path, f"phone\n{PHONE}\n")
+    imported = await services.members.member_id_for_phone(PHONE)
+    codes = {}
+    for openid in ("o_one", "o_two"):
+        await peer.follow(openid)
+        follower = await services.members.member_id_for_openid(openid)
+        await services.members.request_phone_code(follower, PHONE)
+        codes[follower] = sms.codes[PHONE]
+        clock.advance(timedelta(minutes=2))                      # the number's own cooldown between two codes
+    outcomes = await asyncio.gather(*(services.members.verify_phone(follower, code)
+                                      for follower, code in codes.items()), return_exceptions=True)
+    linked = [o for o in outcomes if not isinstance(o, Exception)]
+    assert len(linked) == 1 and linked[0].linked
+    assert [type(o) for o in outcomes if isinstance(o, Exception)] == [errors.PhoneTaken]
+    winner = (await redis.hget(keys.member_profile(imported), "openid"))
+    assert await services.members.member_id_for_openid(winner) == imported
+    loser = ({"o_one", "o_two"} - {winner}).pop()
+    assert await services.members.member_id_for_openid(loser) not in (None, imported)
+    assert await redis.zcard(keys.FOLDS_OPEN) == 0
