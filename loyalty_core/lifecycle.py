@@ -32,7 +32,7 @@ FACT_EVENTS = ("member_joined", "points_earned", "purchase_refunded", "points_ex
                "reward_redeemed", "tier_upgraded", "tier_downgraded", "tier_reverted", "tier_reviewed",
                "coupon_issued", "coupon_used", "coupon_expired", "coupon_revoked", "birthday_set",
                "birthday_changed", "birthday_gift_claimed", "referral_reward_released", "phone_bound",
-               "member_unsubscribed", "member_refollowed")
+               "member_unsubscribed", "member_refollowed", "member_folded", "member_merged")
 DUE_BATCH = 500
 
 

@@ -91,8 +91,11 @@ class RedisFoldStore:
         return len(coupons)
 
     async def finish(self, follower_id: str, member_id: str, now: datetime) -> None:
+        await self._outbox.mark(follower_id, now)
         await self._checked("fold_finish", [keys.member_profile(follower_id), keys.member_fold(follower_id),
-                                            keys.phone_challenge(follower_id)], [member_id, now.isoformat()])
+                                            keys.phone_challenge(follower_id), keys.member_outbox(follower_id)],
+                            [follower_id, member_id, now.isoformat()])
+        await self._outbox.relay(follower_id)
         await self._redis.zrem(keys.FOLDS_OPEN, follower_id)
 
     async def open_folds(self, started_before: datetime, limit: int = 100) -> list[str]:

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
 from bot.app_keys import SERVICES
+from bot.events import facts_consumer
 from bot.services import Services
 from loyalty_core import errors, keys
 from loyalty_core.members import MemberRef
@@ -111,6 +112,9 @@ async def test_a_follower_binding_an_imported_phone_folds_into_that_member(bot, 
     profile = await redis.hgetall(keys.member_profile(imported))
     assert profile["openid"] == "o_fan" and profile["status"] == "subscribed" and profile["sources"] == "crm"
 
+    await facts_consumer(services, "t").drain()              # the segments see one following member, with a phone
+    assert (await services.facts.facts(imported)).following and (await services.facts.facts(imported)).phone_bound
+    assert not (await services.facts.facts(follower)).following
     await replay_joins(redis, services)                      # the follower's join, consumed late: nothing new
     assert await balance(services, imported) == 250 + WELCOME_POINTS
     assert await wallet(services, imported) == ["welcome-20"]
