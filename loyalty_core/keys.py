@@ -179,7 +179,8 @@ def rate_bucket(name: str) -> str:              # hash: tokens, at (Redis server
 
 # --- points ledger, tiers (see loyalty_core/points.py) ----------------------------------------
 def points_account(member_id: str) -> str:      # hash: balance, debt, ver, lot_seq, hist_seq, purchases,
-    return f"{member_tag(member_id)}:points"    #   tier, tier_since, review_on, earned:<year>, rewarded:<tier>, …
+    return f"{member_tag(member_id)}:points"    #   tier, tier_since, review_on, earned:<year>, rewarded:<tier>,
+                                                #   earlier_* (purchases retention forgot), purchases_kept_from, …
 
 
 def points_lots(member_id: str) -> str:         # zset lot_id -> expires_at (epoch ms): live lots, FIFO by expiry
