@@ -4,6 +4,8 @@ event is published and a member checked in; and every one of these pages, at 128
 window (no sideways scrolling of the page itself), shows its Chinese text and says something useful when empty."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from bot.app_keys import SERVICES
@@ -101,8 +103,12 @@ async def test_every_new_page_fits_a_desktop_and_a_phone(mall, output_dir):
     wired, services, manager, members = mall
     await services.communities.create("yoga", "瑜伽社", "每周六早晨一起练习")
     await services.service_desk.suggest(members[0], "停车场的指引可以再清楚一些，周末找车位很难", "m1")
+    now = services.clock.now()
+    await services.events.publish({"event_id": "salon", "title": "亲子手作沙龙", "place": "三楼活动室", "capacity": 12,
+                                   "starts_at": (now + timedelta(days=2)).isoformat(),
+                                   "ends_at": (now + timedelta(days=2, hours=2)).isoformat(), "notes": "请带围裙"})
     base = str(wired.bot.make_url("")).rstrip("/")
-    pages = ("communities", "communities/yoga", "events", "catalogue", "inbox", "users")
+    pages = ("communities", "communities/yoga", "events", "events/salon", "catalogue", "inbox", "users")
     overflowing = []
     for width in WIDTHS:
         async with chromium_page(width=width, height=900) as (page, problems):
