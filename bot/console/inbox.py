@@ -22,6 +22,7 @@ from .render import page
 routes = web.RouteTableDef()
 SUGGESTIONS_SHOWN = 100
 EVENTS_LOOKED_AT = 20            # the latest past events whose feedback is shown
+ITEMS_SHOWN = 300                # the newest items of all kinds, at most
 _STORE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
@@ -50,7 +51,7 @@ async def inbox_page(request: web.Request, store_id: str, *, error: str = "", st
     items.sort(key=lambda item: item.at, reverse=True)
     only_open = request.query.get("open") == "1"
     handled = await services.service_desk.handled([item.ref for item in items])
-    shown = [item for item in items if not (only_open and item.ref in handled)]
+    shown = [item for item in items if not (only_open and item.ref in handled)][:ITEMS_SHOWN]
     return page(request, "inbox.html", status=status, error=error, items=shown, handled=handled, store_id=store_id,
                 results=await services.surveys.results(store_id) if store_id else None, only_open=only_open)
 

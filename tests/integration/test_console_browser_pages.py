@@ -67,8 +67,17 @@ async def test_a_manager_creates_a_community_previews_a_broadcast_and_confirms_i
         await page.click("#confirm")
         await page.wait_for_selector("text=confirmed for 3 members")
         await page.screenshot(path=str(output_dir / "broadcast-confirmed.png"), full_page=True)
+        await page.set_viewport_size({"width": 390, "height": 900})
+        phone_fits = [await fits(page)]
+        await page.screenshot(path=str(output_dir / "broadcast-390.png"), full_page=True)
+        await page.goto(f"{base}/console/communities/yoga")
+        await page.fill("#compose-broadcast textarea[name=text]", "下周六同一时间再见")
+        await page.click("#preview-broadcast")
+        await page.wait_for_selector("#plan")
+        phone_fits.append(await fits(page))
+        await page.screenshot(path=str(output_dir / "broadcast-preview-390.png"), full_page=True)
     assert problems == []
-    assert "no communities yet" in empty_text and planned == "3"
+    assert "no communities yet" in empty_text and planned == "3" and phone_fits == [True, True]
     [broadcast_id] = await redis.zrange(keys.community_broadcasts("yoga"), 0, -1)
     assert (await redis.hgetall(keys.broadcast(broadcast_id)))["status"] == "confirmed"
 

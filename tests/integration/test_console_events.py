@@ -1,6 +1,6 @@
 """The console's events over HTTP: only a community manager or an admin opens them, a form without its CSRF token
 changes nothing, an event published here is the event service's (its own checks redisplay the form), sign-ups and
-the waitlist show, check-in by member code or member id grants the activity points once, and the feedback's
+the waitlist show, the invitations are the event's campaign, check-in by member code or member id grants the activity points once, and the feedback's
 scores, average and comments show on the event's page."""
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.app_keys import SERVICES
+from bot.events import facts_consumer
 from loyalty_core import keys
 from tests.console_client import add_user, csrf_of, log_in
 
@@ -21,6 +22,8 @@ async def mall(redis, start_bot):
     for email, role in (("cara@mall.test", "community_manager"), ("sam@mall.test", "service_staff")):
         await add_user(bot, email, role)
     members = [(await services.members.follow(f"o_ev_{i}", f"evt:{i}")).member_id for i in range(3)]
+    await services.outbox.sweep(services.clock.now(), older_than_ms=0)
+    await facts_consumer(services, "t").drain()                    # the members' facts, which segments read
     return bot, services, members
 
 
@@ -59,6 +62,11 @@ async def test_an_event_published_here_fills_up_checks_members_in_and_shows_its_
     assert re.search(r'id="places">2/2 · 候补 waitlist 1', page)
     assert f"/console/members/{members[2]}" in page.split('id="waitlist"')[1]
 
+    invited = await bot.post("/console/events/wine-0120/invitations", data={"csrf": csrf})
+    assert "(event-wine-0120)" in await invited.text()
+    assert (await services.campaigns.status("event-wine-0120"))["audience"] == 3
+    assert (await bot.post("/console/events/wine-0120/invitations", data={})).status == 403
+
     code = (await services.member_codes.issue(members[0])).code
     by_code = await bot.post("/console/events/wine-0120/check-ins", data={"csrf": csrf, "by": "member_code", "q": code})
     assert f"{members[0]} checked in (+50 points)" in await by_code.text()
@@ -82,4 +90,4 @@ async def test_an_event_published_here_fills_up_checks_members_in_and_shows_its_
     assert "2 条 · 平均 average 4.5" in page and "酒很好" in page
     assert "/console/events/wine-0120" in (await (await bot.get("/console/events")).text()).split('id="past"')[1]
     actions = [e.action for e in await services.console.audit_log()]
-    assert actions.count("event.check_in") == 3 and "event.publish" in actions
+    assert actions.count("event.check_in") == 3 and {"event.publish", "event.invite"} <= set(actions)
