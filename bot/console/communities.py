@@ -130,15 +130,21 @@ async def confirm_broadcast(request: web.Request) -> web.Response:
     view, follower = await visible(request, community_id)
     broadcast_id = form_text(form, "broadcast_id")
 
+    def previewed_here(choice) -> bool:
+        return choice is not None and choice.kind == BROADCAST_KIND and \
+            choice.payload.get("broadcast_id") == broadcast_id and \
+            choice.payload.get("community_id") == view.community.community_id
+
     async def confirm(choice):
-        if choice.kind != BROADCAST_KIND or choice.payload.get("broadcast_id") != broadcast_id or \
-                choice.payload.get("community_id") != view.community.community_id:
+        if not previewed_here(choice):       # replaced since it was looked at
             raise errors.NothingToConfirm()
         return await services.broadcasts.confirm(follower.member_id, follower.openid, choice.payload)
 
     try:
         if follower is None:
             raise errors.NotAManager(NOT_LINKED)
+        if not previewed_here(await services.pending.current(follower.member_id)):
+            raise errors.NothingToConfirm()  # another page's, or none: left as it is
         confirmed = await services.pending.carry_out(follower.member_id, confirm)
     except errors.DomainError as refused:
         return await show_community(request, community_id, error=f"{refused.text} (preview it again)",

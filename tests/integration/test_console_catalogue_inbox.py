@@ -92,3 +92,15 @@ async def test_service_staff_read_the_feedback_newest_first_and_mark_it_handled_
     assert "收银台排队太久" in still_open and "停车场的指引" not in still_open
     forged = await bot.post("/console/inbox/handled", data={"csrf": csrf, "ref": "points:1", "reason": "x"})
     assert forged.status == 422
+
+
+@pytest.mark.parametrize(("role", "shown"), [
+    ("admin", {"catalogue", "communities", "events", "inbox"}), ("marketer", {"catalogue"}),
+    ("community_manager", {"communities", "events"}), ("service_staff", {"inbox"})])
+async def test_each_role_sees_in_the_navigation_the_new_pages_it_may_open(mall, role, shown):
+    bot, _ = mall
+    await add_user(bot, f"{role}@mall.test", role)
+    await log_in(bot, f"{role}@mall.test")
+    html = await (await bot.get("/console/members")).text()
+    nav = html.split("<nav>")[1].split("</nav>")[0]
+    assert {page for page in ("catalogue", "communities", "events", "inbox") if f'href="/console/{page}"' in nav} == shown

@@ -101,6 +101,12 @@ async def test_a_linked_manager_previews_the_planners_plan_and_confirms_once(mal
     assert await services.broadcasts.sent_today(manager) == 1
     other = await bot.post("/console/communities/yoga/broadcasts/confirm", data={"csrf": csrf, "broadcast_id": "b0"})
     assert other.status == 404
+    pending = await bot.post("/console/communities/yoga/broadcasts/preview", data={"csrf": csrf, "text": "再会"})
+    pending_id = re.search(r'name="broadcast_id" value="(b[0-9a-f]+)"', await pending.text()).group(1)
+    stale = await bot.post("/console/communities/yoga/broadcasts/confirm",
+                           data={"csrf": csrf, "broadcast_id": broadcast_id})     # an older tab's
+    assert stale.status == 404
+    assert (await services.pending.current(manager)).payload["broadcast_id"] == pending_id   # still waiting
 
     await broadcast_consumer(services, "t").drain()
     report = await (await bot.get(f"/console/broadcasts/{broadcast_id}")).text()
