@@ -11,6 +11,7 @@ from aiohttp import web
 
 from loyalty_core import errors
 from loyalty_core.broadcasts import BROADCAST_KIND
+from loyalty_core.console import checked_reason
 from loyalty_core.console_access import Permission
 
 from ..app_keys import SERVICES
@@ -89,12 +90,13 @@ async def add_manager(request: web.Request) -> web.Response:
     form = await request.post()
     await visible(request, community_id)
     try:
+        reason = checked_reason(form_text(form, "reason"))
         member_id = await member_named(request, form)
         member = await services.members.get(member_id)
         await services.communities.add_manager(community_id, member.openid)
     except errors.DomainError as refused:
         return await show_community(request, community_id, error=refused.text, status=refused.http_status)
-    await services.console.record(session_of(request).email, "community.manager_add", community_id,
+    await services.console.record(session_of(request).email, "community.manager_add", community_id, reason,
                                   detail=f"member={member_id}")
     raise done(request, community_id, f"{member_id} manages it now")
 

@@ -60,7 +60,8 @@ async def show_event(request: web.Request, event_id: str, *, error: str = "", st
                 counts=(await services.events.counts(event.event_id)).to_dict(),
                 feedback=await services.events.feedback(event.event_id), kinds=CHECK_IN_KINDS, kind_names=KIND_NAMES,
                 may_see_campaigns=may(session_of(request).role, Permission.CAMPAIGNS),
-                invitation_id=f"event-{event.event_id}")
+                invitation_id=f"event-{event.event_id}", invited=await invitation_status(services, event.event_id),
+                community=await services.communities.community(event.community_id) if event.community_id else None)
 
 
 @routes.post("/events/{event_id}/check-ins", name="check_in")
@@ -99,6 +100,14 @@ async def invite(request: web.Request) -> web.Response:
     await services.console.record(session_of(request).email, "event.invite", event_id,
                                   detail=f"campaign={campaign['campaign_id']} planned={campaign['planned']}")
     raise done(request, event_id, f"invitations: {campaign['planned']} planned ({campaign['campaign_id']})")
+
+
+async def invitation_status(services, event_id: str) -> dict | None:
+    """The invitations' campaign status, None before the first invitation."""
+    try:
+        return await services.campaigns.status(f"event-{event_id}")
+    except errors.UnknownCampaign:
+        return None
 
 
 # -- the form, as the event service's body --------------------------------------------------------------------

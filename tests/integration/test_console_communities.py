@@ -62,7 +62,8 @@ async def test_a_linked_manager_previews_the_planners_plan_and_confirms_once(mal
     bot = wired.bot
     await services.communities.create("yoga", "瑜伽社", "")
     await services.communities.create("wine", "品酒会", "")
-    manager = await services.members.member_id_for_openid(await wired.join("社群管理员"))
+    manager_openid = await wired.join("社群管理员")
+    manager = await services.members.member_id_for_openid(manager_openid)
     for n in range(3):
         member_id = await services.members.member_id_for_openid(await wired.join(f"成员{n}"))
         await services.communities.join(member_id, "瑜伽社")
@@ -71,7 +72,11 @@ async def test_a_linked_manager_previews_the_planners_plan_and_confirms_once(mal
     linked = await bot.post("/console/users/cara@mall.test/member",
                             data={"csrf": csrf, "by": "member_id", "q": manager, "reason": "runs the yoga club"})
     assert f"is {manager}" in await linked.text()
-    added = await bot.post("/console/communities/yoga/managers", data={"csrf": csrf, "by": "member_id", "q": manager})
+    unexplained = await bot.post("/console/communities/yoga/managers",
+                                 data={"csrf": csrf, "by": "member_id", "q": manager, "reason": ""})
+    assert unexplained.status == 422 and not await services.communities.is_manager("yoga", manager_openid)
+    added = await bot.post("/console/communities/yoga/managers",
+                           data={"csrf": csrf, "by": "member_id", "q": manager, "reason": "runs the yoga club"})
     assert "manages it now" in await added.text()
     await bot.post("/console/logout", data={"csrf": csrf})
 
@@ -116,3 +121,4 @@ async def test_a_linked_manager_previews_the_planners_plan_and_confirms_once(mal
     audit = [(e.who, e.action, e.target) for e in await services.console.audit_log()]
     assert ("cara@mall.test", "broadcast.confirm", broadcast_id) in audit
     assert ("boss@mall.test", "user.link", "cara@mall.test") in audit
+    assert ("boss@mall.test", "community.manager_add", "yoga") in audit
