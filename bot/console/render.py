@@ -18,6 +18,10 @@ NAVIGATION = (("dashboard", "总览 Dashboard", Permission.DASHBOARD),
               ("birthdays", "本周生日 Birthdays", Permission.MEMBERS_ACT),
               ("member_import", "导入 Import", Permission.MEMBERS_IMPORT),
               ("campaigns", "营销活动 Campaigns", Permission.CAMPAIGNS),
+              ("catalogue", "礼品与券 Catalogue", Permission.CATALOGUE),
+              ("communities", "社群 Communities", Permission.COMMUNITIES),
+              ("events", "活动 Events", Permission.EVENTS),
+              ("inbox", "反馈 Feedback", Permission.FEEDBACK),
               ("users", "用户 Users", Permission.USERS),
               ("audit", "审计 Audit log", Permission.AUDIT))
 

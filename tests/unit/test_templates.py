@@ -9,7 +9,10 @@ from bot.router import Command
 from bot.templating import Templates, money
 from loyalty_core.tiers import TierBenefits
 from loyalty_core.welcome import WelcomeGift
+from bot.console.render import ENVIRONMENT as CONSOLE_ENVIRONMENT
 from tests.unit.community_samples import COMMUNITY_SAMPLES
+from tests.unit.console_samples import CONSOLE_SAMPLES
+from tests.unit.console_samples import SESSION as CONSOLE_SESSION
 from tests.unit.perk_samples import PERK_SAMPLES
 
 COMMANDS = [Command("积分", "查看积分", featured=True), Command("绑定 手机号", "绑定手机号")]
@@ -168,3 +171,11 @@ def test_the_tier_reply_marks_the_tiers_new_benefits_and_says_what_the_next_adds
     base = SAMPLES["tier.txt"]["status"].__dict__ | {"benefits": TierBenefits(new=("消费积分", "入会礼券"), kept=())}
     plain = templates.render("tier.txt", status=NS(**base))
     assert "金卡权益：\n· 消费积分\n· 入会礼券" in plain and "★" not in plain
+
+
+@pytest.mark.parametrize("name", sorted(CONSOLE_SAMPLES))
+def test_console_page_renders(name):
+    html = CONSOLE_ENVIRONMENT.get_template(name).render(session=CONSOLE_SESSION, csrf="csrf-token", current="",
+                                                          nav=[("/console/communities", "社群 Communities", "")],
+                                                          notice="", **CONSOLE_SAMPLES[name])
+    assert "</html>" in html and "{{" not in html.replace("{{ member.name }}", "")
