@@ -146,6 +146,11 @@ class Services:
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
+# An import run by a web process checks and seals a batch between two awaits: 200 rows hold its event loop for tens
+# of milliseconds at a time, not the few hundred a command-line batch of 1,000 takes, so callbacks keep their budget.
+WEB_IMPORT_BATCH_ROWS = 200
+
+
 class NoBirthdaysYet:
     """A BirthdayWindows in which no member has a window (for tests of the ledger alone)."""
 
@@ -204,7 +209,9 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                     **gatherings, **segmentation, **member_day, campaigns=campaigns,
                     campaign_results=CampaignResults(parts, campaigns),
                     console=console, folds=folds, member_import=member_import,
-                    import_jobs=ImportJobs(member_import, RedisImportJobs(redis), console, clock),
+                    import_jobs=ImportJobs(MemberImport(RedisImportStore(redis, scripts), pii, clock,
+                                                        batch_rows=WEB_IMPORT_BATCH_ROWS),
+                                           RedisImportJobs(redis), console, clock),
                     retention=Retention(RedisRetentionStore(redis, scripts), program, clock,
                                         retained_streams(push_partitions)))
 

@@ -123,7 +123,7 @@ def read_header(names: Sequence[str], column_map: Mapping[str, str]) -> Header:
         if target and target not in positions:
             positions[target] = i
     if "phone" not in positions and "openid" not in positions:
-        raise ColumnMapError("no column is the phone or the openid: name one with --map COLUMN=phone")
+        raise ColumnMapError("no column is the phone or the openid: map the one that is, e.g. 手机号=phone")
     return Header(positions)
 
 

@@ -118,3 +118,16 @@ async def test_an_admin_uploads_a_file_in_the_browser_and_reads_the_summary(cons
     assert problems == []
     assert "新会员 Created\t2" in summary and "invalid_phone\t1" in summary
     assert rejected.splitlines()[1:] == ["5,invalid_phone,phone", "6,invalid_birthday,birthday"]
+
+
+async def test_a_file_whose_header_names_no_phone_fails_its_job_with_the_reason_and_imports_nothing(console, redis):
+    bot, services = console
+    csrf = await log_in(bot, "boss@mall.test")
+    answer = await bot.post("/console/members/import", headers={"X-CSRF-Token": csrf}, allow_redirects=False,
+                            data=upload_form(column_map="", data="姓名,备注\r\n张三,x\r\n".encode()))
+    assert answer.status == 303
+    await services.import_jobs.wait()
+    progress = await (await bot.get(f"{answer.headers['Location']}/progress")).json()
+    assert progress["status"] == "failed" and "no column is the phone or the openid" in progress["error"]
+    assert [entry.action for entry in await services.console.audit_log()][0] == "members.import.failed"
+    assert await redis.get(keys.MEMBER_SEQ) is None
