@@ -16,7 +16,7 @@ from typing import TextIO
 
 from loyalty_core.clock import SystemClock
 from loyalty_core.member_import import MemberImport
-from loyalty_core.member_import_rules import SOURCES, ColumnMapError, Summary, parse_column_map
+from loyalty_core.member_import_rules import SOURCES, ColumnMapError, ImportRefused, Summary, parse_column_map
 from loyalty_core.pii import Pii
 from loyalty_core.redis_store.connection import connect
 from loyalty_core.redis_store.member_import import RedisImportStore
@@ -82,8 +82,8 @@ async def import_members(redis_url: str, pii_key: bytes, path: Path, source: str
     progress = Progress(out)
     try:
         result = await service.run(path, source, column_map, report, progress.show)
-    except ColumnMapError as error:
-        print(f"{COMMAND}: {error}", file=sys.stderr)
+    except ImportRefused as error:
+        print(f"\n{COMMAND}: {error}", file=sys.stderr)
         return 2
     finally:
         await redis.aclose()

@@ -28,7 +28,7 @@ from .birthday import BirthdaySeal
 from .birthday_calendar import index_label
 from .clock import MALL_TZ, Clock
 from .member_import_rules import (
-    ImportConflict, ImportRow, Rejection, Summary, check_row, check_source, member_named, read_header,
+    ImportConflict, ImportRefused, ImportRow, Rejection, Summary, check_row, check_source, member_named, read_header,
 )
 from .pii import EMAIL, NAME, PHONE, Pii
 
@@ -94,18 +94,20 @@ class MemberImport:
 
     async def run(self, path: Path, source: str, column_map: Mapping[str, str], report_path: Path | None = None,
                   progress: Callable[[int], Awaitable[None] | None] | None = None) -> ImportResult:
-        """Import the file; raises ColumnMapError (nothing imported) when the header names no phone or openid."""
+        """Import the file. Raises ColumnMapError (nothing imported) when the header names no phone or openid, and
+        ImportRefused at a row the CSV reader cannot read (the batches before it are imported)."""
         source = check_source(source)
         summary = Summary()
         with open_csv(path) as records, _report(report_path) as report:
             header = read_header(next(records, []), column_map)
             number = 1
-            while batch := list(islice(records, self.batch_rows)):
+            while batch := _next_batch(records, self.batch_rows, number):
                 today = self._clock.now().astimezone(MALL_TZ).date()
                 checked = []
                 for values in batch:
                     number += 1
-                    checked.append(check_row(number, header.cells(values), today))
+                    if any(value.strip() for value in values):      # (a blank line is no row)
+                        checked.append(check_row(number, header.cells(values), today))
                 await self._import_checked(checked, source, summary, report)
                 if progress is not None and inspect.isawaitable(noted := progress(summary.rows)):
                     await noted
@@ -230,6 +232,13 @@ class MemberImport:
 
 
 # -- the file -----------------------------------------------------------------------------------------------------
+def _next_batch(records: Iterator[list[str]], size: int, rows_read: int) -> list[list[str]]:
+    try:
+        return list(islice(records, size))
+    except csv.Error as unreadable:
+        raise ImportRefused(f"the file cannot be read after row {rows_read}: {unreadable}") from None
+
+
 @contextmanager
 def open_csv(path: Path) -> Iterator[Iterator[list[str]]]:
     """The file's records (quoted fields, CRLF or LF), read as it goes: UTF-8 (with or without a BOM), else GBK

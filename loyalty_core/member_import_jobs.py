@@ -15,7 +15,7 @@ import orjson
 
 from .clock import Clock
 from .member_import import MemberImport
-from .member_import_rules import ColumnMapError, check_source
+from .member_import_rules import ImportRefused, check_source
 
 log = logging.getLogger("loyalty_core.member_import_jobs")
 
@@ -87,7 +87,7 @@ class ImportJobs:
             result = await self._importer.run(upload, source, column_map, report,
                                               lambda rows: self._store.save(job_id, {"rows": str(rows)}))
             await self._finish(job_id, report, result.summary.as_dict(), by)
-        except ColumnMapError as refused:
+        except ImportRefused as refused:
             await self._fail(job_id, str(refused), by)
         except Exception as error:  # noqa: BLE001 - the job shows it failed; running it again completes it
             log.exception("member import %s failed", job_id)

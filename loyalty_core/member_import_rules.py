@@ -38,8 +38,12 @@ _GENDERS = {"男": "male", "m": "male", "male": "male", "1": "male", "先生": "
             "女": "female", "f": "female", "female": "female", "2": "female", "女士": "female"}
 
 
-class ColumnMapError(ValueError):
-    """The command line's or the form's column map is not `SOURCE=FIELD` with a known field."""
+class ImportRefused(ValueError):
+    """The file cannot be imported as given (nothing, or nothing more, is imported); the text says why."""
+
+
+class ColumnMapError(ImportRefused):
+    """The column map is not `SOURCE=FIELD` with a known field, or no column names a member."""
 
 
 @dataclass(frozen=True)

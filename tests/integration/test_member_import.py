@@ -14,7 +14,7 @@ from bot.import_command import import_members
 from bot.services import build_services
 from bot.sms import LogSmsSender
 from loyalty_core import keys
-from loyalty_core.member_import_rules import ColumnMapError
+from loyalty_core.member_import_rules import ColumnMapError, ImportRefused
 from loyalty_core.members import MemberService
 from loyalty_core.pii import EMAIL, NAME
 from loyalty_core.redis_store.members import RedisMemberStore
@@ -176,3 +176,12 @@ async def test_the_command_prints_the_summary_and_writes_the_report(redis, redis
     assert "created   3" in printed and "rejected  5" in printed and "invalid_phone     1" in printed
     assert f"rejected rows: {report}" in printed and "9 rows" in progress.getvalue()
     assert report.read_text(encoding="utf-8-sig").splitlines()[0] == "row,reason,column"
+
+
+async def test_blank_lines_are_no_rows_and_an_unreadable_line_stops_the_import_with_its_place(services, tmp_path):
+    blank = write(tmp_path, "blank.csv", "phone,name\r\n13800138000,张三\r\n\r\n,\r\n13900139000,李四\r\n")
+    summary = (await services.member_import.run(blank, "mall", {})).summary
+    assert (summary.rows, summary.created, summary.rejected_total) == (2, 2, 0)
+    broken = write(tmp_path, "broken.csv", "phone,name\r\n13700137000,\r\n13700137001," + "长" * 200_000 + "\r\n")
+    with pytest.raises(ImportRefused, match="after row 1: field larger than field limit"):
+        await services.member_import.run(broken, "mall", {})
