@@ -189,8 +189,9 @@ class MemberService:
         owner, bound = await self._phone_holder(phone_hash)
         if owner == member_id and bound:
             raise errors.PhoneAlreadyBound()
+        # (ours but unbound: a binding cut short, finished by this code; an unclaimed imported member's: a fold)
         if owner not in (None, member_id) and not await self._may_fold(owner, member_id):
-            raise errors.PhoneTaken()          # (ours but unbound: a binding cut short, finished by this code)
+            raise errors.PhoneTaken()
         now = self._clock.now()
         await self._count_sms_to_number(phone_hash, now)
         code = f"{secrets.randbelow(1_000_000):06d}"
