@@ -17,7 +17,7 @@ ISSUE = {"member": {"openid": "o_ann"}, "template_id": "dining-200-30", "issue_k
 
 
 @pytest.fixture
-async def till(start_bot, clock) -> Till:
+async def till(redis, start_bot, clock) -> Till:      # (redis first: the database is flushed before the follow)
     till = Till(await start_bot(), clock)
     await till.services.members.follow("o_ann", "evt:o_ann")
     return till
