@@ -8,6 +8,7 @@ import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Mapping, Protocol
 
@@ -21,12 +22,13 @@ log = logging.getLogger("loyalty_core.member_import_jobs")
 
 REPORT_MAX_BYTES = 8 * 1024 * 1024      # the rejected rows kept for download (≈ 300,000 rows)
 JOBS_LISTED = 20
+STALLED_AFTER = timedelta(minutes=5)    # a running job with no progress for this long: its process stopped
 
 
 @dataclass(frozen=True)
 class ImportJob:
     job_id: str
-    status: str             # running | done | failed
+    status: str             # running | done | failed | stopped (the web process running it went away)
     source: str
     file: str               # the uploaded file's name, as the operator's browser gave it
     by: str
@@ -69,7 +71,8 @@ class ImportJobs:
         job_id = secrets.token_hex(8)
         now = self._clock.now()
         await self._store.save(job_id, {"status": "running", "source": source, "file": file_name[:120], "by": by,
-                                        "started_at": now.isoformat(), "rows": "0"}, started_ms=int(now.timestamp() * 1000))
+                                        "started_at": now.isoformat(), "updated_at": now.isoformat(), "rows": "0"},
+                               started_ms=int(now.timestamp() * 1000))
         await self._audit.record(by, "members.import", job_id, detail=f"source={source} file={file_name[:120]}")
         task = asyncio.create_task(self._run(job_id, upload, source, dict(column_map), by))
         self._running.add(task)
@@ -85,16 +88,19 @@ class ImportJobs:
         report = upload.with_name("rejected.csv")
         try:
             result = await self._importer.run(upload, source, column_map, report,
-                                              lambda rows: self._store.save(job_id, {"rows": str(rows)}))
+                                              lambda rows: self._note_progress(job_id, rows))
             await self._finish(job_id, report, result.summary.as_dict(), by)
         except ImportRefused as refused:
             await self._fail(job_id, str(refused), by)
         except Exception as error:  # noqa: BLE001 - the job shows it failed; running it again completes it
-            log.exception("member import %s failed", job_id)
+            log.warning("member import %s failed (%s)", job_id, type(error).__name__)   # (no traceback: rows' values)
             await self._fail(job_id, f"the import stopped ({type(error).__name__}); upload the file again to "
                                      "complete it", by)
         finally:
             shutil.rmtree(upload.parent, ignore_errors=True)
+
+    async def _note_progress(self, job_id: str, rows: int) -> None:
+        await self._store.save(job_id, {"rows": str(rows), "updated_at": self._clock.now().isoformat()})
 
     async def _finish(self, job_id: str, report: Path, summary: dict, by: str) -> None:
         with open(report, "rb") as f:
@@ -113,10 +119,13 @@ class ImportJobs:
         raw = await self._store.load(job_id)
         if raw is None:
             return None
-        return ImportJob(job_id=job_id, status=raw["status"], source=raw["source"], file=raw["file"], by=raw["by"],
+        status, error = raw["status"], raw.get("error", "")
+        if status == "running" and self._clock.now() - datetime.fromisoformat(raw["updated_at"]) > STALLED_AFTER:
+            status, error = "stopped", "the web process running this import stopped: upload the file again to complete it"
+        return ImportJob(job_id=job_id, status=status, source=raw["source"], file=raw["file"], by=raw["by"],
                          started_at=raw["started_at"], finished_at=raw.get("finished_at", ""),
                          rows=int(raw.get("rows", 0)), summary=orjson.loads(raw["summary"]) if raw.get("summary")
-                         else {}, error=raw.get("error", ""), has_report=raw.get("has_report") == "1")
+                         else {}, error=error, has_report=raw.get("has_report") == "1")
 
     async def latest(self) -> list[ImportJob]:
         return [job for job in [await self.job(job_id) for job_id in await self._store.latest(JOBS_LISTED)] if job]

@@ -3,11 +3,14 @@ background, its page shows the summary and the rejected rows to download, both e
 headless Chromium too. Other roles and forms without their CSRF token are refused and import nothing."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import aiohttp
 import pytest
 
 from bot.app_keys import SERVICES
 from loyalty_core import keys
+from loyalty_core.redis_store.member_import import RedisImportJobs
 from tests.browser import chromium_page
 from tests.console_client import PASSWORD, add_user, log_in
 
@@ -131,3 +134,16 @@ async def test_a_file_whose_header_names_no_phone_fails_its_job_with_the_reason_
     assert progress["status"] == "failed" and "no column is the phone or the openid" in progress["error"]
     assert [entry.action for entry in await services.console.audit_log()][0] == "members.import.failed"
     assert await redis.get(keys.MEMBER_SEQ) is None
+
+
+async def test_a_job_whose_web_process_went_away_shows_as_stopped(console, redis, clock):
+    bot, _ = console
+    await log_in(bot, "boss@mall.test")
+    await RedisImportJobs(redis).save("0123456789abcdef", {
+        "status": "running", "source": "crm", "file": "big.csv", "by": "boss@mall.test", "rows": "4000",
+        "started_at": clock.now().isoformat(), "updated_at": clock.now().isoformat()}, started_ms=1)
+    url = "/console/members/import/0123456789abcdef/progress"
+    assert (await (await bot.get(url)).json())["status"] == "running"
+    clock.advance(timedelta(minutes=6))
+    stopped = await (await bot.get(url)).json()
+    assert stopped["status"] == "stopped" and "upload the file again" in stopped["error"]
