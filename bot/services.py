@@ -28,6 +28,7 @@ from loyalty_core.metrics import HeadlineMetrics
 from loyalty_core.member_code import MemberCodeService
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
+from loyalty_core.personal_data import PersonalData
 from loyalty_core.pii import Pii
 from loyalty_core.points import BirthdayWindows, PointsService
 from loyalty_core.program import Program, load_program
@@ -57,6 +58,7 @@ from loyalty_core.redis_store.member_day import RedisLotteryStore
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.pending import RedisPendingStore
+from loyalty_core.redis_store.personal_data import RedisPersonalDataStore
 from loyalty_core.redis_store.push import RedisPushStore
 from loyalty_core.redis_store.push_queue import RedisPushQueue
 from loyalty_core.redis_store.referral import RedisReferralStore
@@ -135,6 +137,7 @@ class Services:
     statements: MonthlyStatements
     builtin_campaigns: BuiltinCampaigns
     retention: Retention
+    personal_data: PersonalData
     wechat: object | None = None   # bot.wechat_api.WeChatApi when the API is reachable
 
 
@@ -153,7 +156,8 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     scripts = Scripts(redis, batcher)
     outbox = Outbox(redis, scripts)
     pii = Pii(pii_key)
-    members = MemberService(RedisMemberStore(redis, scripts, outbox), pii, sms, clock)
+    member_store = RedisMemberStore(redis, scripts, outbox)
+    members = MemberService(member_store, pii, sms, clock)
     program = program or load_program()
     ledger = RedisLedgerStore(redis, outbox, batcher, index_ttl=till_index_ttl(program))
     birthday_store, seal = RedisBirthdayStore(redis, scripts, outbox, batcher), BirthdaySeal(pii)
@@ -194,7 +198,9 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                     campaign_results=CampaignResults(parts, campaigns),
                     console=console_accounts(redis, scripts, clock),
                     retention=Retention(RedisRetentionStore(redis, scripts), program, clock,
-                                        retained_streams(push_partitions)))
+                                        retained_streams(push_partitions)),
+                    personal_data=PersonalData(RedisPersonalDataStore(redis, scripts), pii, clock, member_store,
+                                               seal.open, segmentation["facts"]))
 
 
 def console_accounts(redis: Redis, scripts: Scripts, clock: Clock) -> ConsoleAccounts:
