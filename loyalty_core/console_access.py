@@ -4,7 +4,9 @@ console's own page. Pure rules: no web, no storage.
 Roles and their permissions (an admin has every permission):
   marketer           the dashboard, members (read), campaigns and segments
   community_manager  the dashboard, members (read)
-  service_staff      members (read and the staff actions: points, coupons, notices), the birthdays of the week
+  service_staff      members (read and the staff actions: points, coupons, notices, a member's data export), the
+                     birthdays of the week
+A member's erasure is for admins only.
 A page or action names the permission it needs; a role without it gets 403 Forbidden.
 """
 from __future__ import annotations
@@ -20,7 +22,8 @@ from . import errors
 class Permission(str, Enum):
     DASHBOARD = "dashboard"
     MEMBERS_VIEW = "members.view"
-    MEMBERS_ACT = "members.act"           # staff actions on a member, each with a reason
+    MEMBERS_ACT = "members.act"           # staff actions on a member, each with a reason; a member's data export
+    MEMBERS_ERASE = "members.erase"       # a member's personal data erased on request (admins only)
     CAMPAIGNS = "campaigns"               # edit, schedule and cancel campaigns; read their results
     USERS = "users"                       # the console's users
     AUDIT = "audit"                       # the audit log

@@ -31,6 +31,7 @@ class Member:
     joined_at: datetime
     nickname: str = ""
     phone_hash: str | None = None
+    erased: bool = False          # the personal data was erased on request (loyalty_core/personal_data.py)
 
     @property
     def phone_bound(self) -> bool:

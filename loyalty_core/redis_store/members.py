@@ -182,7 +182,7 @@ def _member(member_id: str, raw: dict) -> Member | None:
     if not raw:
         return None
     return Member(
-        member_id=member_id, openid=raw["openid"], subscribed=raw.get("status") == "subscribed",
+        member_id=member_id, openid=raw.get("openid", ""), subscribed=raw.get("status") == "subscribed",
         joined_at=datetime.fromisoformat(raw["joined_at"]), nickname=raw.get("nickname", ""),
-        phone_hash=raw.get("phone_hash") or None,
+        phone_hash=raw.get("phone_hash") or None, erased=raw.get("status") == "erased",
     )
