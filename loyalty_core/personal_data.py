@@ -20,7 +20,6 @@ from .pii import Pii
 SEALED_PROFILE_FIELDS = {"phone_enc": "phone", "name_enc": "name", "email_enc": "email"}   # field -> PII context
 CLEAR_PROFILE_FIELDS = ("openid", "nickname", "gender", "member_no", "phone_hash", "phone_bound_at")
 PERSONAL_PROFILE_FIELDS = (*SEALED_PROFILE_FIELDS, *CLEAR_PROFILE_FIELDS)
-ERASED_STATUS = "erased"
 
 Erasure = Literal["keep", "delete"]
 

@@ -12,10 +12,12 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from bot.app_keys import SERVICES
+from bot.app_keys import SERVICES, SETTINGS
+from bot.services import build_services
 from loyalty_core import errors, keys
 from loyalty_core.members import PRIVACY_NOTICE_VERSION
 from tests.e2e.processes import ROOT, base_env
+from tests.fixtures_bot import CapturingSms
 from tests.fixtures_push import align_clock
 from tests.integration.till import Till
 
@@ -240,3 +242,20 @@ async def test_binding_again_after_the_notice_is_the_consent_and_the_privacy_pag
     assert (await redis.hget(keys.member_profile(member_id), "privacy_notice")) == PRIVACY_NOTICE_VERSION
     page = await wired.bot.get("/privacy")
     assert page.status == 200 and "会员隐私说明" in await page.text()
+
+
+async def test_another_process_that_still_knows_the_openid_makes_a_new_member_on_the_next_follow(member, redis):
+    """A process keeps openid -> member for a minute: the one that erased forgets it at once; another that still
+    maps the openid to the erased member finds it erased when it follows, and makes a new member."""
+    services = member.services
+    elsewhere = build_services(redis, services.clock, bot_pii_key(member), CapturingSms(), program=services.program)
+    assert await elsewhere.members.member_id_for_openid(member.openid) == member.member_id     # cached there
+    await services.personal_data.erase(member.member_id, "member's request")
+    assert await elsewhere.members.member_id_for_openid(member.openid) == member.member_id     # still cached
+    again = await elsewhere.members.follow(member.openid, "evt:after-erasure")
+    assert again.is_new and again.member_id != member.member_id
+    assert await redis.get(keys.openid_index(member.openid)) == again.member_id
+
+
+def bot_pii_key(member: Member) -> bytes:
+    return member.wired.bot.app[SETTINGS].pii_key_bytes
