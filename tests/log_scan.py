@@ -27,8 +27,8 @@ NOT_THE_PRODUCT = ("aiohttp.access", "wechat_sandbox")
 
 def personal_data_in(line: str) -> list[str]:
     """The kinds of personal data the line shows (phone, birthday, openid), none when it is clean."""
-    return [kind for kind, pattern in KINDS
-            if any(found not in FICTIONAL_OPENIDS for found in pattern.findall(line))]
+    return [kind for kind, pattern in KINDS if pattern.search(line)
+            and any(found not in FICTIONAL_OPENIDS for found in pattern.findall(line))]
 
 
 class LeakCatcher(logging.Handler):
