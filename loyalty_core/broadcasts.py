@@ -33,6 +33,7 @@ BROADCAST_KIND = "broadcast"
 BROADCASTS_GROUP = "broadcasts"  # the consumer group that sends confirmed broadcasts
 CONFIRMED_EVENT = "broadcast_confirmed"
 HISTORY = 5                      # broadcasts 广播记录 shows
+COMMUNITY_HISTORY = 20           # a community's broadcasts the console shows
 CHUNK = 100                      # members planned (or previewed) at once
 COUPON_WORD = "券"
 
@@ -134,6 +135,9 @@ class BroadcastStore(Protocol):
         """Count the broadcast against the manager's day and write its broadcast_confirmed event with `facts`,
         once (True: now, False: before); BroadcastLimit when the day's are used."""
     async def latest(self, manager_id: str, count: int) -> list[str]: ...
+    async def file_in_community(self, community_id: str, broadcast_id: str, confirmed_at: datetime) -> None:
+        """The broadcast in its community's list (again: no change)."""
+    async def in_community(self, community_id: str, count: int) -> list[str]: ...
     async def get(self, broadcast_id: str) -> dict: ...
     async def reports(self, broadcast_id: str) -> list[dict]: ...
     async def record(self, broadcast_id: str, fields: dict) -> bool:
@@ -175,8 +179,13 @@ class BroadcastService:
         self._clock = clock
 
     async def prepare(self, manager_id: str, manager_openid: str, words: str) -> Draft:
-        """The plan of a broadcast, offered to the manager to confirm (nothing is sent)."""
+        """The plan of a broadcast typed in chat (`<community> [券 <template>] <text>`), offered to confirm."""
         community, template_id, text = split_broadcast(await self._communities.listing(), words)
+        return await self.draft(manager_id, manager_openid, community, template_id, text)
+
+    async def draft(self, manager_id: str, manager_openid: str, community: Community, template_id: str | None,
+                    text: str) -> Draft:
+        """The plan of a broadcast, offered to the manager to confirm (nothing is sent)."""
         await self._check_manager(community, manager_openid)
         if await self._store.sent_today(manager_id, self._day()) >= self.rules.per_manager_per_day:
             raise errors.BroadcastLimit(limit=self.rules.per_manager_per_day)
@@ -208,6 +217,7 @@ class BroadcastService:
         first = await self._store.claim(manager_id, broadcast_id, self._day(), self.rules.per_manager_per_day, now,
                                         facts)
         await self._store.record(broadcast_id, facts | {"status": "confirmed"})
+        await self._store.file_in_community(community.community_id, broadcast_id, now)
         await self._store.audit(broadcast_id, "confirmed" if first else "confirmed_again", manager_id, now,
                                 community_id=community.community_id)
         return Confirmed(broadcast_id, community.name, int(facts["members"]), first)
@@ -221,6 +231,8 @@ class BroadcastService:
         those it had not reached, and nobody twice. None when it was delivered before."""
         broadcast_id, template_id = facts["broadcast_id"], facts.get("coupon_template") or None
         await self._store.record(broadcast_id, facts | {"status": "confirmed"})   # cut short between claim and record
+        await self._store.file_in_community(facts["community_id"], broadcast_id,
+                                            datetime.fromisoformat(facts["confirmed_at"]))
         if (await self._store.get(broadcast_id)).get("status") == "sent":
             return None
         community = await self._communities.community(facts["community_id"])
@@ -245,6 +257,16 @@ class BroadcastService:
     async def history(self, manager_id: str) -> list[Report]:
         """The manager's latest broadcasts, newest first, and how each went."""
         reports = [await self.report(broadcast_id) for broadcast_id in await self._store.latest(manager_id, HISTORY)]
+        return [report for report in reports if report is not None]
+
+    async def sent_today(self, manager_id: str) -> int:
+        """The manager's broadcasts confirmed today, of `rules.per_manager_per_day`."""
+        return await self._store.sent_today(manager_id, self._day())
+
+    async def of_community(self, community_id: str, count: int = COMMUNITY_HISTORY) -> list[Report]:
+        """The community's latest broadcasts, newest first, and how each went (for staff)."""
+        reports = [await self.report(broadcast_id)
+                   for broadcast_id in await self._store.in_community(community_id, count)]
         return [report for report in reports if report is not None]
 
     async def staff_report(self, broadcast_id: str) -> Report:

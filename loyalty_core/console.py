@@ -2,7 +2,8 @@
 
 - A user is an email (the natural key), a role (loyalty_core/console_access.py) and a password hash (the hasher
   is a port: argon2id in the bot). A disabled user keeps their record and audit history but cannot log in, and
-  their open sessions stop working at their next request.
+  their open sessions stop working at their next request. A user may be linked to a member (a WeChat follower):
+  the console then acts as that member where the core asks who a community's manager is (broadcasts).
 - A session is a random id given to the browser; Redis keeps only its SHA-256, with the user, the session's
   CSRF token and a sliding expiry (`idle_seconds`), never beyond `max_seconds` after the login.
 - The audit log keeps who changed what, when and why, newest first; a change to a user is written with its
@@ -35,6 +36,7 @@ class ConsoleUser:
     created_at: str
     created_by: str
     disabled_at: str = ""
+    member_id: str = ""            # the WeChat follower the user is, when linked
 
     @property
     def active(self) -> bool:
@@ -123,6 +125,19 @@ class ConsoleAccounts:
 
     async def users(self) -> list[ConsoleUser]:
         return await self._store.users()
+
+    async def user(self, email: str) -> ConsoleUser:
+        found = await self._store.user(email.strip().lower())
+        if found is None:
+            raise errors.UnknownConsoleUser()
+        return found[0]
+
+    async def link_member(self, email: str, member_id: str, *, by: str, reason: str) -> None:
+        """The user is this member (a known member id: the caller looks it up) or, with "", no member."""
+        email = checked_email(email)
+        audit = self._entry(by, "user.link" if member_id else "user.unlink", email, reason, f"member={member_id}")
+        if not await self._store.update_user(email, {"member_id": member_id}, audit):
+            raise errors.UnknownConsoleUser()
 
     # -- sessions ---------------------------------------------------------------------------------------------
     async def log_in(self, email: str, password: str) -> tuple[str, Session]:

@@ -2,10 +2,10 @@
 console's own page. Pure rules: no web, no storage.
 
 Roles and their permissions (an admin has every permission):
-  marketer           the dashboard, members (read), campaigns and segments
-  community_manager  the dashboard, members (read)
+  marketer           the dashboard, members (read), campaigns and segments, the catalogue and coupon templates
+  community_manager  the dashboard, members (read), communities and their broadcasts, events
   service_staff      members (read and the staff actions: points, coupons, notices, a member's data export), the
-                     birthdays of the week
+                     birthdays of the week, the feedback inbox
 A member's erasure is for admins only.
 A page or action names the permission it needs; a role without it gets 403 Forbidden.
 """
@@ -27,13 +27,19 @@ class Permission(str, Enum):
     CAMPAIGNS = "campaigns"               # edit, schedule and cancel campaigns; read their results
     USERS = "users"                       # the console's users
     AUDIT = "audit"                       # the audit log
+    COMMUNITIES = "communities"           # communities, their managers and broadcasts
+    EVENTS = "events"                     # events: publish, sign-ups, check-in, invitations, feedback
+    CATALOGUE = "catalogue"               # the rewards catalogue and the coupon templates
+    FEEDBACK = "feedback"                 # the feedback inbox: suggestions, survey answers, event comments
 
 
 ROLES: dict[str, frozenset[Permission]] = {
     "admin": frozenset(Permission),
-    "marketer": frozenset({Permission.DASHBOARD, Permission.MEMBERS_VIEW, Permission.CAMPAIGNS}),
-    "community_manager": frozenset({Permission.DASHBOARD, Permission.MEMBERS_VIEW}),
-    "service_staff": frozenset({Permission.MEMBERS_VIEW, Permission.MEMBERS_ACT}),
+    "marketer": frozenset({Permission.DASHBOARD, Permission.MEMBERS_VIEW, Permission.CAMPAIGNS,
+                           Permission.CATALOGUE}),
+    "community_manager": frozenset({Permission.DASHBOARD, Permission.MEMBERS_VIEW, Permission.COMMUNITIES,
+                                    Permission.EVENTS}),
+    "service_staff": frozenset({Permission.MEMBERS_VIEW, Permission.MEMBERS_ACT, Permission.FEEDBACK}),
 }
 ROLE_NAMES = {"admin": "管理员 admin", "marketer": "营销 marketer", "community_manager": "社群运营 community manager",
               "service_staff": "客服 service staff"}

@@ -91,6 +91,8 @@ def total_claim(member_id: str, issue_key: str) -> str:
 class CouponStore(Protocol):
     async def template_def(self, template_id: str) -> dict | None: ...
     async def add_template_def(self, template_id: str, raw: dict) -> bool: ...
+    async def template_defs(self) -> list[dict]: ...
+    async def issued_total(self, template_id: str) -> int: ...
     async def claim_total(self, template_id: str, claim: str, limit: int) -> bool: ...
     async def release_total(self, template_id: str, claim: str) -> None: ...
     async def claim_code(self, code: str, member_id: str, expires_ms: int) -> bool: ...
@@ -147,6 +149,15 @@ class CouponService:
         if template is None:
             raise errors.UnknownCouponTemplate()
         return template
+
+    async def templates(self) -> list[CouponTemplate]:
+        """The program file's templates, then those made through the admin API."""
+        made = [CouponTemplate.from_dict(raw) for raw in await self._store.template_defs()]
+        return [*self.program.coupons.templates, *sorted(made, key=lambda t: t.id)]
+
+    async def issued_count(self, template: CouponTemplate) -> int | None:
+        """Coupons of the template issued in all, where that is counted (a template with a total limit)."""
+        return await self._store.issued_total(template.id) if template.total_limit else None
 
     async def create_template(self, template: CouponTemplate) -> CouponTemplate:
         """Store a template made through the admin API; its id must be new."""

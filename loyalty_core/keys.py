@@ -179,7 +179,8 @@ def rate_bucket(name: str) -> str:              # hash: tokens, at (Redis server
 
 # --- points ledger, tiers (see loyalty_core/points.py) ----------------------------------------
 def points_account(member_id: str) -> str:      # hash: balance, debt, ver, lot_seq, hist_seq, purchases,
-    return f"{member_tag(member_id)}:points"    #   tier, tier_since, review_on, earned:<year>, rewarded:<tier>, …
+    return f"{member_tag(member_id)}:points"    #   tier, tier_since, review_on, earned:<year>, rewarded:<tier>,
+                                                #   earlier_* (purchases retention forgot), purchases_kept_from, …
 
 
 def points_lots(member_id: str) -> str:         # zset lot_id -> expires_at (epoch ms): live lots, FIFO by expiry
@@ -449,6 +450,10 @@ def community_managers(community_id: str) -> str:  # set of openid allowed to br
     return f"{{cm:{community_id}}}:managers"
 
 
+def community_broadcasts(community_id: str) -> str:  # zset broadcast_id -> confirmed at (ms): the latest (capped)
+    return f"{{cm:{community_id}}}:broadcasts"
+
+
 # --- member events: definitions and the index in one slot, each event's places in its own -----------------
 EVENTS = "{events}:all"                         # hash event_id -> JSON definition (loyalty_core/event_rules.py)
 EVENT_NUMBERS = "{events}:numbers"              # hash number -> event_id (what members type after 报名)
@@ -510,6 +515,8 @@ def broadcast_reports(broadcast_id: str) -> str:  # hash msg_id -> JSON of the p
 
 # --- the service desk: members' suggestions for staff ------------------------------------------------------
 SUGGESTIONS = "{service}:suggestions"           # stream: member_id, text, at (capped)
+FEEDBACK_HANDLED = "{service}:handled"          # hash ref -> JSON {by, at, reason}: feedback staff marked handled
+                                                #   (one slot: written by hand, a mark per item staff handle)
 
 
 def suggestion_op(op_key: str) -> str:          # string, with a TTL: the message's suggestion was kept

@@ -31,6 +31,7 @@ from .event_rules import EventRules, MallEvent, check_signup, feedback_open, par
 from .notices import Notifier
 
 LISTED = 20                      # open events a member sees at once
+STAFF_LISTED = 50                # events staff see at once
 HORIZON = timedelta(days=366)    # how far ahead events are listed
 SCORES = range(1, 6)
 COMMENT_MAX_CHARS = 200
@@ -73,6 +74,13 @@ class EventCounts:
 
 
 @dataclass(frozen=True)
+class SignUps:
+    confirmed: list[str]         # member ids with a place, in arrival order
+    waitlist: list[str]          # member ids waiting, next first
+    checked_in: set[str]         # of the confirmed, those who came
+
+
+@dataclass(frozen=True)
 class Feedback:
     score: int
     comment: str
@@ -99,6 +107,11 @@ class EventStore(Protocol):
     async def get(self, event_id: str) -> MallEvent | None: ...
     async def by_number(self, number: int) -> MallEvent | None: ...
     async def starting_between(self, start: datetime, end: datetime, limit: int) -> list[MallEvent]: ...
+    async def started_before(self, moment: datetime, limit: int) -> list[MallEvent]:
+        """Events that started before `moment`, the latest first."""
+    async def seats(self, event_id: str, limit: int) -> list[str]: ...
+    async def waitlist(self, event_id: str, limit: int) -> list[str]: ...
+    async def feedback_entries(self, event_id: str, limit: int) -> list[tuple[str, Feedback]]: ...
     async def sign_up(self, event: MallEvent, member_id: str) -> Place: ...
     async def cancel(self, event: MallEvent, member_id: str) -> Cancelled: ...
     async def place_of(self, event: MallEvent, member_id: str) -> Place | None: ...
@@ -179,6 +192,13 @@ class EventService:
         recorded once and the activity points are granted once."""
         event = await self.event(event_id)
         member_id = await self._codes.use(member_code, f"event-checkin:{event.event_id}")
+        return await self._arrived(event, member_id)
+
+    async def check_in_member(self, event_id: str, member_id: str) -> CheckIn:
+        """Staff check a member in by member id (a member without their code at hand); as check_in."""
+        return await self._arrived(await self.event(event_id), member_id)
+
+    async def _arrived(self, event: MallEvent, member_id: str) -> CheckIn:
         first = await self._store.check_in(event, member_id)
         points = self.rules.checkin_points
         if points:
@@ -213,6 +233,30 @@ class EventService:
         if found is None:
             raise errors.InvalidRequest("invitations are off: the program has no [notices.event_invitation]")
         return literal(found[0]), found[1]
+
+    async def upcoming(self, limit: int = STAFF_LISTED) -> list[MallEvent]:
+        """Events not over yet, soonest first (for staff)."""
+        now = self._clock.now()
+        return [event for event in await self._store.starting_between(now - timedelta(days=31), now + HORIZON,
+                                                                      limit * 5) if event.ends_at > now][:limit]
+
+    async def past(self, limit: int = STAFF_LISTED) -> list[MallEvent]:
+        """Events over, the latest first (for staff)."""
+        now = self._clock.now()
+        return [event for event in await self._store.started_before(now, limit * 5) if event.ends_at <= now][:limit]
+
+    async def sign_ups(self, event_id: str, limit: int = STAFF_LISTED * 10) -> SignUps:
+        """Who has a place (in arrival order) and who waits (in the waitlist's order), at most `limit` of each."""
+        event = await self.event(event_id)
+        confirmed = await self._store.seats(event.event_id, limit)
+        came = {member_id for member_id in confirmed if await self._store.attended(event.event_id, member_id)}
+        return SignUps(confirmed, await self._store.waitlist(event.event_id, limit), came)
+
+    async def feedback(self, event_id: str, limit: int = STAFF_LISTED * 10) -> list[tuple[str, Feedback]]:
+        """(member id, feedback) of the event, newest first, at most `limit`."""
+        event = await self.event(event_id)
+        found = await self._store.feedback_entries(event.event_id, limit)
+        return sorted(found, key=lambda entry: entry[1].at, reverse=True)
 
     # -- members -----------------------------------------------------------------------------------------------
     async def open_events(self) -> list[Listing]:

@@ -11,7 +11,7 @@ Rules (all days in the mall's time):
   `spend_levels = "percentiles"`, from the spend of the member at the top `high_percentile`% (`mid_percentile`%) of
   the members who spent, as the `lifecycle` job last measured it (SpendCutoffs);
 - preferred category: the most 12-month spend (a tie goes to the category named first alphabetically);
-- lifecycle: potential (no purchase), new (first purchase less than `new_days` ago), active (last purchase at
+- lifecycle (over every purchase, those retention forgot included): potential (no purchase), new (first purchase less than `new_days` ago), active (last purchase at
   most `active_days` ago), dormant (at most `dormant_days`), churned (longer);
 - about to lapse: an active member with at least `lapse_min_purchases` purchases in the window whose days since
   the last one exceed their usual interval (the window's span ÷ (purchases − 1)) times `lapse_factor`;
@@ -48,6 +48,7 @@ class FactsSource:
     tier: str
     balance: int
     purchases: tuple[Purchase, ...] = ()
+    earlier: tuple[date, ...] = ()      # the first and last day of the purchases retention forgot (older than 12 months)
     coupon_templates: frozenset[str] = frozenset()    # templates of the coupons the member can still use
     birthday_month: int = 0                            # 0 = not set
     following: bool = True
@@ -97,7 +98,8 @@ def facts_of(source: FactsSource, today: date, segments: SegmentRules, lifecycle
     start = window_start(today, WINDOW_MONTHS)
     in_window = [p for p in bought if start <= p.day <= today]
     spend = sum(p.spend_fen for p in in_window)
-    first, last = (bought[0].day, bought[-1].day) if bought else (None, None)
+    days = [p.day for p in bought] + list(source.earlier)
+    first, last = (min(days), max(days)) if days else (None, None)
     stage = stage_of(first, last, today, lifecycle)
     lapse_day = _lapse_day(in_window, lifecycle) if stage == "active" else None
     return Facts(

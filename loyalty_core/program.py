@@ -157,6 +157,7 @@ class RetentionRules:
     till_retry: Annotated[timedelta, Duration("days", 1, 3650)] = Field(timedelta(days=30), alias="till_retry_days")
     history_months: Annotated[int, Whole(1, 120)] = 13
     ended_coupon_months: Annotated[int, Whole(1, 120)] = 6
+    purchase_months: Annotated[int, Whole(13, 120)] = 13   # more than the 12-month window the facts and tiers read
 
 
 @rules

@@ -15,11 +15,11 @@
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from itertools import takewhile
 from typing import Protocol
 
-from .clock import Clock, epoch_ms
+from .clock import MALL_TZ, Clock, epoch_ms
 from .program import Program
 from .points import add_months
 
@@ -29,6 +29,7 @@ RETENTION_GROUP = "retention"
 class RetentionStore(Protocol):
     async def oldest_history(self, member_id: str) -> list[dict]: ...
     async def forget_history_through(self, member_id: str, seq: int) -> int: ...
+    async def forget_purchases_before(self, member_id: str, cutoff_day: int) -> int: ...
     async def coupons(self, member_id: str) -> dict[str, dict]: ...
     async def forget_coupons(self, member_id: str, codes: list[str], cutoff_ms: int) -> list[str]: ...
     async def trim_stream(self, stream: str) -> int: ...
@@ -48,6 +49,11 @@ class Retention:
     def history_cutoff(self, now: datetime) -> datetime:
         return add_months(now, -self.rules.history_months)
 
+    def purchase_cutoff(self, now: datetime) -> date:
+        """The first day whose purchases are kept, in the mall's timezone."""
+        kept_from = min(add_months(now, -self.rules.purchase_months), now - self.rules.till_retry)
+        return kept_from.astimezone(MALL_TZ).date()
+
     def coupon_cutoff(self, now: datetime) -> datetime:
         return add_months(now, -self.rules.ended_coupon_months)
 
@@ -63,6 +69,10 @@ class Retention:
             if len(old) < len(page):
                 return forgotten
 
+    async def trim_purchases(self, member_id: str) -> int:
+        cutoff = self.purchase_cutoff(self._clock.now())
+        return await self._store.forget_purchases_before(member_id, int(cutoff.strftime("%Y%m%d")))
+
     async def trim_coupons(self, member_id: str) -> int:
         cutoff_ms = epoch_ms(self.coupon_cutoff(self._clock.now()))
         ended = [code for code, coupon in (await self._store.coupons(member_id)).items()
@@ -74,6 +84,7 @@ class Retention:
 
     async def on_points_earned(self, event: dict) -> None:
         await self.trim_history(event["member_id"])
+        await self.trim_purchases(event["member_id"])
 
     async def on_coupon_issued(self, event: dict) -> None:
         await self.trim_coupons(event["member_id"])

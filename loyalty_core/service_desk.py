@@ -4,9 +4,13 @@ are there) and leave suggestions for staff at any time.
 Staffed hours are the program file's `[service]` (mall time, every day; `opens` before `closes`). Outside them
 the member is told when staff are back and offered to leave a message (`建议 <text>`). A suggestion is kept
 once per message (a retried callback adds none), with the member id and the time, for staff to read.
+
+Staff mark what members told them (a suggestion, a survey answer, an event comment) handled, with a reason: once
+per item (marking it again keeps the first mark), so the feedback inbox shows what is still open.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Protocol
@@ -18,6 +22,9 @@ from .clock import MALL_TZ, Clock
 from .program_fields import ClockTime, Invalid, OptionalText, rules
 
 SUGGESTION_MAX_CHARS = 500
+# what a mark names: a suggestion (its stream entry), a survey answer (store and purchase), an event comment
+FEEDBACK_REF = re.compile(r"(suggestion:\d{1,20}-\d{1,20}|survey:[A-Za-z0-9_.-]{1,64}:\S{1,200}|"
+                          r"event:[A-Za-z0-9_.-]{1,48}:\d{1,20})")
 
 
 @rules
@@ -58,12 +65,29 @@ class Suggestion:
     member_id: str
     text: str
     at: datetime
+    entry_id: str = ""                       # as kept (its stream entry)
+
+    @property
+    def ref(self) -> str:
+        return f"suggestion:{self.entry_id}"
+
+
+@dataclass(frozen=True)
+class Handled:
+    ref: str
+    by: str
+    at: str
+    reason: str
+    first: bool = True                       # False: it was marked before (this is that mark)
 
 
 class SuggestionStore(Protocol):
     async def add(self, suggestion: Suggestion, op_key: str) -> bool:
         """Keep it once per op_key; False when that message was kept already."""
     async def latest(self, count: int) -> list[Suggestion]: ...
+    async def mark_handled(self, handled: Handled) -> Handled:
+        """Once per ref: a second mark returns the first (first=False)."""
+    async def handled(self, refs: list[str]) -> dict[str, Handled]: ...
 
 
 class ServiceDesk:
@@ -85,3 +109,13 @@ class ServiceDesk:
 
     async def latest(self, count: int) -> list[Suggestion]:
         return await self._store.latest(count)
+
+    async def mark_handled(self, ref: str, by: str, reason: str) -> Handled:
+        """The item marked handled by staff, once (a reason is the caller's to check)."""
+        if not isinstance(ref, str) or not FEEDBACK_REF.fullmatch(ref):
+            raise errors.InvalidRequest("no such feedback to mark")
+        return await self._store.mark_handled(Handled(ref, by, self._clock.now().isoformat(timespec="seconds"),
+                                                      reason))
+
+    async def handled(self, refs: list[str]) -> dict[str, Handled]:
+        return await self._store.handled(refs) if refs else {}

@@ -59,6 +59,15 @@ class StoreResults:
                 "average": round(self.total / self.count, 2) if self.count else None}
 
 
+@dataclass(frozen=True)
+class StoreAnswer:
+    txn_id: str
+    member_id: str
+    score: int
+    comment: str
+    at: str
+
+
 class SurveyStore(Protocol):
     async def file(self, member_id: str, txn_id: str, store_id: str, due: datetime) -> None:
         """The member's latest purchase, to ask about when due (a later purchase replaces an earlier one)."""
@@ -70,6 +79,8 @@ class SurveyStore(Protocol):
     async def record(self, member_id: str, asked: Asked, score: int, comment: str, at: datetime) -> None:
         """Once per purchase; the member's question is closed."""
     async def results(self, store_id: str) -> StoreResults: ...
+    async def answers(self, store_id: str, limit: int) -> list[StoreAnswer]:
+        """At most `limit` of the store's answers, in no particular order."""
 
 
 class EventFeedback(Protocol):
@@ -126,3 +137,7 @@ class SurveyService:
 
     async def results(self, store_id: str) -> StoreResults:
         return await self._store.results(store_id)
+
+    async def answers(self, store_id: str, limit: int = 200) -> list[StoreAnswer]:
+        """The store's answers, newest first (at most `limit`)."""
+        return sorted(await self._store.answers(store_id, limit), key=lambda answer: answer.at, reverse=True)

@@ -3,7 +3,9 @@ JavaScript, no build step). Every route names the permission it needs (guard.py)
 session's CSRF token; every change is in the audit log.
 
 Pages: login (login.py), users and the audit log (users.py), the dashboard (dashboard.py), members and the
-staff's actions (members.py), campaigns (campaigns.py); a module per page group, each with a `routes` table.
+staff's actions (members.py), campaigns (campaigns.py), the catalogue and coupon templates (catalogue.py),
+communities and their broadcasts (communities.py), events (events.py), the feedback inbox (inbox.py); a module per
+page group, each with a `routes` table.
 """
 from __future__ import annotations
 
@@ -11,13 +13,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import campaigns, dashboard, login, members, users
+from . import campaigns, catalogue, communities, dashboard, events, inbox, login, members, users
 from .errors import console_errors
 from .guard import console_guard
 
 CONSOLE_PREFIX = "/console"
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "console"
-CONSOLE_MODULES = (login, users, dashboard, members, campaigns)
+CONSOLE_MODULES = (login, users, dashboard, members, campaigns, catalogue, communities, events, inbox)
 
 
 def setup_console(app: web.Application) -> None:

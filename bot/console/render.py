@@ -17,6 +17,10 @@ NAVIGATION = (("dashboard", "总览 Dashboard", Permission.DASHBOARD),
               ("members", "会员 Members", Permission.MEMBERS_VIEW),
               ("birthdays", "本周生日 Birthdays", Permission.MEMBERS_ACT),
               ("campaigns", "营销活动 Campaigns", Permission.CAMPAIGNS),
+              ("catalogue", "礼品与券 Catalogue", Permission.CATALOGUE),
+              ("communities", "社群 Communities", Permission.COMMUNITIES),
+              ("events", "活动 Events", Permission.EVENTS),
+              ("inbox", "反馈 Feedback", Permission.FEEDBACK),
               ("users", "用户 Users", Permission.USERS),
               ("audit", "审计 Audit log", Permission.AUDIT))
 

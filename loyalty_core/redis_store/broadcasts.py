@@ -18,6 +18,7 @@ from .scripts import Scripts
 DAY_TTL_SECONDS = 2 * 86400
 AUDIT_LENGTH = 100_000
 LOG_LENGTH = 20                  # a manager's latest broadcasts kept for 广播记录
+COMMUNITY_LOG_LENGTH = 200       # a community's latest broadcasts kept for the console
 
 
 class RedisBroadcastStore:
@@ -42,6 +43,13 @@ class RedisBroadcastStore:
 
     async def latest(self, manager_id: str, count: int) -> list[str]:
         return await self._redis.zrevrange(keys.member_broadcast_log(manager_id), 0, count - 1)
+
+    async def file_in_community(self, community_id: str, broadcast_id: str, confirmed_at: datetime) -> None:
+        await self._scripts.run("broadcast_file", [keys.community_broadcasts(community_id)],
+                                [broadcast_id, epoch_ms(confirmed_at), COMMUNITY_LOG_LENGTH])
+
+    async def in_community(self, community_id: str, count: int) -> list[str]:
+        return await self._redis.zrevrange(keys.community_broadcasts(community_id), 0, count - 1)
 
     async def record(self, broadcast_id: str, fields: dict) -> bool:
         return not (await self._scripts.run("broadcast_record", [keys.broadcast(broadcast_id)], _flat(fields)))["replayed"]

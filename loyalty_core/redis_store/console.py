@@ -91,4 +91,5 @@ def _pairs(fields: dict) -> list[str]:
 
 def _user(email: str, fields: dict) -> ConsoleUser:
     return ConsoleUser(email=email, role=fields["role"], created_at=fields["created_at"],
-                       created_by=fields.get("created_by", ""), disabled_at=fields.get("disabled_at", ""))
+                       created_by=fields.get("created_by", ""), disabled_at=fields.get("disabled_at", ""),
+                       member_id=fields.get("member_id", ""))

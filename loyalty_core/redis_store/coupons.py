@@ -46,6 +46,12 @@ class RedisCouponStore:
     async def add_template_def(self, template_id: str, raw: dict) -> bool:
         return bool(await self._redis.hsetnx(keys.COUPON_TEMPLATES, template_id, orjson.dumps(raw)))
 
+    async def template_defs(self) -> list[dict]:
+        return [orjson.loads(raw) for raw in (await self._redis.hgetall(keys.COUPON_TEMPLATES)).values()]
+
+    async def issued_total(self, template_id: str) -> int:
+        return int(await self._redis.hget(keys.coupon_template_issued(template_id), "count") or 0)
+
     # -- the cross-member steps of an issue -------------------------------------------------------------
     async def claim_total(self, template_id: str, claim: str, limit: int) -> bool:
         result = await self._scripts.run("coupon_total_claim", [keys.coupon_template_issued(template_id)],

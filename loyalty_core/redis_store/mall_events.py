@@ -44,6 +44,14 @@ class RedisEventStore:
         raw = await self._redis.hmget(keys.EVENTS, event_ids)
         return [MallEvent.from_dict(orjson.loads(value)["event"]) for value in raw if value]
 
+    async def started_before(self, moment: datetime, limit: int) -> list[MallEvent]:
+        event_ids = await self._redis.zrevrangebyscore(keys.EVENTS_BY_START, f"({epoch_ms(moment)}", "-inf",
+                                                       start=0, num=limit)
+        if not event_ids:
+            return []
+        raw = await self._redis.hmget(keys.EVENTS, event_ids)
+        return [MallEvent.from_dict(orjson.loads(value)["event"]) for value in raw if value]
+
     # -- places -------------------------------------------------------------------------------------------------
     async def sign_up(self, event: MallEvent, member_id: str) -> Place:
         result = await self._scripts.run("event_signup", [
@@ -82,8 +90,11 @@ class RedisEventStore:
     async def promoted(self, event_id: str) -> list[str]:
         return list(await self._redis.smembers(keys.event_promoted(event_id)))   # bounded by the capacity
 
-    async def waitlist(self, event_id: str) -> list[str]:
-        return list(await self._redis.zrange(keys.event_waitlist(event_id), 0, -1))
+    async def seats(self, event_id: str, limit: int) -> list[str]:
+        return list(await self._redis.zrange(keys.event_seats(event_id), 0, limit - 1))
+
+    async def waitlist(self, event_id: str, limit: int) -> list[str]:
+        return list(await self._redis.zrange(keys.event_waitlist(event_id), 0, limit - 1))
 
     async def seats_taken(self, event_id: str) -> int:
         return await self._redis.zcard(keys.event_seats(event_id))
@@ -102,6 +113,16 @@ class RedisEventStore:
             "event_feedback", [keys.event_feedback(event.event_id), keys.event_checked_in(event.event_id)],
             [member_id, orjson.dumps(feedback.to_dict()).decode(), feedback.score])
         return Feedback.from_dict(result["feedback"])
+
+    async def feedback_entries(self, event_id: str, limit: int) -> list[tuple[str, Feedback]]:
+        """At most `limit` answers (a scan of the event's hash, bounded by its checked-in members)."""
+        found: list[tuple[str, Feedback]] = []
+        async for member_id, raw in self._redis.hscan_iter(keys.event_feedback(event_id), count=200):
+            if not member_id.startswith("_"):
+                found.append((member_id, Feedback.from_dict(orjson.loads(raw))))
+                if len(found) >= limit:
+                    break
+        return found
 
     async def gave_feedback(self, event_id: str, member_id: str) -> bool:
         return bool(await self._redis.hexists(keys.event_feedback(event_id), member_id))

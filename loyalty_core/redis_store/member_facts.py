@@ -96,6 +96,7 @@ class RedisFactsStore:
         source = FactsSource(member_id=member_id, joined_on=joined, tier=read["tier"] or "",
                              balance=int(read["balance"] or 0),
                              purchases=tuple(_purchase(orjson.loads(raw)) for raw in read["purchases"]),
+                             earlier=tuple(_calendar_day(d) for d in (read["earlier_first"], read["earlier_last"]) if d),
                              coupon_templates=held, birthday_month=birthday_month,
                              following=read["status"] == "subscribed", phone_bound=bool(read["phone_hash"]))
         return source, read["seconds"] * 1_000_000 + read["micros"]
@@ -278,9 +279,12 @@ async def _chunks(items, size: int = 1000):
 
 
 def _purchase(record: dict) -> Purchase:
-    day = str(record["day"])
-    return Purchase(date(int(day[:4]), int(day[4:6]), int(day[6:8])),
-                    int(record["amount"]) - int(record.get("refunded") or 0), record.get("cat") or "")
+    return Purchase(_calendar_day(record["day"]), int(record["amount"]) - int(record.get("refunded") or 0), record.get("cat") or "")
+
+
+def _calendar_day(yyyymmdd: str | int) -> date:
+    day = str(yyyymmdd)
+    return date(int(day[:4]), int(day[4:6]), int(day[6:8]))
 
 
 def _local_day(moment_iso: str) -> date:

@@ -1,5 +1,5 @@
-"""Retention in Redis: a member's points history and ended coupons forgotten in the member's slot (one script
-each, idempotent), and the streams trimmed below the oldest entry any consumer group still needs."""
+"""Retention in Redis: a member's points history, old purchases and ended coupons forgotten in the member's slot
+(one script each, idempotent), and the streams trimmed below the oldest entry any consumer group still needs."""
 from __future__ import annotations
 
 import orjson
@@ -28,6 +28,11 @@ class RedisRetentionStore:
 
     async def forget_history_through(self, member_id: str, seq: int) -> int:
         result = await self._scripts.run("history_forget", [keys.points_history(member_id)], [seq])
+        return result["forgotten"]
+
+    async def forget_purchases_before(self, member_id: str, cutoff_day: int) -> int:
+        result = await self._scripts.run(
+            "purchases_forget", [keys.member_purchases(member_id), keys.points_account(member_id)], [cutoff_day])
         return result["forgotten"]
 
     async def coupons(self, member_id: str) -> dict[str, dict]:

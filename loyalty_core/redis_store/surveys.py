@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from .. import keys
 from ..clock import epoch_ms
-from ..surveys import Asked, StoreResults
+from ..surveys import Asked, StoreAnswer, StoreResults
 from .scripts import Scripts
 
 
@@ -53,3 +53,14 @@ class RedisSurveyStore:
     async def results(self, store_id: str) -> StoreResults:
         count, total = await self._redis.hmget(keys.store_survey(store_id), ["_count", "_sum"])
         return StoreResults(store_id, int(count or 0), int(total or 0))
+
+    async def answers(self, store_id: str, limit: int) -> list[StoreAnswer]:
+        found: list[StoreAnswer] = []
+        async for txn_id, raw in self._redis.hscan_iter(keys.store_survey(store_id), count=200):
+            if not txn_id.startswith("_"):
+                answer = orjson.loads(raw)
+                found.append(StoreAnswer(txn_id, answer["member_id"], int(answer["score"]), answer.get("comment", ""),
+                                         answer["at"]))
+                if len(found) >= limit:
+                    break
+        return found

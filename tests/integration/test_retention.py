@@ -1,5 +1,6 @@
 """Retention (the program file's `[retention]`): what a till may still retry, or refund, is kept for its days and
-answers as the first time; a member's points history keeps its last months and ended coupons are forgotten
+answers as the first time; a member's points history and purchases keep their last months (the purchases a
+summary of the older ones) and ended coupons are forgotten
 some months after their validity ended, while live coupons, limits and recent entries stay; the streams lose
 only the entries every consumer group read and acknowledged."""
 from __future__ import annotations
@@ -77,6 +78,43 @@ async def test_history_keeps_its_last_months_and_forgets_what_is_older(till, clo
     assert all(entry["at"] >= cutoff.isoformat() for entry in history)
     page = await till.services.points.history(await member_id(till))
     assert [entry.ref for entry in page.entries if entry.kind == "purchase"] == ["NEW-1", "MID-1"]
+
+
+async def test_purchases_older_than_the_retention_months_leave_a_summary_the_facts_still_read(till, clock):
+    services, member = till.services, await member_id(till)
+    assert (await till.purchase({"openid": "o_keep"}, "100.00", txn_id="OLD-1")).status == 200
+    first_day = clock.now().astimezone(MALL_TZ).date()
+    assert (await till.purchase({"openid": "o_keep"}, "80.00", txn_id="OLD-2")).status == 200
+    assert (await till.refund("OLD-2", "30.00", refund_id="OLD-2R")).status == 200
+    assert (await till.purchase({"openid": "o_keep"}, "40.00", txn_id="OLD-3")).status == 200
+    assert (await till.refund("OLD-3", "40.00", refund_id="OLD-3R")).status == 200   # wholly refunded
+    clock.advance(days=200)
+    assert (await till.purchase({"openid": "o_keep"}, "50.00", txn_id="MID-1")).status == 200
+    clock.advance(days=220)                     # the first purchases are now 14 months old, MID-1 7 months
+    assert (await till.purchase({"openid": "o_keep"}, "20.00", txn_id="NEW-1")).status == 200
+    await retention_ran(till)
+    await retention_ran(till)                   # a second run forgets nothing more
+    redis = services.redis
+    assert set(await redis.hkeys(keys.member_purchases(member))) == {"MID-1", "NEW-1"}
+    account = await redis.hgetall(keys.points_account(member))
+    assert (account["earlier_count"], account["earlier_spend"]) == ("3", str(10_000 + 5_000))
+    assert account["earlier_first"] == account["earlier_last"] == first_day.strftime("%Y%m%d")
+    await services.facts.refresh(member)
+    facts = await services.facts.facts(member)
+    assert (facts.first_purchase, facts.purchases_12m, facts.spend_12m_fen) == (first_day, 2, 7_000)
+    assert (await till.refund("NEW-1", "20.00", refund_id="NEW-1R")).status == 200      # kept ones refund as before
+
+
+async def test_a_member_whose_kept_purchases_all_left_is_churned_not_potential(till, clock):
+    services, member = till.services, await member_id(till)
+    assert (await till.purchase({"openid": "o_keep"}, "100.00", txn_id="ONLY-1")).status == 200
+    clock.advance(days=420)
+    await services.points.grant(member, 10, "goodwill", "late-grant")       # points change: retention runs
+    await retention_ran(till)
+    assert await services.redis.hlen(keys.member_purchases(member)) == 0
+    await services.facts.refresh(member)
+    facts = await services.facts.facts(member)
+    assert (facts.stage, facts.purchases_12m) == ("churned", 0)
 
 
 async def test_ended_coupons_are_forgotten_months_after_their_validity_and_live_ones_kept(till, clock):

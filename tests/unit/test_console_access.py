@@ -20,6 +20,10 @@ def test_an_admin_may_do_everything_and_no_other_role_manages_users_or_reads_the
     ("marketer", Permission.CAMPAIGNS, True), ("marketer", Permission.MEMBERS_ACT, False),
     ("community_manager", Permission.DASHBOARD, True), ("community_manager", Permission.CAMPAIGNS, False),
     ("service_staff", Permission.MEMBERS_ACT, True), ("service_staff", Permission.DASHBOARD, False),
+    ("marketer", Permission.CATALOGUE, True), ("marketer", Permission.COMMUNITIES, False),
+    ("community_manager", Permission.COMMUNITIES, True), ("community_manager", Permission.EVENTS, True),
+    ("community_manager", Permission.CATALOGUE, False), ("community_manager", Permission.FEEDBACK, False),
+    ("service_staff", Permission.FEEDBACK, True), ("service_staff", Permission.EVENTS, False),
     ("nobody", Permission.MEMBERS_VIEW, False)])
 def test_each_role_has_its_own_permissions(role, permission, allowed):
     assert may(role, permission) is allowed

@@ -34,6 +34,15 @@ def test_the_five_stages_at_their_boundaries():
     assert facts(bought(300), bought(181)).stage == "churned"
 
 
+def test_the_purchases_retention_forgot_still_date_the_first_and_the_last():
+    long_ago = (TODAY - timedelta(days=500), TODAY - timedelta(days=420))
+    only_forgotten = facts(earlier=long_ago)
+    assert (only_forgotten.stage, only_forgotten.first_purchase, only_forgotten.last_purchase) == \
+        ("churned", long_ago[0], long_ago[1])
+    back_again = facts(bought(40, fen=5_000), earlier=long_ago)
+    assert (back_again.stage, back_again.first_purchase, back_again.spend_12m_fen) == ("active", long_ago[0], 5_000)
+
+
 def test_a_fully_refunded_purchase_is_no_purchase():
     assert facts(bought(10, fen=0)).stage == "potential"
 

@@ -1,4 +1,4 @@
-"""Staffed hours of the service desk, in the mall's time."""
+"""Staffed hours of the service desk, in the mall's time; what a mark of handled feedback may name."""
 from datetime import datetime, time
 from importlib import resources
 
@@ -6,7 +6,7 @@ import pytest
 
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.program import ProgramError, load_program, parse_program
-from loyalty_core.service_desk import ServiceRules, staffing
+from loyalty_core.service_desk import FEEDBACK_REF, ServiceRules, staffing
 
 RULES = ServiceRules(opens=time(9, 0), closes=time(21, 0))
 
@@ -34,3 +34,11 @@ def test_the_seed_hours_and_a_closing_before_opening_is_refused():
 
 def _packaged() -> str:
     return resources.files("loyalty_core").joinpath("program_default.toml").read_text()
+
+
+@pytest.mark.parametrize(("ref", "names_feedback"), [
+    ("suggestion:1736900000000-0", True), ("survey:S01:T-1/2026", True), ("event:wine-0120:100002", True),
+    ("suggestion:abc", False), ("event:wine-0120:o_openid", False), ("survey:S 01:T-1", False),
+    ("points:100001", False), ("", False)])
+def test_a_mark_of_handled_feedback_names_a_suggestion_a_survey_answer_or_an_event_comment(ref, names_feedback):
+    assert bool(FEEDBACK_REF.fullmatch(ref)) is names_feedback

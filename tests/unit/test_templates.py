@@ -10,7 +10,10 @@ from bot.privacy_page import render_privacy
 from bot.templating import Templates, money
 from loyalty_core.tiers import TierBenefits
 from loyalty_core.welcome import WelcomeGift
+from bot.console.render import ENVIRONMENT as CONSOLE_ENVIRONMENT
 from tests.unit.community_samples import COMMUNITY_SAMPLES
+from tests.unit.console_samples import CONSOLE_SAMPLES
+from tests.unit.console_samples import SESSION as CONSOLE_SESSION
 from tests.unit.perk_samples import PERK_SAMPLES
 
 COMMANDS = [Command("积分", "查看积分", featured=True), Command("绑定 手机号", "绑定手机号")]
@@ -188,3 +191,11 @@ def test_the_privacy_page_renders_what_is_kept_why_and_the_rights():
     assert "2026-12" in page and "{{" not in page
     for words in ("我们保存什么", "为什么保存", "获取副本", "删除", "同意"):
         assert words in page
+
+
+@pytest.mark.parametrize("name", sorted(CONSOLE_SAMPLES))
+def test_console_page_renders(name):
+    html = CONSOLE_ENVIRONMENT.get_template(name).render(session=CONSOLE_SESSION, csrf="csrf-token", current="",
+                                                          nav=[("/console/communities", "社群 Communities", "")],
+                                                          notice="", **CONSOLE_SAMPLES[name])
+    assert "</html>" in html and "{{" not in html.replace("{{ member.name }}", "")
