@@ -16,6 +16,7 @@ from bot.app_keys import SERVICES, SETTINGS
 from bot.services import build_services
 from loyalty_core import errors, keys
 from loyalty_core.members import PRIVACY_NOTICE_VERSION
+from loyalty_core.personal_data import MEMBER_KEYS
 from tests.e2e.processes import ROOT, base_env
 from tests.fixtures_bot import CapturingSms
 from tests.fixtures_push import align_clock
@@ -259,3 +260,11 @@ async def test_another_process_that_still_knows_the_openid_makes_a_new_member_on
 
 def bot_pii_key(member: Member) -> bytes:
     return member.wired.bot.app[SETTINGS].pii_key_bytes
+
+
+async def test_every_key_the_member_has_in_redis_is_in_the_export_or_left_out_by_name(member, redis):
+    exported = {entry.key(member.member_id) for entry in MEMBER_KEYS} | {keys.member_profile(member.member_id)}
+    left_out_prefixes = (keys.member_op(member.member_id, ""), f"{keys.member_tag(member.member_id)}:broadcasts:")
+    held = [key async for key in redis.scan_iter(match=f"{keys.member_tag(member.member_id)}*", count=1000)]
+    assert len(held) > 10
+    assert [key for key in held if key not in exported and not key.startswith(left_out_prefixes)] == []
