@@ -23,6 +23,7 @@ from .events import background_work as running_in_background
 from .gateway import WeChatGateway
 from .handlers import build_router
 from .links import follow_link
+from .privacy_page import privacy_page
 from .push_metrics import push_metrics
 from .router import Router
 from .services import Services, build_services
@@ -48,7 +49,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
 
     async def resources(app: web.Application):
         async with connected_services(settings, program, clock=clock, sms=sms) as services:
-            dispatcher = Dispatcher(router or build_router(), services, Templates(), sender=services.wechat,
+            dispatcher = Dispatcher(router or build_router(), services,
+                                    Templates(privacy_url=f"{settings.public_base_url}/privacy"), sender=services.wechat,
                                     budget=budget)
             crypto = (SafeModeCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
                       if settings.safe_mode else None)
@@ -68,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None, router: Router
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/r/{token}", follow_link)
+    app.router.add_get("/privacy", privacy_page)
     return app
 
 

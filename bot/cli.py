@@ -1,7 +1,7 @@
 """`python -m bot <command>`: serve (web process), consumers (the domain events' consumers), scheduler (timed
 jobs), sender (push outbox consumers), demo (everything locally), till (a purchase from the shell), staff
-(audited staff actions, e.g. changing a birthday), keys (the API keys of tills and systems), import (members from
-a CSV)."""
+(audited staff actions, e.g. changing a birthday), keys (the API keys of tills and systems), member (a member's
+data: export, erase), import (members from a CSV)."""
 from __future__ import annotations
 
 import argparse
@@ -17,6 +17,7 @@ from .app import create_app
 from .console.command import add_console_arguments, run_console
 from .consumers import run_consumers
 from .import_command import add_import_arguments, run_import
+from .member_command import add_member_arguments, run_member
 from .process import redis_for, run, start_site
 from .scheduler.cli import add_scheduler_arguments, scheduler_command
 from .scheduler.sender import run_sender
@@ -44,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     add_staff_arguments(commands.add_parser("staff", help="staff actions through the running bot's admin API"))
     add_keys_arguments(commands.add_parser("keys", help="add, list and revoke the API keys of tills and systems"))
     add_console_arguments(commands.add_parser("console", help="the operator console's users (add-user)"))
+    add_member_arguments(commands.add_parser("member", help="a member's data: export it as JSON, or erase it"))
     add_import_arguments(commands.add_parser("import", help="import members from a CSV (CRM, POS, online mall, "
                                                             "mini-program): phones normalised, duplicates merged"))
     add_scheduler_arguments(commands.add_parser(
@@ -57,6 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(run_keys(args))
     if args.command == "console":
         sys.exit(run_console(args))
+    if args.command == "member":
+        sys.exit(run_member(args))
     if args.command == "import":
         sys.exit(run_import(args))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -108,7 +108,9 @@ class Dispatcher:
             return SUCCESS
         messages, member_id, pending = run.result()
         xml = self._passive(message, messages)
-        await self.batcher.call("SET", key, orjson.dumps({"s": "done", "r": xml}), "EX", DEDUP_TTL_SECONDS)
+        # Sealed: a reply names its member (ToUserName, the openid) and may show their birthday or phone.
+        sealed = self.services.pii.encrypt(xml, context="callback-reply")
+        await self.batcher.call("SET", key, orjson.dumps({"s": "done", "r": sealed}), "EX", DEDUP_TTL_SECONDS)
         if len(messages) > 1 or (pending and not message.is_event):
             self._track(self._follow_up(message, member_id, messages[1:], pending))
         return xml
@@ -123,7 +125,7 @@ class Dispatcher:
                 return None if time.monotonic() < deadline else SUCCESS
             state = orjson.loads(raw)
             if state["s"] == "done":
-                return state["r"]
+                return self.services.pii.decrypt(state["r"], context="callback-reply")
             if state["s"] != "pending" or time.monotonic() + pause > deadline:
                 return SUCCESS
             await asyncio.sleep(pause)

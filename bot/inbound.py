@@ -7,6 +7,7 @@ parser, which cost several times more per message.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import TreeBuilder
@@ -111,7 +112,9 @@ class Inbound:
         job_id = _text(self.fields, "MsgID")  # mass and template job reports spell it this way
         if job_id:
             return f"job:{self.event}:{job_id}"
-        return f"evt:{self.openid}:{self.create_time}:{self.event}:{self.event_key}"
+        # A digest, not the openid itself: the key names Redis keys (the retry claim, the member's operations).
+        event = f"{self.openid}:{self.create_time}:{self.event}:{self.event_key}"
+        return f"evt:{hashlib.sha256(event.encode()).hexdigest()[:32]}"
 
     def groups(self, name: str) -> list[dict[str, str]]:
         """Repeated nested groups, e.g. groups("SubscribeMsgPopupEvent") -> one dict per template."""

@@ -31,6 +31,7 @@ from loyalty_core.member_import import MemberImport
 from loyalty_core.member_import_jobs import ImportJobs
 from loyalty_core.members import MemberResolver, MemberService, SmsSender
 from loyalty_core.pending import PendingChoices
+from loyalty_core.personal_data import PersonalData
 from loyalty_core.pii import Pii
 from loyalty_core.points import BirthdayWindows, PointsService
 from loyalty_core.program import Program, load_program
@@ -62,6 +63,7 @@ from loyalty_core.redis_store.member_import import RedisImportJobs, RedisImportS
 from loyalty_core.redis_store.members import RedisMemberStore
 from loyalty_core.redis_store.outbox import Outbox
 from loyalty_core.redis_store.pending import RedisPendingStore
+from loyalty_core.redis_store.personal_data import RedisPersonalDataStore
 from loyalty_core.redis_store.push import RedisPushStore
 from loyalty_core.redis_store.push_queue import RedisPushQueue
 from loyalty_core.redis_store.referral import RedisReferralStore
@@ -140,6 +142,7 @@ class Services:
     statements: MonthlyStatements
     builtin_campaigns: BuiltinCampaigns
     retention: Retention
+    personal_data: PersonalData
     folds: MemberFolds
     member_import: MemberImport
     import_jobs: ImportJobs
@@ -166,13 +169,14 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
     scripts = Scripts(redis, batcher)
     outbox = Outbox(redis, scripts)
     pii = Pii(pii_key)
+    member_store = RedisMemberStore(redis, scripts, outbox)
     program = program or load_program()
     ledger = RedisLedgerStore(redis, outbox, batcher, index_ttl=till_index_ttl(program))
     birthday_store, seal = RedisBirthdayStore(redis, scripts, outbox, batcher), BirthdaySeal(pii)
     birthday_windows = StoredBirthdayWindows(birthday_store, seal, program)
     points = PointsService(ledger, program, clock, birthdays or birthday_windows)
     folds = MemberFolds(RedisFoldStore(redis, scripts, outbox), points, clock)
-    members = MemberService(RedisMemberStore(redis, scripts, outbox), pii, sms, clock, folds=folds)
+    members = MemberService(member_store, pii, sms, clock, folds=folds)
     member_codes = MemberCodeService(ledger, program.member_code, clock)
     tiers = TierService(ledger, program, clock)
     rewards = reward_services(redis, batcher, scripts, outbox, points, tiers, program, clock)
@@ -213,7 +217,9 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
                                                         batch_rows=WEB_IMPORT_BATCH_ROWS),
                                            RedisImportJobs(redis), console, clock),
                     retention=Retention(RedisRetentionStore(redis, scripts), program, clock,
-                                        retained_streams(push_partitions)))
+                                        retained_streams(push_partitions)),
+                    personal_data=PersonalData(RedisPersonalDataStore(redis, scripts), pii, clock, member_store,
+                                               seal.open, segmentation["facts"]))
 
 
 def console_accounts(redis: Redis, scripts: Scripts, clock: Clock) -> ConsoleAccounts:

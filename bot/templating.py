@@ -36,10 +36,14 @@ def make_environment(directory: Path = TEMPLATE_DIR) -> Environment:
     return env
 
 
+DEFAULT_PRIVACY_URL = "http://127.0.0.1:8080/privacy"
+
+
 class Templates:
-    def __init__(self, directory: Path = TEMPLATE_DIR):
+    def __init__(self, directory: Path = TEMPLATE_DIR, *, privacy_url: str = DEFAULT_PRIVACY_URL):
         self.directory = directory
         self.env = make_environment(directory)
+        self.env.globals["privacy_url"] = privacy_url     # the privacy page, named by the chat's notices
 
     def render(self, name: str, **values) -> str:
         return self.env.get_template(name).render(**values).strip()

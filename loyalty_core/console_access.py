@@ -4,8 +4,9 @@ console's own page. Pure rules: no web, no storage.
 Roles and their permissions (an admin has every permission):
   marketer           the dashboard, members (read), campaigns and segments, the catalogue and coupon templates
   community_manager  the dashboard, members (read), communities and their broadcasts, events
-  service_staff      members (read and the staff actions: points, coupons, notices), the birthdays of the week,
-                     the feedback inbox
+  service_staff      members (read and the staff actions: points, coupons, notices, a member's data export), the
+                     birthdays of the week, the feedback inbox
+A member's erasure is for admins only.
 A page or action names the permission it needs; a role without it gets 403 Forbidden.
 """
 from __future__ import annotations
@@ -21,7 +22,8 @@ from . import errors
 class Permission(str, Enum):
     DASHBOARD = "dashboard"
     MEMBERS_VIEW = "members.view"
-    MEMBERS_ACT = "members.act"           # staff actions on a member, each with a reason
+    MEMBERS_ACT = "members.act"           # staff actions on a member, each with a reason; a member's data export
+    MEMBERS_ERASE = "members.erase"       # a member's personal data erased on request (admins only)
     CAMPAIGNS = "campaigns"               # edit, schedule and cancel campaigns; read their results
     USERS = "users"                       # the console's users
     AUDIT = "audit"                       # the audit log

@@ -59,6 +59,16 @@ class NotAMember(DomainError):
     code, http_status, message = "not_a_member", 404, "follow the account first"
 
 
+class MemberErased(DomainError):
+    """The member's personal data was erased on request: the record keeps the books and nothing else."""
+    code, http_status, message = "member_erased", 404, "this member's data was erased"
+
+
+class PrivacyConsentNeeded(DomainError):
+    """A phone is bound only after the member has read the privacy notice and agreed to it."""
+    code, http_status, message = "privacy_consent_needed", 409, "the member has not agreed to the privacy notice"
+
+
 class InvalidPhone(DomainError):
     code, message = "invalid_phone", "not a mainland China mobile number"
 

@@ -18,6 +18,9 @@ from .pii import Pii
 
 
 JOIN_DAY_GROUP = "join-day-index"     # the consumer group that files new members under their join day
+# The privacy notice a member reads before a phone is bound (bot/templates/privacy.html and the chat's short
+# version): a new version asks every member again.
+PRIVACY_NOTICE_VERSION = "2026-12"
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,9 @@ class Member:
     joined_at: datetime
     nickname: str = ""
     phone_hash: str | None = None
-    status: str = ""            # subscribed | unsubscribed | imported (no WeChat follow yet) | merged
+    status: str = ""            # subscribed | unsubscribed | imported (no WeChat follow yet) | merged | erased
     merged_into: str = ""       # a follower folded into an imported member: that member's id
+    erased: bool = False        # the personal data was erased on request (loyalty_core/personal_data.py)
 
     @property
     def phone_bound(self) -> bool:
@@ -104,6 +108,9 @@ class MemberStore(Protocol):
     async def claim_phone(self, member_id: str, phone_hash: str) -> str: ...
     async def bind_phone(self, member_id: str, phone_hash: str, phone_enc: str, now: datetime) -> str: ...
     async def release_phone(self, member_id: str, phone_hash: str) -> None: ...
+    async def note_privacy(self, member_id: str, step: str, version: str, now: datetime) -> dict:
+        """step "shown" (the member was shown the notice) or "consent" (agreed to it), or "read" (neither,
+        answers only); returns {"shown", "consented", "consented_at"}, the versions as recorded."""
 
 
 class Folds(Protocol):
@@ -182,6 +189,32 @@ class MemberService:
 
     def phone_hash(self, phone: str) -> str:
         return self._pii.lookup_hash(phone, context="phone")
+
+    async def privacy_notice_shown(self, member_id: str) -> None:
+        """The member was shown the privacy notice (the welcome and the binding help carry its short form)."""
+        await self._store.note_privacy(member_id, "shown", PRIVACY_NOTICE_VERSION, self._clock.now())
+
+    async def consent_to_privacy(self, member_id: str) -> bool:
+        """The member agreed to the privacy notice (同意); False when they already had."""
+        before = await self._store.note_privacy(member_id, "read", PRIVACY_NOTICE_VERSION, self._clock.now())
+        await self._store.note_privacy(member_id, "consent", PRIVACY_NOTICE_VERSION, self._clock.now())
+        return before["consented"] != PRIVACY_NOTICE_VERSION
+
+    async def request_binding(self, member_id: str, raw_phone: str) -> CodeSent:
+        """The member asks in chat to bind a phone. Asking after having been shown the privacy notice is consent
+        to it (the notice says so), recorded once the code is on its way; a member never shown the current notice
+        gets it first (PrivacyConsentNeeded), and nothing else happens."""
+        normalise_phone(raw_phone)
+        now = self._clock.now()
+        state = await self._store.note_privacy(member_id, "read", PRIVACY_NOTICE_VERSION, now)
+        consented = state["consented"] == PRIVACY_NOTICE_VERSION
+        if not consented and state["shown"] != PRIVACY_NOTICE_VERSION:
+            await self.privacy_notice_shown(member_id)
+            raise errors.PrivacyConsentNeeded(version=PRIVACY_NOTICE_VERSION)
+        sent = await self.request_phone_code(member_id, raw_phone)
+        if not consented:
+            await self._store.note_privacy(member_id, "consent", PRIVACY_NOTICE_VERSION, now)
+        return sent
 
     async def request_phone_code(self, member_id: str, raw_phone: str) -> CodeSent:
         phone = normalise_phone(raw_phone)

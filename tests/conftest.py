@@ -104,6 +104,7 @@ def output_dir(request) -> Path:
     path = Path("test-output") / request.node.name
     path.mkdir(parents=True, exist_ok=True)
     return path
+from tests import log_scan  # noqa: E402
 from tests.fixtures_bot import *  # noqa: E402,F401,F403
 from tests.fixtures_push import *  # noqa: F401,F403
 from tests.fixtures_sandbox import *  # noqa: F401,F403
@@ -111,3 +112,22 @@ from tests.fixtures_sandbox import *  # noqa: F401,F403
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "build: builds the package (a few seconds, offline; make test-fast runs it)")
+    log_scan.install()
+
+
+# -- no personal data in logs: every record of every test, and the child processes' output -------------------
+@pytest.fixture(autouse=True)
+def no_personal_data_in_logs():
+    """Fails the test whose logs (or whose child processes' output) show a phone, a birthday or an openid. What
+    was logged between tests (a module fixture's teardown) is found by the next test's look, or at the end."""
+    yield
+    found = log_scan.leaks()
+    if found:
+        pytest.fail("personal data in the logs:\n" + "\n".join(found[:30]), pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    found = log_scan.leaks()
+    if found:
+        print("\npersonal data in the logs after the last test:\n" + "\n".join(found[:30]))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -1,12 +1,14 @@
 """/console/members: find a member by member code, member id or phone (a phone is shown masked); a member's page
 with points, coupons, events, communities and deliveries; the staff actions, each with a mandatory reason and in
 the audit log (points adjusted, a birthday changed, a coupon revoked or issued again, a message sent
-again), through the core services. /console/birthdays:
-the members whose birthday falls this week, for the service desk."""
+again), through the core services; a member's data exported as a JSON download (service staff and admins) and
+erased on request (admins, with a reason and a confirmation), both audited. /console/birthdays: the members
+whose birthday falls this week, for the service desk."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+import orjson
 from aiohttp import web
 
 from loyalty_core import errors
@@ -58,7 +60,8 @@ async def member_page(request: web.Request) -> web.Response:
     return await render_member(request, request.match_info["member_id"])
 
 
-async def render_member(request: web.Request, member_id: str, *, error: str = "", status: int = 200):
+async def render_member(request: web.Request, member_id: str, *, error: str = "", status: int = 200,
+                        erase_reason: str = ""):
     services = request.config_dict[SERVICES]
     member = await services.members.get(member_id)
     now = services.clock.now()
@@ -72,7 +75,8 @@ async def render_member(request: web.Request, member_id: str, *, error: str = ""
         events=await services.events.mine(member_id), communities=await services.communities.of_member(member_id),
         deliveries=await services.pushes.deliveries(member_id, DELIVERIES_SHOWN),
         templates=services.program.coupons.templates, birthday=await services.birthdays.status(member_id),
-        may_act=may(session_of(request).role, Permission.MEMBERS_ACT))
+        may_act=may(session_of(request).role, Permission.MEMBERS_ACT),
+        may_erase=may(session_of(request).role, Permission.MEMBERS_ERASE), erase_reason=erase_reason)
 
 
 @routes.post("/members/{member_id}/points", name="adjust_points")
@@ -166,6 +170,37 @@ async def resend_notice(request: web.Request) -> web.Response:
     await services.console.record(session_of(request).email, "notice.resend", member_id, reason,
                                   f"push={push_id} again={record.push_id} status={record.status}")
     raise done(request, member_id, f"message sent again ({record.status})")
+
+
+@routes.post("/members/{member_id}/export", name="export_member")
+@needs(Permission.MEMBERS_ACT)
+async def export_member(request: web.Request) -> web.Response:
+    """Everything held about the member, for their own request: a JSON file (a POST: the form's CSRF token)."""
+    services, member_id = request.config_dict[SERVICES], request.match_info["member_id"]
+    document = await services.personal_data.export(member_id)
+    await services.console.record(session_of(request).email, "member.export", member_id, "", "download")
+    return web.Response(body=orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS),
+                        content_type="application/json", headers={
+                            "Content-Disposition": f'attachment; filename="member-{member_id}.json"',
+                            "Cache-Control": "no-store"})
+
+
+@routes.post("/members/{member_id}/erase", name="erase_member")
+@needs(Permission.MEMBERS_ERASE)
+async def erase_member(request: web.Request) -> web.Response:
+    """Two steps: the reason, then the confirmation on the page it shows; only the second erases."""
+    services, member_id = request.config_dict[SERVICES], request.match_info["member_id"]
+    form = await request.post()
+    try:
+        reason = checked_reason(form_text(form, "reason"))
+        if form_text(form, "confirm") != "erase":
+            return await render_member(request, member_id, erase_reason=reason)
+        erased = await services.personal_data.erase(member_id, reason)
+    except errors.DomainError as refused:
+        return await render_member(request, member_id, error=refused.text, status=refused.http_status)
+    await services.console.record(session_of(request).email, "member.erase", member_id, erased.reason,
+                                  " ".join(f"{name}={n}" for name, n in sorted(erased.copies_removed.items())))
+    raise done(request, member_id, "erased")
 
 
 @routes.get("/birthdays", name="birthdays")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from ..router import Router
 from . import (birthday, broadcasts, communities, confirm, events, help, member_day, membership, phone, platform_events,
-               points, redeem, referral, service, wallet, walk_in)
+               points, privacy, redeem, referral, service, wallet,
+               walk_in)
 
-FEATURES = (membership, phone, points, platform_events, redeem, wallet, birthday, referral, walk_in, communities,
+FEATURES = (membership, phone, privacy, points, platform_events, redeem, wallet, birthday, referral, walk_in, communities,
             events, broadcasts, service, member_day, confirm, help)
 
 

@@ -23,6 +23,7 @@ async def on_first_message(ctx: Ctx):
 
 async def welcome(ctx: Ctx, follow: FollowResult) -> Text:
     gift = await ctx.services.welcome.gift_for(follow)
+    await ctx.services.members.privacy_notice_shown(follow.member_id)     # the welcome carries the notice
     return ctx.render("welcome.txt", restored=follow.restored, gift=gift, commands=ctx.commands)
 
 

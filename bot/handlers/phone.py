@@ -10,8 +10,9 @@ router = Router("phone")
 @router.menu("BIND_PHONE")
 async def request_code(ctx: Ctx):
     if not ctx.args:
+        await ctx.services.members.privacy_notice_shown(ctx.member)    # the help carries the notice
         return ctx.render("phone_how.txt")
-    sent = await ctx.services.members.request_phone_code(ctx.member, ctx.args)
+    sent = await ctx.services.members.request_binding(ctx.member, ctx.args)
     return ctx.render("phone_code_sent.txt", sent=sent)
 
 

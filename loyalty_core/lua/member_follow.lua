@@ -6,6 +6,7 @@ local prior = replayed(KEYS[2])
 if prior then return prior end
 
 local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'erased' then return fail('member_erased') end   -- the openid named this member before its erasure
 local answer
 if not status or status == 'imported' then
   redis.call('HSET', KEYS[1], 'member_id', ARGV[1], 'openid', ARGV[2], 'status', 'subscribed',

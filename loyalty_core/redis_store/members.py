@@ -1,6 +1,7 @@
 """Members in Redis: a profile hash per member, an openid index and a keyed-hash phone index."""
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from datetime import datetime
 from typing import AsyncIterator
@@ -17,6 +18,7 @@ from .scripts import Scripts
 FIRST_MEMBER_NUMBER = 100_000
 OP_TTL_SECONDS = 7 * 86400
 NUMBER_LIMITS_TTL_SECONDS = 2 * 86400     # a number's last-code time and daily count outlive their day
+OPENID_CACHE_SECONDS = 60                 # how long another process may still map an erased member's openid
 
 
 class RedisMemberStore:
@@ -24,15 +26,18 @@ class RedisMemberStore:
         self._redis = redis
         self._scripts = scripts
         self._outbox = outbox
-        # openid -> member_id changes only when a follower with no phone bound folds into an imported member
-        # (loyalty_core/member_fold.py), so a process keeps it for members with a phone bound only.
-        self._openid_cache: OrderedDict[str, str] = OrderedDict()
+        # openid -> member_id changes when a follower with no phone bound folds into an imported member
+        # (loyalty_core/member_fold.py) and when the member is erased (the openid then names nobody, and a later
+        # follow makes a new member). So a process keeps it for members with a phone bound only, and for a minute:
+        # the erasing process forgets it at once, the others within OPENID_CACHE_SECONDS (monotonic time: a
+        # cache's age, not the program's clock).
+        self._openid_cache: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._cache_size = cache_size
 
     async def member_id_for_openid(self, openid: str) -> str | None:
         cached = self._openid_cache.get(openid)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
         member_id = await self._scripts.batcher.call("GET", keys.openid_index(openid))
         if member_id is not None and await self._settled(member_id):
             self._remember(openid, member_id)
@@ -45,9 +50,13 @@ class RedisMemberStore:
         return bool(phone_hash) and not merged_into
 
     def _remember(self, openid: str, member_id: str) -> None:
-        self._openid_cache[openid] = member_id
+        self._openid_cache[openid] = (member_id, time.monotonic() + OPENID_CACHE_SECONDS)
+        self._openid_cache.move_to_end(openid)
         if len(self._openid_cache) > self._cache_size:
             self._openid_cache.popitem(last=False)
+
+    def forget(self, openid: str) -> None:
+        self._openid_cache.pop(openid, None)
 
     async def member_id_for_phone(self, phone_hash: str) -> str | None:
         return await self._redis.get(keys.phone_index(phone_hash))
@@ -72,6 +81,14 @@ class RedisMemberStore:
 
     async def follow(self, openid: str, now: datetime, op_key: str, via: str) -> FollowResult:
         member_id = await self._member_id_or_claim(openid)
+        result = await self._follow(member_id, openid, now, op_key, via)
+        if not result["ok"]:      # erased since this process cached the openid: the openid names nobody now
+            self.forget(openid)
+            member_id = await self._member_id_or_claim(openid)
+            result = await self._follow(member_id, openid, now, op_key, via)
+        return FollowResult(member_id=member_id, is_new=result["is_new"], restored=result["restored"])
+
+    async def _follow(self, member_id: str, openid: str, now: datetime, op_key: str, via: str) -> dict:
         await self._outbox.mark(member_id, now)
         result = await self._scripts.run(
             "member_follow",
@@ -79,7 +96,7 @@ class RedisMemberStore:
             [member_id, openid, now.isoformat(), f"{op_key}", OP_TTL_SECONDS, via],
         )
         await self._outbox.relay(member_id)
-        return FollowResult(member_id=member_id, is_new=result["is_new"], restored=result["restored"])
+        return result
 
     async def _member_id_or_claim(self, openid: str) -> str:
         existing = await self.member_id_for_openid(openid)
@@ -151,7 +168,7 @@ class RedisMemberStore:
 
     async def bind_phone(self, member_id: str, phone_hash: str, phone_enc: str, now: datetime) -> str:
         await self._outbox.mark(member_id, now)
-        result = await self._scripts.run(
+        result = await self._scripts.run_or_refuse(
             "phone_bind",
             [keys.member_profile(member_id), keys.phone_challenge(member_id), keys.member_outbox(member_id)],
             [member_id, phone_hash, phone_enc, now.isoformat(),
@@ -159,6 +176,10 @@ class RedisMemberStore:
         )
         await self._outbox.relay(member_id)
         return result["previous_hash"]
+
+    async def note_privacy(self, member_id: str, step: str, version: str, now: datetime) -> dict:
+        return await self._scripts.run_or_refuse("privacy_note", [keys.member_profile(member_id)],
+                                                 [step, version, now.isoformat()])
 
     async def release_phone(self, member_id: str, phone_hash: str) -> None:
         await self._scripts.run("index_release", [keys.phone_index(phone_hash)], [member_id])
@@ -171,4 +192,5 @@ def _member(member_id: str, raw: dict) -> Member | None:
         member_id=member_id, openid=raw.get("openid", ""), subscribed=raw.get("status") == "subscribed",
         joined_at=datetime.fromisoformat(raw.get("joined_at") or raw["imported_at"]), nickname=raw.get("nickname", ""),
         phone_hash=raw.get("phone_hash") or None, status=raw.get("status", ""), merged_into=raw.get("merged_into", ""),
+        erased=raw.get("status") == "erased",
     )

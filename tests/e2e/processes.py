@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from bot.embedded_redis import free_port
+from tests import log_scan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,6 +25,7 @@ class Process:
                                      stderr=subprocess.STDOUT, text=True, bufsize=1)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
+        log_scan.CHILDREN.register(self)          # its output is scanned for personal data (tests/log_scan.py)
 
     def _read(self) -> None:
         for line in self.proc.stdout:

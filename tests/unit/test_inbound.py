@@ -1,3 +1,5 @@
+import hashlib
+
 import pytest
 
 from bot.inbound import Inbound, MalformedMessage, parse_fields
@@ -29,7 +31,8 @@ def test_event_delivery_key_and_scene():
                           b"</CreateTime><MsgType>event</MsgType><Event>subscribe</Event>"
                           b"<EventKey>qrscene_ref:100001</EventKey></xml>")
     message = Inbound.from_fields(fields)
-    assert message.delivery_key == "evt:o1:17:subscribe:qrscene_ref:100001"
+    digest = hashlib.sha256(b"o1:17:subscribe:qrscene_ref:100001").hexdigest()[:32]
+    assert message.delivery_key == f"evt:{digest}"           # no openid in the keys it names
     assert message.scene == "ref:100001"
 
 

@@ -6,6 +6,7 @@ from types import SimpleNamespace as NS
 import pytest
 
 from bot.router import Command
+from bot.privacy_page import render_privacy
 from bot.templating import Templates, money
 from loyalty_core.tiers import TierBenefits
 from loyalty_core.welcome import WelcomeGift
@@ -107,6 +108,10 @@ SAMPLES: dict[str, dict] = {
     "walk_in_joined.txt": {"joined": NS(amount=Decimal("199.00"), points_earned=199, balance=1479, replayed=False)},
     "walk_in_refused.txt": {"reason": "already_joined", "join_days": 7},
     **COMMUNITY_SAMPLES,                # communities, events, broadcasts, service
+    # the privacy notice, consent and the member's data rights
+    "errors/privacy_consent_needed.txt": {"version": "2026-12"},
+    "privacy_agreed.txt": {"first": True},
+    "my_data.txt": {},
 }
 
 templates = Templates()
@@ -171,6 +176,21 @@ def test_the_tier_reply_marks_the_tiers_new_benefits_and_says_what_the_next_adds
     base = SAMPLES["tier.txt"]["status"].__dict__ | {"benefits": TierBenefits(new=("消费积分", "入会礼券"), kept=())}
     plain = templates.render("tier.txt", status=NS(**base))
     assert "金卡权益：\n· 消费积分\n· 入会礼券" in plain and "★" not in plain
+
+
+def test_the_notices_before_a_binding_link_the_privacy_page_and_say_how_to_agree():
+    shown = Templates(privacy_url="https://mall.example/privacy")
+    notice = shown.render("errors/privacy_consent_needed.txt", version="2026-12")
+    assert "https://mall.example/privacy" in notice and "同意" in notice and "我的数据" in notice
+    for name in ("welcome.txt", "phone_how.txt", "my_data.txt"):
+        assert "https://mall.example/privacy" in shown.render(name, **SAMPLES[name])
+
+
+def test_the_privacy_page_renders_what_is_kept_why_and_the_rights():
+    page = render_privacy("2026-12")
+    assert "2026-12" in page and "{{" not in page
+    for words in ("我们保存什么", "为什么保存", "获取副本", "删除", "同意"):
+        assert words in page
 
 
 @pytest.mark.parametrize("name", sorted(CONSOLE_SAMPLES))
