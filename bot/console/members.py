@@ -57,7 +57,11 @@ async def search(request: web.Request) -> web.Response:
 @routes.get("/members/{member_id}", name="member")
 @needs(Permission.MEMBERS_VIEW)
 async def member_page(request: web.Request) -> web.Response:
-    return await render_member(request, request.match_info["member_id"])
+    member_id = request.match_info["member_id"]
+    member = await request.config_dict[SERVICES].members.get(member_id)
+    if member.member_id != member_id:       # a follower folded into an imported member: that member's page
+        raise web.HTTPSeeOther(str(request.app.router["member"].url_for(member_id=member.member_id)))
+    return await render_member(request, member_id)
 
 
 async def render_member(request: web.Request, member_id: str, *, error: str = "", status: int = 200,

@@ -43,7 +43,7 @@ async def test_a_sender_killed_mid_run_leaves_no_duplicate_and_no_more_in_doubt_
         start_sandbox, redis, redis_url):
     sandbox = await start_sandbox()
     await sandbox.client.settings(quotas=False)             # our facts keep the windows; the sandbox's are off
-    await sandbox.client.fault("message/custom/send", latency_ms=10)
+    await sandbox.client.fault("message/custom/send", latency_ms=50)   # calls in flight at any moment
     services = push_services(redis, SystemClock())           # the sender process keeps real time too
     members = await followers(services, MEMBERS, prefix="oCrash")
     await sandbox.client.add_followers(MEMBERS, prefix="oCrash")

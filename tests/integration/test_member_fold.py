@@ -19,6 +19,7 @@ from loyalty_core import errors, keys
 from loyalty_core.members import MemberRef
 from loyalty_core.redis_store.member_fold import RedisFoldStore
 from loyalty_core.redis_store.members import RedisMemberStore
+from tests.console_client import add_user, log_in
 from tests.fixtures_bot import CapturingSms, bot_settings
 from tests.integration.till import Till
 from tests.integration.test_welcome import program_file
@@ -122,6 +123,11 @@ async def test_a_follower_binding_an_imported_phone_folds_into_that_member(bot, 
     assert answer.json["member_id"] == imported and answer.json["balance"] == 350 + 100
     coupon = (await services.coupons.wallet(imported))[0]
     assert await redis.get(keys.coupon_index(coupon.code)) == imported          # the till finds it under its member
+
+    await add_user(peer.client, "desk@mall.test", "service_staff")                 # the console shows one member
+    await log_in(peer.client, "desk@mall.test")
+    page = await peer.client.get(f"/console/members/{follower}", allow_redirects=False)
+    assert page.status == 303 and page.headers["Location"] == f"/console/members/{imported}"
 
 
 async def test_a_second_follower_cannot_take_a_folded_members_phone(bot, tmp_path):
