@@ -108,6 +108,7 @@ class Progress:
 
     def end(self) -> None:
         self._out.write(f"\r{self.rows:,} rows in {time.monotonic() - self._started:.1f} s\n")
+        self._out.flush()
 
 
 def summary_text(summary: Summary, report: Path) -> str:
