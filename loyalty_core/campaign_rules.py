@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -106,6 +107,12 @@ def arm_for(campaign_id: str, member_id: str, definition: CampaignDefinition) ->
         if position < reached:
             return variant.name
     return definition.variants[-1].name
+
+
+def share_of(member_id: str, shares: int) -> int:
+    """Which of `shares` processes sending one campaign delivers to the member: every process works it out alike,
+    so each member falls to exactly one of them however the segment's batches come."""
+    return zlib.crc32(member_id.encode()) % shares
 
 
 @dataclass(frozen=True)

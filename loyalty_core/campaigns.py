@@ -26,7 +26,7 @@ from typing import Any, AsyncIterator, Mapping, Protocol
 import orjson
 
 from . import errors
-from .campaign_rules import HOLDOUT, PREFERRED_CATEGORY, CampaignDefinition, arm_for
+from .campaign_rules import HOLDOUT, PREFERRED_CATEGORY, CampaignDefinition, arm_for, share_of
 from .clock import MALL_TZ, Clock
 from .cron import CronError, parse_cron
 from .member_facts import Facts
@@ -92,6 +92,15 @@ class Delivery(Protocol):
         """`plan` of each push (None for a member who does not exist)."""
 
 
+class SendShares(Protocol):
+    """A campaign's send split between processes: `count` of them, each delivering its share of the members."""
+    count: int
+
+    async def deliver(self, campaign_id: str, run: str) -> None:
+        """`CampaignService.deliver_share(campaign_id, run, share, count)` for every share at once; raises when one
+        failed (after all have ended)."""
+
+
 @dataclass(frozen=True)
 class Campaigns:
     """What the campaign service works with (one object, so that other features can build it too)."""
@@ -107,6 +116,7 @@ class Campaigns:
     clock: Clock
     link_base: str = "/r/"    # tracked links are <link_base><token>
     statements: Any = None    # MonthlyStatements: `{{ member.statement }}`
+    shares: SendShares | None = None    # None: one process sends all
 
 
 class TrackedLinks:
@@ -302,22 +312,38 @@ class CampaignService:
         due = await self._p.store.due_at(campaign_id) or self._p.clock.now()
         run = due.astimezone(MALL_TZ).strftime("%Y%m%d%H%M") if definition.repeat else ""
         await self._p.store.move(campaign_id, (SCHEDULED,), SENDING)
+        shares = self._p.shares
+        if shares is None or shares.count == 1:
+            if not await self.deliver_share(campaign_id, run):
+                return False
+        else:
+            await shares.deliver(campaign_id, run)
+            if (await self._p.store.get(campaign_id)).status == CANCELLED:
+                return False
+        if definition.repeat:
+            later = parse_cron(definition.repeat).next_after(max(due, self._p.clock.now()))
+            return await self._p.store.move(campaign_id, (SENDING,), SCHEDULED, later)
+        return await self._p.store.move(campaign_id, (SENDING,), SENT)
+
+    async def deliver_share(self, campaign_id: str, run: str = "", share: int = 0, of: int = 1) -> bool:
+        """Deliver to the segment's members whose share (campaign_rules.share_of) is `share` of `of`, a few batches
+        in flight; False when the campaign was cancelled meanwhile."""
+        _, definition = await self.stored(campaign_id)
         in_flight: set[asyncio.Task] = set()
         try:
-            async for batch in self._p.audience.members(definition.segment, self._p.facts.today(), SEND_BATCH):
+            async for batch in self._p.audience.members(definition.segment, self._p.facts.today(), SEND_BATCH * of):
                 if (await self._p.store.get(campaign_id)).status == CANCELLED:
                     return False
-                in_flight.add(asyncio.ensure_future(self.deliver(definition, batch, run)))
+                mine = batch if of == 1 else [member_id for member_id in batch if share_of(member_id, of) == share]
+                if mine:
+                    in_flight.add(asyncio.ensure_future(self.deliver(definition, mine, run)))
                 if len(in_flight) >= BATCHES_IN_FLIGHT:
                     await _first_done(in_flight)
             while in_flight:
                 await _first_done(in_flight)
         finally:
             await _settled(in_flight)
-        if definition.repeat:
-            later = parse_cron(definition.repeat).next_after(max(due, self._p.clock.now()))
-            return await self._p.store.move(campaign_id, (SENDING,), SCHEDULED, later)
-        return await self._p.store.move(campaign_id, (SENDING,), SENT)
+        return True
 
     async def deliver(self, definition: CampaignDefinition, member_ids: list[str], run: str = "") -> None:
         """Assign a batch of members and send to those in a variant (`run`: a recurring campaign's run, which
@@ -402,6 +428,8 @@ class CampaignService:
     async def _statements_for(self, definition, reached: list[tuple[str, str]]) -> list[str | None]:
         """Each reached member's monthly statement, read only for a variant whose text shows it."""
         shows = {arm: "statement" in definition.variant(arm).text for arm in {arm for _, arm in reached}}
+        if not any(shows.values()) or self._p.statements is None:
+            return [None] * len(reached)
         return list(await asyncio.gather(*(self._statement(member_id, shows[arm]) for member_id, arm in reached)))
 
     async def _statement(self, member_id: str, shown: bool) -> str | None:
