@@ -25,6 +25,7 @@ from .program_fields import Checked, Flag, Ident, Invalid, Number, OneOf, Option
 from .segment_rules import Segment
 
 HOLDOUT = "holdout"
+SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"      # a campaign's life
 PREFERRED_CATEGORY = "@preferred_category"
 SIGNIFICANCE = 0.05
 MAX_TEXT = 2000
