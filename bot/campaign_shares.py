@@ -1,7 +1,7 @@
 """A campaign's send split between processes: one campaign to a million members keeps a processor busy for minutes
 with its Python work (texts, coupons, pushes), while Redis has time to spare. Each process delivers the members
-of its share (campaign_rules.share_of) over its own connection; the process that called `send` waits for all,
-then closes the campaign. A process that fails leaves the campaign sending: calling `send` again takes it up,
+of its share (campaign_rules.share_of) over its own connection; the process that called `send` delivers the first
+share itself, waits for the others, then closes the campaign. A process that fails leaves the campaign sending: calling `send` again takes it up,
 since every step is once per member."""
 from __future__ import annotations
 
@@ -40,19 +40,26 @@ class ProcessShares:
         self.count = count
 
     async def deliver(self, campaign_id: str, run: str) -> None:
+        """Shares 1 to count - 1, each in a process of its own (the caller delivers share 0)."""
+        if self.count == 1:
+            return
         loop = asyncio.get_running_loop()
-        with ProcessPoolExecutor(self.count, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(self.count - 1, mp_context=get_context("spawn")) as pool:
             ended = await asyncio.gather(*(loop.run_in_executor(pool, deliver_share, self.worker, campaign_id, run,
                                                                 share, self.count)
-                                           for share in range(self.count)), return_exceptions=True)
+                                           for share in range(1, self.count)), return_exceptions=True)
         for outcome in ended:
             if isinstance(outcome, BaseException):
                 raise outcome
 
 
 def deliver_share(worker: ShareWorker, campaign_id: str, run: str, share: int, count: int) -> bool:
-    """One process's share (run in the pool's process)."""
-    return asyncio.run(_deliver_share(worker, campaign_id, run, share, count))
+    """One process's share (run in the pool's process), on uvloop as every long-running process of the bot."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.run(_deliver_share(worker, campaign_id, run, share, count))
+    return uvloop.run(_deliver_share(worker, campaign_id, run, share, count))
 
 
 async def _deliver_share(worker: ShareWorker, campaign_id: str, run: str, share: int, count: int) -> bool:

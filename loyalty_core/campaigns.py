@@ -15,6 +15,7 @@ dedup keys carry the run (`campaign:<id>:<yyyymmddHHMM>`), and the next run is s
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,12 +85,13 @@ class Delivery(Protocol):
 
 
 class SendShares(Protocol):
-    """A campaign's send split between processes: `count` of them, each delivering its share of the members."""
+    """A campaign's send split between processes: `count` shares of the members, the first delivered by the process
+    that sends, the others each by a process of its own."""
     count: int
 
     async def deliver(self, campaign_id: str, run: str) -> None:
-        """`CampaignService.deliver_share(campaign_id, run, share, count)` for every share at once; raises when one
-        failed (after all have ended)."""
+        """`CampaignService.deliver_share(campaign_id, run, share, count)` for shares 1 to count - 1 at once; raises
+        when one failed (after all have ended)."""
 
 
 @dataclass(frozen=True)
@@ -291,8 +293,12 @@ class CampaignService:
             if not await self.deliver_share(campaign_id, run):
                 return False
         else:
-            await shares.deliver(campaign_id, run)
-            if (await self._p.store.get(campaign_id)).status == CANCELLED:
+            here, elsewhere = await asyncio.gather(self.deliver_share(campaign_id, run, 0, shares.count),
+                                                   shares.deliver(campaign_id, run), return_exceptions=True)
+            for outcome in (here, elsewhere):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            if not here or (await self._p.store.get(campaign_id)).status == CANCELLED:
                 return False
         if definition.repeat:
             later = parse_cron(definition.repeat).next_after(max(due, self._p.clock.now()))
