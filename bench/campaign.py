@@ -1,13 +1,13 @@
 """A campaign to a large membership: `make bench-campaign` (python -m bench.campaign [members], default 1,000,000).
 
 A private redis-server (AOF off) holds that many following members with their facts filed in the segment
-indexes (made directly, not timed). Timed, in this process: one campaign of two variants and a 10% holdout to
-all of them — the segment evaluated, each member assigned, a coupon issued and the text rendered with it for
-each member of a variant, and the marketing push planned and queued to the outbox (a mass send, so each is
-queued at once), split between worker processes as the scheduler does with CAMPAIGN_PROCESSES — and the peak RSS
-of this process and its workers together, and the processor seconds of all of them and of redis-server; then the
-latency of segment previews at that size (each run 5 times, the median). Targets: the campaign under 2 minutes and
-300 MB. `python -m bench.campaign [members] [processes]` (default 1,000,000 and 2). Writes
+indexes (made directly, not timed). Timed: one campaign of two variants and a 10% holdout to all of them — the
+segment evaluated, each member assigned, a coupon issued and the text rendered with it for each member of a
+variant, and the marketing push planned and queued to the outbox (a mass send, so each is queued at once),
+split between processes as the scheduler does with CAMPAIGN_PROCESSES (this one and workers) — and the peak RSS
+of this process and its workers together, and the processor seconds of all of them and of redis-server; then
+the latency of segment previews at that size (each run 5 times, the median). Targets: the campaign under 2
+minutes and 300 MB. `python -m bench.campaign [members] [processes]` (default 1,000,000 and 2). Writes
 bench/results/campaign.json.
 """
 from __future__ import annotations
@@ -144,7 +144,8 @@ async def previews(services) -> list[dict]:
 async def run(members: int, processes: int) -> dict:
     with private_redis(with_pid=True) as (url, redis_pid):
         redis = connect(url, max_connections=512, socket_timeout=30)   # a busy shared machine stalls Redis for seconds
-        shares = ProcessShares(ShareWorker(url, KEY, fixed_now=NOW, socket_timeout=30), processes) if processes > 1 else None
+        worker = ShareWorker(url, KEY, fixed_now=NOW, socket_timeout=30)
+        shares = ProcessShares(worker, processes) if processes > 1 else None
         services = build_services(redis, ManualClock(NOW), KEY, LogSmsSender(), campaign_shares=shares)
         started = time.perf_counter()
         await fill(redis, members)
@@ -171,7 +172,7 @@ def table(report: dict) -> str:
     lines = [f"{report['members']:,} members (setup {report['setup_seconds']} s)",
              f"{'campaign: segment, assign, coupon, render, plan + queue':<56} {report['campaign_seconds']:>8} s "
              f"{report['peak_rss_mb']:>7} MB  within 2 min / 300 MB: {'yes' if ok else 'NO'}",
-             f"  processor seconds: this process and {report['processes']} workers {report['campaign_cpu_seconds']}, "
+             f"  processor seconds: the {report['processes']} sending processes {report['campaign_cpu_seconds']}, "
              f"redis-server {report['redis_cpu_seconds']} (per member: {report['cpu_us_per_member']} and "
              f"{report['redis_us_per_member']} µs); load average {report['load_average']}",
              f"  audience {report['audience']:,}, holdout {report['holdout']:,}, planned {report['planned']:,}, "

@@ -1,8 +1,8 @@
 """A campaign's send split between processes: one campaign to a million members keeps a processor busy for minutes
 with its Python work (texts, coupons, pushes), while Redis has time to spare. Each process delivers the members
 of its share (campaign_rules.share_of) over its own connection; the process that called `send` delivers the first
-share itself, waits for the others, then closes the campaign. A process that fails leaves the campaign sending: calling `send` again takes it up,
-since every step is once per member."""
+share itself, waits for the others, then closes the campaign. A process that fails leaves the campaign sending:
+calling `send` again takes it up, since every step is once per member."""
 from __future__ import annotations
 
 import asyncio
