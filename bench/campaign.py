@@ -1,16 +1,21 @@
 """A campaign to a large membership: `make bench-campaign` (python -m bench.campaign [members], default 1,000,000).
 
 A private redis-server (AOF off) holds that many following members with their facts filed in the segment
-indexes (made directly, not timed). Timed, in this process: one campaign of two variants and a 10% holdout to
-all of them — the segment evaluated, each member assigned, a coupon issued and the text rendered with it for
-each member of a variant, and the marketing push planned and queued to the outbox (a mass send, so each is
-queued at once) — and its peak RSS; then the latency of segment previews at that size (each run 5 times, the
-median). Targets: the campaign under 2 minutes and 300 MB. Writes bench/results/campaign.json.
+indexes (made directly, not timed). Timed: one campaign of two variants and a 10% holdout to all of them — the
+segment evaluated, each member assigned, a coupon issued and the text rendered with it for each member of a
+variant, and the marketing push planned and queued to the outbox (a mass send, so each is queued at once),
+split between processes as the scheduler does with CAMPAIGN_PROCESSES (this one and workers) — and the peak RSS
+of this process and its workers together, and the processor seconds of all of them and of redis-server; then
+the latency of segment previews at that size (each run 5 times, the median). Targets: the campaign under 2
+minutes and 300 MB. `python -m bench.campaign [members] [processes]` (default 1,000,000 and 2). Writes
+bench/results/campaign.json.
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -19,6 +24,7 @@ from decimal import Decimal
 
 from bench.common import cpu_seconds, machine, private_redis, write_results
 from bench.scans import rss_mb
+from bot.campaign_shares import ProcessShares, ShareWorker
 from bot.services import build_services
 from bot.sms import LogSmsSender
 from loyalty_core import keys
@@ -75,25 +81,52 @@ async def fill(redis, members: int) -> None:
                                    for member_id in ids[part:part + 250]))
 
 
+def workers_rss_mb(redis_pid: int) -> float:
+    """The resident memory of this process's children other than redis-server (the send's worker processes)."""
+    total = 0.0
+    for task in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{task}/children") as children:
+            for pid in children.read().split():
+                if int(pid) != redis_pid:
+                    total += _rss_of(pid)
+    return total
+
+
+def _rss_of(pid: str) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith("VmRSS")), 0) / 1024
+    except FileNotFoundError:           # it ended meanwhile
+        return 0.0
+
+
+def children_cpu_seconds() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 async def timed(job, redis_pid: int) -> tuple[dict, object]:
-    """The job's wall seconds, peak RSS and the processor seconds of this process and of redis-server."""
+    """The job's wall seconds, peak RSS (this process and its workers) and the processor seconds of this process,
+    its workers (counted once they have ended) and of redis-server."""
     peak = [rss_mb()]
 
     async def sample() -> None:
         while True:
-            peak.append(rss_mb())
+            peak.append(rss_mb() + workers_rss_mb(redis_pid))
             await asyncio.sleep(0.1)
 
     sampler = asyncio.create_task(sample())
     started, cpu, redis_cpu = time.perf_counter(), time.process_time(), cpu_seconds(redis_pid)
+    workers_cpu = children_cpu_seconds()
     try:
         result = await job()
     finally:
         seconds = time.perf_counter() - started
         sampler.cancel()
     return {"seconds": round(seconds, 1), "peak_rss_mb": round(max(peak), 1),
-            "cpu_seconds": round(time.process_time() - cpu, 1),
-            "redis_cpu_seconds": round(cpu_seconds(redis_pid) - redis_cpu, 1)}, result
+            "cpu_seconds": round(time.process_time() - cpu + children_cpu_seconds() - workers_cpu, 1),
+            "redis_cpu_seconds": round(cpu_seconds(redis_pid) - redis_cpu, 1),
+            "load_average": [round(n, 2) for n in os.getloadavg()]}, result      # of 1, 5 and 15 minutes, at the end
 
 
 async def previews(services) -> list[dict]:
@@ -108,10 +141,12 @@ async def previews(services) -> list[dict]:
     return shown
 
 
-async def run(members: int) -> dict:
+async def run(members: int, processes: int) -> dict:
     with private_redis(with_pid=True) as (url, redis_pid):
-        redis = connect(url, max_connections=512, socket_timeout=10)   # a busy shared machine stalls Redis for seconds
-        services = build_services(redis, ManualClock(NOW), KEY, LogSmsSender())
+        redis = connect(url, max_connections=512, socket_timeout=30)   # a busy shared machine stalls Redis for seconds
+        worker = ShareWorker(url, KEY, fixed_now=NOW, socket_timeout=30)
+        shares = ProcessShares(worker, processes) if processes > 1 else None
+        services = build_services(redis, ManualClock(NOW), KEY, LogSmsSender(), campaign_shares=shares)
         started = time.perf_counter()
         await fill(redis, members)
         setup = round(time.perf_counter() - started, 1)
@@ -122,9 +157,13 @@ async def run(members: int) -> dict:
         shown = await previews(services)
         await redis.aclose()
     seconds = measured["seconds"]
-    return {"members": members, "setup_seconds": setup, "campaign_seconds": seconds,
+    return {"members": members, "processes": processes, "setup_seconds": setup, "campaign_seconds": seconds,
             "peak_rss_mb": measured["peak_rss_mb"], "campaign_cpu_seconds": measured["cpu_seconds"],
-            "redis_cpu_seconds": measured["redis_cpu_seconds"], "members_per_s": round(members / seconds), "audience": status["audience"], "holdout": status["holdout"],
+            "redis_cpu_seconds": measured["redis_cpu_seconds"],
+            "cpu_us_per_member": round(measured["cpu_seconds"] / members * 1e6),
+            "redis_us_per_member": round(measured["redis_cpu_seconds"] / members * 1e6),
+            "load_average": measured["load_average"],
+            "members_per_s": round(members / seconds), "audience": status["audience"], "holdout": status["holdout"],
             "planned": status["planned"], "queued_to_outbox": queued, "previews": shown}
 
 
@@ -133,8 +172,9 @@ def table(report: dict) -> str:
     lines = [f"{report['members']:,} members (setup {report['setup_seconds']} s)",
              f"{'campaign: segment, assign, coupon, render, plan + queue':<56} {report['campaign_seconds']:>8} s "
              f"{report['peak_rss_mb']:>7} MB  within 2 min / 300 MB: {'yes' if ok else 'NO'}",
-             f"  processor seconds: this process {report['campaign_cpu_seconds']}, "
-             f"redis-server {report['redis_cpu_seconds']}",
+             f"  processor seconds: the {report['processes']} sending processes {report['campaign_cpu_seconds']}, "
+             f"redis-server {report['redis_cpu_seconds']} (per member: {report['cpu_us_per_member']} and "
+             f"{report['redis_us_per_member']} µs); load average {report['load_average']}",
              f"  audience {report['audience']:,}, holdout {report['holdout']:,}, planned {report['planned']:,}, "
              f"queued {report['queued_to_outbox']:,} ({report['members_per_s']:,} members/s)",
              f"{'segment preview':<44} {'members':>10} {'median ms':>10}"]
@@ -144,9 +184,10 @@ def table(report: dict) -> str:
 
 def main() -> None:
     members = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    report = asyncio.run(run(members)) | {"machine": machine(),
-                                          "when": datetime.now(MALL_TZ).isoformat(timespec="seconds"),
-                                          "targets": {"seconds": LIMIT_SECONDS, "peak_rss_mb": LIMIT_MB}}
+    processes = int(sys.argv[2]) if len(sys.argv) > 2 else 2
+    report = asyncio.run(run(members, processes)) | {"machine": machine(),
+                                                     "when": datetime.now(MALL_TZ).isoformat(timespec="seconds"),
+                                                     "targets": {"seconds": LIMIT_SECONDS, "peak_rss_mb": LIMIT_MB}}
     print(table(report))
     write_results("campaign", report)
 

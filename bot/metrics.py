@@ -12,7 +12,7 @@ HEADLINE = Gauge("member_programme_headline", "The programme's headline metrics 
 def set_headline_gauges(headline) -> None:
     """The latest headline figures as gauges (the metrics job and GET /api/v1/admin/metrics set them)."""
     for metric in ("active_rate", "repurchase_rate", "registration_rate", "push_conversion", "coupon_use_rate",
-                   "member_day_uplift"):
+                   "member_day_uplift", "member_day_sign_ups", "other_day_sign_ups", "member_day_sign_up_uplift"):
         HEADLINE.labels(metric, "").set(getattr(headline, metric))
     for metric in ("member_day_spend_per_active", "other_day_spend_per_active"):
         HEADLINE.labels(metric, "").set(float(getattr(headline, metric)))

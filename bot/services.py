@@ -15,7 +15,7 @@ from loyalty_core.channels import ChannelFacts
 from loyalty_core.clock import Clock
 from loyalty_core.builtin_campaigns import BuiltinCampaigns
 from loyalty_core.campaign_results import CampaignResults
-from loyalty_core.campaigns import CampaignService, Campaigns
+from loyalty_core.campaigns import CampaignService, Campaigns, SendShares
 from loyalty_core.communities import CommunityService
 from loyalty_core.console import ConsoleAccounts
 from loyalty_core.counter import Counter
@@ -164,7 +164,8 @@ class NoBirthdaysYet:
 def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, wechat=None, *,
                    program: Program | None = None, birthdays: BirthdayWindows | None = None,
                    push_policy: PushPolicy | None = None, push_partitions: int = 8,
-                   public_base_url: str = "http://127.0.0.1:8080") -> Services:
+                   public_base_url: str = "http://127.0.0.1:8080",
+                   campaign_shares: SendShares | None = None) -> Services:
     batcher = Batcher(redis)
     scripts = Scripts(redis, batcher)
     outbox = Outbox(redis, scripts)
@@ -196,7 +197,7 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
         store=RedisCampaignStore(redis, scripts), audience=segmentation["segments"], facts=segmentation["facts"],
         members=members, coupons=rewards["coupons"], pushes=pushes, topic_counts=push_queue.topic_counts,
         renderer=CampaignTexts(), program=program, clock=clock, link_base=f"{public_base_url}/r/",
-        statements=MonthlyStatements(RedisStatementPreferences(redis), points, tiers, clock))
+        statements=MonthlyStatements(RedisStatementPreferences(redis), points, tiers, clock), shares=campaign_shares)
     campaigns = CampaignService(parts)
     gatherings = community_services(redis, scripts, broadcast_store, wechat, members, tiers, points, member_codes,
                                     pushes, push_queue.topic_counts, notices, rewards, campaigns, program, clock)

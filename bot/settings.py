@@ -51,6 +51,7 @@ class Settings:
     push_sender_concurrency: int = 500    # API calls one sender process has in flight
     push_call_timeout: float = 30.0       # seconds; a send with no answer by then is in doubt
     public_base_url: str = "http://127.0.0.1:8080"   # where members reach the bot (campaigns' tracked links)
+    campaign_processes: int = 1           # processes the scheduler splits a campaign's send between
 
     @property
     def safe_mode(self) -> bool:
@@ -139,7 +140,8 @@ class Settings:
         push = {"push_partitions": _whole(get("PUSH_PARTITIONS"), 8, "PUSH_PARTITIONS", 1024, problems),
                 "push_sender_concurrency": _whole(get("PUSH_SENDER_CONCURRENCY"), 500, "PUSH_SENDER_CONCURRENCY",
                                                   10_000, problems),
-                "push_call_timeout": _seconds(get("PUSH_CALL_TIMEOUT"), 30.0, "PUSH_CALL_TIMEOUT", problems)}
+                "push_call_timeout": _seconds(get("PUSH_CALL_TIMEOUT"), 30.0, "PUSH_CALL_TIMEOUT", problems),
+                "campaign_processes": _whole(get("CAMPAIGN_PROCESSES"), 1, "CAMPAIGN_PROCESSES", 16, problems)}
         public_base_url = (get("PUBLIC_BASE_URL") or f"http://127.0.0.1:{ports['BOT_PORT']}").rstrip("/")
         if not public_base_url.startswith(("http://", "https://")):
             problems.append("PUBLIC_BASE_URL must be an http(s) URL")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +25,7 @@ from .program_fields import Checked, Flag, Ident, Invalid, Number, OneOf, Option
 from .segment_rules import Segment
 
 HOLDOUT = "holdout"
+SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"      # a campaign's life
 PREFERRED_CATEGORY = "@preferred_category"
 SIGNIFICANCE = 0.05
 MAX_TEXT = 2000
@@ -106,6 +108,12 @@ def arm_for(campaign_id: str, member_id: str, definition: CampaignDefinition) ->
         if position < reached:
             return variant.name
     return definition.variants[-1].name
+
+
+def share_of(member_id: str, shares: int) -> int:
+    """Which of `shares` processes sending one campaign delivers to the member: every process works it out alike,
+    so each member falls to exactly one of them however the segment's batches come."""
+    return zlib.crc32(member_id.encode()) % shares
 
 
 @dataclass(frozen=True)

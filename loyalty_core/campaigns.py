@@ -17,32 +17,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, AsyncIterator, Mapping, Protocol
 
 import orjson
 
 from . import errors
-from .campaign_rules import HOLDOUT, PREFERRED_CATEGORY, CampaignDefinition, arm_for
+from .campaign_rules import (
+    CANCELLED, HOLDOUT, PREFERRED_CATEGORY, SCHEDULED, SENDING, SENT, CampaignDefinition,
+)
+from .campaign_sending import CampaignSender, TrackedLinks, coupon_values, topic_of
 from .clock import MALL_TZ, Clock
 from .cron import CronError, parse_cron
-from .member_facts import Facts
 from .program import Program, ProgramError, parse_campaign_table
-from .push.model import Content, Push
+from .push.model import Push
 from .segment_rules import Segment
 from .statement import sample_statement
-
-log = logging.getLogger("loyalty_core.campaigns")
-
-SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"
-VALID_FOR = timedelta(days=3)             # how long a campaign's push may wait to be delivered
-MAX_URL = 1000
-SEND_BATCH = 1000
-BATCHES_IN_FLIGHT = 3     # a batch's Python work overlaps the Redis work of the others
-COUPON_REFUSALS = (errors.CouponIssueLimit, errors.CouponMemberLimit, errors.CouponNotIssuable, errors.TierTooLow)
 
 
 @dataclass(frozen=True)
@@ -92,6 +84,16 @@ class Delivery(Protocol):
         """`plan` of each push (None for a member who does not exist)."""
 
 
+class SendShares(Protocol):
+    """A campaign's send split between processes: `count` shares of the members, the first delivered by the process
+    that sends, the others each by a process of its own."""
+    count: int
+
+    async def deliver(self, campaign_id: str, run: str) -> None:
+        """`CampaignService.deliver_share(campaign_id, run, share, count)` for shares 1 to count - 1 at once; raises
+        when one failed (after all have ended)."""
+
+
 @dataclass(frozen=True)
 class Campaigns:
     """What the campaign service works with (one object, so that other features can build it too)."""
@@ -107,24 +109,7 @@ class Campaigns:
     clock: Clock
     link_base: str = "/r/"    # tracked links are <link_base><token>
     statements: Any = None    # MonthlyStatements: `{{ member.statement }}`
-
-
-class TrackedLinks:
-    """`{{ link("https://…") }}` in a campaign text: a short link of ours that counts the member's click and
-    redirects. The token is derived from the campaign, the member and the URL, so a text rendered again makes
-    the same links."""
-
-    def __init__(self, base: str, campaign_id: str, member_id: str, arm: str):
-        self._base, self._campaign_id, self._member_id, self._arm = base, campaign_id, member_id, arm
-        self.made: dict[str, dict] = {}
-
-    def link(self, url: str) -> str:
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
-            raise ValueError("link() takes an http(s) URL")
-        token = hashlib.sha256(f"{self._campaign_id}|{self._member_id}|{url}".encode()).hexdigest()[:22]
-        self.made[token] = {"campaign_id": self._campaign_id, "member_id": self._member_id, "arm": self._arm,
-                            "url": url}
-        return self._base + token
+    shares: SendShares | None = None    # None: one process sends all
 
 
 def canonical(body: dict) -> dict:
@@ -154,6 +139,7 @@ def parse_definition(raw: Any) -> CampaignDefinition:
 class CampaignService:
     def __init__(self, parts: Campaigns):
         self._p = parts
+        self._sender = CampaignSender(parts)
 
     # -- creating -------------------------------------------------------------------------------------------
     async def create(self, body: dict) -> tuple[dict, bool]:
@@ -203,7 +189,7 @@ class CampaignService:
                 coupon = await self._sample_category_coupon(i)
             elif variant.coupon_template:
                 try:
-                    coupon = _coupon_values(await self._p.coupons.template(variant.coupon_template), "", None)
+                    coupon = coupon_values(await self._p.coupons.template(variant.coupon_template), "", None)
                 except errors.UnknownCouponTemplate:
                     raise errors.InvalidCampaign(f"variants[{i}].coupon_template: unknown coupon template "
                                                  f"{variant.coupon_template!r}") from None
@@ -224,7 +210,7 @@ class CampaignService:
         if not mapping:
             raise errors.InvalidCampaign(f"variants[{i}].coupon_template: {PREFERRED_CATEGORY} needs "
                                          "segments.category_coupons in the program")
-        return _coupon_values(await self._p.coupons.template(next(iter(mapping.values()))), "", None)
+        return coupon_values(await self._p.coupons.template(next(iter(mapping.values()))), "", None)
 
     # -- reading --------------------------------------------------------------------------------------------
     async def stored(self, campaign_id: str) -> tuple[StoredCampaign, CampaignDefinition]:
@@ -249,12 +235,12 @@ class CampaignService:
             coupon = None
             if template_id:
                 try:
-                    coupon = _coupon_values(await self._p.coupons.template(template_id), "SAMPLE-CODE", None)
+                    coupon = coupon_values(await self._p.coupons.template(template_id), "SAMPLE-CODE", None)
                 except errors.UnknownCouponTemplate:
                     raise errors.InvalidCampaign(f"coupon_template: unknown coupon template {template_id!r}") from None
             links = TrackedLinks(self._p.link_base, "preview", member_id, "preview")
-            member = self._member_values(await self._p.members.get(member_id), facts,
-                                         await self._statement(member_id, "statement" in text))
+            member = self._sender.member_values(await self._p.members.get(member_id), facts,
+                                         await self._sender.statement(member_id, "statement" in text))
             previews.append((member_id, self._p.renderer.render(text, {"member": member, "coupon": coupon,
                                                                        "link": links.link})))
         return previews
@@ -302,140 +288,32 @@ class CampaignService:
         due = await self._p.store.due_at(campaign_id) or self._p.clock.now()
         run = due.astimezone(MALL_TZ).strftime("%Y%m%d%H%M") if definition.repeat else ""
         await self._p.store.move(campaign_id, (SCHEDULED,), SENDING)
-        in_flight: set[asyncio.Task] = set()
-        try:
-            async for batch in self._p.audience.members(definition.segment, self._p.facts.today(), SEND_BATCH):
-                if (await self._p.store.get(campaign_id)).status == CANCELLED:
-                    return False
-                in_flight.add(asyncio.ensure_future(self.deliver(definition, batch, run)))
-                if len(in_flight) >= BATCHES_IN_FLIGHT:
-                    await _first_done(in_flight)
-            while in_flight:
-                await _first_done(in_flight)
-        finally:
-            await _settled(in_flight)
+        shares = self._p.shares
+        if shares is None or shares.count == 1:
+            if not await self.deliver_share(campaign_id, run):
+                return False
+        else:
+            here, elsewhere = await asyncio.gather(self.deliver_share(campaign_id, run, 0, shares.count),
+                                                   shares.deliver(campaign_id, run), return_exceptions=True)
+            for outcome in (here, elsewhere):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            if not here or (await self._p.store.get(campaign_id)).status == CANCELLED:
+                return False
         if definition.repeat:
             later = parse_cron(definition.repeat).next_after(max(due, self._p.clock.now()))
             return await self._p.store.move(campaign_id, (SENDING,), SCHEDULED, later)
         return await self._p.store.move(campaign_id, (SENDING,), SENT)
 
+    async def deliver_share(self, campaign_id: str, run: str = "", share: int = 0, of: int = 1) -> bool:
+        """Deliver to the segment's members whose share (campaign_rules.share_of) is `share` of `of` (what one
+        process of a split send does); False when the campaign was cancelled meanwhile."""
+        _, definition = await self.stored(campaign_id)
+        return await self._sender.deliver_share(definition, run, share, of)
+
     async def deliver(self, definition: CampaignDefinition, member_ids: list[str], run: str = "") -> None:
-        """Assign a batch of members and send to those in a variant (`run`: a recurring campaign's run, which
-        reaches each member once more). Each step is taken for the whole batch at once, in the order a single
-        member's would be: the arm, the note that their purchases count, the coupon, the text, the push, the
-        counts. Each is once per member and run, so a batch cut short anywhere is completed by delivering it again."""
-        campaign_id, now = definition.campaign_id, self._p.clock.now()
-        arms = await self._p.store.assign(campaign_id, [(m, arm_for(campaign_id, m, definition)) for m in member_ids])
-        await self._p.store.join_many(list(zip(member_ids, arms)), campaign_id, now, definition.conversion_days)
-        reached = [(member_id, arm) for member_id, arm in zip(member_ids, arms) if arm != HOLDOUT]
-        if reached:
-            await self._send_to(definition, reached, run)
-
-    async def _send_to(self, definition: CampaignDefinition, reached: list[tuple[str, str]], run: str) -> None:
-        campaign_id = definition.campaign_id
-        once = f"campaign:{campaign_id}" + (f":{run}" if run else "")
-        member_ids = [member_id for member_id, _ in reached]
-        facts, members, statements = await asyncio.gather(self._p.facts.facts_many(member_ids),
-                                                          self._p.members.get_many(member_ids),
-                                                          self._statements_for(definition, reached))
-        coupons = await self._coupons_for(definition, reached, facts, once)
-        pushes, arms, marks, links = [], [], [], {}
-        for (member_id, arm), member_facts, member, coupon, statement in zip(reached, facts, members, coupons,
-                                                                            statements):
-            if member is None:
-                log.warning("campaign %s: member %s has no profile", campaign_id, member_id)
-                continue
-            tracked = TrackedLinks(self._p.link_base, campaign_id, member_id, arm)
-            values = {"member": self._member_values(member, member_facts, statement), "coupon": coupon,
-                      "link": tracked.link}
-            try:
-                text = self._p.renderer.render(definition.variant(arm).text, values)
-            except errors.InvalidCampaign as problem:   # e.g. the coupon the text names could not be issued
-                log.warning("campaign %s: no text for member %s (%s)", campaign_id, member_id, problem.code)
-                marks.append((f"untold:{once}:{member_id}", f"{arm}|untold"))
-                continue
-            links.update(tracked.made)
-            mass = {"msgtype": "text", "text": {"content": text}} if definition.channels.mass_send else None
-            pushes.append(Push(push_id="", member_id=member_id, kind="marketing", topic=topic_of(campaign_id, arm),
-                               not_after=self._p.clock.now() + VALID_FOR, content=Content.text(text, mass=mass),
-                               dedup_key=once))
-            arms.append(arm)
-        if links:
-            await self._p.store.save_links(links)
-        planned = await self._p.pushes.plan_many(pushes)
-        marks += [(f"planned:{once}:{push.member_id}", f"{arm}|planned")
-                  for push, arm, record in zip(pushes, arms, planned) if record is not None]
-        await self._p.store.mark_many(campaign_id, marks)
-
-    async def _coupons_for(self, definition, reached: list[tuple[str, str]], facts: list[Facts | None],
-                           issue_key: str) -> list[dict | None]:
-        """Each reached member's coupon values (None: no coupon), issued a template at a time; each issue counted
-        once per member and run."""
-        by_template: dict[str, list[int]] = {}
-        for i, ((_, arm), member_facts) in enumerate(zip(reached, facts)):
-            template_id = definition.variant(arm).coupon_template
-            if template_id == PREFERRED_CATEGORY:
-                category = member_facts.preferred_category if member_facts else ""
-                template_id = self._p.program.segments.category_coupons.get(category, "")
-            if template_id:
-                by_template.setdefault(template_id, []).append(i)
-        values: list[dict | None] = [None] * len(reached)
-        marks = []
-        for template_id, members in by_template.items():
-            template = await self._p.coupons.template(template_id)
-            issued = await self._p.coupons.issue_many(template, [(reached[i][0], issue_key) for i in members],
-                                                      source=f"campaign:{definition.campaign_id}")
-            for i, coupon in zip(members, issued):
-                member_id, arm = reached[i]
-                if isinstance(coupon, COUPON_REFUSALS):
-                    log.warning("campaign %s: no coupon for member %s (%s)", definition.campaign_id, member_id,
-                                coupon.code)
-                elif isinstance(coupon, Exception):
-                    raise coupon
-                else:
-                    marks.append((f"coupon:{issue_key}:{member_id}", f"{arm}|coupons"))
-                    values[i] = _coupon_values(coupon.template, coupon.grouped, coupon.last_day)
-        if marks:
-            await self._p.store.mark_many(definition.campaign_id, marks)
-        return values
-
-    async def _statements_for(self, definition, reached: list[tuple[str, str]]) -> list[str | None]:
-        """Each reached member's monthly statement, read only for a variant whose text shows it."""
-        shows = {arm: "statement" in definition.variant(arm).text for arm in {arm for _, arm in reached}}
-        return list(await asyncio.gather(*(self._statement(member_id, shows[arm]) for member_id, arm in reached)))
-
-    async def _statement(self, member_id: str, shown: bool) -> str | None:
-        return await self._p.statements.text(member_id) if shown and self._p.statements is not None else None
-
-    def _member_values(self, member, facts: Facts | None, statement: str | None = None) -> dict:
-        tier = self._p.program.tier(facts.tier if facts else "")
-        category = facts.preferred_category if facts else ""
-        values = {"name": member.nickname or "亲爱的会员", "tier": tier.code, "tier_name": tier.name,
-                  "balance": facts.balance if facts else 0, "preferred_category": category,
-                  "category_name": self._p.program.coupons.category_names.get(category, category),
-                  "stage": facts.stage if facts else "potential"}
-        if statement is not None:
-            values["statement"] = statement
-        return values
-
-
-async def _first_done(tasks: set[asyncio.Task]) -> None:
-    """Wait for one of the batches in flight to end; its failure is raised."""
-    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in done:
-        tasks.discard(task)
-        task.result()
-
-
-async def _settled(tasks: set[asyncio.Task]) -> None:
-    """Batches still in flight when the send stops (cancelled, or another batch failed) end first."""
-    if tasks:
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def topic_of(campaign_id: str, arm: str) -> str:
-    return f"campaign:{campaign_id}:{arm}"
-
+        """Assign a batch of members and send to those in a variant (`run`: a recurring campaign's run)."""
+        await self._sender.deliver(definition, member_ids, run)
 
 async def push_counts(parts: Campaigns, definition: CampaignDefinition, arm: str | None = None) -> dict:
     """(channel, outcome) -> pushes of the campaign's variants (or one arm), as the push side counted them."""
@@ -448,11 +326,6 @@ async def push_counts(parts: Campaigns, definition: CampaignDefinition, arm: str
 
 def outcome_count(counts: dict, outcome: str) -> int:
     return sum(n for (_, name), n in counts.items() if name == outcome)
-
-
-def _coupon_values(template, code: str, last_day) -> dict:
-    return {"title": template.title, "code": code, "template": template.id,
-            "last_day": last_day.isoformat() if last_day else ""}
 
 
 def _sample_member(program: Program) -> dict:

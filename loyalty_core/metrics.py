@@ -10,16 +10,20 @@
 - coupon use rate: coupons used at the till over coupons issued, both in the last WINDOW_DAYS days;
 - member-day uplift: the spend of an average member day per active member over that of an average other day per
   active member, less 1 (0.18 = member days sell 18% more), over the last WINDOW_DAYS days (refunds taken off the
-  day of the purchase), counted from the first day the daily totals were kept.
-The daily totals (spend, coupons issued and used, per day) are kept by a consumer of the ledger's events (`serve`),
+  day of the purchase), counted from the first day the daily totals were kept;
+- member-day sign-up uplift: by the same method, the members who joined (followed for the first time) on an
+  average member day over those of an average other day, less 1 (0.12 = member days bring 12% more sign-ups).
+The daily totals (spend, coupons issued and used, sign-ups, per day) are kept by a consumer of the ledger's events (`serve`),
 each event counted once. A rate with nothing to divide by is 0. The `metrics` job keeps one snapshot a day; `GET /api/v1/admin/metrics`
 shows today's figures and that history.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from fractions import Fraction
 from typing import Protocol
 
 from .clock import MALL_TZ
@@ -47,6 +51,9 @@ class Headline:
     member_day_spend_per_active: str = "0.00"       # CNY, an average member day
     other_day_spend_per_active: str = "0.00"        # CNY, an average other day
     member_day_uplift: float = 0.0
+    member_day_sign_ups: float = 0.0                # members who joined on an average member day
+    other_day_sign_ups: float = 0.0                 # members who joined on an average other day
+    member_day_sign_up_uplift: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,7 +94,9 @@ class HeadlineMetrics:
         ltv = (Decimal(await self._store.total_spend_fen()) / 100 / members).quantize(Decimal("0.01"), ROUND_FLOOR) \
             if members else Decimal("0.00")
         totals = await self._store.totals()
-        member_day, other_day = spend_per_day(totals, today, self._program.promotions.member_day)
+        rule = self._program.promotions.member_day
+        member_day, other_day = spend_per_day(totals, today, rule)
+        joined_member_day, joined_other_day = day_averages(totals, today, rule, "sign_ups")
         per_active = lambda fen: (Decimal(fen) / 100 / active).quantize(CENT, ROUND_FLOOR) if active else \
             Decimal("0.00")  # noqa: E731
         return Headline(
@@ -98,12 +107,15 @@ class HeadlineMetrics:
             push_conversion=rate(converted, reached),
             coupon_use_rate=rate(*(window_sum(totals, today, measure) for measure in ("coupons_used", "coupons_issued"))),
             member_day_spend_per_active=str(per_active(member_day)), other_day_spend_per_active=str(per_active(other_day)),
-            member_day_uplift=round(member_day / other_day - 1, 4) if member_day and other_day else 0.0)
+            member_day_uplift=uplift(member_day, other_day),
+            member_day_sign_ups=round(float(joined_member_day), 2), other_day_sign_ups=round(float(joined_other_day), 2),
+            member_day_sign_up_uplift=uplift(joined_member_day, joined_other_day))
 
     # -- the daily totals, from the ledger's events --------------------------------------------------------
     def handlers(self) -> dict:
         return {"points_earned": self.on_purchase, "purchase_refunded": self.on_refund,
-                "coupon_issued": self.on_coupon("coupons_issued"), "coupon_used": self.on_coupon("coupons_used")}
+                "coupon_issued": self.counting("coupons_issued"), "coupon_used": self.counting("coupons_used"),
+                "member_joined": self.counting("sign_ups")}
 
     async def on_purchase(self, event: dict) -> None:
         data = event["data"]
@@ -118,7 +130,8 @@ class HeadlineMetrics:
         fen = int(Decimal(data["amount"]) * 100) if data.get("amount") else 0
         await self._store.count_event(_day_of(event), event["event_id"], {f"{day}|spend": -fen})
 
-    def on_coupon(self, measure: str):
+    def counting(self, measure: str):
+        """A handler that counts each event once under its day's `measure`."""
         async def count(event: dict) -> None:
             day = _day_of(event)
             await self._store.count_event(day, event["event_id"], {f"{day}|{measure}": 1})
@@ -162,9 +175,21 @@ def window_sum(totals: dict, today: date, measure: str) -> int:
 
 def spend_per_day(totals: dict, today: date, rule) -> tuple[int, int]:
     """The spend (fen) of an average member day and of an average other day in the window (0 when there was none)."""
+    member_day, other_day = day_averages(totals, today, rule, "spend")
+    return math.floor(member_day), math.floor(other_day)
+
+
+def day_averages(totals: dict, today: date, rule, measure: str) -> tuple[Fraction, Fraction]:
+    """The measure's total on an average member day and on an average other day in the window (0 when there was
+    none), exactly."""
     days = _window(totals, today)
     member_days = [d for d in days if is_member_day(d, rule)]
     other_days = [d for d in days if not is_member_day(d, rule)]
-    average = lambda group: sum(totals.get((d.isoformat(), "spend"), 0) for d in group) // len(group) \
-        if group else 0  # noqa: E731
+    average = lambda group: Fraction(sum(totals.get((d.isoformat(), measure), 0) for d in group), len(group)) \
+        if group else Fraction(0)  # noqa: E731
     return average(member_days), average(other_days)
+
+
+def uplift(member_day, other_day) -> float:
+    """How much more an average member day brings than an average other day (0.18: 18% more); 0 when either is 0."""
+    return round(float(member_day / other_day) - 1, 4) if member_day and other_day else 0.0

@@ -1,8 +1,9 @@
 """GET /api/v1/admin/metrics[?days=N]: the headline metrics now and their daily history of the last N days (1 to
 400, 30 by default; the `metrics` job keeps one snapshot a day): {"today": {"day", "members", "active_rate", "repurchase_rate", "repurchase_by_tier",
 "ltv", "registration_rate", "push_conversion", "coupon_use_rate", "member_day_spend_per_active",
-"other_day_spend_per_active", "member_day_uplift"}, "history": [the same, a day each, oldest first]}. Rates are
-0 to 1 (the uplift may be below 0 or above 1); LTV and spend per active member are CNY. The figures also update the Prometheus gauges `member_programme_headline`."""
+"other_day_spend_per_active", "member_day_uplift", "member_day_sign_ups", "other_day_sign_ups",
+"member_day_sign_up_uplift"}, "history": [the same, a day each, oldest first]}. Rates are 0 to 1 (the uplifts may be
+below 0 or above 1); LTV and spend per active member are CNY, sign-ups members a day (on average). The figures also update the Prometheus gauges `member_programme_headline`."""
 from __future__ import annotations
 
 from aiohttp import web

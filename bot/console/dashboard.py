@@ -57,7 +57,8 @@ TILES = (("members", "会员数 Members", "count"), ("active_rate", "活跃率 A
          ("repurchase_rate", "复购率 Repurchase rate", "rate"), ("ltv", "会员价值 LTV (12 months)", "money"),
          ("registration_rate", "注册率 Registration rate", "rate"),
          ("push_conversion", "推送转化 Push conversion", "rate"), ("coupon_use_rate", "用券率 Coupon use", "rate"),
-         ("member_day_uplift", "会员日提升 Member-day uplift", "rate"))
+         ("member_day_uplift", "会员日提升 Member-day uplift", "rate"),
+         ("member_day_sign_up_uplift", "会员日拉新 Member-day sign-ups", "rate"))
 
 
 @routes.get("/dashboard", name="dashboard")

@@ -11,6 +11,7 @@ from loyalty_core.program import load_program
 from loyalty_core.redis_store.connection import connect
 from loyalty_core.schedule import next_run
 
+from ..campaign_shares import ProcessShares, ShareWorker
 from ..services import build_services
 from ..settings import Settings
 from ..sms import LogSmsSender
@@ -33,7 +34,7 @@ async def scheduler_command(settings: Settings, args: argparse.Namespace, stop: 
     try:
         program = load_program(settings.program_file)
         services = build_services(redis, SystemClock(), settings.pii_key_bytes, LogSmsSender(), program=program,
-                                  public_base_url=settings.public_base_url)
+                                  public_base_url=settings.public_base_url, campaign_shares=campaign_shares(settings))
         runner = runner_for(services, settings.scheduler_lease)
         if args.action == "list":
             print(await job_list(runner))
@@ -46,6 +47,15 @@ async def scheduler_command(settings: Settings, args: argparse.Namespace, stop: 
         return 0
     finally:
         await redis.aclose()
+
+
+def campaign_shares(settings: Settings) -> ProcessShares | None:
+    """CAMPAIGN_PROCESSES above 1: a campaign's send split between that many processes."""
+    if settings.campaign_processes <= 1:
+        return None
+    worker = ShareWorker(settings.redis_url, settings.pii_key_bytes, settings.program_file, settings.push_partitions,
+                         settings.public_base_url)
+    return ProcessShares(worker, settings.campaign_processes)
 
 
 async def job_list(runner: JobRunner) -> str:

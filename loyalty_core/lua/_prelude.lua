@@ -26,9 +26,12 @@ local function remember(op_key, ttl_seconds, answer)
   return answer
 end
 
--- Append a versioned domain event to the member's outbox (relayed to the stream afterwards).
+-- Append a versioned domain event to the member's outbox (relayed to the stream afterwards); returns the event
+-- as stored, for a script that hands it back so its caller can relay it without reading the outbox.
 local function emit(outbox_key, event_id, event_type, member_id, occurred_at, data)
   local event = {event_id = event_id, type = event_type, version = 1, member_id = member_id,
                  occurred_at = occurred_at, data = data or {}}
-  redis.call('HSETNX', outbox_key, event_id, cjson.encode(event))
+  local body = cjson.encode(event)
+  redis.call('HSETNX', outbox_key, event_id, body)
+  return body
 end

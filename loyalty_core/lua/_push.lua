@@ -16,8 +16,9 @@ local function log_step(log, record, now_ms)
   local entry = {at = now_ms, push_id = record.push.push_id, topic = record.push.topic, kind = record.push.kind,
                  status = record.status, channel = record.channel, reason = record.reason}
   entry['until'] = record.until_ms
-  redis.call('LPUSH', log[1], cjson.encode(entry))
-  redis.call('LTRIM', log[1], 0, tonumber(log[2]) - 1)
+  if redis.call('LPUSH', log[1], cjson.encode(entry)) > tonumber(log[2]) then
+    redis.call('LTRIM', log[1], 0, tonumber(log[2]) - 1)
+  end
 end
 
 -- One step of the push's life: the record changes (its version with it) and the member's log says so.

@@ -11,5 +11,5 @@ if limit > 0 and held >= limit then return fail('coupon_limit_reached', {held = 
 redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
 redis.call('HINCRBY', KEYS[2], ARGV[6], 1)
 redis.call('HSET', KEYS[3], op, ARGV[4])
-emit(KEYS[4], ARGV[8], 'coupon_issued', ARGV[1], ARGV[2], cjson.decode(ARGV[9]))
-return ok({code = ARGV[4], replayed = false})
+local event = emit(KEYS[4], ARGV[8], 'coupon_issued', ARGV[1], ARGV[2], cjson.decode(ARGV[9]))
+return ok({code = ARGV[4], replayed = false, event = event})

@@ -26,18 +26,20 @@ end
 
 -- A marketing push counts against the caps while it is queued or once sent; not while it waits.
 if decision.status == 'queued' and push.kind == 'marketing' then
-  if redis.call('HEXISTS', KEYS[4], push.push_id) == 0 then
-    local counted = redis.call('HGETALL', KEYS[4])
-    local today, week = 0, 0
-    for i = 1, #counted, 2 do
-      local day = counted[i + 1]
-      if day < ARGV[6] then
-        redis.call('HDEL', KEYS[4], counted[i])
-      else
-        week = week + 1
-        if day == ARGV[5] then today = today + 1 end
-      end
+  local counted = redis.call('HGETALL', KEYS[4])
+  local today, week, mine = 0, 0, false
+  for i = 1, #counted, 2 do
+    local day = counted[i + 1]
+    if counted[i] == push.push_id then
+      mine = true
+    elseif day < ARGV[6] then
+      redis.call('HDEL', KEYS[4], counted[i])
+    else
+      week = week + 1
+      if day == ARGV[5] then today = today + 1 end
     end
+  end
+  if not mine then
     if today >= tonumber(ARGV[7]) or week >= tonumber(ARGV[8]) then return fail('stale') end
     redis.call('HSET', KEYS[4], push.push_id, ARGV[5])
   end
@@ -50,7 +52,7 @@ if record.v == 0 then
   redis.call('ZADD', KEYS[2], now_ms, push.dedup_key)
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms - tonumber(ARGV[12]))
 end
-redis.call('ZREM', KEYS[3], push.push_id)
+if record.v > 0 then redis.call('ZREM', KEYS[3], push.push_id) end    -- a new push is in no inbox yet
 if decision.status == 'pending_inbox' then redis.call('ZADD', KEYS[3], tonumber(ARGV[9]), push.push_id) end
 if decision.status == 'queued' then record.attempt = record.attempt + 1 end
 record.status = decision.status
@@ -58,4 +60,5 @@ record.channel = decision.channel or ''
 record.until_ms = decision.until_ms
 record.reason = decision.reason or ''
 record_step(KEYS[1], record, now_ms, log, done)
+record.push = nil       -- the caller has the push: only the step's own fields go back
 return ok({record = record})

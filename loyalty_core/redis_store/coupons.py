@@ -25,11 +25,15 @@ def _issue_keys(member_id: str) -> list[str]:
 
 
 def _issue_args(coupon: dict, issue_key: str, per_member_limit: int) -> list:
-    template, member_id = coupon["template"], coupon["member_id"]
+    template = coupon["template"]
     event = {"template_id": template["id"], "kind": template["kind"], "title": template["title"],
              "expires_at": coupon["expires_at"], "source": coupon["source"], "code_tail": coupon["code"][-4:]}
     return [issue_key, coupon["code"], orjson.dumps(coupon), template["id"], per_member_limit,
-            f"coupon_issued:{member_id}:{coupon['code']}", orjson.dumps(event)]
+            _event_id(coupon), orjson.dumps(event)]
+
+
+def _event_id(coupon: dict) -> str:
+    return f"coupon_issued:{coupon['member_id']}:{coupon['code']}"
 
 
 class RedisCouponStore:
@@ -105,7 +109,8 @@ class RedisCouponStore:
             (_issue_keys(coupon["member_id"]), [coupon["member_id"], now.isoformat(), *_issue_args(coupon, issue_key,
                                                                                                   per_member_limit)])
             for coupon, issue_key in coupons])
-        await self._outbox.relay_many(member_ids)
+        await self._outbox.relay_emitted([(coupon["member_id"], _event_id(coupon), "coupon_issued", result["event"])
+                                          for (coupon, _), result in zip(coupons, results) if result.get("event")])
         answers = []
         for result in results:
             if result["ok"]:

@@ -37,15 +37,14 @@ class Outbox:
             at = epoch_ms(now)
             await self._redis.execute_command("ZADD", keys.OUTBOX_DIRTY, *(p for m in member_ids for p in (at, m)))
 
-    async def relay_many(self, member_ids: list[str]) -> int:
-        """`relay` for a batch of members: their outboxes read in one pipeline, copied and cleared in another."""
-        outboxes = await pipelined(self._redis, [("HGETALL", keys.member_outbox(m)) for m in member_ids])
+    async def relay_emitted(self, emitted: list[tuple[str, str, str, str]]) -> None:
+        """Relay the events a batch of member scripts answered with, each (member_id, event_id, type, event JSON),
+        without reading the outboxes back; whatever else an outbox holds (an earlier attempt's, cut short) stays
+        for `sweep`, since its member was marked too."""
         commands: list[tuple] = []
-        for member_id, pending in zip(member_ids, outboxes):
-            if pending:
-                commands += [*_stream_adds(pending), ("HDEL", keys.member_outbox(member_id), *pending.keys())]
+        for member_id, event_id, event_type, body in emitted:
+            commands += [_stream_add(event_id, event_type, body), ("HDEL", keys.member_outbox(member_id), event_id)]
         await pipelined(self._redis, commands)
-        return sum(len(pending) for pending in outboxes)
 
     async def relay(self, member_id: str) -> int:
         """Copy the member's pending events to the stream; returns how many were relayed."""
@@ -81,5 +80,9 @@ def _stream_adds(pending: dict[str, str]) -> list[tuple]:
     """The XADDs of a member's pending events to the stream, oldest first."""
     events = sorted(((orjson.loads(body), event_id, body) for event_id, body in pending.items()),
                     key=lambda item: item[0].get("occurred_at", ""))
-    return [("XADD", keys.OUTBOX_STREAM, "MAXLEN", "~", STREAM_MAXLEN, "*", "event_id", event_id,
-             "type", event["type"], "event", body) for event, event_id, body in events]
+    return [_stream_add(event_id, event["type"], body) for event, event_id, body in events]
+
+
+def _stream_add(event_id: str, event_type: str, body: str) -> tuple:
+    return ("XADD", keys.OUTBOX_STREAM, "MAXLEN", "~", STREAM_MAXLEN, "*", "event_id", event_id, "type", event_type,
+            "event", body)

@@ -15,7 +15,6 @@ from ..push import hours
 from ..push.model import URGENCIES, Decision, Delivery, MemberFacts, Push, PushRecord, Window
 from ..push.planner import PushPolicy
 from ..push.service import ActionNoted, Begun, Outcome
-from .batching import pipelined
 from .scripts import Scripts
 
 LOG_LENGTH = 100                              # delivery log entries kept per member
@@ -36,10 +35,12 @@ class RedisPushStore:
         return _situation(push, answers, _Moment.of(now))
 
     async def situations(self, pushes: list[Push], now: datetime) -> list[tuple[MemberFacts, PushRecord | None] | None]:
-        """`situation` of each push, read in one pipeline."""
-        reads = [command for push in pushes for command in _situation_reads(push)]
-        answers, n, moment = await pipelined(self._redis, reads), len(SITUATION_READS), _Moment.of(now)
-        return [_situation(push, answers[i * n:(i + 1) * n], moment) for i, push in enumerate(pushes)]
+        """`situation` of each push, read by one script per push (in its member's slot), all in one pipeline."""
+        answers = await self._scripts.read_many("push_situation", [(_situation_keys(push.member_id),
+                                                                    (push.dedup_key, push.push_id)) for push in pushes])
+        moment = _Moment.of(now)
+        return [_situation(push, (status, _pairs(facts), _pairs(consents), _pairs(caps), dedup, record), moment)
+                for push, (status, facts, consents, caps, dedup, record) in zip(pushes, answers)]
 
     async def apply(self, push: Push, decision: Decision, version: int, now: datetime,
                     policy: PushPolicy) -> PushRecord | None:
@@ -55,7 +56,7 @@ class RedisPushStore:
         calls = [(_plan_keys(push.member_id), _plan_args(push, decision, version, moment, policy))
                  for push, decision, version in decisions]
         results = await self._scripts.run_many("push_plan", calls)
-        return [_applied(push, decision, result, same_push=True)
+        return [_applied(push, decision, result)
                 for (push, decision, _), result in zip(decisions, results)]
 
     async def record(self, member_id: str, push_id: str) -> PushRecord | None:
@@ -127,6 +128,17 @@ class RedisPushStore:
 SITUATION_READS = ("status", "facts", "consents", "caps", "dedup", "record")
 
 
+def _situation_keys(member_id: str) -> list[str]:
+    """push_situation's keys, in the order of SITUATION_READS."""
+    return [keys.member_profile(member_id), keys.member_push_facts(member_id), keys.member_consents(member_id),
+            keys.member_push_caps(member_id), keys.member_push_dedup(member_id), keys.member_pushes(member_id)]
+
+
+def _pairs(flat: list) -> dict:
+    """A hash as HGETALL answers it inside a script (field, value, field, value…) as a dict."""
+    return dict(zip(flat[::2], flat[1::2]))
+
+
 def _situation_reads(push: Push) -> list[tuple]:
     """The reads `_situation` decides on, in the order of SITUATION_READS."""
     member_id = push.member_id
@@ -179,13 +191,14 @@ def _plan_args(push: Push, decision: Decision, version: int, moment: _Moment, po
             KEEP_ENDED_MS, KEEP_DEDUP_MS]
 
 
-def _applied(push: Push, decision: Decision, result: dict, same_push: bool = False) -> PushRecord | None:
-    """The record the step wrote (`same_push`: the push given is the record's own, as first planned)."""
+def _applied(push: Push, decision: Decision, result: dict) -> PushRecord | None:
+    """The record the step wrote; `push` is the record's own (as first planned), so the script leaves it out of
+    its answer."""
     if not result["ok"]:
         return None
     if result.get("duplicate"):
         return PushRecord(push=push, status=decision.status, reason=decision.reason)
-    return PushRecord.from_dict(result["record"], push if same_push else None)
+    return PushRecord.from_dict(result["record"], push)
 
 
 def _window(facts: dict) -> Window | None:

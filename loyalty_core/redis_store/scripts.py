@@ -66,7 +66,14 @@ class Scripts:
         """The script once per (keys, args), all in one pipeline (each call in its own slot: a batch of
         members' steps); the results in order. A server that does not know the script yet gets it loaded and
         only the calls it refused are sent again."""
-        sha = script_sha(name)
+        return [decode(name, answer) for answer in await self._many(name, calls, False)]
+
+    async def read_many(self, name: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]) -> list:
+        """`run_many` of a script that only reads and answers Redis's own replies (no JSON to decode)."""
+        return await self._many(name, calls, self.check_slots)
+
+    async def _many(self, name: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]], check_slots: bool) -> list:
+        sha = script_sha(name, check_slots)
         commands = []
         for keys, args in calls:
             if self.check_slots and len({key_slot(k.encode()) for k in keys}) > 1:
@@ -75,14 +82,14 @@ class Scripts:
         raw = await pipelined(self._redis, commands, errors_in_place=True)
         unknown = [i for i, answer in enumerate(raw) if isinstance(answer, NoScriptError)]
         if unknown:
-            await self._redis.script_load(script_source(name))
+            await self._redis.script_load(script_source(name, check_slots))
             for i, answer in zip(unknown, await pipelined(self._redis, [commands[i] for i in unknown],
                                                                 errors_in_place=True)):
                 raw[i] = answer
         for answer in raw:
             if isinstance(answer, Exception):
                 raise answer
-        return [decode(name, answer) for answer in raw]
+        return raw
 
     async def run_or_refuse(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
         """Run the script; a refusal (ok=false) raises the domain error of its code."""
@@ -115,7 +122,12 @@ def decode(name: str, raw: Any) -> dict:
     return result
 
 
+_AS_IS = {str, bytes, int, float}     # what Redis takes as it is (a bool is an int, but must be sent as 0 or 1)
+
+
 def _arg(value: Any) -> Any:
+    if type(value) in _AS_IS:
+        return value
     if isinstance(value, (dict, list)):
         return orjson.dumps(value)
     if isinstance(value, bool):

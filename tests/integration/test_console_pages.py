@@ -46,7 +46,7 @@ async def test_the_dashboard_counts_the_members_in_redis_and_shows_the_headline_
     headline = (await services.metrics.today(services.facts.today())).to_dict()
     active = re.search(r'data-metric="active_rate">.*?<div class="value">([^<]*)<', html, re.S).group(1)
     assert active == f"{headline['active_rate'] * 100:.1f}%" == "60.0%"
-    for rate in ("coupon_use_rate", "member_day_uplift"):
+    for rate in ("coupon_use_rate", "member_day_uplift", "member_day_sign_up_uplift"):
         shown = re.search(rf'data-metric="{rate}">.*?<div class="value">([^<]*)<', html, re.S).group(1)
         assert shown == f"{headline[rate] * 100:.1f}%"
     assert "目标 target 45%" in html and "<svg" in html

@@ -1,5 +1,6 @@
-"""The headline metrics the daily totals give: the coupon use rate and the member-day uplift (member-day spend per
-active member against other days), each counted once per event, refunds taken off the purchase's day."""
+"""The headline metrics the daily totals give: the coupon use rate, the member-day uplift (member-day spend per
+active member against other days) and the member-day sign-up uplift (new members joining on member days against
+other days), each counted once per event, refunds taken off the purchase's day."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -60,3 +61,27 @@ async def test_coupon_use_and_member_day_uplift(mall, clock, redis):
     gauges = await (await till.client.get("/metrics")).text()
     assert f'member_programme_headline{{metric="member_day_uplift",tier=""}} {today["member_day_uplift"]}' in gauges
     assert 'member_programme_headline{metric="coupon_use_rate",tier=""} 0.5' in gauges
+
+
+async def test_member_day_sign_up_uplift_counts_each_new_member_once_on_the_day_they_joined(mall, clock, redis):
+    till, services = mall
+    totals = metrics_consumer(services, "t")
+    joins = {16: ["o_amy"], 17: ["o_ben"], 18: ["o_cat", "o_dan", "o_eve"], 19: []}      # the 18th: the member day
+    for day, openids in joins.items():
+        clock.set(at(day))
+        for openid in openids:
+            await services.members.follow(openid, f"evt:{openid}")
+            await services.members.follow(openid, f"evt:{openid}")                       # WeChat's retry
+    clock.set(at(18, 1).replace(hour=15))
+    await services.members.unfollow("o_ben", "evt:o_ben:left")
+    await services.members.follow("o_ben", "evt:o_ben:back")                            # back again: not new
+    await caught_up(services, totals)
+    await caught_up(services, totals)                                                   # counted once
+
+    clock.set(at(20))
+    today = (await till.admin.get("/api/v1/admin/metrics")).json["today"]
+    # 16th to 19th: 3 on the member day; (1 + 1 + 0) / 3 on an average other day
+    assert (today["member_day_sign_ups"], today["other_day_sign_ups"]) == (3.0, 0.67)
+    assert today["member_day_sign_up_uplift"] == 3.5
+    gauges = await (await till.client.get("/metrics")).text()
+    assert 'member_programme_headline{metric="member_day_sign_up_uplift",tier=""} 3.5' in gauges

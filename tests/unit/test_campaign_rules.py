@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loyalty_core import errors
-from loyalty_core.campaign_rules import HOLDOUT, Arm, arm_for, two_proportion_z_test, verdict
+from loyalty_core.campaign_rules import HOLDOUT, Arm, arm_for, share_of, two_proportion_z_test, verdict
 from loyalty_core.campaigns import parse_definition
 
 
@@ -82,3 +82,10 @@ def test_a_definition_that_cannot_work_names_the_key(changes, problem):
 def test_weights_must_add_up_to_one():
     with pytest.raises(errors.InvalidCampaign, match="add up to 1"):
         definition(weights=("0.5", "0.3", "0.1"))
+
+
+def test_each_member_falls_to_one_share_and_the_shares_are_near_even():
+    ids = [str(1_000_000 + n) for n in range(10_000)]
+    counts = Counter(share_of(member_id, 3) for member_id in ids)
+    assert set(counts) == {0, 1, 2} and all(3000 < n < 3700 for n in counts.values())
+    assert all(share_of(member_id, 1) == 0 for member_id in ids[:100])

@@ -1,14 +1,15 @@
-"""The member day's days, the lottery's prize rule, the statement's words and the member-day uplift's averages."""
+"""The member day's days, the lottery's prize rule, the statement's words and the member-day uplifts' averages."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, strategies as st
 
 from loyalty_core.member_day import LotteryPrize, is_member_day, member_day_rule, next_member_day, prize_for, rule_zh
-from loyalty_core.metrics import spend_per_day
+from loyalty_core.metrics import day_averages, spend_per_day, uplift
 from loyalty_core.program_fields import Invalid
 from loyalty_core.statement import StatementFacts, money, period_of, statement_text
 
@@ -76,3 +77,11 @@ def test_member_day_and_other_day_spend_are_averaged_over_the_days_kept():
     assert spend_per_day(totals, date(2026, 1, 20), 18) == (900, 100)        # (100 + 0 + 200) / 3 other days
     assert spend_per_day({}, date(2026, 1, 20), 18) == (0, 0)
     assert spend_per_day(totals, date(2026, 1, 20), 0) == (0, 300)           # no member day: all days are other days
+
+
+def test_sign_ups_are_averaged_exactly_and_their_uplift_is_nothing_without_both_kinds_of_day():
+    totals = {("2026-01-16", "sign_ups"): 1, ("2026-01-17", "spend"): 500, ("2026-01-18", "sign_ups"): 2}
+    member_day, other_day = day_averages(totals, date(2026, 1, 20), 18, "sign_ups")
+    assert (member_day, other_day) == (2, Fraction(1, 3))                     # (1 + 0 + 0) / 3 other days
+    assert uplift(member_day, other_day) == 5.0
+    assert uplift(member_day, 0) == uplift(0, other_day) == 0.0
