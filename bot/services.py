@@ -197,6 +197,7 @@ def build_services(redis: Redis, clock: Clock, pii_key: bytes, sms: SmsSender, w
         store=RedisCampaignStore(redis, scripts), audience=segmentation["segments"], facts=segmentation["facts"],
         members=members, coupons=rewards["coupons"], pushes=pushes, topic_counts=push_queue.topic_counts,
         renderer=CampaignTexts(), program=program, clock=clock, link_base=f"{public_base_url}/r/",
+        link_key=pii.derived_key("campaign-links"),
         statements=MonthlyStatements(RedisStatementPreferences(redis), points, tiers, clock), shares=campaign_shares)
     campaigns = CampaignService(parts)
     gatherings = community_services(redis, scripts, broadcast_store, wechat, members, tiers, points, member_codes,

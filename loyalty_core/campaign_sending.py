@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -28,17 +29,18 @@ COUPON_REFUSALS = (errors.CouponIssueLimit, errors.CouponMemberLimit, errors.Cou
 
 class TrackedLinks:
     """`{{ link("https://…") }}` in a campaign text: a short link of ours that counts the member's click and
-    redirects. The token is derived from the campaign, the member and the URL, so a text rendered again makes
-    the same links."""
+    redirects. The token is a keyed hash of the campaign, the member and the URL: a text rendered again makes the
+    same links, and nobody without the key can make the token of another member's click."""
 
-    def __init__(self, base: str, campaign_id: str, member_id: str, arm: str):
-        self._base, self._campaign_id, self._member_id, self._arm = base, campaign_id, member_id, arm
+    def __init__(self, base: str, key: bytes, campaign_id: str, member_id: str, arm: str):
+        self._base, self._key, self._campaign_id, self._member_id, self._arm = base, key, campaign_id, member_id, arm
         self.made: dict[str, dict] = {}
 
     def link(self, url: str) -> str:
         if not isinstance(url, str) or not url.startswith(("https://", "http://")) or len(url) > MAX_URL:
             raise ValueError("link() takes an http(s) URL")
-        token = hashlib.sha256(f"{self._campaign_id}|{self._member_id}|{url}".encode()).hexdigest()[:22]
+        signed = f"{self._campaign_id}|{self._member_id}|{url}".encode()
+        token = hmac.new(self._key, signed, hashlib.sha256).hexdigest()[:22]
         self.made[token] = {"campaign_id": self._campaign_id, "member_id": self._member_id, "arm": self._arm,
                             "url": url}
         return self._base + token
@@ -94,7 +96,7 @@ class CampaignSender:
             if member is None:
                 log.warning("campaign %s: member %s has no profile", campaign_id, member_id)
                 continue
-            tracked = TrackedLinks(self._p.link_base, campaign_id, member_id, arm)
+            tracked = TrackedLinks(self._p.link_base, self._p.link_key, campaign_id, member_id, arm)
             values = {"member": self.member_values(member, member_facts, statement), "coupon": coupon,
                       "link": tracked.link}
             try:

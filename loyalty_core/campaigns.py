@@ -107,6 +107,7 @@ class Campaigns:
     renderer: TextRenderer
     program: Program
     clock: Clock
+    link_key: bytes           # signs the tracked links' tokens, so nobody can make one that counts another member's click
     link_base: str = "/r/"    # tracked links are <link_base><token>
     statements: Any = None    # MonthlyStatements: `{{ member.statement }}`
     shares: SendShares | None = None    # None: one process sends all
@@ -197,7 +198,7 @@ class CampaignService:
             coupons = [coupon, None] if variant.coupon_template == PREFERRED_CATEGORY else [coupon]
             for sample_coupon in coupons:
                 try:
-                    links = TrackedLinks(self._p.link_base, definition.campaign_id, "sample", variant.name)
+                    links = TrackedLinks(self._p.link_base, self._p.link_key, definition.campaign_id, "sample", variant.name)
                     self._p.renderer.render(variant.text, {"member": sample, "coupon": sample_coupon,
                                                            "link": links.link})
                 except errors.InvalidCampaign as problem:
@@ -238,7 +239,7 @@ class CampaignService:
                     coupon = coupon_values(await self._p.coupons.template(template_id), "SAMPLE-CODE", None)
                 except errors.UnknownCouponTemplate:
                     raise errors.InvalidCampaign(f"coupon_template: unknown coupon template {template_id!r}") from None
-            links = TrackedLinks(self._p.link_base, "preview", member_id, "preview")
+            links = TrackedLinks(self._p.link_base, self._p.link_key, "preview", member_id, "preview")
             member = self._sender.member_values(await self._p.members.get(member_id), facts,
                                          await self._sender.statement(member_id, "statement" in text))
             previews.append((member_id, self._p.renderer.render(text, {"member": member, "coupon": coupon,

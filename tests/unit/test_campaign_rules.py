@@ -2,6 +2,7 @@
 values, the verdict says what the figures say, and a definition that cannot work is refused naming the key."""
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from decimal import Decimal
 from statistics import NormalDist
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from loyalty_core import errors
 from loyalty_core.campaign_rules import HOLDOUT, Arm, arm_for, share_of, two_proportion_z_test, verdict
+from loyalty_core.campaign_sending import TrackedLinks
 from loyalty_core.campaigns import parse_definition
 
 
@@ -89,3 +91,12 @@ def test_each_member_falls_to_one_share_and_the_shares_are_near_even():
     counts = Counter(share_of(member_id, 3) for member_id in ids)
     assert set(counts) == {0, 1, 2} and all(3000 < n < 3700 for n in counts.values())
     assert all(share_of(member_id, 1) == 0 for member_id in ids[:100])
+
+
+def test_a_tracked_link_is_the_same_when_rendered_again_and_needs_the_key_to_make():
+    url = "https://mall.example/offer"
+    made = TrackedLinks("/r/", b"k" * 32, "spring", "100001", "A").link(url)
+    assert TrackedLinks("/r/", b"k" * 32, "spring", "100001", "A").link(url) == made
+    assert TrackedLinks("/r/", b"x" * 32, "spring", "100001", "A").link(url) != made
+    unkeyed = hashlib.sha256(f"spring|100001|{url}".encode()).hexdigest()[:22]
+    assert made != "/r/" + unkeyed
