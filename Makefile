@@ -43,7 +43,7 @@ test-cluster: $(STAMP)
 	    $(CLUSTER_TESTS) $(addprefix --ignore=,$(CLUSTER_SKIP))
 
 # The tests that carry the cluster's risks (cross-slot scripts, partitioned indexes, streams per partition,
-# leases, several processes), the part CI runs on the cluster.
+# leases, several processes): a quicker run on the clusters than the whole of test-cluster, which CI runs.
 CLUSTER_CORE := $(addprefix tests/integration/test_,ledger.py ledger_machine.py member_facts.py segments.py \
                 campaigns.py push_store.py sender.py stream_consumer.py coupon_api.py referrals.py wechat_api.py \
                 scheduler.py events.py communities.py broadcasts.py redemption.py till_api.py cluster_slots.py) \
