@@ -87,7 +87,7 @@ async def prepare_member(bot_port: int, redis_url: str) -> None:
                   f"<CreateTime>{ts}</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>")
         async with http.post(f"http://127.0.0.1:{bot_port}{signed_path(ts)}", data=follow) as response:
             assert response.status == 200, await response.text()
-    redis = connect(redis_url)                 # a redis-server or a cluster (bench.load runs on both)
+    redis = connect(redis_url, socket_connect_timeout=10, socket_timeout=10)   # a redis-server or a cluster
     try:
         await bind_phone_and_earn(redis, OPENID, BENCH_PII_KEY)
     finally:

@@ -121,7 +121,7 @@ async def create_members(url: str) -> None:
     from bot.services import build_services
     from bot.sms import LogSmsSender
     from loyalty_core.clock import SystemClock
-    redis = connect(url)                       # a redis-server or a cluster (bench.load runs on both)
+    redis = connect(url, socket_connect_timeout=10, socket_timeout=10)   # a redis-server or a cluster
     try:
         services = build_services(redis, SystemClock(), base64.b64decode(BENCH_PII_KEY), LogSmsSender())
         for i in range(MEMBERS):
