@@ -39,9 +39,18 @@ async def exchange(client, commands: list[tuple]) -> list:
 async def _send_by_node(client, commands: list[tuple], todo: list[int], replies: list) -> None:
     by_node: dict[str, tuple] = {}
     for i in todo:
-        node = client.nodes_manager.get_node_from_slot(await _slot(client, commands[i]))
+        node = await _node_of(client, commands[i])
         by_node.setdefault(node.name, (node, []))[1].append(i)
     await asyncio.gather(*(_on_node(client, node, commands, indexes, replies) for node, indexes in by_node.values()))
+
+
+async def _node_of(client, command: tuple):
+    """The master serving the command's key; a command without a key goes to the client's default node."""
+    try:
+        slot = await _slot(client, command)
+    except redis_errors.RedisClusterException:
+        return client.get_default_node()
+    return client.nodes_manager.get_node_from_slot(slot)
 
 
 async def _slot(client, command: tuple) -> int:
