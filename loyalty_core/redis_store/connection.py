@@ -150,6 +150,15 @@ class ClusterClient(RedisCluster):
             await self.initialize()
         return await super().execute_command(*args, **kwargs)
 
+    async def aclose(self) -> None:
+        """Close every connection: redis-py's aclose skips the nodes when the map is due to be read again (after
+        a node's error), and their connections were left open."""
+        due = self._initialize
+        await super().aclose()
+        if due:
+            await self.nodes_manager.aclose()
+            await self.nodes_manager.aclose("startup_nodes")
+
 
 def _connect_cluster(url: str, parser_class: type, **options) -> RedisCluster:
     options.pop("connection_class", None)
