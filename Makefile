@@ -25,22 +25,25 @@ test: $(STAMP) system-deps
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider -m "not e2e and not browser"
 
-# The integration and end-to-end tests against a local Redis Cluster of 3 masters (tests/redis_cluster.py, ports
-# of CLUSTER_PORTS, torn down after). Left out, since they never reach the configured Redis: the WeChat sandbox's
-# own tests, image rendering, the wheel build, the private redis-servers of the embedded-Redis and outage tests,
-# the demo (its own embedded Redis) and the browser.
+# The integration and end-to-end tests against local Redis Clusters of 3 masters (tests/redis_cluster.py, ports
+# of CLUSTER_PORTS, torn down after): two test processes, each on a cluster of its own, as every test flushes its
+# Redis. Left out, since they never reach the configured Redis: the WeChat sandbox's own tests, image rendering,
+# the wheel build, the private redis-servers of the embedded-Redis and outage tests, the demo (its own embedded
+# Redis) and the browser.
 CLUSTER_PORTS ?= 7100-7199
 CLUSTER_TESTS ?= tests/integration tests/e2e
 CLUSTER_SKIP  := tests/integration/test_sandbox_platform.py tests/integration/test_sandbox_quotas.py \
                  tests/integration/test_sandbox_wechatpy.py tests/integration/test_sandbox_chat_page.py \
                  tests/integration/test_images.py tests/integration/test_package_build.py \
-                 tests/integration/test_embedded_redis.py tests/integration/test_redis_outage.py tests/e2e/test_demo.py
+                 tests/integration/test_embedded_redis.py tests/integration/test_redis_outage.py tests/e2e/test_demo.py \
+                 tests/e2e/test_cluster_failover.py
 test-cluster: $(STAMP)
-	$(PY) -m tests.redis_cluster --ports $(CLUSTER_PORTS) -- $(PY) -m pytest -q -p no:cacheprovider -m "not browser" \
+	$(PY) -m tests.redis_cluster --ports $(CLUSTER_PORTS) --clusters 2 -- \
+	    $(PY) -m pytest -q -p no:cacheprovider -n 2 -m "not browser" \
 	    $(CLUSTER_TESTS) $(addprefix --ignore=,$(CLUSTER_SKIP))
 
 # The tests that carry the cluster's risks (cross-slot scripts, partitioned indexes, streams per partition,
-# leases, several processes), the part CI runs on the cluster.
+# leases, several processes): a quicker run on the clusters than the whole of test-cluster, which CI runs.
 CLUSTER_CORE := $(addprefix tests/integration/test_,ledger.py ledger_machine.py member_facts.py segments.py \
                 campaigns.py push_store.py sender.py stream_consumer.py coupon_api.py referrals.py wechat_api.py \
                 scheduler.py events.py communities.py broadcasts.py redemption.py till_api.py cluster_slots.py) \

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import aiohttp
 import redis as syncredis
-import redis.asyncio as aioredis
 from wechatpy.crypto import WeChatCrypto
 
 from bench.common import (
@@ -25,6 +24,7 @@ from bench.common import (
 )
 from bot.embedded_redis import EmbeddedRedis, free_port
 from bot.wechat_crypto import signature
+from loyalty_core.redis_store.connection import connect
 
 TOKEN, APPID, AES_KEY = "bench-token", "wxbench000000001", "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 OPENID = "o_bench_member"
@@ -87,7 +87,7 @@ async def prepare_member(bot_port: int, redis_url: str) -> None:
                   f"<CreateTime>{ts}</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>")
         async with http.post(f"http://127.0.0.1:{bot_port}{signed_path(ts)}", data=follow) as response:
             assert response.status == 200, await response.text()
-    redis = aioredis.from_url(redis_url, decode_responses=True)
+    redis = connect(redis_url, socket_connect_timeout=10, socket_timeout=10)   # a redis-server or a cluster
     try:
         await bind_phone_and_earn(redis, OPENID, BENCH_PII_KEY)
     finally:

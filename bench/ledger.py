@@ -34,6 +34,7 @@ from bot.api.auth import sign
 from bot.embedded_redis import EmbeddedRedis, free_port
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.keys import OUTBOX_STREAM
+from loyalty_core.redis_store.connection import connect
 
 POS_SECRET = "bench-pos-secret"
 MEMBERS = 1000
@@ -120,7 +121,7 @@ async def create_members(url: str) -> None:
     from bot.services import build_services
     from bot.sms import LogSmsSender
     from loyalty_core.clock import SystemClock
-    redis = aioredis.from_url(url, decode_responses=True)
+    redis = connect(url, socket_connect_timeout=10, socket_timeout=10)   # a redis-server or a cluster
     try:
         services = build_services(redis, SystemClock(), base64.b64decode(BENCH_PII_KEY), LogSmsSender())
         for i in range(MEMBERS):

@@ -1,16 +1,16 @@
-"""The whole product under load: `make bench-load` (`python -m bench.load`).
+"""The whole product under load, on one redis-server and on a Redis Cluster: `make bench-load` (`python -m bench.load`).
 
 At once, for `--seconds` (default 20): two `python -m bot serve` processes, each under wrk on /wechat (a
 member's 积分, a fresh MsgId per request, half the connections each); a till posting signed purchases to
 them (wrk, one new txn_id per request, for 1,000 members); a `python -m bot sender` draining 100,000 pushes
 (20,000 members, 5 each, in their customer-service windows) to the WeChat sandbox, which answers every
 message/custom/send after 100 ms; and a `python -m bot consumers` process taking the purchases' events.
-Reported in one table: callbacks req/s and p99 (both serve processes together; p99 the worse of the two),
-purchases/s and p99, messages/s delivered in the window, errors of each; then how long the sender took for
-all 100,000, and the processor seconds each process used.
-
-Redis: a private redis-server (AOF everysec, as the embedded default), or the cluster REDIS_URL names
-(redis+cluster://…; it is flushed). Writes bench/results/load.json.
+The same load runs on each Redis of `--redis` (default both, one after the other): a private redis-server (AOF
+everysec, as the embedded default) and a private cluster of three masters (no replicas; tests/redis_cluster.py,
+ports 7150-7199). Reported in one table, a row each: callbacks req/s and p99 (both serve processes together; p99
+the worse of the two), messages/s delivered in the window, purchases/s and p99, errors; then how long the sender
+took for all 100,000, the processor seconds each process used and the machine's load average before and after
+each run (other work on the machine shows there). Writes bench/results/load.json.
 """
 from __future__ import annotations
 
@@ -25,25 +25,30 @@ from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
 
-import redis as syncredis
-
 from bench import callback, ledger, push
 from bench.common import (BENCH_PII_KEY, bot_env, cpu_seconds, machine, require_wrk, run_wrk, sandbox_process,
                           server, worker, write_results)
 from bot.embedded_redis import EmbeddedRedis, free_port
+from loyalty_core import keys
 from loyalty_core.clock import MALL_TZ
+from loyalty_core.redis_store.batching import pipelined
+from loyalty_core.redis_store.connection import connect
+from tests.redis_cluster import MASTERS, LocalCluster, free_ports
 
 PUSH_MEMBERS, PUSHES_EACH, LATENCY_MS = 20_000, 5, 100
+REDIS_KINDS = {"one": "one redis-server", "cluster": f"cluster of {MASTERS} masters"}
+CLUSTER_PORTS = (7150, 7199)
 
 
 @contextmanager
-def redis_for_load():
-    url = os.environ.get("REDIS_URL", "")
-    if url.startswith("redis+cluster://"):
-        yield url, "cluster"
-        return
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as data_dir, EmbeddedRedis(Path(data_dir)) as server_:
-        yield server_.url, "one redis-server"
+def redis_for_load(kind: str):
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as data_dir:
+        if kind == "cluster":
+            with LocalCluster(Path(data_dir), free_ports(*CLUSTER_PORTS, MASTERS)) as cluster:
+                yield cluster.url
+        else:
+            with EmbeddedRedis(Path(data_dir)) as server_:
+                yield server_.url
 
 
 def in_thread(results: dict, name: str, work) -> threading.Thread:
@@ -66,9 +71,20 @@ def main() -> None:
     parser.add_argument("--till-connections", type=int, default=10)
     parser.add_argument("--max-requests", type=int, default=60_000, help="signed purchases prepared for wrk")
     parser.add_argument("--push-members", type=int, default=PUSH_MEMBERS, help="members with 5 pushes each")
+    parser.add_argument("--redis", choices=["one", "cluster", "both"], default="both")
+    parser.add_argument("--drain-timeout", type=int, default=600, help="seconds to wait for every push delivered")
     opts = parser.parse_args()
     require_wrk()
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, redis_for_load() as (url, redis_kind), \
+    runs = {}
+    for kind in (["one", "cluster"] if opts.redis == "both" else [opts.redis]):
+        load_before = os.getloadavg()
+        runs[REDIS_KINDS[kind]] = run(kind, opts) | {"load_average_before": load_before,
+                                                     "load_average_after": os.getloadavg()}
+        report(runs, opts)
+
+
+def run(kind: str, opts) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, redis_for_load(kind) as url, \
             sandbox_process(free_port(), push.APPID, push.SECRET) as sandbox_url, ExitStack() as running:
         serve_ports = [free_port(), free_port()]
         env = lambda port: bot_env(url, port, token=callback.TOKEN, appid=push.APPID,  # noqa: E731
@@ -82,10 +98,24 @@ def main() -> None:
         sending(sandbox_url)
         result = measure(opts, serve_ports, Path(tmp), sandbox_url,
                          {"serve-1": serves[0], "serve-2": serves[1], "consumers": consumers, "sender": sender})
-        result["sender_drain_s"] = drained(sandbox_url, result["started"], opts.push_members * PUSHES_EACH)
-        result["purchases_booked"] = sum(1 for _ in syncredis.Redis.from_url(url).scan_iter(
-            match="idx:txn:BL-*", count=10_000))
-    report(result, redis_kind, opts)
+        result["sender_drain_s"] = drained(sandbox_url, result.pop("started"), opts.push_members * PUSHES_EACH,
+                                           opts.drain_timeout)
+        result["purchases_booked"] = asyncio.run(booked(url, opts.max_requests))
+    return result
+
+
+async def booked(url: str, prepared: int) -> int:
+    """How many of the prepared purchases (txn ids BL-0…) are booked: their txn claims, read a batch at a time."""
+    redis = connect(url)
+    try:
+        found = 0
+        for start in range(0, prepared, 5000):
+            claims = await pipelined(redis, [("EXISTS", keys.txn_index(f"BL-{n:08d}"))
+                                             for n in range(start, min(prepared, start + 5000))])
+            found += sum(claims)
+        return found
+    finally:
+        await redis.aclose()
 
 
 def measure(opts, serve_ports: list[int], tmp: Path, sandbox_url: str, processes: dict) -> dict:
@@ -131,21 +161,22 @@ def drained(sandbox_url: str, started: float, total: int, timeout: float = 600) 
     return None
 
 
-def report(result: dict, redis_kind: str, opts) -> None:
-    callbacks, till, pushes = result["callbacks"], result["till"], result["pushes"]
+def report(runs: dict, opts) -> None:
     print()
-    print(f"under load together, {result['window_s']} s, on {redis_kind}:")
-    print(f"{'':<44}{'rate/s':>10}{'p99 ms':>10}{'errors':>8}")
-    print(f"{'/wechat callbacks, 2 serve processes':<44}{callbacks['req_per_s']:>10,.0f}{callbacks['p99_ms']:>10.1f}"
-          f"{callbacks['errors']:>8}")
-    print(f"{'till purchases (POST /api/v1/purchases)':<44}{till['req_per_s']:>10,.0f}{till['p99_ms']:>10.1f}"
-          f"{till['errors']:>8}")
-    print(f"{'pushes delivered by 1 sender':<44}{pushes['msgs_per_s']:>10,.0f}{'':>10}{'':>8}")
-    print(f"all {opts.push_members * PUSHES_EACH:,} pushes delivered after {result['sender_drain_s']} s; "
-          f"purchases booked: {result['purchases_booked']:,}")
-    print("processor seconds in the window: " + ", ".join(f"{k} {v}" for k, v in result["cpu_seconds"].items()))
-    result.pop("started")
-    write_results("load", {"redis": redis_kind, "results": result,
+    print(f"under load together, {opts.seconds} s: 2 serve processes under wrk on /wechat, a till, 1 sender, consumers")
+    print(f"{'':<28}{'callbacks/s':>12}{'p99 ms':>9}{'msgs/s':>9}{'purchases/s':>13}{'p99 ms':>9}{'errors':>8}"
+          f"{'load avg':>10}")
+    for kind, result in runs.items():
+        callbacks, till, pushes = result["callbacks"], result["till"], result["pushes"]
+        print(f"{kind:<28}{callbacks['req_per_s']:>12,.0f}{callbacks['p99_ms']:>9.0f}{pushes['msgs_per_s']:>9,.0f}"
+              f"{till['req_per_s']:>13,.0f}{till['p99_ms']:>9.0f}{callbacks['errors'] + till['errors']:>8}"
+              f"{result['load_average_before'][0]:>10.1f}")
+    for kind, result in runs.items():
+        print(f"{kind}: all {opts.push_members * PUSHES_EACH:,} pushes delivered after {result['sender_drain_s']} s "
+              f"(None: not within {opts.drain_timeout} s); "
+              f"purchases booked: {result['purchases_booked']:,}; processor seconds in the window: "
+              + ", ".join(f"{k} {v}" for k, v in result["cpu_seconds"].items()))
+    write_results("load", {"runs": runs,
                            "settings": {"seconds": opts.seconds, "connections": opts.connections,
                                         "till_connections": opts.till_connections, "push_members": opts.push_members,
                                         "pushes_each": PUSHES_EACH, "latency_ms": LATENCY_MS},

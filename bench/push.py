@@ -52,7 +52,7 @@ async def plan_pushes(redis_url: str, sandbox_url: str, members: int, per_member
         await sandbox.settings(quotas=False)
         await sandbox.add_followers(members, prefix=OPENID_PREFIX)
         await sandbox.fault(ENDPOINT, latency_ms=latency_ms)
-    redis = connect(redis_url, max_connections=300)
+    redis = connect(redis_url, max_connections=300, socket_connect_timeout=10, socket_timeout=10)  # a busy machine
     await redis.flushall()
     services = build_services(redis, SystemClock(), b"b" * 32, LogSmsSender())
     now = services.clock.now()

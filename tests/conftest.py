@@ -59,14 +59,19 @@ socket.socket.connect_ex = _guarded_connect_ex
 def chosen_redis_url() -> str:
     """The one place that picks the suite's Redis: REDIS_URL, else the local default; under pytest-xdist
     (workers gw0, gw1…) the URL's number plus the worker's, since every test flushes its database. A Redis
-    Cluster (`redis+cluster://`) has only database 0, so a run against one uses the whole cluster, one process."""
+    Cluster (`redis+cluster://`) has only database 0: each worker takes a cluster of its own, the one of its number
+    in REDIS_CLUSTER_URLS (`python -m tests.redis_cluster --clusters 2` starts them and sets it)."""
     url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     offset = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
-    if offset == 0:
-        return url
     parts = urlsplit(url)
     if "cluster" in parts.scheme:
-        pytest.exit("a Redis Cluster has one database: run the suite on it without -n", returncode=3)
+        clusters = os.environ.get("REDIS_CLUSTER_URLS", url).split()
+        if offset >= len(clusters):
+            pytest.exit(f"a Redis Cluster has one database: {len(clusters)} cluster(s) in REDIS_CLUSTER_URLS for "
+                        f"test process {offset + 1}", returncode=3)
+        return clusters[offset]
+    if offset == 0:
+        return url
     return urlunsplit(parts._replace(path=f"/{int(parts.path.strip('/') or 0) + offset}"))
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from .connection import HiredisPackingConnection
+from . import cluster_pipeline
+from .connection import ClusterClient, HiredisPackingConnection
 
 
 class Batcher:
@@ -74,8 +75,10 @@ async def pipelined(redis: Redis, commands: list[tuple], *, errors_in_place: boo
     raised, after every command ran; `errors_in_place`: each error in its command's place instead)."""
     if not commands:
         return []
-    pool = getattr(redis, "connection_pool", None)      # a RedisCluster has a pool per node: its pipeline splits
-    if pool is not None and issubclass(pool.connection_class, HiredisPackingConnection):   # the batch by node
+    pool = getattr(redis, "connection_pool", None)      # a RedisCluster has a pool per node
+    if isinstance(redis, ClusterClient):
+        answers = _with_callbacks(redis, commands, await cluster_pipeline.exchange(redis, commands))
+    elif pool is not None and issubclass(pool.connection_class, HiredisPackingConnection):
         answers = _with_callbacks(redis, commands, await _exchange(redis, commands))
     else:
         async with redis.pipeline(transaction=False) as pipe:

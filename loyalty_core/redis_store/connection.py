@@ -49,8 +49,10 @@ from redis.backoff import NoBackoff
 CONNECT_TIMEOUT_SECONDS = 1.0
 COMMAND_TIMEOUT_SECONDS = 2.0
 # Redis cannot be reached, hangs, is still loading its data (BusyLoadingError is a ConnectionError) or is a
-# replica during a failover: a moment to wait out, not a bug.
-UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ReadOnlyError)
+# replica during a failover; a cluster whose slots are changing hands (CLUSTERDOWN, TRYAGAIN, a slot its map
+# does not cover yet): a moment to wait out, not a bug.
+UNAVAILABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ReadOnlyError,
+               redis_errors.ClusterDownError, redis_errors.TryAgainError, redis_errors.SlotNotCoveredError)
 
 
 class HiredisPackingConnection(Connection):
@@ -132,12 +134,39 @@ def connect(url: str, **options) -> aioredis.Redis | RedisCluster:
     return aioredis.from_url(url, parser_class=parser_class, **options)
 
 
+class ClusterClient(RedisCluster):
+    """redis-py's RedisCluster, routing each command only once it knows the slot map.
+
+    redis-py picks a command's node before it has read the slot map: the commands of a fresh client (or of one
+    that dropped its map after an error) all go to one node, which answers most of them MOVED. redis-py follows a
+    MOVED, but on every fifth it closes all of the client's connections, the ones other commands are using at that
+    moment too; with a few dozen commands at once (a web process starting, a batch of members) those fail with
+    "Connection closed by server" and their own retries close everything again. So a command waits for the map
+    first, and a MOVED only moves its slot in the map (`reinitialize_steps=0`): a failover still refreshes the
+    whole map, on the dead master's ConnectionError."""
+
+    async def execute_command(self, *args, **kwargs):
+        if self._initialize:
+            await self.initialize()
+        return await super().execute_command(*args, **kwargs)
+
+    async def aclose(self) -> None:
+        """Close every connection: redis-py's aclose skips the nodes when the map is due to be read again (after
+        a node's error), and their connections were left open."""
+        due = self._initialize
+        await super().aclose()
+        if due:
+            await self.nodes_manager.aclose()
+            await self.nodes_manager.aclose("startup_nodes")
+
+
 def _connect_cluster(url: str, parser_class: type, **options) -> RedisCluster:
     options.pop("connection_class", None)
     # Per node; redis-py's cluster default (100) refuses the 101st concurrent command at once, where a plain
     # client's pool has no limit unless the caller sets one.
     options.setdefault("max_connections", 2**31)
-    client = RedisCluster.from_url(url, **options)
+    options.setdefault("reinitialize_steps", 0)
+    client = ClusterClient.from_url(url, **options)
     # RedisCluster takes no connection or parser class of its own; the nodes it discovers are built from this
     # dict (the seed node already has its connections' kwargs: it only serves the first slot-map query).
     client.connection_kwargs["connection_class"] = HiredisPackingConnection

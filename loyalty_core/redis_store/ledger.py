@@ -24,6 +24,7 @@ from ..clock import epoch_ms
 from ..points import BalanceView, BoardRead, HistoryEntry, LedgerChange, PurchaseResult, PurchaseWrite, RefundResult
 from ..tiers import ReviewResult, TierView
 from ..till import RefundState
+from . import replicated
 from .batching import Batcher
 from .leaderboards import read_leaderboard
 from .outbox import STREAM_MAXLEN, Outbox
@@ -77,14 +78,25 @@ class RedisLedgerStore:
             marks.append(self._batcher.call("ZADD", keys.tier_review_index(part), "LT", day_key(review_on),
                                             member_id))
         try:
-            result = await self.scripts.run(name, ledger_keys(member_id) + extra_keys,
-                                            _base_args(member_id, now) + args)
+            result = await self._run(name, member_id, ledger_keys(member_id) + extra_keys,
+                                     _base_args(member_id, now) + args)
         finally:
             await asyncio.gather(*marks)
         if result["ok"]:
             await self._settle(member_id, result)
         elif result["error"] not in allowed_refusals:
             raise refusal(result)
+        return result
+
+    async def _run(self, name: str, member_id: str, script_keys: list[str], args: list) -> dict:
+        """The member's script; on a cluster whose masters have replicas, answered only once a replica has the
+        change, or the earlier change a replayed answer reports (replicated.py)."""
+        replicas = await replicated.replicas_of(self._redis, script_keys[0])
+        if not replicas:
+            return await self.scripts.run(name, script_keys, args)
+        result = await self.scripts.run_replicated(name, script_keys, args, min(replicas, 1))
+        if result.get("replayed"):
+            await replicated.confirm(self._redis, keys.points_account(member_id), "ver", 1)
         return result
 
     async def _settle(self, member_id: str, result: dict) -> None:

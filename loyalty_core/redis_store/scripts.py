@@ -12,6 +12,7 @@ from redis.crc import key_slot
 from redis.exceptions import NoScriptError
 
 from .. import errors
+from . import replicated
 from .batching import Batcher, pipelined
 
 LUA_DIR = Path(__file__).resolve().parent.parent / "lua"
@@ -90,6 +91,19 @@ class Scripts:
             if isinstance(answer, Exception):
                 raise answer
         return raw
+
+    async def run_replicated(self, name: str, keys: Sequence[str], args: Sequence[Any], replicas: int) -> dict:
+        """The script on its own (not batched), answered once `replicas` replicas have its writes
+        (replicated.py); raises NotReplicated if they do not confirm in time."""
+        if self.check_slots and len({key_slot(k.encode()) for k in keys}) > 1:
+            raise CrossSlotScript(f"script {name} touches keys in several cluster slots: {list(keys)}")
+        command = ("EVALSHA", script_sha(name, self.check_slots), len(keys), *keys, *(_arg(a) for a in args))
+        try:
+            raw = await replicated.write_then_wait(self._redis, keys[0], command, replicas)
+        except NoScriptError:
+            await self._redis.script_load(script_source(name, self.check_slots))
+            raw = await replicated.write_then_wait(self._redis, keys[0], command, replicas)
+        return decode(name, raw)
 
     async def run_or_refuse(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
         """Run the script; a refusal (ok=false) raises the domain error of its code."""

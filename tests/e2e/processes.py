@@ -71,3 +71,11 @@ def free_ports(count: int) -> list[int]:
         ports.add(free_port())
     return sorted(ports)
 
+
+
+def private_port_range() -> tuple[int, int]:
+    """Ports for the redis-servers a test starts of its own: 7200-7249 for the first test process, 7250-7299 for
+    the second (pytest-xdist), so that two tests starting servers at the same moment never pick the same port."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    first = 7200 + 50 * (worker % 2)
+    return first, first + 49

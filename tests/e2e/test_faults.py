@@ -23,7 +23,7 @@ from bot.sms import LogSmsSender
 from loyalty_core import keys
 from loyalty_core.clock import SystemClock
 from loyalty_core.redis_store.connection import connect
-from tests.e2e.processes import Process, base_env, free_ports
+from tests.e2e.processes import Process, base_env, free_ports, private_port_range
 from tests.e2e.test_processes import ACCOUNT, SECRETS, program_without_promotion_days
 from tests.e2e.till_load import TillLoad, assert_booked_once
 from tests.polling import until
@@ -31,12 +31,12 @@ from tests.pushes import followers, text_push
 
 pytestmark = pytest.mark.e2e
 
-PRIVATE_REDIS_PORTS = range(7200, 7300)
 PII_KEY = base64.b64decode(SECRETS["PII_KEY"])
 
 
 def free_private_port() -> int:
-    for port in PRIVATE_REDIS_PORTS:
+    first, last = private_port_range()
+    for port in range(first, last + 1):
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) != 0:
                 return port

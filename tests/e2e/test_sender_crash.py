@@ -39,6 +39,7 @@ async def statuses(redis, members) -> Counter:
     return Counter(orjson.loads(raw)["status"] for records in found for raw in records)
 
 
+@pytest.mark.timeout(300)     # its own waits (60 s to the kill, 90 s to the end) and 10,000 pushes planned first
 async def test_a_sender_killed_mid_run_leaves_no_duplicate_and_no_more_in_doubt_than_in_flight(
         start_sandbox, redis, redis_url):
     sandbox = await start_sandbox()
