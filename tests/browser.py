@@ -23,3 +23,12 @@ async def chromium_page(width: int = 1000, height: int = 820):
             yield page, errors
         finally:
             await browser.close()
+
+
+async def console_log_in(page: Page, base: str, email: str, password: str) -> None:
+    """Logs in to the console through its login form, as a person would."""
+    await page.goto(f"{base}/console/login")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", password)
+    await page.click("#login-form button")
+    await page.wait_for_selector("header nav")

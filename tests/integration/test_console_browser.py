@@ -10,7 +10,7 @@ import pytest
 from bot.app_keys import SERVICES
 from bot.events import facts_consumer
 from loyalty_core import keys
-from tests.browser import chromium_page
+from tests.browser import chromium_page, console_log_in
 from tests.console_client import PASSWORD, add_user
 from tests.integration.till import Till
 
@@ -34,11 +34,7 @@ async def mall(redis, start_bot, clock):
 
 
 async def log_in(page, base: str, email: str) -> None:
-    await page.goto(f"{base}/console/login")
-    await page.fill("input[name=email]", email)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("#login-form button")
-    await page.wait_for_selector("header nav")
+    await console_log_in(page, base, email, PASSWORD)
 
 
 async def members_in_redis(redis) -> int:

@@ -10,7 +10,7 @@ import pytest
 
 from bot.app_keys import SERVICES
 from loyalty_core import keys
-from tests.browser import chromium_page
+from tests.browser import chromium_page, console_log_in
 from tests.console_client import PASSWORD, add_user
 from tests.fixtures_push import align_clock
 
@@ -32,11 +32,7 @@ async def mall(start_wired, clock, redis):
 
 
 async def log_in(page, base: str, email: str) -> None:
-    await page.goto(f"{base}/console/login")
-    await page.fill("input[name=email]", email)
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("#login-form button")
-    await page.wait_for_selector("header nav")
+    await console_log_in(page, base, email, PASSWORD)
 
 
 async def fits(page) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from bot.app_keys import SERVICES
 from loyalty_core import keys
 from loyalty_core.redis_store.member_import import RedisImportJobs
-from tests.browser import chromium_page
+from tests.browser import chromium_page, console_log_in
 from tests.console_client import PASSWORD, add_user, log_in
 
 GBK_FILE = ("电话,会员姓名,生日\r\n"
@@ -101,11 +101,7 @@ async def test_an_admin_uploads_a_file_in_the_browser_and_reads_the_summary(cons
     export.write_bytes(GBK_FILE)
     base = str(bot.make_url("")).rstrip("/")
     async with chromium_page(width=1280, height=900) as (page, problems):
-        await page.goto(f"{base}/console/login")
-        await page.fill("input[name=email]", "boss@mall.test")
-        await page.fill("input[name=password]", PASSWORD)
-        await page.click("#login-form button")
-        await page.wait_for_selector("header nav")
+        await console_log_in(page, base, "boss@mall.test", PASSWORD)
         await page.click("nav >> text=导入 Import")
         await page.select_option("select[name=source]", "crm")
         await page.set_input_files("input[name=file]", str(export))
