@@ -172,8 +172,9 @@ def report(runs: dict, opts) -> None:
               f"{till['req_per_s']:>13,.0f}{till['p99_ms']:>9.0f}{callbacks['errors'] + till['errors']:>8}"
               f"{result['load_average_before'][0]:>10.1f}")
     for kind, result in runs.items():
-        print(f"{kind}: all {opts.push_members * PUSHES_EACH:,} pushes delivered after {result['sender_drain_s']} s "
-              f"(None: not within {opts.drain_timeout} s); "
+        drained = result["sender_drain_s"]
+        drain = f"after {drained} s" if drained is not None else f"not within {opts.drain_timeout} s"
+        print(f"{kind}: all {opts.push_members * PUSHES_EACH:,} pushes delivered {drain}; "
               f"purchases booked: {result['purchases_booked']:,}; processor seconds in the window: "
               + ", ".join(f"{k} {v}" for k, v in result["cpu_seconds"].items()))
     write_results("load", {"runs": runs,
