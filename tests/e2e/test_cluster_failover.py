@@ -16,9 +16,10 @@ import redis.asyncio as aioredis
 
 from loyalty_core import keys
 from loyalty_core.redis_store.connection import connect
-from tests.e2e.processes import Process, base_env, free_ports, private_port_range
-from tests.e2e.test_faults import _answered, members, read_everything, services_on, started, stopped_cleanly
-from tests.e2e.test_processes import ACCOUNT, SECRETS, program_without_promotion_days
+from tests.e2e.processes import private_port_range
+from tests.e2e.test_faults import (_answered, members, read_everything, services_on, started, stopped_cleanly,
+                                   tills_web_and_consumers)
+from tests.e2e.test_processes import SECRETS
 from tests.e2e.till_load import TillLoad, assert_booked_once
 from tests.polling import until
 from tests.redis_cluster import LocalCluster, free_ports as free_cluster_ports
@@ -70,11 +71,7 @@ async def test_a_cluster_master_killed_mid_load_fails_over_and_loses_no_acknowle
         member_ids = await members(services, 20, "oFail")
         victim_key = keys.points_account(next(iter(member_ids.values())))
         victim = redis.get_node_from_key(victim_key).port
-        ports = free_ports(2)
-        env = base_env(**ACCOUNT, **SECRETS, REDIS_URL=cluster.url, WECHAT_API_BASE="http://127.0.0.1:9",
-                       PROGRAM_FILE=str(program_without_promotion_days(tmp_path)))
-        processes = [Process(["-m", "bot", "serve"], env | {"BOT_PORT": str(port)}) for port in ports]
-        processes.append(Process(["-m", "bot", "consumers"], env))
+        ports, processes = tills_web_and_consumers(cluster.url, tmp_path)
         try:
             started(processes)
             load = TillLoad(ports, SECRETS["POS_API_SECRET"])

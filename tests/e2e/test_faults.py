@@ -63,6 +63,15 @@ def stopped_cleanly(processes: list[Process]) -> None:
     assert codes == [0] * len(processes), "\n".join(p.output[-1500:] for p in processes)
 
 
+def tills_web_and_consumers(redis_url: str, tmp_path) -> tuple[list[int], list[Process]]:
+    """Two `serve` processes for the till, on ports of their own, and a `consumers` process (not started)."""
+    ports = free_ports(2)
+    env = base_env(**ACCOUNT, **SECRETS, REDIS_URL=redis_url, WECHAT_API_BASE="http://127.0.0.1:9",
+                   PROGRAM_FILE=str(program_without_promotion_days(tmp_path)))
+    processes = [Process(["-m", "bot", "serve"], env | {"BOT_PORT": str(port)}) for port in ports]
+    return ports, processes + [Process(["-m", "bot", "consumers"], env)]
+
+
 @pytest.fixture
 def aof_redis(tmp_path):
     """A redis-server of the test's own on its append-only file, fsynced at every write as the README
@@ -86,11 +95,7 @@ async def test_redis_killed_and_restarted_on_its_aof_mid_load_loses_no_acknowled
     try:
         services = services_on(redis)
         member_ids = await members(services, 20, "oAof")
-        ports = free_ports(2)
-        env = base_env(**ACCOUNT, **SECRETS, REDIS_URL=server.url, WECHAT_API_BASE="http://127.0.0.1:9",
-                       PROGRAM_FILE=str(program_without_promotion_days(tmp_path)))
-        processes = [Process(["-m", "bot", "serve"], env | {"BOT_PORT": str(port)}) for port in ports]
-        processes.append(Process(["-m", "bot", "consumers"], env))
+        ports, processes = tills_web_and_consumers(server.url, tmp_path)
         try:
             started(processes)
             load = TillLoad(ports, SECRETS["POS_API_SECRET"])
