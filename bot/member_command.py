@@ -17,7 +17,7 @@ from loyalty_core.program import load_program
 from loyalty_core.redis_store.connection import connect
 
 from .services import build_services
-from .settings import Settings, SettingsError
+from .settings import Settings, command_settings
 from .sms import LogSmsSender
 
 CLI_USER = "cli"
@@ -35,14 +35,7 @@ def add_member_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_member(args: argparse.Namespace) -> int:
-    try:
-        settings = Settings.from_env(demo=args.demo, web=False)
-    except SettingsError as error:
-        raise SystemExit(f"python -m bot member: {error}") from None
-    if not settings.redis_url:
-        raise SystemExit("python -m bot member: REDIS_URL is required (the Redis the bot uses; `python -m bot demo` "
-                         "prints the URL of its embedded one)")
-    return asyncio.run(_run(args, settings))
+    return asyncio.run(_run(args, command_settings("member", demo=args.demo, web=False)))
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -160,6 +160,19 @@ class Settings:
             public_base_url=public_base_url, **push)
 
 
+
+def command_settings(command: str, *, demo: bool = False, web: bool = True) -> Settings:
+    """The settings of a command run by hand on the bot's Redis (`python -m bot <command>`), or its exit with the
+    reason."""
+    try:
+        settings = Settings.from_env(demo=demo, web=web)
+    except SettingsError as error:
+        raise SystemExit(f"python -m bot {command}: {error}") from None
+    if not settings.redis_url:
+        raise SystemExit(f"python -m bot {command}: REDIS_URL is required (the Redis the bot uses; `python -m bot demo` "
+                         "prints the URL of its embedded one)")
+    return settings
+
 def _is_aes_key(value: str) -> bool:
     if len(value) != 43:
         return False

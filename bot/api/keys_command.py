@@ -22,7 +22,7 @@ from loyalty_core.redis_store.access_keys import RedisAccessKeyStore
 from loyalty_core.redis_store.connection import connect
 from loyalty_core.redis_store.scripts import Scripts
 
-from ..settings import Settings, SettingsError
+from ..settings import Settings, command_settings
 
 
 def add_keys_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,14 +40,7 @@ def add_keys_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_keys(args: argparse.Namespace) -> int:
-    try:
-        settings = Settings.from_env(demo=args.demo)
-    except SettingsError as error:
-        raise SystemExit(f"python -m bot keys: {error}") from None
-    if not settings.redis_url:
-        raise SystemExit("python -m bot keys: REDIS_URL is required (the Redis the bot uses; `python -m bot demo` "
-                         "prints the URL of its embedded one)")
-    return asyncio.run(_run(args, settings))
+    return asyncio.run(_run(args, command_settings("keys", demo=args.demo)))
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
