@@ -25,6 +25,7 @@ from decimal import Decimal
 from bench.common import cpu_seconds, machine, private_redis, write_results
 from bench.scans import rss_mb
 from bot.campaign_shares import ProcessShares, ShareWorker
+from bot.process import tune_collector
 from bot.services import build_services
 from bot.sms import LogSmsSender
 from loyalty_core import keys
@@ -151,6 +152,7 @@ async def run(members: int, processes: int) -> dict:
         await fill(redis, members)
         setup = round(time.perf_counter() - started, 1)
         await services.campaigns.create(CAMPAIGN)
+        tune_collector()                         # as the scheduler's process (bot/process.py) has it
         measured, _ = await timed(lambda: services.campaigns.send("bench"), redis_pid)
         status = await services.campaigns.status("bench")
         queued = sum([await redis.xlen(keys.push_stream(p)) for p in range(8)])

@@ -54,7 +54,8 @@ class ProcessShares:
 
 
 def deliver_share(worker: ShareWorker, campaign_id: str, run: str, share: int, count: int) -> bool:
-    """One process's share (run in the pool's process), on uvloop as every long-running process of the bot."""
+    """One process's share (run in the pool's process), on uvloop and with the collector tuned (once the services
+    are built) as every long-running process of the bot."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
@@ -63,6 +64,7 @@ def deliver_share(worker: ShareWorker, campaign_id: str, run: str, share: int, c
 
 
 async def _deliver_share(worker: ShareWorker, campaign_id: str, run: str, share: int, count: int) -> bool:
+    from .process import tune_collector
     from .services import build_services      # the pool's process imports the services only when it works
     from .sms import LogSmsSender
     redis = connect(worker.redis_url, max_connections=64, socket_timeout=worker.socket_timeout)
@@ -70,6 +72,7 @@ async def _deliver_share(worker: ShareWorker, campaign_id: str, run: str, share:
         services = build_services(redis, worker.clock(), worker.pii_key, LogSmsSender(),
                                   program=load_program(worker.program_file), push_partitions=worker.push_partitions,
                                   public_base_url=worker.public_base_url)
+        tune_collector()
         return await services.campaigns.deliver_share(campaign_id, run, share, count)
     finally:
         await redis.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from typing import Awaitable, Callable
 
@@ -12,9 +13,22 @@ from aiohttp import web
 from .embedded_redis import EmbeddedRedis
 from .settings import Settings
 
+# Python's cyclic collector, by default, looks for cycles after every 700 new containers (dicts, lists, objects)
+# and, every few hundred of those rounds, through every object the process holds. A campaign's send makes a few
+# dozen short-lived containers per member, which reference counting frees: the collector cost its sending process
+# about a seventh of its processor time (measured with gc.callbacks), finding almost nothing. Long-running processes
+# therefore move what they made at start (modules, the program, templates) out of its sight and let it run after
+# 50,000 new containers instead: a cycle that forms (a failure's traceback, say) waits a little longer to be freed.
+COLLECT_AFTER = (50_000, 20, 10)
+
+
+def tune_collector() -> None:
+    gc.freeze()
+    gc.set_threshold(*COLLECT_AFTER)
+
 
 def run(body: Callable[[asyncio.Event], Awaitable[None]]) -> None:
-    """Run `body` on uvloop until it returns or SIGINT/SIGTERM sets its stop event."""
+    """Run `body` on uvloop until it returns or SIGINT/SIGTERM sets its stop event (the collector tuned first)."""
     async def supervised() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -22,6 +36,7 @@ def run(body: Callable[[asyncio.Event], Awaitable[None]]) -> None:
             loop.add_signal_handler(signum, stop.set)
         await body(stop)
 
+    tune_collector()
     try:
         import uvloop
         uvloop.run(supervised())
