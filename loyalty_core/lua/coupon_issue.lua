@@ -1,7 +1,8 @@
--- Issue a coupon to a member, once per issue key, within the template's per-member limit.
+-- Issue a coupon to a member, once per issue key, within the template's per-member limit. The coupon_issued
+-- event comes whole from the caller (which relays its own copy, without reading the outbox back).
 -- KEYS[1] coupons hash  KEYS[2] coupon counts hash  KEYS[3] coupon ops hash  KEYS[4] outbox
 -- ARGV[1] member_id  ARGV[2] now (iso)  ARGV[3] issue_key  ARGV[4] code  ARGV[5] coupon JSON
--- ARGV[6] template_id  ARGV[7] per-member limit (0 = none)  ARGV[8] event_id  ARGV[9] event data JSON
+-- ARGV[6] template_id  ARGV[7] per-member limit (0 = none)  ARGV[8] event_id  ARGV[9] event JSON
 local op = 'issue:' .. ARGV[3]
 local prior = redis.call('HGET', KEYS[3], op)
 if prior then return ok({code = prior, replayed = true}) end
@@ -11,5 +12,5 @@ if limit > 0 and held >= limit then return fail('coupon_limit_reached', {held = 
 redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
 redis.call('HINCRBY', KEYS[2], ARGV[6], 1)
 redis.call('HSET', KEYS[3], op, ARGV[4])
-local event = emit(KEYS[4], ARGV[8], 'coupon_issued', ARGV[1], ARGV[2], cjson.decode(ARGV[9]))
-return ok({code = ARGV[4], replayed = false, event = event})
+redis.call('HSETNX', KEYS[4], ARGV[8], ARGV[9])
+return ok({code = ARGV[4], replayed = false})

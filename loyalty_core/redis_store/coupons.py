@@ -9,8 +9,8 @@ from redis.asyncio import Redis
 
 from .. import keys
 from ..clock import epoch_ms
-from .outbox import Outbox
 from .batching import pipelined
+from .outbox import Outbox, event_body
 from .scripts import Scripts, refusal
 
 
@@ -24,12 +24,14 @@ def _issue_keys(member_id: str) -> list[str]:
             keys.member_outbox(member_id)]
 
 
-def _issue_args(coupon: dict, issue_key: str, per_member_limit: int) -> list:
+def _issue_args(coupon: dict, issue_key: str, per_member_limit: int, issued_at: str) -> list:
+    """coupon_issue's arguments after the member id and the time: the coupon and its event, both as stored."""
     template = coupon["template"]
-    event = {"template_id": template["id"], "kind": template["kind"], "title": template["title"],
-             "expires_at": coupon["expires_at"], "source": coupon["source"], "code_tail": coupon["code"][-4:]}
-    return [issue_key, coupon["code"], orjson.dumps(coupon), template["id"], per_member_limit,
-            _event_id(coupon), orjson.dumps(event)]
+    data = {"template_id": template["id"], "kind": template["kind"], "title": template["title"],
+            "expires_at": coupon["expires_at"], "source": coupon["source"], "code_tail": coupon["code"][-4:]}
+    event_id = _event_id(coupon)
+    return [issue_key, coupon["code"], orjson.dumps(coupon), template["id"], per_member_limit, event_id,
+            event_body(event_id, "coupon_issued", coupon["member_id"], issued_at, data)]
 
 
 def _event_id(coupon: dict) -> str:
@@ -97,20 +99,23 @@ class RedisCouponStore:
     async def issue(self, member_id: str, coupon: dict, issue_key: str, per_member_limit: int,
                     now: datetime) -> str:
         result = await self._member_change(member_id, now, "coupon_issue", _issue_keys(member_id)[:3],
-                                           _issue_args(coupon, issue_key, per_member_limit))
+                                           _issue_args(coupon, issue_key, per_member_limit, now.isoformat()))
         return result["code"]
 
     async def issue_many(self, coupons: list[tuple[dict, str]], per_member_limit: int,
                          now: datetime) -> list[str | None]:
-        """`issue` for a batch of members: the outbox marks, then one script per member, then the relays."""
+        """`issue` for a batch of members: the outbox marks, then one script per member, then the relays of the
+        events the scripts stored (each as this side made it)."""
         member_ids = [coupon["member_id"] for coupon, _ in coupons]
         await self._outbox.mark_many(member_ids, now)
-        results = await self._scripts.run_many("coupon_issue", [
-            (_issue_keys(coupon["member_id"]), [coupon["member_id"], now.isoformat(), *_issue_args(coupon, issue_key,
-                                                                                                  per_member_limit)])
-            for coupon, issue_key in coupons])
-        await self._outbox.relay_emitted([(coupon["member_id"], _event_id(coupon), "coupon_issued", result["event"])
-                                          for (coupon, _), result in zip(coupons, results) if result.get("event")])
+        issued_at = now.isoformat()
+        calls = [(_issue_keys(coupon["member_id"]), [coupon["member_id"], issued_at,
+                                                     *_issue_args(coupon, issue_key, per_member_limit, issued_at)])
+                 for coupon, issue_key in coupons]
+        results = await self._scripts.run_many("coupon_issue", calls)
+        await self._outbox.relay_emitted([(coupon["member_id"], args[7], "coupon_issued", args[8])
+                                          for (coupon, _), (_, args), result in zip(coupons, calls, results)
+                                          if result["ok"] and not result["replayed"]])
         answers = []
         for result in results:
             if result["ok"]:

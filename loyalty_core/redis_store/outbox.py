@@ -76,6 +76,13 @@ class Outbox:
         return [orjson.loads(fields["event"]) | {"stream_id": sid} for sid, fields in entries]
 
 
+def event_body(event_id: str, event_type: str, member_id: str, occurred_at: str, data: dict) -> bytes:
+    """A domain event as a member script stores it in the outbox (the same fields as `emit` in _prelude.lua), for a
+    script that is handed its event whole."""
+    return orjson.dumps({"event_id": event_id, "type": event_type, "version": 1, "member_id": member_id,
+                         "occurred_at": occurred_at, "data": data})
+
+
 def _stream_adds(pending: dict[str, str]) -> list[tuple]:
     """The XADDs of a member's pending events to the stream, oldest first."""
     events = sorted(((orjson.loads(body), event_id, body) for event_id, body in pending.items()),
