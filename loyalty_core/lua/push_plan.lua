@@ -60,5 +60,5 @@ record.channel = decision.channel or ''
 record.until_ms = decision.until_ms
 record.reason = decision.reason or ''
 record_step(KEYS[1], record, now_ms, log, done)
-record.push = nil       -- the caller has the push: only the step's own fields go back
-return ok({record = record})
+-- The caller has the push and the decision: only what the record adds to them goes back.
+return ok({v = record.v, attempt = record.attempt, retries = record.retries, batch = record.batch})

@@ -192,13 +192,16 @@ def _plan_args(push: Push, decision: Decision, version: int, moment: _Moment, po
 
 
 def _applied(push: Push, decision: Decision, result: dict) -> PushRecord | None:
-    """The record the step wrote; `push` is the record's own (as first planned), so the script leaves it out of
-    its answer."""
+    """The record the step wrote: `push` (the record's own, as first planned) with the decision, and the counts
+    and version the script answers (it sends back only what the caller does not have)."""
     if not result["ok"]:
         return None
     if result.get("duplicate"):
         return PushRecord(push=push, status=decision.status, reason=decision.reason)
-    return PushRecord.from_dict(result["record"], push)
+    until = from_epoch_ms(epoch_ms(decision.until)) if decision.until else None      # as the record holds it
+    return PushRecord(push=push, status=decision.status, channel=decision.channel or "", until=until,
+                      reason=decision.reason or "", attempt=result["attempt"], retries=result["retries"],
+                      version=result["v"], batch=result.get("batch") or "")
 
 
 def _window(facts: dict) -> Window | None:
