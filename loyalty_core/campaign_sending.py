@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from . import errors
 from .campaign_rules import CANCELLED, HOLDOUT, PREFERRED_CATEGORY, CampaignDefinition, arm_for, share_of
-from .member_facts import Facts
+from .member_facts import Facts, TextFacts
 from .push.model import Content, Push
 
 if TYPE_CHECKING:
@@ -86,18 +86,18 @@ class CampaignSender:
         campaign_id = definition.campaign_id
         once = f"campaign:{campaign_id}" + (f":{run}" if run else "")
         member_ids = [member_id for member_id, _ in reached]
-        facts, members, statements = await asyncio.gather(self._p.facts.facts_many(member_ids),
-                                                          self._p.members.get_many(member_ids),
-                                                          self._statements_for(definition, reached))
+        facts, nicknames, statements = await asyncio.gather(self._p.facts.text_facts_many(member_ids),
+                                                            self._p.members.nicknames_many(member_ids),
+                                                            self._statements_for(definition, reached))
         coupons = await self._coupons_for(definition, reached, facts, once)
         pushes, arms, marks, links = [], [], [], {}
-        for (member_id, arm), member_facts, member, coupon, statement in zip(reached, facts, members, coupons,
-                                                                            statements):
-            if member is None:
+        for (member_id, arm), member_facts, nickname, coupon, statement in zip(reached, facts, nicknames, coupons,
+                                                                              statements):
+            if nickname is None:
                 log.warning("campaign %s: member %s has no profile", campaign_id, member_id)
                 continue
             tracked = TrackedLinks(self._p.link_base, self._p.link_key, campaign_id, member_id, arm)
-            values = {"member": self.member_values(member, member_facts, statement), "coupon": coupon,
+            values = {"member": self.member_values(nickname, member_facts, statement), "coupon": coupon,
                       "link": tracked.link}
             try:
                 text = self._p.renderer.render(definition.variant(arm).text, values)
@@ -118,7 +118,7 @@ class CampaignSender:
                   for push, arm, record in zip(pushes, arms, planned) if record is not None]
         await self._p.store.mark_many(campaign_id, marks)
 
-    async def _coupons_for(self, definition, reached: list[tuple[str, str]], facts: list[Facts | None],
+    async def _coupons_for(self, definition, reached: list[tuple[str, str]], facts: list[TextFacts | None],
                            issue_key: str) -> list[dict | None]:
         """Each reached member's coupon values (None: no coupon), issued a template at a time; each issue counted
         once per member and run."""
@@ -160,10 +160,10 @@ class CampaignSender:
     async def statement(self, member_id: str, shown: bool) -> str | None:
         return await self._p.statements.text(member_id) if shown and self._p.statements is not None else None
 
-    def member_values(self, member, facts: Facts | None, statement: str | None = None) -> dict:
+    def member_values(self, nickname: str, facts: Facts | TextFacts | None, statement: str | None = None) -> dict:
         tier = self._p.program.tier(facts.tier if facts else "")
         category = facts.preferred_category if facts else ""
-        values = {"name": member.nickname or "亲爱的会员", "tier": tier.code, "tier_name": tier.name,
+        values = {"name": nickname or "亲爱的会员", "tier": tier.code, "tier_name": tier.name,
                   "balance": facts.balance if facts else 0, "preferred_category": category,
                   "category_name": self._p.program.coupons.category_names.get(category, category),
                   "stage": facts.stage if facts else "potential"}

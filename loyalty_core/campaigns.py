@@ -99,8 +99,8 @@ class Campaigns:
     """What the campaign service works with (one object, so that other features can build it too)."""
     store: CampaignStore
     audience: Audience
-    facts: Any                # MemberFactsService: facts_many(member_ids), today()
-    members: Any              # MemberService: get_many(member_ids)
+    facts: Any                # MemberFactsService: facts(member_id), text_facts_many(member_ids), today()
+    members: Any              # MemberService: get(member_id), nicknames_many(member_ids)
     coupons: Any              # CouponService: template(id), issue_many(...)
     pushes: Delivery
     topic_counts: Any         # async (topic) -> {(channel, outcome): n}
@@ -240,8 +240,9 @@ class CampaignService:
                 except errors.UnknownCouponTemplate:
                     raise errors.InvalidCampaign(f"coupon_template: unknown coupon template {template_id!r}") from None
             links = TrackedLinks(self._p.link_base, self._p.link_key, "preview", member_id, "preview")
-            member = self._sender.member_values(await self._p.members.get(member_id), facts,
-                                         await self._sender.statement(member_id, "statement" in text))
+            nickname = (await self._p.members.get(member_id)).nickname
+            member = self._sender.member_values(nickname, facts,
+                                                await self._sender.statement(member_id, "statement" in text))
             previews.append((member_id, self._p.renderer.render(text, {"member": member, "coupon": coupon,
                                                                        "link": links.link})))
         return previews

@@ -20,7 +20,7 @@ from typing import Any, Mapping, Protocol
 
 from . import errors
 from .clock import MALL_TZ, Clock
-from .member_facts import Facts, FactsSource, facts_of
+from .member_facts import Facts, FactsSource, TextFacts, facts_of
 from .program import Program
 from .segment_rules import SpendCutoffs, rank_of, to_fen
 
@@ -40,7 +40,7 @@ class FactsStore(Protocol):
     async def source(self, member_id: str, birthday_month: int, now: datetime) -> tuple[FactsSource, int] | None: ...
     async def write(self, facts: Facts, snapshot: int, today: date, care: set[str]) -> list[str]: ...
     async def facts(self, member_id: str) -> Facts | None: ...
-    async def facts_many(self, member_ids: list[str]) -> list[Facts | None]: ...
+    async def text_facts_many(self, member_ids: list[str]) -> list[TextFacts | None]: ...
     async def due(self, today: date, limit: int) -> list[str]: ...
     async def spend_cutoffs(self) -> SpendCutoffs | None: ...
     async def save_spend_cutoffs(self, cutoffs: SpendCutoffs) -> None: ...
@@ -94,8 +94,9 @@ class MemberFactsService:
     async def facts(self, member_id: str) -> Facts | None:
         return await self._store.facts(member_id)
 
-    async def facts_many(self, member_ids: list[str]) -> list[Facts | None]:
-        return await self._store.facts_many(member_ids)
+    async def text_facts_many(self, member_ids: list[str]) -> list[TextFacts | None]:
+        """What a campaign's text shows of each member's facts; None for a member without facts yet."""
+        return await self._store.text_facts_many(member_ids)
 
     async def on_event(self, event: dict) -> None:
         await self.refresh(event["member_id"])

@@ -55,6 +55,16 @@ class FactsSource:
     phone_bound: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class TextFacts:
+    """What a campaign's text shows of a member's facts, and what picks their category's coupon: read on its own,
+    since a send reads it for every member of the segment."""
+    tier: str
+    balance: int
+    preferred_category: str
+    stage: str
+
+
 @dataclass(frozen=True)
 class Facts:
     member_id: str

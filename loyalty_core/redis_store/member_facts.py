@@ -18,13 +18,14 @@ from redis.asyncio import Redis
 
 from .. import keys
 from ..clock import MALL_TZ, epoch_ms
-from ..member_facts import Facts, FactsSource, Purchase
+from ..member_facts import Facts, FactsSource, Purchase, TextFacts
 from ..segment_rules import Clause, SpendCutoffs
 from .batching import pipelined
 from .scripts import Scripts
 
 SCRATCH_TTL_SECONDS = 600
 SCORES = ("spend", "balance", "purchases", "last_purchase", "joined")
+TEXT_FIELDS = ("stage", "tier", "balance", "category")         # TextFacts, in the order of HMGET's answer
 
 
 def _day(value: str) -> date | None:
@@ -164,9 +165,10 @@ class RedisFactsStore:
         raw = await self._scripts.batcher.call("HGETALL", keys.member_facts(member_id))
         return decode(member_id, raw) if raw.get("stage") else None
 
-    async def facts_many(self, member_ids: list[str]) -> list[Facts | None]:
-        raws = await pipelined(self._redis, [("HGETALL", keys.member_facts(m)) for m in member_ids])
-        return [decode(member_id, raw) if raw.get("stage") else None for member_id, raw in zip(member_ids, raws)]
+    async def text_facts_many(self, member_ids: list[str]) -> list[TextFacts | None]:
+        raws = await pipelined(self._redis, [("HMGET", keys.member_facts(m), *TEXT_FIELDS) for m in member_ids])
+        return [TextFacts(tier, int(balance), category, stage) if stage else None
+                for stage, tier, balance, category in raws]
 
     async def communities(self, member_id: str) -> frozenset[str]:
         return frozenset(await self._redis.smembers(keys.member_communities(member_id)))

@@ -64,9 +64,10 @@ class RedisMemberStore:
     async def get(self, member_id: str) -> Member | None:
         return _member(member_id, await self._scripts.batcher.call("HGETALL", keys.member_profile(member_id)))
 
-    async def get_many(self, member_ids: list[str]) -> list[Member | None]:
-        raws = await pipelined(self._redis, [("HGETALL", keys.member_profile(m)) for m in member_ids])
-        return [_member(member_id, raw) for member_id, raw in zip(member_ids, raws)]
+    async def nicknames_many(self, member_ids: list[str]) -> list[str | None]:
+        raws = await pipelined(self._redis, [("HMGET", keys.member_profile(m), "nickname", "joined_at", "imported_at")
+                                             for m in member_ids])
+        return [nickname or "" if joined or imported else None for nickname, joined, imported in raws]
 
     async def phone_enc(self, member_id: str) -> str | None:
         return await self._redis.hget(keys.member_profile(member_id), "phone_enc")
