@@ -261,21 +261,25 @@ class CouponService:
         return reaching
 
     async def _issue_to_members(self, template, wanted: list[tuple[str, str]], source, now, validity) -> list:
-        codes = await self._claim_new_codes([member_id for member_id, _ in wanted], epoch_ms(validity.expires_at))
-        raw_template = template.to_dict()
-        coupons = [{"code": code, "member_id": member_id, "template": raw_template, "status": "issued",
-                    "issued_at": now.isoformat(), "expires_at": validity.expires_at.isoformat(),
-                    "expires_ms": epoch_ms(validity.expires_at), "last_day": validity.last_day.isoformat(),
-                    "starts_at": validity.starts_at.isoformat() if validity.starts_at else None, "source": source}
-                   for (member_id, _), code in zip(wanted, codes)]
+        expires_ms = epoch_ms(validity.expires_at)
+        codes = await self._claim_new_codes([member_id for member_id, _ in wanted], expires_ms)
+        stored = {"template": template.to_dict(), "status": "issued", "issued_at": now.isoformat(),
+                  "expires_at": validity.expires_at.isoformat(), "expires_ms": expires_ms,
+                  "last_day": validity.last_day.isoformat(),
+                  "starts_at": validity.starts_at.isoformat() if validity.starts_at else None, "source": source}
+        coupons = [{"code": code, "member_id": member_id, **stored} for (member_id, _), code in zip(wanted, codes)]
         issued = await self._store.issue_many([(coupon, issue_key) for coupon, (_, issue_key) in zip(coupons, wanted)],
                                               template.per_member_limit, now)
+        terms = terms_zh(template, validity.last_day, self.program.coupons.names)    # the same for the whole batch
         answers = []
         for coupon, code in zip(coupons, issued):
             if code != coupon["code"]:          # refused, or a replay: this attempt's fresh code is not needed
                 await self._store.release_code(coupon["code"], coupon["member_id"])
             answers.append(errors.CouponMemberLimit() if code is None else
-                           self._coupon(coupon, template) if code == coupon["code"] else code)
+                           Coupon(code=code, member_id=coupon["member_id"], template=template, status="issued",
+                                  issued_at=now, starts_at=validity.starts_at, expires_at=validity.expires_at,
+                                  last_day=validity.last_day, terms=terms, source=source)
+                           if code == coupon["code"] else code)
         return answers
 
     async def _claim_new_codes(self, member_ids: list[str], expires_ms: int) -> list[str]:
@@ -421,9 +425,9 @@ class CouponService:
             expired += await self._store.expire(member_id, code, now)
         return expired
 
-    def _coupon(self, raw: dict, template: CouponTemplate | None = None) -> Coupon:
-        """The coupon of its stored form (`template`: the template it was issued from, if at hand)."""
-        template = template or CouponTemplate.from_dict(raw["template"])
+    def _coupon(self, raw: dict) -> Coupon:
+        """The coupon of its stored form."""
+        template = CouponTemplate.from_dict(raw["template"])
         last_day = date.fromisoformat(raw["last_day"])
         return Coupon(
             code=raw["code"], member_id=raw["member_id"], template=template, status=raw["status"],
