@@ -21,12 +21,23 @@ local function log_step(log, record, now_ms)
   end
 end
 
+-- A record as stored; push_json: its push as the JSON text the caller gave (a new record's, whose push the script
+-- did not decode), spliced in as it is. Nil: record.push is the whole push.
+local function encode_record(record, push_json)
+  if not push_json then return cjson.encode(record) end
+  local push = record.push
+  record.push = nil
+  local rest = cjson.encode(record)        -- never empty: a record always has its status
+  record.push = push
+  return '{"push":' .. push_json .. ',' .. string.sub(rest, 2)
+end
+
 -- One step of the push's life: the record changes (its version with it) and the member's log says so.
--- done = {key, keep_ms}: final records are forgotten keep_ms after they end.
-local function record_step(pushes_key, record, now_ms, log, done)
+-- done = {key, keep_ms}: final records are forgotten keep_ms after they end. push_json: as encode_record's.
+local function record_step(pushes_key, record, now_ms, log, done, push_json)
   record.v = (record.v or 0) + 1
   record.updated_ms = now_ms
-  redis.call('HSET', pushes_key, record.push.push_id, cjson.encode(record))
+  redis.call('HSET', pushes_key, record.push.push_id, encode_record(record, push_json))
   log_step(log, record, now_ms)
   if FINAL[record.status] then
     redis.call('ZADD', done[1], now_ms, record.push.push_id)

@@ -185,8 +185,9 @@ def _plan_keys(member_id: str) -> list[str]:
 
 
 def _plan_args(push: Push, decision: Decision, version: int, moment: _Moment, policy: PushPolicy) -> list:
-    return [_json(push.to_dict()), _json(_decision(decision)), version, moment.ms, moment.today,
-            moment.monday, policy.marketing_per_day, policy.marketing_per_week,
+    return [_json(push.to_dict()), push.push_id, push.dedup_key, push.kind, push.topic, decision.status,
+            decision.channel or "", epoch_ms(decision.until) if decision.until else "", decision.reason or "",
+            version, moment.ms, moment.today, moment.monday, policy.marketing_per_day, policy.marketing_per_week,
             URGENCIES.index(push.urgency) * URGENCY_RANK_SPAN + epoch_ms(push.not_after), LOG_LENGTH,
             KEEP_ENDED_MS, KEEP_DEDUP_MS]
 
@@ -215,11 +216,6 @@ def _window(facts: dict) -> Window | None:
 def _begun(result: dict, record: PushRecord | None = None) -> Begun:
     raw = result.get("record")
     return Begun(result["action"], PushRecord.from_dict(raw) if raw else record, result.get("openid") or "")
-
-
-def _decision(decision: Decision) -> dict:
-    return _present(status=decision.status, channel=decision.channel, reason=decision.reason,
-                    until_ms=epoch_ms(decision.until) if decision.until else None)
 
 
 def _outcome(outcome: Outcome) -> dict:
