@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from . import errors
 from .campaign_rules import CANCELLED, HOLDOUT, PREFERRED_CATEGORY, CampaignDefinition, arm_for, share_of
 from .member_facts import Facts, TextFacts
-from .push.model import Content, Push
+from .push.model import Content, Push, push_id_for
 
 if TYPE_CHECKING:
     from .campaigns import Campaigns
@@ -90,6 +90,10 @@ class CampaignSender:
                                                             self._p.members.nicknames_many(member_ids),
                                                             self._statements_for(definition, reached))
         coupons = await self._coupons_for(definition, reached, facts, once)
+        # What every push of the batch shares, worked out once.
+        texts = {variant.name: variant.text for variant in definition.variants}
+        topics = {name: topic_of(campaign_id, name) for name in texts}
+        push_id, not_after = push_id_for(once), self._p.clock.now() + VALID_FOR
         pushes, arms, marks, links = [], [], [], {}
         for (member_id, arm), member_facts, nickname, coupon, statement in zip(reached, facts, nicknames, coupons,
                                                                               statements):
@@ -100,16 +104,15 @@ class CampaignSender:
             values = {"member": self.member_values(nickname, member_facts, statement), "coupon": coupon,
                       "link": tracked.link}
             try:
-                text = self._p.renderer.render(definition.variant(arm).text, values)
+                text = self._p.renderer.render(texts[arm], values)
             except errors.InvalidCampaign as problem:   # e.g. the coupon the text names could not be issued
                 log.warning("campaign %s: no text for member %s (%s)", campaign_id, member_id, problem.code)
                 marks.append((f"untold:{once}:{member_id}", f"{arm}|untold"))
                 continue
             links.update(tracked.made)
             mass = {"msgtype": "text", "text": {"content": text}} if definition.channels.mass_send else None
-            pushes.append(Push(push_id="", member_id=member_id, kind="marketing", topic=topic_of(campaign_id, arm),
-                               not_after=self._p.clock.now() + VALID_FOR, content=Content.text(text, mass=mass),
-                               dedup_key=once))
+            pushes.append(Push(push_id=push_id, member_id=member_id, kind="marketing", topic=topics[arm],
+                               not_after=not_after, content=Content.text(text, mass=mass), dedup_key=once))
             arms.append(arm)
         if links:
             await self._p.store.save_links(links)
