@@ -7,8 +7,10 @@ local op = 'issue:' .. ARGV[3]
 local prior = redis.call('HGET', KEYS[3], op)
 if prior then return ok({code = prior, replayed = true}) end
 local limit = tonumber(ARGV[7])
-local held = tonumber(redis.call('HGET', KEYS[2], ARGV[6]) or '0')
-if limit > 0 and held >= limit then return fail('coupon_limit_reached', {held = held}) end
+if limit > 0 then
+  local held = tonumber(redis.call('HGET', KEYS[2], ARGV[6]) or '0')
+  if held >= limit then return fail('coupon_limit_reached', {held = held}) end
+end
 redis.call('HSET', KEYS[1], ARGV[4], ARGV[5])
 redis.call('HINCRBY', KEYS[2], ARGV[6], 1)
 redis.call('HSET', KEYS[3], op, ARGV[4])
