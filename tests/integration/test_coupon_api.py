@@ -74,7 +74,10 @@ async def test_a_coupon_is_checked_then_used_once_at_the_till(till, redis):
     assert (other.status, other.error) == (409, "already_used")
     status, after = await get(till, code, **DINING)
     assert (after["applies"], after["reason"], after["status"]) == (False, "already_used", "used")
-    assert [f["type"] for _, f in await redis.xrange(keys.OUTBOX_STREAM)].count("coupon_used") == 1
+    # One use, one event. The relay is at least once: the losers' relays of the member's outbox may copy the
+    # winner's event too before it is deleted, and consumers drop the copies by event_id.
+    used = [f for _, f in await redis.xrange(keys.OUTBOX_STREAM) if f["type"] == "coupon_used"]
+    assert len(used) >= 1 and len({(f["event_id"], f["event"]) for f in used}) == 1
 
 
 async def test_a_check_without_a_basket_judges_the_coupon_alone(till):
@@ -284,7 +287,10 @@ async def test_concurrent_uses_at_the_till_use_a_coupon_once(till, redis):
     [winner] = [answer for answer in others if answer.status == 200]
     repeats = await asyncio.gather(*(use(till, code, winner.json["txn_id"]) for _ in range(4)))
     assert all((answer.status, answer.json) == (200, winner.json) for answer in repeats)
-    assert [f["type"] for _, f in await redis.xrange(keys.OUTBOX_STREAM)].count("coupon_used") == 1
+    # One use, one event. The relay is at least once: the losers' relays of the member's outbox may copy the
+    # winner's event too before it is deleted, and consumers drop the copies by event_id.
+    used = [f for _, f in await redis.xrange(keys.OUTBOX_STREAM) if f["type"] == "coupon_used"]
+    assert len(used) >= 1 and len({(f["event_id"], f["event"]) for f in used}) == 1
 
 
 async def test_a_failure_at_the_till_is_logged_without_the_coupon_code(till, redis, caplog):
