@@ -15,9 +15,10 @@ channel cannot use it:
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from .. import errors
 from ..clock import MALL_TZ, epoch_ms, from_epoch_ms
