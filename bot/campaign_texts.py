@@ -26,8 +26,7 @@ def _render(text: str, values: Mapping[str, Any]) -> str:
     """`Template.render`, without building the template's globals (a ChainMap, read twice) anew for each member:
     two thirds of the time a short text took to render."""
     template, globals_ = _compiled(text)
-    context = new_context(template.environment, template.name, template.blocks, {**globals_, **values},
-                          shared=True, globals=globals_)
+    context = new_context(template.environment, template.name, template.blocks, dict(values), globals=globals_)
     return template.environment.concat(template.root_render_func(context))
 
 
