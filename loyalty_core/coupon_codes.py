@@ -23,6 +23,9 @@ GROUP = 4
 _VALUE = {char: value for value, char in enumerate(ALPHABET)}
 _WEIGHTS = tuple(2 * i + 1 for i in range(CODE_LENGTH))
 _SEPARATORS = str.maketrans("", "", " -_\u3000\t")
+_CHECK_INVERSE = pow(_WEIGHTS[RANDOM_LENGTH], -1, len(ALPHABET))
+_PAIRS = tuple(a + b for a in ALPHABET for b in ALPHABET)      # ten bits as two characters
+_DRAW_BYTES = 8                                                 # 64 bits drawn a code, the top 60 used
 
 
 def _weighted_sum(body: str) -> int:
@@ -32,13 +35,23 @@ def _weighted_sum(body: str) -> int:
 def check_character(body: str) -> str:
     """The character that completes the 12-character body to a valid code."""
     # solve: sum(body) + w_last × v ≡ 0 (mod 32); w_last is odd, so it has an inverse mod 32
-    inverse = pow(_WEIGHTS[RANDOM_LENGTH], -1, len(ALPHABET))
-    return ALPHABET[(-_weighted_sum(body) * inverse) % len(ALPHABET)]
+    return ALPHABET[(-_weighted_sum(body) * _CHECK_INVERSE) % len(ALPHABET)]
 
 
 def new_code() -> str:
-    bits = secrets.randbits(5 * RANDOM_LENGTH)          # one draw, five bits a character
-    body = "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(RANDOM_LENGTH))
+    return new_codes(1)[0]
+
+
+def new_codes(count: int) -> list[str]:
+    """`count` new codes from a single draw of the system's randomness (a draw is a system call: a batch of
+    coupons takes one, not one a code)."""
+    drawn = secrets.token_bytes(_DRAW_BYTES * count)
+    return [_code_of(int.from_bytes(drawn[i:i + _DRAW_BYTES]) >> 4) for i in range(0, len(drawn), _DRAW_BYTES)]
+
+
+def _code_of(bits: int) -> str:
+    """The code whose body spells the 60 bits, ten at a time."""
+    body = "".join([_PAIRS[(bits >> shift) & 1023] for shift in (50, 40, 30, 20, 10, 0)])
     return body + check_character(body)
 
 

@@ -288,7 +288,7 @@ class CouponService:
             drawing = [i for i, code in enumerate(codes) if code is None]
             if not drawing:
                 return codes
-            drawn = [coupon_codes.new_code() for _ in drawing]
+            drawn = coupon_codes.new_codes(len(drawing))
             claimed = await self._store.claim_codes([(code, member_ids[i], expires_ms) for i, code in zip(drawing, drawn)])
             for i, code, ok in zip(drawing, drawn, claimed):
                 if ok:

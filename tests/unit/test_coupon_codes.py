@@ -6,7 +6,8 @@ import secrets
 import pytest
 
 from loyalty_core import coupon_codes, errors
-from loyalty_core.coupon_codes import ALPHABET, CODE_LENGTH, RANDOM_LENGTH, check_character, grouped, is_valid, new_code
+from loyalty_core.coupon_codes import (ALPHABET, CODE_LENGTH, RANDOM_LENGTH, check_character, grouped, is_valid,
+                                        new_code, new_codes)
 
 
 def test_the_alphabet_has_32_unambiguous_characters():
@@ -21,6 +22,16 @@ def test_a_code_has_at_least_60_random_bits_and_a_check_character():
     assert all(len(code) == CODE_LENGTH and set(code) <= set(ALPHABET) and is_valid(code) for code in codes)
     seen_per_position = [{code[i] for code in codes} for i in range(RANDOM_LENGTH)]
     assert all(len(chars) == 32 for chars in seen_per_position)       # every position uses the whole alphabet
+
+
+def test_a_batch_of_codes_drawn_at_once_is_as_random_as_codes_drawn_one_by_one():
+    codes = new_codes(2000)
+    assert len(set(codes)) == 2000 and not set(codes) & set(new_codes(2000))
+    assert all(len(code) == CODE_LENGTH and is_valid(code) for code in codes)
+    for position in range(RANDOM_LENGTH):
+        counts = [sum(code[position] == char for code in codes) for char in ALPHABET]
+        assert min(counts) > 30 and max(counts) < 100, (position, counts)    # 62.5 expected; far outside 6 sigma
+    assert new_codes(0) == []
 
 
 # Fresh codes are drawn inside the test, so that every test process collects the same test ids.
@@ -79,5 +90,6 @@ def test_a_code_of_the_wrong_shape_is_refused_as_such(typed):
 
 def test_codes_come_from_the_secrets_module(monkeypatch):
     drawn = []
-    monkeypatch.setattr(secrets, "randbits", lambda bits: drawn.append(bits) or 0)
-    assert new_code().startswith("2" * RANDOM_LENGTH) and drawn == [5 * RANDOM_LENGTH]
+    monkeypatch.setattr(secrets, "token_bytes", lambda size: drawn.append(size) or bytes(size))
+    assert new_code().startswith("2" * RANDOM_LENGTH) and drawn == [8]
+    assert new_codes(3) == ["2" * RANDOM_LENGTH + check_character("2" * RANDOM_LENGTH)] * 3 and drawn == [8, 24]
