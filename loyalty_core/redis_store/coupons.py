@@ -107,7 +107,7 @@ class RedisCouponStore:
         """`issue` for a batch of members: the outbox marks, then one script per member, then the relays of the
         events the scripts stored (each as this side made it)."""
         member_ids = [coupon["member_id"] for coupon, _ in coupons]
-        await self._outbox.mark_many(member_ids, now)
+        marks = await self._outbox.mark_many(member_ids, now)
         issued_at = now.isoformat()
         calls = [(_issue_keys(coupon["member_id"]), [coupon["member_id"], issued_at,
                                                      *_issue_args(coupon, issue_key, per_member_limit, issued_at)])
@@ -115,7 +115,7 @@ class RedisCouponStore:
         results = await self._scripts.run_many("coupon_issue", calls)
         await self._outbox.relay_emitted([(coupon["member_id"], args[7], "coupon_issued", args[8])
                                           for (coupon, _), (_, args), result in zip(coupons, calls, results)
-                                          if result["ok"] and not result["replayed"]])
+                                          if result["ok"] and not result["replayed"]], marks)
         answers = []
         for result in results:
             if result["ok"]:

@@ -8,7 +8,7 @@ from bot.events import join_day_consumer
 from bot.services import build_services
 from bot.sms import LogSmsSender
 from loyalty_core import errors, keys
-from loyalty_core.redis_store.outbox import Outbox
+from loyalty_core.redis_store.outbox import Outbox, event_body
 from loyalty_core.redis_store.scripts import Scripts
 from tests.fixtures_bot import CapturingSms
 
@@ -165,6 +165,29 @@ async def test_one_sweep_clears_every_stale_dirty_mark_not_only_one_batch(redis,
     await redis.zadd("outbox:dirty", {str(100_000 + n): 1 for n in range(1200)})
     assert await outbox.sweep(clock.now(), batch=500) == 0
     assert await redis.zcard("outbox:dirty") == 0
+
+
+async def test_a_batch_removes_its_own_dirty_marks_once_relayed_and_no_step_s_mark_of_the_same_member(redis, clock):
+    outbox, now = Outbox(redis, Scripts(redis)), clock.now()
+    await outbox.mark("100001", now)                   # a single step of 100001's, its event not relayed yet
+    marks = await outbox.mark_many(["100001", "100002"], now)
+    assert await redis.zcard("outbox:dirty") == 3
+    body = event_body("e1", "coupon_issued", "100002", now.isoformat(), {})
+    await redis.hset("{m:100002}:outbox", "e1", body)
+    await outbox.relay_emitted([("100002", "e1", "coupon_issued", body)], marks)
+    assert await redis.zrange("outbox:dirty", 0, -1) == ["100001"]
+    assert [fields["event_id"] for _, fields in await redis.xrange("outbox:events")] == ["e1"]
+    assert await redis.hlen("{m:100002}:outbox") == 0
+
+
+async def test_a_batch_cut_short_before_its_relay_leaves_its_marks_for_the_sweep(redis, clock):
+    outbox = Outbox(redis, Scripts(redis))
+    await outbox.mark_many(["100003", "100004"], clock.now())
+    await redis.hset("{m:100003}:outbox", "e2", event_body("e2", "coupon_issued", "100003", "", {}))
+    clock.advance(minutes=1)
+    assert await outbox.sweep(clock.now()) == 1
+    assert await redis.zcard("outbox:dirty") == 0 and await redis.hlen("{m:100003}:outbox") == 0
+    assert [fields["event_id"] for _, fields in await redis.xrange("outbox:events")] == ["e2"]
 
 
 async def test_binding_a_number_again_after_a_change_is_a_new_event(members, bind, redis, clock):
