@@ -74,6 +74,9 @@ class Notice:
         return _stored(cls, template_id=raw["template_id"], fields=dict(raw["fields"]), url=raw.get("url", ""))
 
 
+MASS_AS_CUSTOM = "custom"        # a stored push's mass message that is its customer-service one
+
+
 @dataclass(frozen=True)
 class Content:
     custom: Mapping[str, Any] | None = None
@@ -98,8 +101,10 @@ class Content:
         return getattr(self, channel) is not None
 
     def to_dict(self) -> dict:
-        """Only the channels it has content for."""
-        raw = {"custom": self.custom, "mass": self.mass,
+        """Only the channels it has content for; a mass message the same as the customer-service one is stored
+        as "custom" (a campaign's text is usually both), not twice."""
+        mass = MASS_AS_CUSTOM if self.mass is not None and self.mass == self.custom else self.mass
+        raw = {"custom": self.custom, "mass": mass,
                "template": self.template.to_dict() if self.template else None,
                "subscribe": self.subscribe.to_dict() if self.subscribe else None}
         return {channel: content for channel, content in raw.items() if content is not None}
@@ -107,8 +112,9 @@ class Content:
     @classmethod
     def from_dict(cls, raw: Mapping) -> "Content":
         notice = lambda name: Notice.from_dict(raw[name]) if raw.get(name) else None  # noqa: E731
+        mass = raw.get("custom") if raw.get("mass") == MASS_AS_CUSTOM else raw.get("mass")
         return _stored(cls, custom=raw.get("custom") or None, template=notice("template"),
-                       subscribe=notice("subscribe"), mass=raw.get("mass") or None)
+                       subscribe=notice("subscribe"), mass=mass or None)
 
 
 @dataclass(frozen=True)

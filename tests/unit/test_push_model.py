@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta, timezone
 
+import orjson
 import pytest
 from hypothesis import given, strategies as st
 
@@ -65,12 +66,24 @@ texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), m
     str.strip)
 
 
-@given(texts, texts, st.sampled_from(["now", "today", "any"]), st.integers(0, 10**6), st.booleans())
-def test_a_push_survives_its_storage(text, field, urgency, minutes, with_template):
+@given(texts, texts, st.sampled_from(["now", "today", "any"]), st.integers(0, 10**6), st.booleans(),
+       st.sampled_from(["none", "same", "other"]))
+def test_a_push_survives_its_storage(text, field, urgency, minutes, with_template, mass):
     template = Notice("TPL", {"thing1": field}, url="https://mall.example/x") if with_template else None
+    mass_text = {"none": None, "same": text, "other": text + "!"}[mass]
     push = Push("p1", "100001", "service", "points_earned", NOW + timedelta(minutes=minutes),
-                Content.text(text, template=template), urgency=urgency)
-    assert Push.from_dict(push.to_dict()) == push
+                Content.text(text, template=template,
+                             mass={"msgtype": "text", "text": {"content": mass_text}} if mass_text else None),
+                urgency=urgency)
+    assert Push.from_dict(orjson.loads(orjson.dumps(push.to_dict()))) == push
+
+
+def test_a_mass_message_the_same_as_the_custom_one_is_stored_once():
+    same = Content.text("春季上新", mass={"msgtype": "text", "text": {"content": "春季上新"}})
+    assert same.to_dict() == {"custom": same.custom, "mass": "custom"}
+    assert Content.from_dict(same.to_dict()).mass == same.custom
+    other = Content.text("春季上新", mass={"msgtype": "text", "text": {"content": "秋季上新"}})
+    assert other.to_dict()["mass"] == other.mass
 
 
 def test_a_window_counts_as_closed_within_the_margin():
