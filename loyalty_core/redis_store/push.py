@@ -2,7 +2,6 @@
 window and the delivery log (see loyalty_core/push/service.py for the steps and their order)."""
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -30,17 +29,15 @@ class RedisPushStore:
 
     # -- planning ----------------------------------------------------------------------------------------
     async def situation(self, push: Push, now: datetime) -> tuple[MemberFacts, PushRecord | None] | None:
-        call = self._scripts.batcher.call
-        answers = await asyncio.gather(*(call(*command) for command in _situation_reads(push)))
-        return _situation(push, answers, _Moment.of(now))
+        return (await self.situations([push], now))[0]
 
     async def situations(self, pushes: list[Push], now: datetime) -> list[tuple[MemberFacts, PushRecord | None] | None]:
         """`situation` of each push, read by one script per push (in its member's slot), all in one pipeline."""
-        answers = await self._scripts.read_many("push_situation", [(_situation_keys(push.member_id),
-                                                                    (push.dedup_key, push.push_id)) for push in pushes])
+        answers = await self._scripts.read_many("push_situation", [
+            (_situation_keys(push.member_id), (push.dedup_key, push.push_id, _consent_asked(push))) for push in pushes])
         moment = _Moment.of(now)
-        return [_situation(push, (status, _pairs(facts), _pairs(consents), _pairs(caps), dedup, record), moment)
-                for push, (status, facts, consents, caps, dedup, record) in zip(pushes, answers)]
+        return [_situation(push, (status, _pairs(facts), consent, _pairs(caps), dedup, record), moment)
+                for push, (status, facts, consent, caps, dedup, record) in zip(pushes, answers)]
 
     async def apply(self, push: Push, decision: Decision, version: int, now: datetime,
                     policy: PushPolicy) -> PushRecord | None:
@@ -125,7 +122,7 @@ class RedisPushStore:
         return [Delivery.from_dict(orjson.loads(entry)) for entry in raw]
 
 
-SITUATION_READS = ("status", "facts", "consents", "caps", "dedup", "record")
+SITUATION_READS = ("status", "facts", "consent", "caps", "dedup", "record")
 
 
 def _situation_keys(member_id: str) -> list[str]:
@@ -139,13 +136,9 @@ def _pairs(flat: list) -> dict:
     return dict(zip(flat[::2], flat[1::2]))
 
 
-def _situation_reads(push: Push) -> list[tuple]:
-    """The reads `_situation` decides on, in the order of SITUATION_READS."""
-    member_id = push.member_id
-    return [("HGET", keys.member_profile(member_id), "status"), ("HGETALL", keys.member_push_facts(member_id)),
-            ("HGETALL", keys.member_consents(member_id)), ("HGETALL", keys.member_push_caps(member_id)),
-            ("ZSCORE", keys.member_push_dedup(member_id), push.dedup_key),
-            ("HGET", keys.member_pushes(member_id), push.push_id)]
+def _consent_asked(push: Push) -> str:
+    """The consent the planner may decide on: the subscribe message's template id, or "" (none to read)."""
+    return push.content.subscribe.template_id if push.content.subscribe else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +155,7 @@ class _Moment:
 
 
 def _situation(push: Push, answers, moment: _Moment) -> tuple[MemberFacts, PushRecord | None] | None:
-    status, facts, consents, caps, dedup, raw_record = answers
+    status, facts, consent, caps, dedup, raw_record = answers
     if status is None:
         return None
     record = PushRecord.from_dict(orjson.loads(raw_record)) if raw_record else None
@@ -171,7 +164,7 @@ def _situation(push: Push, answers, moment: _Moment) -> tuple[MemberFacts, PushR
     return MemberFacts(
         following=status == "subscribed" and facts.get("unreachable") != "1",
         window=_window(facts),
-        consents={template_id: int(left) for template_id, left in consents.items()},
+        consents={_consent_asked(push): int(consent)} if consent is not None else {},
         mass_this_month=int(facts.get("mass_count", 0)) if facts.get("mass_month") == moment.month else 0,
         marketing_today=sum(day == today for day in others),
         marketing_this_week=sum(day <= today for day in others),
