@@ -94,11 +94,14 @@ class CampaignSender:
         texts = {variant.name: variant.text for variant in definition.variants}
         topics = {name: topic_of(campaign_id, name) for name in texts}
         push_id, not_after = push_id_for(once), self._p.clock.now() + VALID_FOR
-        pushes, arms, marks, links = [], [], [], {}
+        pushes, told, marks, links = [], [], [], {}
         for (member_id, arm), member_facts, nickname, coupon, statement in zip(reached, facts, nicknames, coupons,
                                                                               statements):
+            counted = (f"{arm}|coupons",) if coupon else ()    # counted with the member's last step, once
             if nickname is None:
                 log.warning("campaign %s: member %s has no profile", campaign_id, member_id)
+                if counted:
+                    marks.append((f"coupon:{once}:{member_id}", counted))
                 continue
             tracked = TrackedLinks(self._p.link_base, self._p.link_key, campaign_id, member_id, arm)
             values = {"member": self.member_values(nickname, member_facts, statement), "coupon": coupon,
@@ -107,24 +110,26 @@ class CampaignSender:
                 text = self._p.renderer.render(texts[arm], values)
             except errors.InvalidCampaign as problem:   # e.g. the coupon the text names could not be issued
                 log.warning("campaign %s: no text for member %s (%s)", campaign_id, member_id, problem.code)
-                marks.append((f"untold:{once}:{member_id}", f"{arm}|untold"))
+                marks.append((f"untold:{once}:{member_id}", (f"{arm}|untold", *counted)))
                 continue
             links.update(tracked.made)
             mass = {"msgtype": "text", "text": {"content": text}} if definition.channels.mass_send else None
             pushes.append(Push(push_id=push_id, member_id=member_id, kind="marketing", topic=topics[arm],
                                not_after=not_after, content=Content.text(text, mass=mass), dedup_key=once))
-            arms.append(arm)
+            told.append((arm, counted))
         if links:
             await self._p.store.save_links(links)
         planned = await self._p.pushes.plan_many(pushes)
-        marks += [(f"planned:{once}:{push.member_id}", f"{arm}|planned")
-                  for push, arm, record in zip(pushes, arms, planned) if record is not None]
+        for push, (arm, counted), record in zip(pushes, told, planned):
+            if record is not None:
+                marks.append((f"planned:{once}:{push.member_id}", (f"{arm}|planned", *counted)))
+            elif counted:
+                marks.append((f"coupon:{once}:{push.member_id}", counted))
         await self._p.store.mark_many(campaign_id, marks)
 
     async def _coupons_for(self, definition, reached: list[tuple[str, str]], facts: list[TextFacts | None],
                            issue_key: str) -> list[dict | None]:
-        """Each reached member's coupon values (None: no coupon), issued a template at a time; each issue counted
-        once per member and run."""
+        """Each reached member's coupon values (None: no coupon), issued a template at a time."""
         by_template: dict[str, list[int]] = {}
         for i, ((_, arm), member_facts) in enumerate(zip(reached, facts)):
             template_id = definition.variant(arm).coupon_template
@@ -134,7 +139,6 @@ class CampaignSender:
             if template_id:
                 by_template.setdefault(template_id, []).append(i)
         values: list[dict | None] = [None] * len(reached)
-        marks = []
         for template_id, members in by_template.items():
             template = await self._p.coupons.template(template_id)
             issued = await self._p.coupons.issue_many(template, [(reached[i][0], issue_key) for i in members],
@@ -147,10 +151,7 @@ class CampaignSender:
                 elif isinstance(coupon, Exception):
                     raise coupon
                 else:
-                    marks.append((f"coupon:{issue_key}:{member_id}", f"{arm}|coupons"))
                     values[i] = coupon_values(coupon.template, coupon.grouped, coupon.last_day)
-        if marks:
-            await self._p.store.mark_many(definition.campaign_id, marks)
         return values
 
     async def _statements_for(self, definition, reached: list[tuple[str, str]]) -> list[str | None]:

@@ -90,13 +90,13 @@ class RedisCampaignStore:
             [f"buy:{txn_id}", f"refund:{refund_id}", field, fen])
         return result["counted"]
 
-    async def mark_many(self, campaign_id: str, marks: list[tuple[str, str]]) -> list[bool]:
-        """`mark` of each (mark, count field), counting 1, in one script."""
+    async def mark_many(self, campaign_id: str, marks: list[tuple[str, tuple[str, ...]]]) -> list[bool]:
+        """`mark` of each (mark, count fields), counting 1 in each field, in one script."""
         if not marks:
             return []
         result = await self._scripts.run("campaign_marks", [keys.campaign_marks(campaign_id),
                                                             keys.campaign_counts(campaign_id)],
-                                         [part for mark, field in marks for part in (mark, field)])
+                                         [part for mark, fields in marks for part in (mark, ",".join(fields))])
         return list(result["counted"])
 
     async def counts(self, campaign_id: str) -> dict[tuple[str, str], int]:
