@@ -14,7 +14,7 @@ the threshold, the percentage and the cap are measured against).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Annotated, Iterable, Literal, Mapping, get_args
@@ -84,10 +84,23 @@ class CouponTemplate:
         raw["categories"], raw["stores"] = list(self.categories), list(self.stores)
         return raw
 
+    def issued_form(self) -> dict:
+        """The template as an issued coupon keeps it: to_dict() without the terms that do not apply (no value, no
+        limit, no categories…), since a coupon is stored for each member and most of a template's terms are empty.
+        Only a term that is empty by default and empty here is left out (valid_days = 0 stays: it is a term), so
+        a coupon's terms never depend on the defaults this class has later."""
+        raw = self.to_dict()
+        return {key: value for key, value in raw.items()
+                if key not in _EMPTY_BY_DEFAULT or getattr(self, key) != _EMPTY_BY_DEFAULT[key]}
+
     @classmethod
     def from_dict(cls, raw: Mapping) -> "CouponTemplate":
-        """From to_dict(), also as stored through a Lua script (whose JSON writes an empty list as {})."""
+        """From to_dict() or issued_form(), also as stored through a Lua script (whose JSON writes an empty list as {})."""
         return cls(**{**raw, "categories": raw.get("categories") or (), "stores": raw.get("stores") or ()})
+
+
+# The terms whose default is nothing at all (no value, no limit, no categories, none of the dates…).
+_EMPTY_BY_DEFAULT = {f.name: f.default for f in fields(CouponTemplate) if f.default is not MISSING and not f.default}
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,7 @@ class CouponService:
 
     async def _issue_to_member(self, member_id, template, issue_key, source, now, validity) -> Coupon:
         code = await self._claim_new_code(member_id, epoch_ms(validity.expires_at))
-        coupon = {"code": code, "member_id": member_id, "template": template.to_dict(), "status": "issued",
+        coupon = {"code": code, "member_id": member_id, "template": template.issued_form(), "status": "issued",
                   "issued_at": now.isoformat(), "expires_at": validity.expires_at.isoformat(),
                   "expires_ms": epoch_ms(validity.expires_at), "last_day": validity.last_day.isoformat(),
                   "starts_at": validity.starts_at.isoformat() if validity.starts_at else None, "source": source}
@@ -263,7 +263,7 @@ class CouponService:
     async def _issue_to_members(self, template, wanted: list[tuple[str, str]], source, now, validity) -> list:
         expires_ms = epoch_ms(validity.expires_at)
         codes = await self._claim_new_codes([member_id for member_id, _ in wanted], expires_ms)
-        stored = {"template": template.to_dict(), "status": "issued", "issued_at": now.isoformat(),
+        stored = {"template": template.issued_form(), "status": "issued", "issued_at": now.isoformat(),
                   "expires_at": validity.expires_at.isoformat(), "expires_ms": expires_ms,
                   "last_day": validity.last_day.isoformat(),
                   "starts_at": validity.starts_at.isoformat() if validity.starts_at else None, "source": source}

@@ -3,6 +3,7 @@ to the fen, validity, plain-Chinese terms, and a property over any basket and co
 from datetime import date, datetime, timedelta
 from decimal import Decimal as D
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -192,3 +193,22 @@ def test_any_discount_is_between_zero_and_the_basket_and_zero_where_the_rules_ex
         assert not result.applies and result.discount == 0 and result.reason
     if not result.applies:
         assert result.discount == 0
+
+
+ISSUED_FORMS = [CASH_OFF, THRESHOLD, PERCENT, GIFT,
+                CouponTemplate(id="today", title="当日券", kind="cash_off", value=D("5"), valid_days=0),
+                CouponTemplate(id="fixed", title="限时", kind="voucher", gift="停车券", valid_from=date(2026, 7, 1),
+                               valid_until=date(2026, 7, 31), stores=("S01",), per_member_limit=2, total_limit=500,
+                               min_tier="gold", member_day_only=True, max_free=3)]
+
+
+@pytest.mark.parametrize("coupon", ISSUED_FORMS, ids=lambda t: t.id)
+def test_an_issued_coupon_keeps_every_term_that_applies_and_reads_back_as_its_template(coupon):
+    kept = coupon.issued_form()
+    assert CouponTemplate.from_dict(orjson.loads(orjson.dumps(kept))) == coupon      # valid_days = 0 included
+    assert all(not getattr(coupon, name) for name in set(coupon.to_dict()) - set(kept))
+
+
+def test_an_issued_coupon_leaves_out_only_what_is_empty():
+    assert CASH_OFF.issued_form() == {"id": "t", "title": "t", "kind": "cash_off", "value": "20.00",
+                                      "min_amount": "100.00", "max_free": 1, "valid_days": 30}
