@@ -1,6 +1,7 @@
 """Time comes from an injected clock so tests (and the sandbox) can move it."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -45,6 +46,7 @@ class OffsetClock:
         return datetime.now(MALL_TZ) + self.offset
 
 
+@functools.lru_cache(maxsize=1024)      # a batch asks for the same few moments (now, its deadline) over and over
 def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
