@@ -474,8 +474,10 @@ async def send(till: Till, request: Request, secret: str) -> tuple[int, dict]:
     return response.status, error
 
 
+# No example database: the strategies aim at what each run's fixture made (a fresh coupon code among them), so an
+# example saved by another run does not replay as the same request and hypothesis reports it as flaky.
 @pytest.mark.parametrize("key", ENDPOINT_KEYS)
-@settings(max_examples=200)
+@settings(max_examples=200, database=None)
 @given(data=st.data())
 async def test_fuzzed_requests_are_refused_and_change_nothing(seeded, redis, key, data):
     secret = POS_SECRET if TILL <= scopes_reaching(api_routes(seeded.till)[key]) else ADMIN_SECRET
