@@ -95,7 +95,8 @@ class CouponTemplate:
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> "CouponTemplate":
-        """From to_dict() or issued_form(), also as stored through a Lua script (whose JSON writes an empty list as {})."""
+        """From to_dict() or issued_form(), also as stored through a Lua script (whose JSON writes an empty list
+        as {})."""
         return cls(**{**raw, "categories": raw.get("categories") or (), "stores": raw.get("stores") or ()})
 
 

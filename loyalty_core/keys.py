@@ -101,7 +101,7 @@ def access_token_forced(appid: str) -> str:     # string: time of the last force
 # of thousands a second, more than a mall group's tills and chats make; split by member with a consumer group per
 # partition if that changes.
 OUTBOX_STREAM = "outbox:events"                 # stream the push side consumes; entries carry event_id
-OUTBOX_DIRTY = "outbox:dirty"                   # zset member_id or member_id|batch -> time: members with unrelayed events
+OUTBOX_DIRTY = "outbox:dirty"                   # zset member_id (or member_id|batch) -> time: unrelayed events
 
 
 def member_outbox(member_id: str) -> str:       # hash event_id -> event JSON, written inside member scripts
