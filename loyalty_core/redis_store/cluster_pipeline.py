@@ -5,8 +5,10 @@ once, each error in its reply's place.
 redis-py's ClusterPipeline does the same split, with a policy lookup, a command object and a parse per command:
 on a cluster that was most of the processor time of a web process under load. Redirects are followed here as
 redis-py follows them: a MOVED moves its slot in the client's map and the command goes to the new node, an ASK
-goes once to the node named, after ASKING. A node that cannot be reached fails its own commands only (each gets
-the ConnectionError), and the client reads its slot map again before its next command (a failover)."""
+goes once to the node named, after ASKING. A connection found broken (a node that restarted closed it) is replaced
+and its commands go once more, as the plain client's batch goes; a node that still cannot be reached fails its own
+commands only (each gets the ConnectionError), and the client reads its slot map again before its next command (a
+failover)."""
 from __future__ import annotations
 
 import asyncio
@@ -36,12 +38,15 @@ async def exchange(client, commands: list[tuple]) -> list:
     return replies
 
 
-async def _send_by_node(client, commands: list[tuple], todo: list[int], replies: list) -> None:
+async def _send_by_node(client, commands: list[tuple], todo: list[int], replies: list, again: bool = True) -> None:
     by_node: dict[str, tuple] = {}
     for i in todo:
         node = await _node_of(client, commands[i])
         by_node.setdefault(node.name, (node, []))[1].append(i)
     await asyncio.gather(*(_on_node(client, node, commands, indexes, replies) for node, indexes in by_node.values()))
+    lost = [i for i in todo if isinstance(replies[i], redis_errors.ConnectionError)]
+    if lost and again:       # on new connections (a lost one was closed), to the nodes the map names now
+        await _send_by_node(client, commands, lost, replies, again=False)
 
 
 async def _node_of(client, command: tuple):
