@@ -26,6 +26,9 @@ _SEPARATORS = str.maketrans("", "", " -_\u3000\t")
 _CHECK_INVERSE = pow(_WEIGHTS[RANDOM_LENGTH], -1, len(ALPHABET))
 _PAIRS = tuple(a + b for a in ALPHABET for b in ALPHABET)      # ten bits as two characters
 _DRAW_BYTES = 8                                                 # 64 bits drawn a code, the top 60 used
+# What each pair of the body adds to the weighted sum, by its place: the sum of a new code is six lookups.
+_PAIR_SUMS = tuple(tuple(_WEIGHTS[2 * place] * _VALUE[pair[0]] + _WEIGHTS[2 * place + 1] * _VALUE[pair[1]]
+                         for pair in _PAIRS) for place in range(RANDOM_LENGTH // 2))
 
 
 def _weighted_sum(body: str) -> int:
@@ -34,8 +37,12 @@ def _weighted_sum(body: str) -> int:
 
 def check_character(body: str) -> str:
     """The character that completes the 12-character body to a valid code."""
+    return _completing(_weighted_sum(body))
+
+
+def _completing(body_sum: int) -> str:
     # solve: sum(body) + w_last × v ≡ 0 (mod 32); w_last is odd, so it has an inverse mod 32
-    return ALPHABET[(-_weighted_sum(body) * _CHECK_INVERSE) % len(ALPHABET)]
+    return ALPHABET[(-body_sum * _CHECK_INVERSE) % len(ALPHABET)]
 
 
 def new_code() -> str:
@@ -51,8 +58,12 @@ def new_codes(count: int) -> list[str]:
 
 def _code_of(bits: int) -> str:
     """The code whose body spells the 60 bits, ten at a time."""
-    body = "".join([_PAIRS[(bits >> shift) & 1023] for shift in (50, 40, 30, 20, 10, 0)])
-    return body + check_character(body)
+    # written out pair by pair: a campaign draws a code for each of a million members
+    a, b, c, d, e, f = (bits >> 50) & 1023, (bits >> 40) & 1023, (bits >> 30) & 1023, (bits >> 20) & 1023, \
+        (bits >> 10) & 1023, bits & 1023
+    sa, sb, sc, sd, se, sf = _PAIR_SUMS
+    body_sum = sa[a] + sb[b] + sc[c] + sd[d] + se[e] + sf[f]
+    return _PAIRS[a] + _PAIRS[b] + _PAIRS[c] + _PAIRS[d] + _PAIRS[e] + _PAIRS[f] + _completing(body_sum)
 
 
 def is_valid(code: str) -> bool:
@@ -72,4 +83,4 @@ def normalise(raw: str) -> str:
 
 def grouped(code: str) -> str:
     """K7QH-3WXN-9PZD-R: four at a time, easier to read out and type."""
-    return "-".join(code[i:i + GROUP] for i in range(0, len(code), GROUP))
+    return "-".join([code[i:i + GROUP] for i in range(0, len(code), GROUP)])

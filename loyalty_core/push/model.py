@@ -28,7 +28,6 @@ Urgency = Literal["now", "today", "any"]
 Channel = Literal["custom", "template", "subscribe", "mass"]
 KINDS: tuple[str, ...] = ("service", "marketing")
 URGENCIES: tuple[str, ...] = ("now", "today", "any")         # most urgent first
-CHANNELS: tuple[str, ...] = ("custom", "template", "subscribe", "mass")
 
 # The recorded life of a push.
 PLANNED, DEFERRED, PENDING_INBOX, QUEUED = "planned", "deferred", "pending_inbox", "queued"
@@ -89,7 +88,7 @@ class Content:
             _check_message(self.custom, CUSTOM_TYPES, "custom")
         if self.mass is not None:
             _check_message(self.mass, MASS_TYPES, "mass")
-        if not any(self.offers(channel) for channel in CHANNELS):
+        if self.custom is None and self.template is None and self.subscribe is None and self.mass is None:
             raise errors.InvalidPush("a push needs content for at least one channel")
 
     @classmethod
@@ -181,9 +180,13 @@ def _require(value, name: str) -> None:
         raise errors.InvalidPush(f"{name}: at most {ID_MAX_CHARS} characters")
 
 
+def _is_mapping(value) -> bool:
+    return type(value) is dict or isinstance(value, Mapping)      # a dict, nearly always: no ABC check for it
+
+
 def _check_message(message: Mapping, types: frozenset[str], channel: str) -> None:
-    msgtype = message.get("msgtype") if isinstance(message, Mapping) else None
-    if msgtype not in types or not isinstance(message.get(msgtype), Mapping):
+    msgtype = message.get("msgtype") if _is_mapping(message) else None
+    if msgtype not in types or not _is_mapping(message.get(msgtype)):
         raise errors.InvalidPush(f"{channel} content needs a msgtype of {', '.join(sorted(types))} and its object")
     if msgtype == "text":
         text = message["text"].get("content")

@@ -57,7 +57,7 @@ class Scripts:
         await the result later."""
         if self.check_slots and len({key_slot(k.encode()) for k in keys}) > 1:
             raise CrossSlotScript(f"script {name} touches keys in several cluster slots: {list(keys)}")
-        command = ("EVALSHA", script_sha(name, self.check_slots), len(keys), *keys, *(_arg(a) for a in args))
+        command = ("EVALSHA", script_sha(name, self.check_slots), len(keys), *keys, *_args(args))
         return self._result(name, command, self.batcher.call(*command))
 
     async def run(self, name: str, keys: Sequence[str], args: Sequence[Any] = ()) -> dict:
@@ -79,7 +79,7 @@ class Scripts:
         for keys, args in calls:
             if self.check_slots and len({key_slot(k.encode()) for k in keys}) > 1:
                 raise CrossSlotScript(f"script {name} touches keys in several cluster slots: {list(keys)}")
-            commands.append(("EVALSHA", sha, len(keys), *keys, *(_arg(a) for a in args)))
+            commands.append(("EVALSHA", sha, len(keys), *keys, *_args(args)))
         raw = await pipelined(self._redis, commands, errors_in_place=True)
         unknown = [i for i, answer in enumerate(raw) if isinstance(answer, NoScriptError)]
         if unknown:
@@ -97,7 +97,7 @@ class Scripts:
         (replicated.py); raises NotReplicated if they do not confirm in time."""
         if self.check_slots and len({key_slot(k.encode()) for k in keys}) > 1:
             raise CrossSlotScript(f"script {name} touches keys in several cluster slots: {list(keys)}")
-        command = ("EVALSHA", script_sha(name, self.check_slots), len(keys), *keys, *(_arg(a) for a in args))
+        command = ("EVALSHA", script_sha(name, self.check_slots), len(keys), *keys, *_args(args))
         try:
             raw = await replicated.write_then_wait(self._redis, keys[0], command, replicas)
         except NoScriptError:
@@ -139,9 +139,12 @@ def decode(name: str, raw: Any) -> dict:
 _AS_IS = {str, bytes, int, float}     # what Redis takes as it is (a bool is an int, but must be sent as 0 or 1)
 
 
+def _args(values: Sequence[Any]) -> list:
+    """The arguments as Redis takes them; those that are already (nearly all) go without a call each."""
+    return [value if type(value) in _AS_IS else _arg(value) for value in values]
+
+
 def _arg(value: Any) -> Any:
-    if type(value) in _AS_IS:
-        return value
     if isinstance(value, (dict, list)):
         return orjson.dumps(value)
     if isinstance(value, bool):
