@@ -7,8 +7,10 @@ variant, and the marketing push planned and queued to the outbox (a mass send, s
 split between processes as the scheduler does with CAMPAIGN_PROCESSES (this one and workers) — and the peak RSS
 of this process and its workers together, and the processor seconds of all of them and of redis-server; then
 the latency of segment previews at that size (each run 5 times, the median). Targets: the campaign under 2
-minutes and 300 MB. `python -m bench.campaign [members] [processes]` (default 1,000,000 and 2). Writes
-bench/results/campaign.json.
+minutes and 300 MB. Before the members are made and after the previews, a fixed piece of work is timed on the
+same machine (bench/common.py, machine_reference): the shared machine's speed moves between sittings, and that
+says at which speed the run was. `python -m bench.campaign [members] [processes]` (default 1,000,000 and 2).
+Writes bench/results/campaign.json.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from bench.common import cpu_seconds, machine, private_redis, write_results
+from bench.common import cpu_seconds, machine, machine_reference, private_redis, write_results
 from bench.scans import rss_mb
 from bot.campaign_shares import ProcessShares, ShareWorker
 from bot.process import tune_collector
@@ -148,6 +150,7 @@ async def run(members: int, processes: int) -> dict:
         worker = ShareWorker(url, KEY, fixed_now=NOW, socket_timeout=30)
         shares = ProcessShares(worker, processes) if processes > 1 else None
         services = build_services(redis, ManualClock(NOW), KEY, LogSmsSender(), campaign_shares=shares)
+        before = machine_reference(url, redis_pid)
         started = time.perf_counter()
         await fill(redis, members)
         setup = round(time.perf_counter() - started, 1)
@@ -158,6 +161,7 @@ async def run(members: int, processes: int) -> dict:
         queued = sum([await redis.xlen(keys.push_stream(p)) for p in range(8)])
         shown = await previews(services)
         await redis.aclose()
+        after = machine_reference(url, redis_pid)
     seconds = measured["seconds"]
     return {"members": members, "processes": processes, "setup_seconds": setup, "campaign_seconds": seconds,
             "peak_rss_mb": measured["peak_rss_mb"], "campaign_cpu_seconds": measured["cpu_seconds"],
@@ -166,7 +170,8 @@ async def run(members: int, processes: int) -> dict:
             "redis_us_per_member": round(measured["redis_cpu_seconds"] / members * 1e6),
             "load_average": measured["load_average"],
             "members_per_s": round(members / seconds), "audience": status["audience"], "holdout": status["holdout"],
-            "planned": status["planned"], "queued_to_outbox": queued, "previews": shown}
+            "planned": status["planned"], "queued_to_outbox": queued, "previews": shown,
+            "machine_reference": {"before": before, "after": after}}
 
 
 def table(report: dict) -> str:
@@ -179,9 +184,15 @@ def table(report: dict) -> str:
              f"{report['redis_us_per_member']} µs); load average {report['load_average']}",
              f"  audience {report['audience']:,}, holdout {report['holdout']:,}, planned {report['planned']:,}, "
              f"queued {report['queued_to_outbox']:,} ({report['members_per_s']:,} members/s)",
+             "  machine reference (bench/common.py, before and after): Python "
+             f"{_both(report, 'python_seconds')} s, redis-server {_both(report, 'redis_seconds')} s",
              f"{'segment preview':<44} {'members':>10} {'median ms':>10}"]
     lines += [f"{p['segment']:<44} {p['count']:>10,} {p['median_ms']:>10}" for p in report["previews"]]
     return "\n".join(lines)
+
+
+def _both(report: dict, figure: str) -> str:
+    return " / ".join(str(report["machine_reference"][when][figure]) for when in ("before", "after"))
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import os
 import platform
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,6 +133,45 @@ def cpu_seconds(pid: int) -> float:
 
 def machine() -> dict:
     return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()}
+
+
+REFERENCE_ROUNDS = 50_000
+REFERENCE_SCRIPT = "redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return redis.call('HGET', KEYS[1], ARGV[1])"
+
+
+def machine_reference(redis_url: str, redis_pid: int, db: int = 9) -> dict:
+    """A fixed piece of work timed beside a benchmark in the same run (the median of five): the shared machine's
+    speed differs by more than half between sittings, and this says which kind of sitting a figure comes from.
+    Python: REFERENCE_ROUNDS script calls packed and JSON documents made, this process's processor seconds;
+    Redis: as many small script calls (a hash field written and read, a key each), redis-server's processor
+    seconds. The keys go into a database of their own, emptied afterwards."""
+    import hiredis
+    import orjson
+    import redis
+
+    client = redis.Redis.from_url(redis_url, db=db, socket_timeout=120)  # a busy shared machine stalls Redis
+    sha = client.script_load(REFERENCE_SCRIPT)
+    python, server = [], []
+    try:
+        for _ in range(5):
+            started = time.process_time()
+            for n in range(REFERENCE_ROUNDS):
+                member = str(1_000_000 + n)
+                hiredis.pack_command(("EVALSHA", sha, 2, f"{{m:{member}}}:a", f"{{m:{member}}}:b", member, n,
+                                      "campaign:reference", 1772503200000))
+                orjson.dumps({"member_id": member, "n": n, "topic": "campaign:reference", "text": f"会员 {member}"})
+            python.append(time.process_time() - started)
+            started = cpu_seconds(redis_pid)
+            for first in range(0, REFERENCE_ROUNDS, 1000):
+                pipe = client.pipeline(transaction=False)
+                for n in range(first, first + 1000):
+                    pipe.evalsha(sha, 1, f"reference:{n}", "field", n)
+                pipe.execute()
+            server.append(cpu_seconds(redis_pid) - started)
+            client.flushdb(asynchronous=True)
+    finally:
+        client.close()
+    return {"python_seconds": round(statistics.median(python), 2), "redis_seconds": round(statistics.median(server), 2)}
 
 
 def write_results(name: str, report: dict) -> Path:
