@@ -14,6 +14,7 @@ from ..push import hours
 from ..push.model import URGENCIES, Decision, Delivery, MemberFacts, Push, PushRecord, Window
 from ..push.planner import PushPolicy
 from ..push.service import ActionNoted, Begun, Outcome
+from .batching import pipelined
 from .scripts import Scripts
 
 LOG_LENGTH = 100                              # delivery log entries kept per member
@@ -32,12 +33,15 @@ class RedisPushStore:
         return (await self.situations([push], now))[0]
 
     async def situations(self, pushes: list[Push], now: datetime) -> list[tuple[MemberFacts, PushRecord | None] | None]:
-        """`situation` of each push, read by one script per push (in its member's slot), all in one pipeline."""
-        answers = await self._scripts.read_many("push_situation", [
-            (_situation_keys(push.member_id), (push.dedup_key, push.push_id, _consent_asked(push))) for push in pushes])
+        """`situation` of each push, read by plain commands, all in one pipeline. The reads need not be one atomic
+        step: what the planner decides on and another step could change in between (the record and its version, the
+        dedup key, the caps) the plan step checks again, atomically, refusing a stale decision. A script making the
+        same reads costs Redis about three times as much (bench: 11 µs a push against 4)."""
+        reads = [_situation_reads(push) for push in pushes]
+        answers = iter(await pipelined(self._redis, [command for member_reads in reads for command in member_reads]))
         moment = _Moment.of(now)
-        return [_situation(push, (status, _pairs(facts), consent, _pairs(caps), dedup, record), moment)
-                for push, (status, facts, consent, caps, dedup, record) in zip(pushes, answers)]
+        return [_situation(push, [next(answers) for _ in member_reads], moment)
+                for push, member_reads in zip(pushes, reads)]
 
     async def apply(self, push: Push, decision: Decision, version: int, now: datetime,
                     policy: PushPolicy) -> PushRecord | None:
@@ -122,18 +126,16 @@ class RedisPushStore:
         return [Delivery.from_dict(orjson.loads(entry)) for entry in raw]
 
 
-SITUATION_READS = ("status", "facts", "consent", "caps", "dedup", "record")
-
-
-def _situation_keys(member_id: str) -> list[str]:
-    """push_situation's keys, in the order of SITUATION_READS."""
-    return [keys.member_profile(member_id), keys.member_push_facts(member_id), keys.member_consents(member_id),
-            keys.member_push_caps(member_id), keys.member_push_dedup(member_id), keys.member_pushes(member_id)]
-
-
-def _pairs(flat: list) -> dict:
-    """A hash as HGETALL answers it inside a script (field, value, field, value…) as a dict."""
-    return dict(zip(flat[::2], flat[1::2]))
+def _situation_reads(push: Push) -> list[tuple]:
+    """What the planner decides the push on: the profile's status, the push facts, the caps, the dedup key's score,
+    the push's record, and the one consent its subscribe message could use (none for a push without one)."""
+    member_id = push.member_id
+    reads = [("HGET", keys.member_profile(member_id), "status"), ("HGETALL", keys.member_push_facts(member_id)),
+             ("HGETALL", keys.member_push_caps(member_id)), ("ZSCORE", keys.member_push_dedup(member_id), push.dedup_key),
+             ("HGET", keys.member_pushes(member_id), push.push_id)]
+    if consent := _consent_asked(push):
+        reads.append(("HGET", keys.member_consents(member_id), consent))
+    return reads
 
 
 def _consent_asked(push: Push) -> str:
@@ -154,8 +156,10 @@ class _Moment:
         return cls(epoch_ms(now), hours.day_key(now), hours.week_start(now).strftime("%Y%m%d"), hours.month_key(now))
 
 
-def _situation(push: Push, answers, moment: _Moment) -> tuple[MemberFacts, PushRecord | None] | None:
-    status, facts, consent, caps, dedup, raw_record = answers
+def _situation(push: Push, answers: list, moment: _Moment) -> tuple[MemberFacts, PushRecord | None] | None:
+    """The planner's facts from the answers to `_situation_reads`; None for a member with no profile."""
+    status, facts, caps, dedup, raw_record, *asked = answers
+    consent = asked[0] if asked else None
     if status is None:
         return None
     record = PushRecord.from_dict(orjson.loads(raw_record)) if raw_record else None

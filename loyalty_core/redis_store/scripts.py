@@ -67,14 +67,10 @@ class Scripts:
         """The script once per (keys, args), all in one pipeline (each call in its own slot: a batch of
         members' steps); the results in order. A server that does not know the script yet gets it loaded and
         only the calls it refused are sent again."""
-        return [decode(name, answer) for answer in await self._many(name, calls, False)]
+        return [decode(name, answer) for answer in await self._many(name, calls)]
 
-    async def read_many(self, name: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]) -> list:
-        """`run_many` of a script that only reads and answers Redis's own replies (no JSON to decode)."""
-        return await self._many(name, calls, self.check_slots)
-
-    async def _many(self, name: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]], check_slots: bool) -> list:
-        sha = script_sha(name, check_slots)
+    async def _many(self, name: str, calls: Sequence[tuple[Sequence[str], Sequence[Any]]]) -> list:
+        sha = script_sha(name)
         commands = []
         for keys, args in calls:
             if self.check_slots and len({key_slot(k.encode()) for k in keys}) > 1:
@@ -83,7 +79,7 @@ class Scripts:
         raw = await pipelined(self._redis, commands, errors_in_place=True)
         unknown = [i for i, answer in enumerate(raw) if isinstance(answer, NoScriptError)]
         if unknown:
-            await self._redis.script_load(script_source(name, check_slots))
+            await self._redis.script_load(script_source(name))
             for i, answer in zip(unknown, await pipelined(self._redis, [commands[i] for i in unknown],
                                                                 errors_in_place=True)):
                 raw[i] = answer
