@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from decimal import Decimal
+from fractions import Fraction
 from statistics import NormalDist
 
 import pytest
@@ -36,6 +37,23 @@ def test_assignment_is_stable_and_differs_between_campaigns_only_by_their_ids(me
     campaign = definition()
     assert arm_for(campaign_id, member, campaign) == arm_for(campaign_id, member, campaign)
     assert arm_for(campaign_id, member, campaign) in {"A", "B", "C", HOLDOUT}
+
+
+@given(member=st.text(min_size=1, max_size=12), holdout=st.sampled_from(["0", "0.1", "0.25", "0.5"]),
+       weights=st.sampled_from([("1",), ("0.5", "0.5"), ("0.5", "0.3", "0.2"), ("0.001", "0.999")]))
+def test_assignment_is_the_documented_rule_worked_out_exactly(member, holdout, weights):
+    campaign = definition(weights=weights, holdout=holdout)
+    u = Fraction(int(hashlib.sha256(f"c1:{member}".encode()).hexdigest()[:15], 16), 16 ** 15)
+    h = Fraction(holdout)
+    expected, reached = HOLDOUT, Fraction(0)
+    if u >= h:
+        position = (u - h) / (1 - h)
+        for name, weight in zip("ABC", weights):
+            reached += Fraction(weight)
+            if position < reached:
+                expected = name
+                break
+    assert arm_for("c1", member, campaign) == expected
 
 
 def test_no_holdout_puts_nobody_in_it_and_one_variant_takes_everyone_else():
