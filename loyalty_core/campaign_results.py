@@ -37,9 +37,7 @@ class CampaignResults:
                    "coupons_redeemed": counts.get((arm.name, "redeemed"), 0), "purchasers": arm.converted,
                    "spend": f"{counts.get((arm.name, 'spend'), 0) / 100:.2f}", "conversion": round(arm.rate, 4)}
             if arm.name != HOLDOUT:
-                test = two_proportion_z_test(arm.converted, arm.members, holdout.converted, holdout.members)
-                row |= {"uplift": round(arm.rate - holdout.rate, 4), "z": round(test.z, 3),
-                        "p_value": round(test.p_value, 4)}
+                row |= _against(arm, holdout)
             shown.append(row)
         return {"campaign_id": campaign_id, "conversion_days": definition.conversion_days, "arms": shown,
                 "verdict": verdict(arms)}
@@ -84,3 +82,12 @@ class CampaignResults:
         joined = (await self._p.store.joined(event["member_id"])).get(campaign_id)
         if joined:
             await self._p.store.mark(campaign_id, f"redeemed:{event['event_id']}", {f"{joined['arm']}|redeemed": 1})
+
+
+def _against(arm: Arm, holdout: Arm) -> dict:
+    """A variant's uplift over the holdout and its z-test; None for each while the holdout has no members (a
+    campaign without one, or none assigned yet): there is nothing to measure the uplift against."""
+    if holdout.members == 0:
+        return {"uplift": None, "z": None, "p_value": None}
+    test = two_proportion_z_test(arm.converted, arm.members, holdout.converted, holdout.members)
+    return {"uplift": round(arm.rate - holdout.rate, 4), "z": round(test.z, 3), "p_value": round(test.p_value, 4)}

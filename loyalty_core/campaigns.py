@@ -223,6 +223,17 @@ class CampaignService:
     async def recent(self, limit: int = 50) -> list[StoredCampaign]:
         return await self._p.store.recent(limit)
 
+    async def listed(self, limit: int = 50) -> list[dict]:
+        """The recent campaigns as a list shows them: id, name, status, when each scheduled one is next sent (a
+        recurring one's next run, not its definition's send_at) and a recurring one's timetable."""
+        shown = []
+        for stored in await self.recent(limit):
+            next_at = await self._p.store.due_at(stored.campaign_id) if stored.status == SCHEDULED else None
+            shown.append({"campaign_id": stored.campaign_id, "name": stored.body.get("name", ""),
+                          "status": stored.status, "repeat": stored.body.get("repeat") or "",
+                          "next_send_at": next_at.astimezone(MALL_TZ).isoformat() if next_at else None})
+        return shown
+
     async def preview_text(self, text: str, coupon_template: str, member_ids: list[str]) -> list[tuple[str, str]]:
         """(member_id, the text as that member would read it) for sample members, with the coupon's title and a
         sample code (nothing is issued, no link is saved). InvalidCampaign names what stops the text rendering."""

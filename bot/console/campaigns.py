@@ -32,7 +32,7 @@ WHOLE_FIELDS = {"balance_min", "days_since_purchase_max", "days_since_purchase_m
 @routes.get("/campaigns", name="campaigns")
 @needs(Permission.CAMPAIGNS)
 async def list_campaigns(request: web.Request) -> web.Response:
-    campaigns = await request.config_dict[SERVICES].campaigns.recent()
+    campaigns = await request.config_dict[SERVICES].campaigns.listed()
     return page(request, "campaigns.html", campaigns=campaigns)
 
 

@@ -24,6 +24,8 @@ NAVIGATION = (("dashboard", "总览 Dashboard", Permission.DASHBOARD),
               ("inbox", "反馈 Feedback", Permission.FEEDBACK),
               ("users", "用户 Users", Permission.USERS),
               ("audit", "审计 Audit log", Permission.AUDIT))
+CAMPAIGN_STATUS_NAMES = {"scheduled": "待发送 scheduled", "sending": "发送中 sending",
+                         "sent": "已下发 all planned", "cancelled": "已取消 cancelled"}
 
 
 def percent(value) -> str:
@@ -36,6 +38,7 @@ def make_console_environment() -> Environment:
     env.filters["money"] = money
     env.filters["percent"] = percent
     env.globals["role_names"] = ROLE_NAMES
+    env.globals["campaign_status_names"] = CAMPAIGN_STATUS_NAMES
     return env
 
 

@@ -169,6 +169,7 @@ async def test_a_tracked_link_counts_the_click_and_redirects(mall):
         assert (followed.status, followed.headers["Location"]) == (302, "https://mall.example/spring")
     [arm] = (await till.admin.get("/api/v1/admin/campaigns/spring/results")).json["arms"][:1]
     assert (arm["arm"], arm["clicked"], arm["delivered"]) == ("A", 1, 1)
+    assert (arm["uplift"], arm["z"], arm["p_value"]) == (None, None, None)     # no holdout to measure it against
     assert (await wired.bot.get("/r/nosuchtoken", allow_redirects=False)).status == 404
 
 
@@ -195,6 +196,9 @@ async def test_a_recurring_campaign_reaches_its_members_once_per_run(mall, clock
     status = (await till.admin.get("/api/v1/admin/campaigns/spring")).json
     assert (status["status"], status["runs"], status["planned"]) == ("scheduled", 2, 8)
     assert datetime.fromisoformat(status["next_send_at"]) == first + timedelta(weeks=2)
+    [listed] = await services.campaigns.listed()                   # a list shows the next run, not the first
+    assert (listed["repeat"], datetime.fromisoformat(listed["next_send_at"])) == ("0 10 * * 1",
+                                                                                 first + timedelta(weeks=2))
     delivered = Counter(entry["openid"] for entry in await wired.wechat.all_messages())
     assert delivered == Counter({openid: 2 for openid in openids})
 

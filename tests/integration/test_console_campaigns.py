@@ -59,17 +59,21 @@ async def test_a_marketer_schedules_a_campaign_then_cancels_it_with_a_reason(mal
     created = await bot.post("/console/campaigns", data=campaign_form(csrf))
     page = await created.text()
     assert created.url.path == "/console/campaigns/spring"
-    assert re.search(r'id="status">scheduled<', page) and "scheduled for 2026-01-20 10:00" in page
+    assert re.search(r'id="status" data-status="scheduled">待发送 scheduled<', page)
+    assert "scheduled for 2026-01-20 10:00" in page
     assert (await services.campaigns.status("spring"))["next_send_at"].startswith("2026-01-20T10:00")
     assert "no members yet" in page                              # the verdict before anything was sent
+    listed = await (await bot.get("/console/campaigns")).text()
+    assert re.search(r'data-status="scheduled">待发送 scheduled</td>\s*<td>2026-01-20 10:00</td>', listed)
 
     cancelled = await bot.post("/console/campaigns/spring/cancel", data={"csrf": csrf_of(page),
                                                                        "reason": "wrong week"})
-    assert re.search(r'id="status">cancelled<', await cancelled.text())
+    assert re.search(r'id="status" data-status="cancelled">已取消 cancelled<', await cancelled.text())
     actions = [(e.action, e.target, e.reason) for e in await services.console.audit_log()][:2]
     assert actions == [("campaign.cancel", "spring", "wrong week"), ("campaign.schedule", "spring", "")]
     listed = await (await bot.get("/console/campaigns")).text()
     assert "/console/campaigns/spring" in listed
+    assert re.search(r'data-status="cancelled">已取消 cancelled</td>\s*<td>—</td>', listed)
 
 
 async def test_a_campaign_that_cannot_work_is_refused_with_the_reason_and_nothing_is_stored(mall, redis):
