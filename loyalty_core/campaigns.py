@@ -220,19 +220,19 @@ class CampaignService:
             raise errors.UnknownCampaign()
         return stored, parse_definition(stored.body)
 
-    async def recent(self, limit: int = 50) -> list[StoredCampaign]:
-        return await self._p.store.recent(limit)
-
     async def listed(self, limit: int = 50) -> list[dict]:
         """The recent campaigns as a list shows them: id, name, status, when each scheduled one is next sent (a
         recurring one's next run, not its definition's send_at) and a recurring one's timetable."""
-        shown = []
-        for stored in await self.recent(limit):
-            next_at = await self._p.store.due_at(stored.campaign_id) if stored.status == SCHEDULED else None
-            shown.append({"campaign_id": stored.campaign_id, "name": stored.body.get("name", ""),
-                          "status": stored.status, "repeat": stored.body.get("repeat") or "",
-                          "next_send_at": next_at.astimezone(MALL_TZ).isoformat() if next_at else None})
-        return shown
+        recent = await self._p.store.recent(limit)
+        next_sends = await asyncio.gather(*(self._next_send_at(stored) for stored in recent))
+        return [{"campaign_id": stored.campaign_id, "name": stored.body.get("name", ""), "status": stored.status,
+                 "repeat": stored.body.get("repeat") or "", "next_send_at": next_send}
+                for stored, next_send in zip(recent, next_sends)]
+
+    async def _next_send_at(self, stored: StoredCampaign) -> str | None:
+        """When a scheduled campaign is next sent, in mall time (None: not scheduled)."""
+        next_at = await self._p.store.due_at(stored.campaign_id) if stored.status == SCHEDULED else None
+        return next_at.astimezone(MALL_TZ).isoformat() if next_at else None
 
     async def preview_text(self, text: str, coupon_template: str, member_ids: list[str]) -> list[tuple[str, str]]:
         """(member_id, the text as that member would read it) for sample members, with the coupon's title and a
@@ -267,10 +267,8 @@ class CampaignService:
             if outcome in ("dropped", "expired", "unsubscribed", "capped"):
                 dropped[outcome] = dropped.get(outcome, 0) + n
         audience = sum(n for (arm, measure), n in counts.items() if measure == "members")
-        next_at = await self._p.store.due_at(campaign_id) if stored.status == SCHEDULED else None
         return {"campaign_id": campaign_id, "name": definition.name, "status": stored.status,
-                "version": stored.version, "runs": stored.runs,
-                "next_send_at": next_at.astimezone(MALL_TZ).isoformat() if next_at else None,
+                "version": stored.version, "runs": stored.runs, "next_send_at": await self._next_send_at(stored),
                 "audience": audience, "holdout": counts.get((HOLDOUT, "members"), 0),
                 "planned": sum(n for (_, measure), n in counts.items() if measure == "planned"),
                 "sent": outcome_count(pushes, "sent"), "pending_inbox": outcome_count(pushes, "pending_inbox"),

@@ -28,6 +28,10 @@ CAMPAIGN_STATUS_NAMES = {"scheduled": "待发送 scheduled", "sending": "发送�
                          "sent": "已下发 all planned", "cancelled": "已取消 cancelled"}
 
 
+def campaign_status(status: str) -> str:
+    return CAMPAIGN_STATUS_NAMES.get(status, status)
+
+
 def percent(value) -> str:
     return "—" if value is None else f"{float(value) * 100:.1f}%"
 
@@ -37,8 +41,8 @@ def make_console_environment() -> Environment:
                       autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     env.filters["money"] = money
     env.filters["percent"] = percent
+    env.filters["campaign_status"] = campaign_status
     env.globals["role_names"] = ROLE_NAMES
-    env.globals["campaign_status_names"] = CAMPAIGN_STATUS_NAMES
     return env
 
 
