@@ -195,16 +195,32 @@ class CampaignService:
                     raise errors.InvalidCampaign(f"variants[{i}].coupon_template: unknown coupon template "
                                                  f"{variant.coupon_template!r}") from None
             # A member without a category coupon gets none: such a text must render without one too.
-            coupons = [coupon, None] if variant.coupon_template == PREFERRED_CATEGORY else [coupon]
-            for sample_coupon in coupons:
-                try:
-                    links = TrackedLinks(self._p.link_base, self._p.link_key, definition.campaign_id, "sample", variant.name)
-                    self._p.renderer.render(variant.text, {"member": sample, "coupon": sample_coupon,
-                                                           "link": links.link})
-                except errors.InvalidCampaign as problem:
-                    without = " for a member without a category coupon ({% if coupon %}…{% endif %})" \
-                        if sample_coupon is None else ""
-                    raise errors.InvalidCampaign(f"variants[{i}].text: {problem}{without}") from None
+            by_category = variant.coupon_template == PREFERRED_CATEGORY
+            for sample_coupon in [coupon, None] if by_category else [coupon]:
+                problem = self._render_problem(definition, variant, sample, sample_coupon)
+                if problem:
+                    raise errors.InvalidCampaign(f"variants[{i}].text: {problem}"
+                                                 f"{self._why_no_coupon(definition, variant, sample, sample_coupon)}")
+
+    def _render_problem(self, definition: CampaignDefinition, variant, sample: dict, coupon: dict | None) -> str:
+        """Why the variant's text does not render for the sample member with the coupon, or "" when it does."""
+        links = TrackedLinks(self._p.link_base, self._p.link_key, definition.campaign_id, "sample", variant.name)
+        try:
+            self._p.renderer.render(variant.text, {"member": sample, "coupon": coupon, "link": links.link})
+        except errors.InvalidCampaign as problem:
+            return str(problem)
+        return ""
+
+    def _why_no_coupon(self, definition: CampaignDefinition, variant, sample: dict, coupon: dict | None) -> str:
+        """Who gets no coupon, when that is why the text failed: a member without a category coupon, or everyone
+        in a variant without one (its text renders with a coupon)."""
+        if coupon is not None:
+            return ""
+        if variant.coupon_template == PREFERRED_CATEGORY:      # its text rendered with the coupon already
+            return " for a member without a category coupon ({% if coupon %}…{% endif %})"
+        if not self._render_problem(definition, variant, sample, STAND_IN_COUPON):
+            return " (this variant gives no coupon: name its coupon_template)"
+        return ""
 
     async def _sample_category_coupon(self, i: int) -> dict | None:
         mapping = self._p.program.segments.category_coupons
@@ -337,6 +353,10 @@ async def push_counts(parts: Campaigns, definition: CampaignDefinition, arm: str
 
 def outcome_count(counts: dict, outcome: str) -> int:
     return sum(n for (_, name), n in counts.items() if name == outcome)
+
+
+# A coupon as a text sees it: whether a text fails for want of one.
+STAND_IN_COUPON = {"title": "示例券", "code": "SAMPLE", "template": "sample", "last_day": "2026-01-31"}
 
 
 def _sample_member(program: Program) -> dict:

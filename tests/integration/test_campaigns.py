@@ -109,7 +109,8 @@ def _decimal(body: dict) -> dict:
     ({"variants": [{"name": "A", "weight": 1, "text": "{{ member.tier_name "}]}, "variants[0].text: does not render"),
     ({"variants": [{"name": "A", "weight": 1, "text": "{{ member.favourite_colour }}"}]},
      "variants[0].text: does not render"),
-    ({"variants": [{"name": "A", "weight": 1, "text": "{{ coupon.title }}"}]}, "variants[0].text: does not render"),
+    ({"variants": [{"name": "A", "weight": 1, "text": "{{ coupon.title }}"}]},
+     "variants[0].text: does not render: 'None' has no attribute 'title' (this variant gives no coupon"),
     ({"variants": [{"name": "A", "weight": 1, "text": "{{ ''.__class__.__mro__ }}"}]}, "variants[0].text"),
     ({"variants": [{"name": "A", "weight": 1, "text": "{{ range(10 ** 9) | list }}"}]}, "variants[0].text"),
 ])
@@ -118,7 +119,11 @@ async def test_a_campaign_that_cannot_work_is_refused_naming_the_problem(mall, r
     before = await snapshot(redis)
     answer = await till.admin.post("/api/v1/admin/campaigns", campaign(**change))
     assert answer.status == 422 and answer.error == "invalid_campaign", answer.json
-    assert problem in answer.json["error"]["message"]
+    message = answer.json["error"]["message"]
+    assert problem in message
+    assert "category coupon" not in message      # no variant here gives one
+    if "coupon" not in problem:
+        assert "gives no coupon" not in message  # a text that fails with a coupon too is not told to add one
     assert await snapshot(redis) == before
 
 

@@ -84,3 +84,18 @@ async def test_a_campaign_that_cannot_work_is_refused_with_the_reason_and_nothin
     no_token = await bot.post("/console/campaigns", data=campaign_form(""))
     assert no_token.status == 403
     assert await redis.zcard(keys.CAMPAIGN_IDS) == 0
+
+
+async def test_a_sent_campaigns_results_show_each_arms_funnel_and_its_coupons(mall):
+    bot, services = mall
+    csrf = await log_in(bot, "mia@mall.test", landing="/console/campaigns/new")
+    await bot.post("/console/campaigns", data=campaign_form(csrf, weight_A="1", weight_B="0", text_B="", holdout="0",
+                                                            send_at=""))
+    await services.campaigns.send_due()
+    status = await services.campaigns.status("spring")
+    assert status["planned"] == 3
+    page = await (await bot.get("/console/campaigns/spring")).text()
+    row = re.search(r"<tr><td>A</td>(.*?)</tr>", page, re.S).group(1)
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row)
+    # members, sent, delivered, clicked, redeemed / issued: the three potential members each hold the coupon
+    assert cells[:5] == ["3", str(status["sent"]), "0", "0", "0 / 3"]
