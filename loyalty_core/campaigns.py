@@ -195,32 +195,29 @@ class CampaignService:
                     raise errors.InvalidCampaign(f"variants[{i}].coupon_template: unknown coupon template "
                                                  f"{variant.coupon_template!r}") from None
             # A member without a category coupon gets none: such a text must render without one too.
-            by_category = variant.coupon_template == PREFERRED_CATEGORY
-            for sample_coupon in [coupon, None] if by_category else [coupon]:
-                problem = self._render_problem(definition, variant, sample, sample_coupon)
+            for sample_coupon in [coupon, None] if variant.coupon_template == PREFERRED_CATEGORY else [coupon]:
+                problem = self._render_problem(variant.text, sample, sample_coupon)
                 if problem:
-                    raise errors.InvalidCampaign(f"variants[{i}].text: {problem}"
-                                                 f"{self._why_no_coupon(definition, variant, sample, sample_coupon)}")
+                    why = self._why_no_coupon(variant.text, variant.coupon_template, sample, sample_coupon)
+                    raise errors.InvalidCampaign(f"variants[{i}].text: {problem}{why}")
 
-    def _render_problem(self, definition: CampaignDefinition, variant, sample: dict, coupon: dict | None) -> str:
-        """Why the variant's text does not render for the sample member with the coupon, or "" when it does."""
-        links = TrackedLinks(self._p.link_base, self._p.link_key, definition.campaign_id, "sample", variant.name)
+    def _render_problem(self, text: str, member: dict, coupon: dict | None) -> str:
+        """Why the text does not render for the member's values with the coupon, or "" when it does."""
+        links = TrackedLinks(self._p.link_base, self._p.link_key, "sample", "sample", "sample")
         try:
-            self._p.renderer.render(variant.text, {"member": sample, "coupon": coupon, "link": links.link})
+            self._p.renderer.render(text, {"member": member, "coupon": coupon, "link": links.link})
         except errors.InvalidCampaign as problem:
             return str(problem)
         return ""
 
-    def _why_no_coupon(self, definition: CampaignDefinition, variant, sample: dict, coupon: dict | None) -> str:
-        """Who gets no coupon, when that is why the text failed: a member without a category coupon, or everyone
-        in a variant without one (its text renders with a coupon)."""
-        if coupon is not None:
+    def _why_no_coupon(self, text: str, coupon_template: str, member: dict, coupon: dict | None) -> str:
+        """Who gets no coupon, when the text fails for want of one (it renders with a coupon): a member without a
+        category coupon, or everyone in a variant that gives none."""
+        if coupon is not None or self._render_problem(text, member, STAND_IN_COUPON):
             return ""
-        if variant.coupon_template == PREFERRED_CATEGORY:      # its text rendered with the coupon already
+        if coupon_template == PREFERRED_CATEGORY:
             return " for a member without a category coupon ({% if coupon %}…{% endif %})"
-        if not self._render_problem(definition, variant, sample, STAND_IN_COUPON):
-            return " (this variant gives no coupon: name its coupon_template)"
-        return ""
+        return " (this variant gives no coupon: name its coupon_template)"
 
     async def _sample_category_coupon(self, i: int) -> dict | None:
         mapping = self._p.program.segments.category_coupons
@@ -270,8 +267,11 @@ class CampaignService:
             nickname = (await self._p.members.get(member_id)).nickname
             member = self._sender.member_values(nickname, facts,
                                                 await self._sender.statement(member_id, "statement" in text))
-            previews.append((member_id, self._p.renderer.render(text, {"member": member, "coupon": coupon,
-                                                                       "link": links.link})))
+            try:
+                previews.append((member_id, self._p.renderer.render(text, {"member": member, "coupon": coupon,
+                                                                           "link": links.link})))
+            except errors.InvalidCampaign as problem:
+                raise errors.InvalidCampaign(f"{problem}{self._why_no_coupon(text, coupon_template, member, coupon)}")
         return previews
 
     async def status(self, campaign_id: str) -> dict:

@@ -58,21 +58,29 @@ async def preview(request: web.Request) -> web.Response:
     """The editor's live part: the segment's count and each variant's text for sample members (an HTML part)."""
     services = request.config_dict[SERVICES]
     form = await request.post()
-    context: dict = {"count": None, "variants": [], "error": ""}
+    context: dict = {"count": None, "variants": [], "error": "", "hint": ""}
     try:
         segment = await services.segments.checked(segment_of(form))
         found = await services.segments.preview(segment, services.facts.today())
         context["count"] = found.count
-        for name, text, coupon in variants_of(form):
-            try:
-                texts = await services.campaigns.preview_text(text, coupon, found.sample[:SAMPLES_SHOWN])
-                context["variants"].append((name, texts, ""))
-            except errors.DomainError as problem:
-                context["variants"].append((name, [], problem.text))
+        context["variants"] = await variant_previews(services, form, found.sample[:SAMPLES_SHOWN])
+        if not written(form):               # a new campaign's editor, before its first text
+            context["hint"] = "写下方案 A 的文案，即可看到会员收到的样子 · write variant A's text to see it as members will"
     except errors.DomainError as problem:
         context["error"] = problem.text
     html = ENVIRONMENT.get_template("campaign_preview.html").render(**context)
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"})
+
+
+async def variant_previews(services, form, sample: list[str]) -> list[tuple[str, list, str]]:
+    """(name, texts for the sample members, problem) of each variant whose text is written."""
+    previews = []
+    for name, text, coupon in variants_of(form) if written(form) else []:
+        try:
+            previews.append((name, await services.campaigns.preview_text(text, coupon, sample), ""))
+        except errors.DomainError as problem:
+            previews.append((name, [], problem.text))
+    return previews
 
 
 @routes.post("/campaigns", name="create_campaign")
@@ -151,11 +159,15 @@ def segment_of(form) -> dict:
 
 def variants_of(form) -> list[tuple[str, str, str]]:
     """(name, text, coupon template) of each variant whose text is written; A's text is required."""
-    found = [(name, form_text(form, f"text_{name}"), form_text(form, f"coupon_{name}")) for name in VARIANTS]
-    variants = [variant for variant in found if variant[1]]
-    if not variants:
+    if not written(form):
         raise errors.InvalidCampaign("variant A needs a text")
-    return variants
+    return [(name, form_text(form, f"text_{name}"), form_text(form, f"coupon_{name}")) for name in VARIANTS
+            if form_text(form, f"text_{name}")]
+
+
+def written(form) -> bool:
+    """Whether any variant's text is written."""
+    return any(form_text(form, f"text_{name}") for name in VARIANTS)
 
 
 def shares(form, variants: list[tuple[str, str, str]]) -> list[str]:

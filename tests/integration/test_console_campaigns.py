@@ -48,6 +48,14 @@ async def test_the_preview_counts_the_segment_and_renders_each_variant_for_sampl
     broken = await bot.post("/console/campaigns/preview", data=campaign_form(csrf, text_A="{{ member.nope }"),
                             headers={"X-CSRF-Token": csrf})
     assert 'class="error"' in await broken.text()
+    untold = await bot.post("/console/campaigns/preview", data=campaign_form(csrf, coupon_A=""),
+                            headers={"X-CSRF-Token": csrf})
+    assert "this variant gives no coupon" in await untold.text()          # A's text shows a coupon it never gets
+    blank = await bot.post("/console/campaigns/preview", data=campaign_form(csrf, text_A="", text_B=""),
+                           headers={"X-CSRF-Token": csrf})
+    blank_html = await blank.text()
+    assert 'id="preview-hint"' in blank_html and 'class="error"' not in blank_html     # a new editor, not a fault
+    assert re.search(r'id="segment-count">3<', blank_html)
     bad_tier = await bot.post("/console/campaigns/preview", data=campaign_form(csrf, tiers="tin"),
                               headers={"X-CSRF-Token": csrf})
     assert "tin" in await bad_tier.text() and "segment-count" not in await bad_tier.text()
