@@ -217,7 +217,7 @@ class CampaignService:
             return ""
         if coupon_template == PREFERRED_CATEGORY:
             return " for a member without a category coupon ({% if coupon %}…{% endif %})"
-        return " (this variant gives no coupon: name its coupon_template)"
+        return " (this variant gives no coupon: choose one for it)"
 
     async def _sample_category_coupon(self, i: int) -> dict | None:
         mapping = self._p.program.segments.category_coupons
