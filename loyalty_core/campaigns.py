@@ -271,7 +271,8 @@ class CampaignService:
                 previews.append((member_id, self._p.renderer.render(text, {"member": member, "coupon": coupon,
                                                                            "link": links.link})))
             except errors.InvalidCampaign as problem:
-                raise errors.InvalidCampaign(f"{problem}{self._why_no_coupon(text, coupon_template, member, coupon)}")
+                why = self._why_no_coupon(text, coupon_template, member, coupon)
+                raise errors.InvalidCampaign(f"{problem}{why}") from None
         return previews
 
     async def status(self, campaign_id: str) -> dict:
