@@ -63,8 +63,9 @@ async def preview(request: web.Request) -> web.Response:
         segment = await services.segments.checked(segment_of(form))
         found = await services.segments.preview(segment, services.facts.today())
         context["count"] = found.count
-        context["variants"] = await variant_previews(services, form, found.sample[:SAMPLES_SHOWN])
-        if not written(form):               # a new campaign's editor, before its first text
+        if written(form):
+            context["variants"] = await variant_previews(services, variants_of(form), found.sample[:SAMPLES_SHOWN])
+        else:                               # a new campaign's editor, before its first text
             context["hint"] = "写下方案 A 的文案，即可看到会员收到的样子 · write variant A's text to see it as members will"
     except errors.DomainError as problem:
         context["error"] = problem.text
@@ -72,10 +73,11 @@ async def preview(request: web.Request) -> web.Response:
     return web.Response(text=html, content_type="text/html", charset="utf-8", headers={"Cache-Control": "no-store"})
 
 
-async def variant_previews(services, form, sample: list[str]) -> list[tuple[str, list, str]]:
-    """(name, texts for the sample members, problem) of each variant whose text is written."""
+async def variant_previews(services, variants: list[tuple[str, str, str]],
+                           sample: list[str]) -> list[tuple[str, list, str]]:
+    """(name, texts for the sample members, problem) of each (name, text, coupon template)."""
     previews = []
-    for name, text, coupon in variants_of(form) if written(form) else []:
+    for name, text, coupon in variants:
         try:
             previews.append((name, await services.campaigns.preview_text(text, coupon, sample), ""))
         except errors.DomainError as problem:
@@ -159,10 +161,11 @@ def segment_of(form) -> dict:
 
 def variants_of(form) -> list[tuple[str, str, str]]:
     """(name, text, coupon template) of each variant whose text is written; A's text is required."""
-    if not written(form):
+    found = [(name, form_text(form, f"text_{name}"), form_text(form, f"coupon_{name}")) for name in VARIANTS]
+    variants = [variant for variant in found if variant[1]]
+    if not variants:
         raise errors.InvalidCampaign("variant A needs a text")
-    return [(name, form_text(form, f"text_{name}"), form_text(form, f"coupon_{name}")) for name in VARIANTS
-            if form_text(form, f"text_{name}")]
+    return variants
 
 
 def written(form) -> bool:
