@@ -10,8 +10,10 @@ that drops packets) would hold every request. redis-py's own `socket_timeout` pu
 reply read and a task around every send, which cost a third of the client's throughput on pipelines
 (measured); so the timeout is kept by the parser instead, one timer per read from the socket, which holds
 all the replies of a pipeline that have arrived. The values:
-- CONNECT_TIMEOUT_SECONDS = 1: a TCP connect to Redis on the same host or LAN takes well under a
-  millisecond, and a refused port answers at once; a second leaves room for one lost SYN.
+- CONNECT_TIMEOUT_SECONDS = 3: a TCP connect to Redis on the same host or LAN takes well under a
+  millisecond, and a refused port answers at once. But a SYN can be lost (or dropped by a Redis whose accept
+  queue is full while it is busy), and Linux sends it again 1 s later: a 1 s timeout gives up just as the second SYN
+  goes out (and connects did time out so on a loaded two-core machine); 3 s leaves room for it.
 - COMMAND_TIMEOUT_SECONDS = 2: our commands and scripts take milliseconds. Two seconds cover Redis's own
   stalls (an AOF fsync of `everysec` delays writes by up to 2 s on a busy disk; a fork for an AOF rewrite)
   and the outbox consumers' blocking reads of 1 s, and leave a till an answer within a few seconds. The
@@ -46,7 +48,7 @@ from redis.asyncio.connection import Connection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-CONNECT_TIMEOUT_SECONDS = 1.0
+CONNECT_TIMEOUT_SECONDS = 3.0
 COMMAND_TIMEOUT_SECONDS = 2.0
 # Redis cannot be reached, hangs, is still loading its data (BusyLoadingError is a ConnectionError) or is a
 # replica during a failover; a cluster whose slots are changing hands (CLUSTERDOWN, TRYAGAIN, a slot its map
