@@ -13,20 +13,21 @@ from loyalty_core import errors
 from loyalty_core.clock import MALL_TZ
 from loyalty_core.console import checked_reason
 from loyalty_core.console_access import Permission
-from loyalty_core.segment_rules import LAPSING, STAGES
 
 from ..app_keys import SERVICES
 from .forms import form_text
 from .guard import needs, session_of
 from .render import ENVIRONMENT, page
+from .segment_terms import LABELS, vocabulary_of
 
 routes = web.RouteTableDef()
 SAMPLES_SHOWN = 3
 VARIANTS = ("A", "B")
-NUMBER_FIELDS = ("spend_12m_min", "spend_12m_max", "balance_min", "days_since_purchase_max",
-                 "days_since_purchase_min", "joined_within_days", "purchases_12m_min", "birthday_month")
-WHOLE_FIELDS = {"balance_min", "days_since_purchase_max", "days_since_purchase_min", "joined_within_days",
-                "purchases_12m_min", "birthday_month"}
+LIST_FIELDS = ("tiers", "lifecycle", "spend_level", "communities")
+CHOICE_FIELDS = ("preferred_category", "holds_coupon_template", "lacks_coupon_template")
+NUMBER_FIELDS = ("spend_12m_min", "spend_12m_max", "purchases_12m_min", "balance_min", "balance_max",
+                 "days_since_purchase_min", "days_since_purchase_max", "joined_within_days", "birthday_month")
+WHOLE_FIELDS = set(NUMBER_FIELDS) - {"spend_12m_min", "spend_12m_max"}
 
 
 @routes.get("/campaigns", name="campaigns")
@@ -39,17 +40,16 @@ async def list_campaigns(request: web.Request) -> web.Response:
 @routes.get("/campaigns/new", name="new_campaign")
 @needs(Permission.CAMPAIGNS)
 async def new_campaign(request: web.Request) -> web.Response:
-    return editor(request, {}, error="")
+    return await editor(request, {}, error="")
 
 
-def editor(request: web.Request, form, *, error: str, status: int = 200) -> web.Response:
+async def editor(request: web.Request, form, *, error: str, status: int = 200) -> web.Response:
     services = request.config_dict[SERVICES]
     value = lambda name, default="": form_text(form, name) if name in form else default  # noqa: E731
     chosen = lambda name: set(form.getall(name, [])) if hasattr(form, "getall") else set()  # noqa: E731
     return page(request, "campaign_edit.html", status=status, error=error, value=value, chosen=chosen,
                 suggested_id=f"c{services.clock.now():%Y%m%d}-{secrets.token_hex(3)}",
-                tiers=services.program.tiers, stages=(*STAGES, LAPSING),
-                templates=services.program.coupons.templates)
+                names=await vocabulary_of(services), labels=LABELS, templates=services.program.coupons.templates)
 
 
 @routes.post("/campaigns/preview", name="campaign_preview")
@@ -94,7 +94,7 @@ async def create_campaign(request: web.Request) -> web.Response:
         body = campaign_body(form)
         answer, _ = await services.campaigns.create(body)
     except errors.DomainError as refused:
-        return editor(request, form, error=refused.text, status=refused.http_status)
+        return await editor(request, form, error=refused.text, status=refused.http_status)
     await services.console.record(session_of(request).email, "campaign.schedule", answer["campaign_id"],
                                   detail=f"send_at={answer['send_at']} segment={body['segment']}")
     raise web.HTTPSeeOther(request.app.router["campaign"].url_for(campaign_id=answer["campaign_id"])
@@ -111,6 +111,7 @@ async def show_campaign(request: web.Request, campaign_id: str, *, error: str = 
     services = request.config_dict[SERVICES]
     stored, definition = await services.campaigns.stored(campaign_id)
     return page(request, "campaign.html", status=status, error=error, definition=definition, stored=stored,
+                segment=(await vocabulary_of(services)).described(definition.segment.to_dict()),
                 state=await services.campaigns.status(campaign_id),
                 results=await services.campaign_results.results(campaign_id))
 
@@ -145,17 +146,16 @@ def campaign_body(form) -> dict:
 
 def segment_of(form) -> dict:
     segment: dict = {}
-    for name in ("tiers", "lifecycle"):
+    for name in LIST_FIELDS:
         values = [v for v in form.getall(name, []) if isinstance(v, str) and v]
         if values:
             segment[name] = values
+    for name in CHOICE_FIELDS:
+        if chosen := form_text(form, name):
+            segment[name] = chosen
     for name in NUMBER_FIELDS:
-        raw = form_text(form, name)
-        if raw:
+        if raw := form_text(form, name):
             segment[name] = whole_of(raw, name) if name in WHOLE_FIELDS else raw
-    category = form_text(form, "preferred_category")
-    if category:
-        segment["preferred_category"] = category
     return segment
 
 

@@ -14,11 +14,10 @@ from ..app_keys import SERVICES
 from .charts import bar, trend
 from .guard import needs
 from .render import page
+from .segment_terms import STAGE_NAMES
 
 routes = web.RouteTableDef()
 TREND_DAYS = 30
-STAGE_NAMES = {"potential": "潜在 potential", "new": "新客 new", "active": "活跃 active", "dormant": "沉睡 dormant",
-               "churned": "流失 churned"}
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,14 @@ cancel with a reason, and the results with the verdict — the campaign service'
 from __future__ import annotations
 
 import re
+from dataclasses import fields
 
 import pytest
 
 from bot.app_keys import SERVICES
 from bot.events import facts_consumer
 from loyalty_core import keys
+from loyalty_core.segment_rules import Segment
 from tests.console_client import add_user, csrf_of, log_in
 from tests.integration.till import Till
 
@@ -107,3 +109,53 @@ async def test_a_sent_campaigns_results_show_each_arms_funnel_and_its_coupons(ma
     cells = re.findall(r'<td class="num">([^<]*)</td>', row)
     # members, sent, delivered, clicked, redeemed / issued: the three potential members each hold the coupon
     assert cells[:5] == ["3", str(status["sent"]), "0", "0", "0 / 3"]
+
+
+# every condition a segment takes, as the editor's form sends it (checkboxes repeat their field)
+EVERY_CONDITION = [("tiers", "gold"), ("tiers", "platinum"), ("lifecycle", "active"), ("lifecycle", "lapsing"),
+                   ("spend_level", "high"), ("communities", "yoga"), ("preferred_category", "dining"),
+                   ("spend_12m_min", "500"), ("spend_12m_max", "9999.5"), ("purchases_12m_min", "2"),
+                   ("balance_min", "100"), ("balance_max", "5000"), ("days_since_purchase_min", "7"),
+                   ("days_since_purchase_max", "60"), ("joined_within_days", "365"), ("birthday_month", "5"),
+                   ("holds_coupon_template", "tea-bogo"), ("lacks_coupon_template", "dining-200-30")]
+
+
+async def test_the_editor_asks_every_condition_a_segment_takes_and_the_campaign_page_names_them(start_wired, redis):
+    wired = await start_wired()
+    bot, services = wired.bot, wired.bot.app[SERVICES]
+    await services.communities.create("yoga", "瑜伽社", "")
+    await add_user(bot, "mia@mall.test", "marketer")
+    csrf = await log_in(bot, "mia@mall.test", landing="/console/campaigns/new")
+    editor = await (await bot.get("/console/campaigns/new")).text()
+    asked = set(re.findall(r'name="([a-z_0-9]+)"', re.search(r'id="segment">(.*?)</section>', editor, re.S)[1]))
+    assert asked == {item.name for item in fields(Segment)} - {"takes_statement"}     # the built-ins' own
+    assert 'value="yoga"> 瑜伽社' in editor and 'value="lapsing"> 将流失 about to lapse' in editor
+    assert '<option value="dining">餐饮</option>' in editor
+
+    form = [(name, value) for name, value in campaign_form(csrf).items() if name != "lifecycle"]
+    created = await bot.post("/console/campaigns", data=form + EVERY_CONDITION)
+    assert created.url.path == "/console/campaigns/spring", await created.text()
+    stored = (await services.campaigns.stored("spring"))[1].segment.to_dict()
+    assert stored == {"tiers": ["gold", "platinum"], "lifecycle": ["active", "lapsing"], "spend_level": ["high"],
+                      "communities": ["yoga"], "preferred_category": "dining", "spend_12m_min": "500.00",
+                      "spend_12m_max": "9999.50", "purchases_12m_min": 2, "balance_min": 100, "balance_max": 5000,
+                      "days_since_purchase_min": 7, "days_since_purchase_max": 60, "joined_within_days": 365,
+                      "birthday_month": 5, "holds_coupon_template": "tea-bogo",
+                      "lacks_coupon_template": "dining-200-30"}
+    shown = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]*)</dd>",
+                            re.search(r'id="campaign-segment">(.*?)</dl>', await created.text(), re.S)[1]))
+    tiers = {tier.code: tier.name for tier in services.program.tiers}
+    assert shown["等级 Tiers"] == f"{tiers['gold']}、{tiers['platinum']}"
+    assert shown["生命周期 Lifecycle"] == "活跃 active、将流失 about to lapse"
+    assert shown["社群 Communities (any of)"] == "瑜伽社" and shown["偏好品类 Preferred category"] == "餐饮"
+    assert shown["未持有券 Lacks coupon"] == (await services.coupons.template("dining-200-30")).title
+    assert shown["12个月消费 ≤ Spend (CNY)"] == "9999.50" and shown["生日月 Birthday month"] == "5"
+    assert len(shown) == len(stored)
+
+
+async def test_a_campaign_to_every_member_says_so_on_its_page(mall):
+    bot, _ = mall
+    csrf = await log_in(bot, "mia@mall.test", landing="/console/campaigns/new")
+    created = await bot.post("/console/campaigns", data=campaign_form(csrf, lifecycle=""))
+    segment = re.search(r'id="campaign-segment">(.*?)</dl>', await created.text(), re.S)[1]
+    assert re.findall(r"<dd>([^<]*)</dd>", segment) == ["全部会员 every member"]
