@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, AsyncIterator, Mapping, Protocol
 
 import orjson
@@ -356,8 +357,8 @@ def outcome_count(counts: dict, outcome: str) -> int:
     return sum(n for (_, name), n in counts.items() if name == outcome)
 
 
-# A coupon as a text sees it: whether a text fails for want of one.
-STAND_IN_COUPON = {"title": "示例券", "code": "SAMPLE", "template": "sample", "last_day": "2026-01-31"}
+# A coupon as a text sees it (the fields a sent coupon has): whether a text fails for want of one.
+STAND_IN_COUPON = coupon_values(SimpleNamespace(title="示例券", id="sample"), "SAMPLE", date(2026, 1, 31))
 
 
 def _sample_member(program: Program) -> dict:
